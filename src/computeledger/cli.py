@@ -1,0 +1,163 @@
+"""The command line: a thin layer over the Ledger's functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from computeledger import output
+from computeledger.errors import ComputeLedgerError
+from computeledger.ingest.files import discover
+from computeledger.ledger import ENV_PATH, default_path, open_ledger
+
+app = typer.Typer(
+    help="computeledger: an exact, auditable ledger for the economics of AI compute.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(width=None if sys.stdout.isatty() else 240)
+err = Console(stderr=True)
+
+LedgerOpt = Annotated[
+    str | None,
+    typer.Option("--ledger", envvar=ENV_PATH, help="Ledger file [default: ./computeledger.duckdb]"),
+]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, csv or json")]
+
+
+def _check_format(fmt: str) -> str:
+    if fmt not in output.FORMATS:
+        raise typer.BadParameter(f"{fmt!r}: use one of {', '.join(output.FORMATS)}")
+    return fmt
+
+
+def _fail(exc: ComputeLedgerError) -> None:
+    err.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+    raise typer.Exit(2)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path], typer.Argument(help="FOCUS files (CSV, CSV.gz, Parquet) or folders")
+    ],
+    ledger: LedgerOpt = None,
+    strict: Annotated[
+        bool, typer.Option(help="Refuse a whole file if any row breaks a rule")
+    ] = False,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Load FOCUS cost and usage files into the ledger, one transaction per file."""
+    _check_format(fmt)
+    try:
+        files = discover(list(paths))
+        with open_ledger(ledger or default_path()) as lg, _progress(len(files)) as progress:
+            task = progress.add_task("ingest", total=len(files))
+
+            def on_file(result) -> None:
+                progress.advance(task)
+                if fmt == "json":
+                    console.out(json.dumps(result.to_dict()), highlight=False)
+                elif fmt == "csv":
+                    pass
+                else:
+                    progress.console.print(_ingest_line(result), highlight=False)
+
+            results = lg.ingest(files, strict=strict, on_file=on_file)
+    except ComputeLedgerError as exc:
+        _fail(exc)
+    if fmt == "csv":
+        import pyarrow as pa
+
+        cols = ["path", "sha256", "status", "focus_version", "rows_read", "rows_loaded",
+                "rows_quarantined", "rows_replaced", "message"]  # fmt: skip
+        table = pa.Table.from_pylist([{c: r.to_dict()[c] for c in cols} for r in results])
+        console.out(output.to_csv(table), end="", highlight=False)
+    if any(r.status == "refused" for r in results):
+        raise typer.Exit(1)
+
+
+def _ingest_line(r) -> str:
+    if r.status == "refused":
+        return f"[red]refused[/red]  {r.path}: {r.message}"
+    if r.status == "duplicate":
+        return f"[yellow]duplicate[/yellow] {r.path}: {r.message}"
+    text = (
+        f"[green]loaded[/green]   {r.path}: FOCUS {r.focus_version}, {r.rows_read} rows read, "
+        f"{r.rows_loaded} loaded, {r.rows_quarantined} quarantined"
+    )
+    if r.rows_replaced:
+        text += f", replaced {r.rows_replaced} rows of an earlier export"
+    for reason in r.reasons[:5]:
+        text += f"\n           quarantine: {reason}"
+    return text
+
+
+@app.command()
+def summary(
+    by: Annotated[
+        str, typer.Option("--by", help="Comma-separated dimensions, e.g. provider,month")
+    ] = "provider",
+    ledger: LedgerOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Totals of BilledCost, EffectiveCost, ListCost and ContractedCost, exact."""
+    _check_format(fmt)
+    try:
+        with open_ledger(ledger or default_path(), read_only=True) as lg:
+            table = lg.summary(by).to_pyarrow()
+    except ComputeLedgerError as exc:
+        _fail(exc)
+    if fmt == "table":
+        table = table.select([c for c in table.column_names if not c.endswith("_missing")])
+    output.render(table, fmt, console, title=f"Costs by {by}")
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to check")],
+    fmt: FormatOpt = "table",
+) -> None:
+    """Check files against the FOCUS rules without loading them."""
+    from computeledger.ingest.validate import validate as run
+
+    _check_format(fmt)
+    try:
+        problems = run(list(paths))
+    except ComputeLedgerError as exc:
+        _fail(exc)
+    import pyarrow as pa
+
+    table = pa.Table.from_pylist(
+        [p.to_dict() for p in problems],
+        schema=pa.schema([("file", pa.string()), ("line", pa.int64()), ("column", pa.string()),
+                          ("severity", pa.string()), ("message", pa.string()), ("rows", pa.int64())]),
+    )  # fmt: skip
+    output.render(table, fmt, console, title="FOCUS problems")
+    errors = sum(p.severity == "error" for p in problems)
+    if fmt == "table":
+        console.print(f"{errors} error(s), {len(problems) - errors} warning kind(s)")
+    if errors:
+        raise typer.Exit(1)
+
+
+def _progress(total: int) -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not err.is_terminal or (total <= 1 and not sys.stderr.isatty()),
+        transient=True,
+    )
+
+
+def main() -> None:  # pragma: no cover
+    app()

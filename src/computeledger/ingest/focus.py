@@ -1,0 +1,322 @@
+"""Ingest of FOCUS files into the ledger: one file, one transaction.
+
+For every file: rows read = rows loaded + rows quarantined. A file that is not
+FOCUS, or lacks mandatory columns, is refused whole. An identical file (same
+sha256) is a duplicate and changes nothing. A new export for the same provider,
+billing account and billing period replaces the earlier rows (providers restate
+open months); files given in one call are one export and never replace each other.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import ibis
+import ibis.expr.types as ir
+
+from computeledger.ingest import stage as staging
+from computeledger.ingest.files import discover, file_format, fingerprint
+from computeledger.ingest.normalize import RAW, REASON, ROW, normalize
+from computeledger.ledger import materialize
+from computeledger.schema.focus import COLUMNS, canonical_name, detect_version, missing_mandatory
+
+if TYPE_CHECKING:
+    from computeledger.ledger import Ledger
+
+NORM = "cl_norm"
+LINES = "cl_lines"
+LINE = "__line"
+_ROWS_PER_INGEST = 10_000_000_000  # x_charge_id = ingest_id * this + row
+
+
+class Refused(Exception):
+    """The whole file is refused; nothing of it is loaded."""
+
+
+@dataclass
+class FileResult:
+    """What happened to one file; the CLI prints it, `--format json` prints it as is."""
+
+    path: str
+    sha256: str | None = None
+    status: str = "loaded"
+    format: str | None = None
+    focus_version: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_replaced: int = 0
+    ingest_id: int | None = None
+    message: str | None = None
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def ingest_files(
+    ledger: Ledger,
+    paths: Sequence[str | Path],
+    *,
+    strict: bool = False,
+    on_file: Callable[[FileResult], None] | None = None,
+) -> list[FileResult]:
+    batch = uuid.uuid4().hex
+    results = []
+    for path in discover(list(paths)):
+        result = ingest_file(ledger, path, batch=batch, strict=strict)
+        results.append(result)
+        if on_file:
+            on_file(result)
+    return results
+
+
+def ingest_file(ledger: Ledger, path: Path, *, batch: str, strict: bool = False) -> FileResult:
+    con = ledger.con
+    started = _now()
+    fmt = file_format(path)
+    result = FileResult(path=str(path), format=fmt)
+    if fmt is None:
+        return _refuse(ledger, result, batch, started, "not a CSV, CSV.gz or Parquet file")
+    fp = fingerprint(path, fmt)
+    result.sha256 = fp.sha256
+    earlier = con.con.execute(
+        "SELECT ingest_id FROM ingests WHERE sha256 = ? AND status IN ('loaded', 'superseded') "
+        "ORDER BY ingest_id LIMIT 1",
+        [fp.sha256],
+    ).fetchone()
+    if earlier:
+        result.status = "duplicate"
+        result.message = f"identical to ingest #{earlier[0]}: nothing changed"
+        _record(ledger, result, batch, started)
+        return result
+    if fp.size == 0:
+        return _refuse(ledger, result, batch, started, "empty file")
+
+    con.con.execute("BEGIN TRANSACTION")
+    try:
+        _load(ledger, path, fmt, fp.lines, result, batch, strict)
+        _record(ledger, result, batch, started)
+        con.con.execute("COMMIT")
+    except Refused as exc:
+        con.con.execute("ROLLBACK")
+        return _refuse(ledger, result, batch, started, str(exc))
+    except BaseException:
+        con.con.execute("ROLLBACK")
+        raise
+    finally:
+        _drop_scratch(con)
+    return result
+
+
+def _load(ledger, path: Path, fmt: str, lines: int | None, result: FileResult, batch, strict):
+    con = ledger.con
+    try:
+        staged = staging.stage(con, path, fmt)
+    except staging.Unreadable as exc:
+        raise Refused(str(exc)) from exc
+    header_map = map_headers(staged.columns)
+    result.focus_version = detect_version(set(header_map.values()))
+    if not header_map:
+        raise Refused(
+            "not a FOCUS file: none of its columns is a FOCUS column "
+            f"(it has {_shown_columns(staged.columns)})"
+        )
+    missing = missing_mandatory(set(header_map.values()))
+    if missing:
+        raise Refused("missing mandatory FOCUS columns: " + ", ".join(missing))
+
+    try:
+        norm = materialize(con, NORM, normalize(staged.table, header_map))
+    except Exception as exc:  # the reader fails on rows it meets late (encoding, quoting)
+        if "duckdb" in type(exc).__module__:
+            raise Refused(f"not a readable file: {staging._first_line(exc)}") from exc
+        raise
+    good_n, bad_n = _counts(norm)
+    rejects = staging.csv_rejects(con) if fmt != "parquet" else []
+    result.rows_read = good_n + bad_n + len(rejects)
+    norm, starts = _numbered(con, norm, staged, path, fmt, lines, result.rows_read, rejects)
+
+    if strict and (bad_n or rejects):
+        first = _first_problems(norm, rejects, starts)
+        raise Refused(f"--strict: {bad_n + len(rejects)} rows break FOCUS rules; " + first)
+
+    ingest_id = con.con.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests").fetchone()[0]
+    result.ingest_id = ingest_id
+    result.rows_replaced = _supersede(con, ingest_id, batch)
+    good = norm.filter(norm[REASON].isnull())
+    con.insert("charges", _charge_rows(good, ingest_id, str(path)))
+    bad = norm.filter(norm[REASON].notnull())
+    con.insert("quarantine", bad.select(
+        ingest_id=ibis.literal(ingest_id, "int64"),
+        source_file=ibis.literal(str(path)),
+        source_line=bad[LINE],
+        raw=bad[RAW],
+        reason=bad[REASON],
+    ))  # fmt: skip
+    for record, raw, message in rejects:
+        con.con.execute(
+            "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?)",
+            [
+                ingest_id,
+                str(path),
+                _reject_line(starts, record),
+                raw,
+                f"row cannot be read: {message}",
+            ],
+        )
+    result.rows_loaded = good_n
+    result.rows_quarantined = bad_n + len(rejects)
+    if result.rows_quarantined:
+        result.reasons = _reason_counts(con, ingest_id)
+
+
+def map_headers(columns: list[str]) -> dict[str, str]:
+    """File column to FOCUS column. Two file columns naming one FOCUS column refuse the file."""
+    mapping: dict[str, str] = {}
+    for c in columns:
+        name, _ = canonical_name(c)
+        if name is None:
+            continue
+        if name in mapping.values():
+            other = next(k for k, v in mapping.items() if v == name)
+            raise Refused(f"columns {other!r} and {c!r} both name the FOCUS column {name}")
+        mapping[c] = name
+    return mapping
+
+
+def _counts(norm: ir.Table) -> tuple[int, int]:
+    row = norm.aggregate(bad=norm[REASON].notnull().sum(), n=norm.count()).execute().iloc[0]
+    bad = int(row["bad"] or 0)
+    return int(row["n"]) - bad, bad
+
+
+def _numbered(con, norm, staged, path, fmt, lines, rows_read, rejects) -> tuple[ir.Table, list]:
+    """`norm` with LINE, the line each row starts on, and the record start lines when
+    they had to be read (records spanning lines, rejected or blank lines)."""
+    if fmt == "parquet" or (not rejects and lines == rows_read + 1):
+        return norm.mutate(**{LINE: (norm[ROW] + staged.first_line).cast("int64")}), []
+    starts = staging.record_lines(path, fmt)
+    rejected = {record for record, _, _ in rejects}
+    lines_t = materialize(con, LINES, ibis.memtable(staging.line_map(starts, rejected)))
+    joined = norm.left_join(lines_t, ROW).drop(ROW + "_right")
+    return joined.rename({LINE: "line"}), starts
+
+
+def _reject_line(starts: list[int], record: int) -> int:
+    return starts[record - 1] if 0 < record <= len(starts) else record + 1
+
+
+def _charge_rows(good: ir.Table, ingest_id: int, path: str) -> ir.Table:
+    cols = {c.name: good[c.name] for c in COLUMNS}
+    return good.select(
+        **cols,
+        x_charge_id=(good[ROW] + ingest_id * _ROWS_PER_INGEST).cast("int64"),
+        x_ingest_id=ibis.literal(ingest_id, "int64"),
+        x_source_file=ibis.literal(path),
+        x_source_line=good[LINE],
+        x_quality_flags=good["x_quality_flags"],
+        x_extensions=good["x_extensions"],
+    )
+
+
+_PROVIDER_KEY = "coalesce(HostProviderName, ServiceProviderName)"
+
+
+def _supersede(con, ingest_id: int, batch: str) -> int:
+    """Replace earlier rows of the same provider, billing account and billing period
+    coming from other ingest calls; mark wholly replaced ingests superseded."""
+    raw = con.con
+    raw.execute(
+        f"CREATE OR REPLACE TEMP TABLE cl_keys AS SELECT DISTINCT {_PROVIDER_KEY} AS p, "
+        f"BillingAccountId AS a, BillingPeriodStart AS b FROM {NORM} WHERE {REASON} IS NULL"
+    )
+    match = (
+        f"EXISTS (SELECT 1 FROM cl_keys k WHERE k.p = {_PROVIDER_KEY} "
+        "AND k.a = charges.BillingAccountId AND k.b = charges.BillingPeriodStart) "
+        "AND x_ingest_id IN (SELECT ingest_id FROM ingests WHERE batch_id <> ?)"
+    )
+    gone = raw.execute(
+        f"SELECT x_ingest_id, count(*) FROM charges WHERE {match} GROUP BY 1", [batch]
+    ).fetchall()
+    if not gone:
+        return 0
+    raw.execute(f"DELETE FROM charges WHERE {match}", [batch])
+    for old_id, n in gone:
+        raw.execute(
+            "UPDATE ingests SET rows_superseded = rows_superseded + ?, superseded_by = ?, "
+            "status = CASE WHEN rows_loaded - rows_superseded - ? <= 0 THEN 'superseded' "
+            "ELSE status END WHERE ingest_id = ?",
+            [n, ingest_id, n, old_id],
+        )
+    return sum(n for _, n in gone)
+
+
+def _first_problems(norm, rejects, starts, limit: int = 3) -> str:
+    bad = norm.filter(norm[REASON].notnull())
+    rows = bad.select(line=bad[LINE], reason=bad[REASON]).order_by("line").limit(limit).execute()
+    items = [f"line {int(r.line)}: {r.reason}" for r in rows.itertuples()]
+    items += [f"line {_reject_line(starts, rec)}: row cannot be read: {m}" for rec, _, m in rejects]
+    return "; ".join(items[:limit])
+
+
+def _reason_counts(con, ingest_id: int, limit: int = 10) -> list[str]:
+    rows = con.con.execute(
+        "SELECT reason, count(*) AS n, min(source_line) FROM quarantine WHERE ingest_id = ? "
+        "GROUP BY reason ORDER BY n DESC, reason LIMIT ?",
+        [ingest_id, limit],
+    ).fetchall()
+    return [f"{n} row(s), first at line {line}: {reason}" for reason, n, line in rows]
+
+
+def _refuse(ledger, result: FileResult, batch, started, message: str) -> FileResult:
+    result.status = "refused"
+    result.message = message
+    result.reasons = [message]
+    result.rows_loaded = result.rows_quarantined = 0
+    result.ingest_id = None
+    con = ledger.con.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _record(ledger, result, batch, started)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _record(ledger, result: FileResult, batch: str, started: datetime) -> None:
+    raw = ledger.con.con
+    if result.ingest_id is None:
+        result.ingest_id = raw.execute(
+            "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests"
+        ).fetchone()[0]
+    raw.execute(
+        "INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, NULL, ?, ?, ?)",
+        [
+            result.ingest_id, batch, result.path, result.sha256, result.format,
+            result.focus_version, result.rows_read, result.rows_loaded, result.rows_quarantined,
+            result.status, result.message, started, _now(),
+        ],
+    )  # fmt: skip
+
+
+def _drop_scratch(con) -> None:
+    for name in (NORM, LINES, "cl_keys"):
+        con.con.execute(f"DROP TABLE IF EXISTS {name}")
+    con.con.execute(f"DROP VIEW IF EXISTS {staging.SRC}")
+
+
+def _shown_columns(columns: list[str], limit: int = 8) -> str:
+    shown = ", ".join(columns[:limit])
+    return shown + (f", ... ({len(columns)} columns)" if len(columns) > limit else "")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)

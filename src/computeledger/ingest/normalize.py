@@ -1,0 +1,272 @@
+"""FOCUS rows as read (all text) to typed ledger rows, as one Ibis expression.
+
+Every rule is an Ibis expression, so the same checks run on any backend. A rule
+either *quarantines* the row (the ledger cannot use it: an unparseable value, a
+value FOCUS does not allow, a missing value the ledger needs) or *flags* it (a
+normalisation was applied, or FOCUS is not followed in a way that leaves the
+money usable). Flags are kept on the row in `x_quality_flags`; reasons name the
+column and the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from computeledger.schema.focus import COLUMNS, LEGACY_VALUES, Kind
+from computeledger.schema.tables import NUMBER, NUMBER_INTEGER_DIGITS, NUMBER_SCALE
+
+ROW = "__row"
+REASON = "__reason"
+RAW = "__raw"
+_T, _V, _F = "__t_", "__v_", "__f_"  # layer column prefixes
+
+_NULL_STR = ibis.null(dt.string)
+_ISO_DATE = r"^\s*\d{4}-\d{1,2}-\d{1,2}"
+_US_DATE = r"^\s*\d{1,2}/\d{1,2}/(\d{4}|\d{2})(\s+\d{1,2}:\d{2}(:\d{2})?)?\s*$"
+_NUMBER_TEXT = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
+_SHOWN = 60  # characters of a bad value shown in a reason
+
+
+def _shown(value: ir.StringValue) -> ir.StringValue:
+    """A value quoted for a message, cut to a readable length."""
+    cut = ibis.ifelse(value.length() > _SHOWN, value.substr(0, _SHOWN) + "...", value)
+    return "'" + cut + "'"
+
+
+def _problem(cond: ir.BooleanValue, message: ir.StringValue | str) -> ir.StringValue:
+    return ibis.ifelse(cond, message, _NULL_STR)
+
+
+def _nullish(raw: ir.StringValue) -> tuple[ir.StringValue, ir.BooleanValue, ir.BooleanValue]:
+    """Blank strings and the literal NULL are nulls (FOCUS forbids placeholders)."""
+    short = raw.length() <= 4
+    blank = raw.notnull() & (raw.strip() == "")
+    literal = short & (raw.upper() == "NULL")
+    value = ibis.ifelse(blank | literal, _NULL_STR, raw)
+    return value, literal, blank
+
+
+def _decimal_problem(name: str, v: ir.StringValue, num: ir.Value) -> ir.StringValue:
+    """Why a text value is not an exact decimal; null if it is. Digits that do not fit
+    the ledger's scale are refused, never rounded away."""
+    dot = v.find(".")
+    long_fraction = (dot >= 0) & (v.strip().length() - dot - 1 > NUMBER_SCALE)
+    lossy_plain = long_fraction & v.strip().re_search(r"\.\d{%d}\d*[1-9]" % NUMBER_SCALE)
+    has_exp = v.contains("e") | v.contains("E")
+    # E notation: digits after the point, less the exponent, must fit the scale
+    fraction_digits = v.re_extract(r"\.(\d*[1-9])0*[eE]", 1).length()
+    exponent = v.re_extract(r"[eE]([+-]?\d+)\s*$", 1).try_cast(dt.int64).fill_null(0)
+    lossy = ibis.ifelse(has_exp, fraction_digits - exponent > NUMBER_SCALE, lossy_plain)
+    return ibis.cases(
+        (v.isnull(), _NULL_STR),
+        (num.isnull() & v.re_search(_NUMBER_TEXT),
+         f"{name}: out of range (more than {NUMBER_INTEGER_DIGITS} integer digits): " + _shown(v)),
+        (num.isnull(), f"{name}: not a number: " + _shown(v)),
+        (lossy, f"{name}: more than {NUMBER_SCALE} decimal places: " + _shown(v)),
+        else_=_NULL_STR,
+    )  # fmt: skip
+
+
+def _datetime(v: ir.StringValue) -> ir.Value:
+    """ISO 8601 (with Z, an offset, or none: UTC) to a naive UTC timestamp. M/D/Y dates
+    (Azure native and spreadsheet exports) are read as month/day/year and flagged."""
+    us4 = r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})"
+    us2 = r"^\s*(\d{1,2})/(\d{1,2})/(\d{2})"
+    us_text = ibis.ifelse(
+        v.re_search(us4), v.re_replace(us4, r"\3-\1-\2"), v.re_replace(us2, r"20\3-\1-\2")
+    )
+    return ibis.cases(
+        (
+            v.re_search(_ISO_DATE),
+            v.strip().try_cast(dt.Timestamp(timezone="UTC")).cast(dt.Timestamp()),
+        ),
+        (v.re_search(_US_DATE), us_text.strip().try_cast(dt.Timestamp())),
+        else_=ibis.null(dt.Timestamp()),
+    )
+
+
+def _is_us_date(v: ir.StringValue) -> ir.BooleanValue:
+    return v.notnull() & ~v.re_search(_ISO_DATE)
+
+
+def _enum(name: str, v: ir.StringValue, allowed: tuple[str, ...]) -> ir.StringValue:
+    """A value of an allowed set; a case or pre-1.0 spelling is mapped to the FOCUS one."""
+    fixes = [(v.lower().strip() == a.lower(), a) for a in allowed]
+    fixes += [(v.lower().strip() == old, new) for old, new in LEGACY_VALUES.get(name, {}).items()]
+    return ibis.ifelse(v.isin(allowed), v, ibis.cases(*fixes, else_=_NULL_STR))
+
+
+def _enum_problem(name: str, v: ir.StringValue, value: ir.StringValue, allowed) -> ir.StringValue:
+    listed = ", ".join(allowed)
+    return _problem(v.notnull() & value.isnull(),
+                    f"{name}: not allowed: " + _shown(v) + f" (allowed: {listed})")  # fmt: skip
+
+
+def _json_problem(name: str, v: ir.StringValue) -> ir.StringValue:
+    """Tags, SkuPriceDetails and the like must be serialised JSON objects."""
+    is_object = v.strip().startswith("{") & v.try_cast(dt.json).notnull()
+    return _problem(v.notnull() & ~is_object, f"{name}: not a JSON object: " + _shown(v))
+
+
+def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
+    """Typed charges from a table of text columns.
+
+    `raw` has the file's own column names plus ROW; `header_map` maps a file column
+    to its FOCUS name (file columns not in it are extensions). The result has the
+    FOCUS columns of the ledger, `x_quality_flags`, `x_extensions`, ROW, REASON (null
+    when the row is good) and RAW (the row as read, JSON, only on rejected rows).
+
+    The work is done in layers (text, then typed values, then checks) so that each
+    layer refers to the one before by column name, keeping the query linear in size.
+    """
+    by_focus = {focus: header for header, focus in header_map.items()}
+    present = [c for c in COLUMNS if c.name in by_focus]
+
+    # Layer 1: nulls normalised; the file's own columns kept for RAW and x_extensions.
+    layer1: dict[str, ir.Value] = {}
+    null_literal, blank = [], []
+    for col in present:
+        layer1[_T + col.name], lit, blk = _nullish(raw[by_focus[col.name]])
+        null_literal.append(lit)
+        blank.append(blk)
+    layer1[_F + "null"] = _problem(_any(null_literal), "null_literal")
+    layer1[_F + "blank"] = _problem(_any(blank), "blank_as_null")
+    t1 = raw.mutate(**layer1)
+
+    # Layer 2: typed values.
+    layer2: dict[str, ir.Value] = {}
+    for col in present:
+        v = t1[_T + col.name]
+        if col.kind is Kind.DECIMAL:
+            layer2[_V + col.name] = v.try_cast(NUMBER)
+        elif col.kind is Kind.DATETIME:
+            layer2[_V + col.name] = _datetime(v)
+        elif col.allowed:
+            layer2[_V + col.name] = _enum(col.name, v, col.allowed)
+        elif col.name == "BillingCurrency":
+            ok = v.strip().re_search(r"^[A-Za-z]{3}$")
+            layer2[_V + col.name] = ibis.ifelse(ok, v.strip().upper(), v)
+        else:
+            layer2[_V + col.name] = v
+    t2 = t1.mutate(**layer2)
+
+    # Layer 3: each column's own problems and flags, by name on layers 1 and 2.
+    problems: list[ir.StringValue] = []
+    flags: list[ir.StringValue] = [t2[_F + "null"], t2[_F + "blank"]]
+    for col in present:
+        v, value = t2[_T + col.name], t2[_V + col.name]
+        if col.kind is Kind.DECIMAL:
+            problems.append(_decimal_problem(col.name, v, value))
+        elif col.kind is Kind.DATETIME:
+            problems.append(_problem(v.notnull() & value.isnull(),
+                                     f"{col.name}: not a date-time: " + _shown(v)))  # fmt: skip
+            flags.append(_problem(value.notnull() & _is_us_date(v), "us_date_format:" + col.name))
+        elif col.kind is Kind.JSON:
+            problems.append(_json_problem(col.name, v))
+        elif col.allowed:
+            problems.append(_enum_problem(col.name, v, value, col.allowed))
+            flags.append(
+                _problem(value.notnull() & (value != v), "value_spelling_fixed:" + col.name)
+            )
+        elif col.name == "BillingCurrency":
+            problems.append(_problem(v.notnull() & ~v.strip().re_search(r"^[A-Za-z]{3}$"),
+                                     "BillingCurrency: not an ISO 4217 code: " + _shown(v)))  # fmt: skip
+            flags.append(_problem(value != v, "value_spelling_fixed:BillingCurrency"))
+
+    # Layer 3: rules across columns, on the typed values.
+    values = {col.name: t2[_V + col.name] for col in present}
+    text = {col.name: t2[_T + col.name] for col in present}
+    _derive_providers(values, flags)
+    for col in COLUMNS:
+        if col.required_value:
+            v = values.get(col.name)
+            missing = ibis.literal(True) if v is None else v.isnull()
+            # a value that failed to parse has its own reason already
+            unparsed = True if col.name not in text else text[col.name].isnull()
+            problems.append(_problem(missing & unparsed, f"{col.name}: missing (must not be null)"))
+        elif col.focus_not_null and col.name in values:
+            flags.append(_problem(values[col.name].isnull() & text[col.name].isnull(),
+                                  "null_not_allowed:" + col.name))  # fmt: skip
+    problems.extend(_period_problems(values, flags))
+
+    reason = ibis.literal("; ").join(problems).nullif("")
+    extension_cols = [c for c in raw.columns if c not in header_map and c != ROW]
+    out: dict[str, ir.Value] = {}
+    for col in COLUMNS:
+        out[col.name] = values[col.name] if col.name in values else ibis.null(_focus_type(col))
+    out["x_quality_flags"] = ibis.literal(";").join(flags).nullif("")
+    out["x_extensions"] = _extensions(t2, extension_cols)
+    out[ROW] = t2[ROW]
+    out[REASON] = reason
+    t3 = t2.mutate(**out)
+    raw_json = ibis.struct({c: t3[c] for c in raw.columns if c != ROW}).cast(dt.json)
+    final = {name: t3[name] for name in out}
+    final[RAW] = ibis.ifelse(t3[REASON].notnull(), raw_json.cast(dt.string), _NULL_STR)
+    return t3.select(**final)
+
+
+def _focus_type(col) -> dt.DataType:
+    return {
+        Kind.DECIMAL: NUMBER,
+        Kind.DATETIME: dt.Timestamp(),
+        Kind.STRING: dt.string,
+        Kind.JSON: dt.string,
+    }[col.kind]
+
+
+def _any(conds: list[ir.BooleanValue]) -> ir.BooleanValue:
+    result: ir.BooleanValue = ibis.literal(False)
+    for c in conds:
+        result = result | c.fill_null(False)
+    return result
+
+
+def _derive_providers(values: dict[str, ir.Value], flags: list) -> None:
+    """1.0-1.2 files name ProviderName and PublisherName; 1.3 names the seller
+    (ServiceProviderName) and the infrastructure (HostProviderName). A publisher
+    other than the provider and the invoice issuer is a marketplace seller."""
+    if "ServiceProviderName" in values or "ProviderName" not in values:
+        return
+    provider = values["ProviderName"]
+    publisher = values.get("PublisherName", _NULL_STR)
+    issuer = values.get("InvoiceIssuerName", _NULL_STR)
+    first_party = (
+        publisher.isnull() | (publisher == provider) | (publisher == issuer).fill_null(False)
+    )
+    values["ServiceProviderName"] = ibis.ifelse(first_party, provider, publisher)
+    if "HostProviderName" not in values:
+        values["HostProviderName"] = provider
+    flags.append(_problem(~first_party, "service_provider_is_publisher"))
+
+
+def _period_problems(values: dict[str, ir.Value], flags: list) -> list[ir.StringValue]:
+    out = []
+    for kind in ("Charge", "Billing"):
+        start, end = values.get(f"{kind}PeriodStart"), values.get(f"{kind}PeriodEnd")
+        if start is None or end is None:
+            continue
+        bad = (end < start) if kind == "Charge" else (end <= start)
+        out.append(_problem(
+            bad.fill_null(False),
+            f"{kind}PeriodEnd " + _shown(end.cast(dt.string))
+            + f" is not after {kind}PeriodStart " + _shown(start.cast(dt.string)),
+        ))  # fmt: skip
+    cs, bs, be = (
+        values.get(k) for k in ("ChargePeriodStart", "BillingPeriodStart", "BillingPeriodEnd")
+    )
+    if cs is not None and bs is not None and be is not None:
+        outside = ((cs < bs) | (cs >= be)).fill_null(False)
+        flags.append(_problem(outside, "charge_outside_billing_period"))
+    return out
+
+
+def _extensions(raw: ir.Table, cols: list[str]) -> ir.StringValue:
+    """Columns FOCUS does not define, as one JSON object; keys get the x_ prefix FOCUS asks for."""
+    if not cols:
+        return _NULL_STR
+    fields = {(c if c.startswith("x_") else f"x_{c}"): raw[c] for c in cols}
+    return ibis.struct(fields).cast(dt.json).cast(dt.string)

@@ -1,0 +1,141 @@
+"""Reading a file into a table of text columns: the one backend-specific step of ingest.
+
+Everything after staging (FOCUS rules, typing, provenance) is an Ibis expression.
+This is the DuckDB implementation: its CSV reader splits the file; rows it cannot
+split are kept as rejects with their line and raw text, never dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from computeledger.ingest.normalize import ROW
+
+SRC = "cl_src"
+REJECTS = "cl_rejects"
+REJECT_SCANS = "cl_reject_scans"
+
+
+class Unreadable(Exception):
+    """The file cannot be read as the format its name says."""
+
+
+@dataclass
+class Reject:
+    line: int
+    raw: str
+    reason: str
+
+
+@dataclass
+class Staged:
+    table: ir.Table  # the file's columns as text, plus ROW (0-based, in file order)
+    columns: list[str]
+    first_line: int  # line of ROW 0 when rows and lines go one to one
+
+
+def stage(con: ibis.BaseBackend, path: Path, fmt: str) -> Staged:
+    if fmt == "parquet":
+        return _stage_parquet(con, path)
+    return _stage_csv(con, path)
+
+
+def _stage_csv(con: ibis.BaseBackend, path: Path) -> Staged:
+    for name in (REJECTS, REJECT_SCANS):
+        con.con.execute(f"DROP TABLE IF EXISTS {name}")
+    try:
+        src = con.read_csv(
+            str(path),
+            table_name=SRC,
+            all_varchar=True,
+            header=True,
+            store_rejects=True,
+            rejects_table=REJECTS,
+            rejects_scan=REJECT_SCANS,
+        )
+    except duckdb.Error as exc:
+        raise Unreadable(f"not a readable CSV file: {_first_line(exc)}") from exc
+    if ROW in src.columns:
+        raise Unreadable(f"a column is named {ROW}, which computeledger reserves")
+    return Staged(src.mutate(**{ROW: ibis.row_number()}), list(src.columns), first_line=2)
+
+
+def _stage_parquet(con: ibis.BaseBackend, path: Path) -> Staged:
+    try:
+        src = con.read_parquet(str(path), table_name=SRC, file_row_number=True)
+    except duckdb.Error as exc:
+        raise Unreadable(f"not a readable Parquet file: {_first_line(exc)}") from exc
+    columns = [c for c in src.columns if c != "file_row_number"]
+    text = {}
+    for c in columns:
+        typ = src[c].type()
+        if typ.is_string():
+            text[c] = src[c]
+        elif typ.is_map() or typ.is_struct() or typ.is_array() or typ.is_json():
+            text[c] = src[c].cast("json").cast("string")
+        else:
+            text[c] = src[c].cast("string")
+    text[ROW] = src["file_row_number"]
+    return Staged(src.select(**text), columns, first_line=1)
+
+
+def csv_rejects(con: ibis.BaseBackend) -> list[tuple[int, str, str]]:
+    """(record number, raw line, message) of the rows the CSV reader could not split."""
+    if REJECTS not in con.list_tables():
+        return []
+    rows = con.con.execute(
+        f"SELECT line, csv_line, error_message FROM {REJECTS} ORDER BY line"
+    ).fetchall()
+    # DuckDB numbers records, counting the header as 1.
+    return [(int(line) - 1, raw or "", msg) for line, raw, msg in rows]
+
+
+def record_lines(path: Path, fmt: str) -> list[int]:
+    """Line on which each data record starts, for files where records span lines
+    or rows were rejected. A Python pass: only taken when line numbers need it."""
+    opener = gzip.open if fmt == "csv.gz" else open
+    sample = duckdb.sql(f"SELECT Delimiter, Quote FROM sniff_csv({_literal(str(path))})").fetchone()
+    delimiter, quote = (sample[0] or ","), (sample[1] or '"')
+    starts: list[int] = []
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter, quotechar=quote)
+        end = 0
+        for i, record in enumerate(reader):
+            start, end = end + 1, reader.line_num
+            if i == 0 or not record or record == [""]:
+                continue  # the header, and blank lines (the CSV reader skips them too)
+            starts.append(start)
+    return starts
+
+
+def line_map(starts: list[int], rejected: set[int]) -> pa.Table:
+    """ROW (0-based among the rows read) to the line the row starts on."""
+    lines = [line for i, line in enumerate(starts, start=1) if i not in rejected]
+    return pa.table(
+        {ROW: pa.array(range(len(lines)), pa.int64()), "line": pa.array(lines, pa.int64())}
+    )
+
+
+def _literal(value: str) -> str:
+    import sqlglot.expressions as sge
+
+    return sge.convert(value).sql("duckdb")
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def raw_text(path: Path, fmt: str, limit: int = 4096) -> str:
+    opener = gzip.open if fmt == "csv.gz" else open
+    with opener(path, "rb") as f:
+        return io.TextIOWrapper(f, encoding="utf-8", errors="replace").read(limit)

@@ -1,0 +1,88 @@
+"""Checking files against the FOCUS rules without loading them.
+
+The checks are those of ingest (the same code, on a scratch in-memory database):
+what validate calls an error is exactly what ingest would quarantine or refuse.
+Warnings are the normalisations ingest would flag on loaded rows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from computeledger.ingest import focus as ingest
+from computeledger.ingest.files import discover
+from computeledger.ledger import Ledger, connect_duckdb, create_tables
+
+
+@dataclass
+class Problem:
+    file: str
+    line: int | None
+    column: str | None
+    severity: str  # error, warning
+    message: str
+    rows: int = 1  # warnings are counted, not listed row by row
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+_COLUMN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)[: ]")
+
+
+def _split(reason: str) -> list[tuple[str | None, str]]:
+    out = []
+    for part in reason.split("; "):
+        m = _COLUMN.match(part)
+        out.append((m.group(1) if m else None, part))
+    return out
+
+
+def validate(paths: list[str | Path]) -> list[Problem]:
+    """Problems of every file under `paths`; an empty list means all files would load whole."""
+    problems: list[Problem] = []
+    for path in discover(list(paths)):
+        problems.extend(validate_file(path))
+    return problems
+
+
+def validate_file(path: Path) -> list[Problem]:
+    con = connect_duckdb(":memory:")
+    try:
+        create_tables(con)
+        scratch = Ledger(con, ":memory:")
+        result = ingest.ingest_file(scratch, path, batch="validate")
+        if result.status == "refused":
+            return [Problem(str(path), None, None, "error", result.message or "refused")]
+        problems = []
+        for line, reason in con.con.execute(
+            "SELECT source_line, reason FROM quarantine ORDER BY source_line"
+        ).fetchall():
+            for column, message in _split(reason):
+                problems.append(Problem(str(path), line, column, "error", message))
+        flags = con.con.execute(
+            "SELECT flag, count(*), min(x_source_line) FROM ("
+            "  SELECT unnest(string_split(x_quality_flags, ';')) AS flag, x_source_line"
+            "  FROM charges WHERE x_quality_flags IS NOT NULL) GROUP BY flag ORDER BY flag"
+        ).fetchall()
+        for flag, n, line in flags:
+            kind, _, column = flag.partition(":")
+            problems.append(
+                Problem(str(path), line, column or None, "warning", _WARNINGS.get(kind, kind), n)
+            )
+        return problems
+    finally:
+        con.disconnect()
+
+
+_WARNINGS = {
+    "null_literal": "the text NULL stands for a null value (read as null)",
+    "blank_as_null": "an empty or blank string stands for a null value (read as null)",
+    "value_spelling_fixed": "a value differs from the FOCUS spelling (case or pre-1.0 name; fixed)",
+    "us_date_format": "a date is written M/D/Y rather than ISO 8601 (read as month/day/year)",
+    "null_not_allowed": "FOCUS requires a value here; the row is kept with an unknown value",
+    "charge_outside_billing_period": "the charge period starts outside its billing period",
+    "service_provider_is_publisher": "marketplace row: the publisher is taken as the service provider",
+}

@@ -1,0 +1,125 @@
+"""The Ledger: one backend connection, the ledger's tables, and the operations on them.
+
+The embedded default is a DuckDB file. Reads go through Ibis expressions so the
+same code runs on another backend; writes happen one file per transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+
+from computeledger.errors import LedgerInUse, UsageError
+from computeledger.schema.tables import TABLES
+
+DEFAULT_PATH = "computeledger.duckdb"
+ENV_PATH = "COMPUTELEDGER_LEDGER"
+ENV_MEMORY = "COMPUTELEDGER_MEMORY_LIMIT"
+
+
+def default_path() -> str:
+    return os.environ.get(ENV_PATH) or DEFAULT_PATH
+
+
+class Ledger:
+    """An open ledger. Its tables are Ibis tables; its methods are what the CLI runs."""
+
+    def __init__(self, con: ibis.BaseBackend, path: str):
+        self.con = con
+        self.path = path
+
+    # -- tables -----------------------------------------------------------------
+    @property
+    def charges(self) -> ir.Table:
+        return self.con.table("charges")
+
+    @property
+    def ingests(self) -> ir.Table:
+        return self.con.table("ingests")
+
+    @property
+    def quarantine(self) -> ir.Table:
+        return self.con.table("quarantine")
+
+    # -- operations ---------------------------------------------------------------
+    def ingest(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        strict: bool = False,
+        on_file: Callable | None = None,
+    ) -> list:
+        """Load FOCUS files (or folders of them); one transaction per file."""
+        from computeledger.ingest.focus import ingest_files
+
+        return ingest_files(self, paths, strict=strict, on_file=on_file)
+
+    def summary(self, by: Iterable[str] = ("provider",)) -> ir.Table:
+        """Totals of the four FOCUS cost columns grouped by the given dimensions."""
+        from computeledger.summary import summary
+
+        return summary(self.charges, by)
+
+    def close(self) -> None:
+        self.con.disconnect()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def connect_duckdb(path: str, *, read_only: bool = False) -> ibis.BaseBackend:
+    """An Ibis DuckDB connection in UTC with bounded memory; 'ledger in use' if locked."""
+    memory = os.environ.get(ENV_MEMORY, "1GB")
+    try:
+        con = ibis.duckdb.connect(path, read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise LedgerInUse(
+                f"ledger in use: {path} is open in another process; try again when it finishes"
+            ) from exc
+        raise
+    raw = con.con
+    raw.execute("SET TimeZone = 'UTC'")
+    raw.execute(f"SET memory_limit = '{_checked_memory(memory)}'")  # validated: no injection
+    return con
+
+
+def _checked_memory(value: str) -> str:
+    """A DuckDB memory size such as '1GB' or '512MB', refused if it is anything else."""
+    if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", value, re.I):
+        raise UsageError(f"{ENV_MEMORY}: not a memory size such as 1GB: {value!r}")
+    return value.strip()
+
+
+def materialize(con: ibis.BaseBackend, name: str, expr: ir.Table) -> ir.Table:
+    """Compute an expression once into a temporary table (`name` is ours, never a user's)."""
+    con.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {con.compile(expr)}')
+    return con.table(name)
+
+
+def create_tables(con: ibis.BaseBackend) -> None:
+    existing = set(con.list_tables())
+    for name, schema in TABLES.items():
+        if name not in existing:
+            con.create_table(name, schema=schema)
+
+
+def open_ledger(path: str | Path | None = None, *, read_only: bool = False) -> Ledger:
+    """Open (creating if needed) the ledger at `path`, by default ./computeledger.duckdb
+    or $COMPUTELEDGER_LEDGER."""
+    path = str(path) if path is not None else default_path()
+    if read_only and not Path(path).exists():
+        read_only = False  # a new ledger must be created before it can be read
+    con = connect_duckdb(path, read_only=read_only)
+    if not read_only:
+        create_tables(con)
+    return Ledger(con, path)

@@ -1,0 +1,96 @@
+"""Rendering result tables as a Rich table, CSV or JSON, with money kept exact.
+
+Decimals are written as plain strings (no exponent, trailing zeros past the input's
+digits dropped) in every format; in JSON money is a string, as a number would be
+read back as a float by most consumers. Nulls stay null: unknown is never 0.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import json
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+from rich.console import Console
+from rich.table import Table
+
+FORMATS = ("table", "csv", "json")
+
+
+def decimal_text(value: Decimal) -> str:
+    """Exact plain text of a decimal: '20.52022672899', '-3.00', '1000.00'."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0")
+        whole, _, frac = text.partition(".")
+        text = f"{whole}.{frac.ljust(2, '0')}"
+    else:
+        text += ".00"
+    return "0.00" if text in ("-0.00",) else text
+
+
+def cell_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    if isinstance(value, _dt.datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def rows_of(table: pa.Table) -> tuple[list[str], list[list[Any]]]:
+    return table.column_names, [list(r.values()) for r in table.to_pylist()]
+
+
+def to_json(table: pa.Table) -> str:
+    names, rows = rows_of(table)
+    records = []
+    for row in rows:
+        rec = {}
+        for n, v in zip(names, row, strict=True):
+            rec[n] = v if isinstance(v, (int, bool)) or v is None else cell_text(v)
+        records.append(rec)
+    return json.dumps(records, indent=2)
+
+
+def to_csv(table: pa.Table) -> str:
+    names, rows = rows_of(table)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(names)
+    for row in rows:
+        w.writerow(["" if v is None else cell_text(v) for v in row])
+    return buf.getvalue()
+
+
+def to_rich(table: pa.Table, title: str | None = None, unknown: str = "unknown") -> Table:
+    names, rows = rows_of(table)
+    out = Table(title=title, show_lines=False)
+    for n, col in zip(names, table.columns, strict=True):
+        numeric = pa.types.is_decimal(col.type) or pa.types.is_integer(col.type)
+        # money is never cut short: a narrow terminal folds it onto more lines instead
+        out.add_column(
+            n,
+            justify="right" if numeric else "left",
+            overflow="fold",
+            min_width=len(n) if numeric else None,
+        )
+    for row in rows:
+        out.add_row(*[f"[dim]{unknown}[/dim]" if v is None else cell_text(v) for v in row])
+    return out
+
+
+def render(table: pa.Table, fmt: str, console: Console, title: str | None = None) -> None:
+    if fmt == "json":
+        console.out(to_json(table), highlight=False)
+    elif fmt == "csv":
+        console.out(to_csv(table), end="", highlight=False)
+    else:
+        console.print(to_rich(table, title))

@@ -1,0 +1,70 @@
+"""Ledger table definitions, as Ibis schemas so that every backend creates the same tables."""
+
+from __future__ import annotations
+
+import ibis.expr.datatypes as dt
+import ibis.expr.schema as sch
+
+from computeledger.schema.focus import COLUMNS, Kind
+
+#: Exact decimal for every money and quantity column: 20 integer and 18 fractional
+#: digits. Real exports carry up to 15 fractional digits; a value needing more is
+#: quarantined rather than rounded.
+NUMBER = dt.Decimal(38, 18)
+NUMBER_SCALE = 18
+NUMBER_INTEGER_DIGITS = 38 - NUMBER_SCALE
+
+_KIND_TYPES = {
+    Kind.DECIMAL: NUMBER,
+    Kind.DATETIME: dt.Timestamp(),  # naive, always UTC
+    Kind.STRING: dt.string,
+    Kind.JSON: dt.string,  # serialised JSON text: portable across backends
+}
+
+#: Our own columns on each charge (FOCUS asks custom columns to start with x_).
+CHARGE_EXTRAS = {
+    "x_charge_id": dt.int64,  # unique in the ledger: ingest id and row
+    "x_ingest_id": dt.int64,
+    "x_source_file": dt.string,
+    "x_source_line": dt.int64,  # line of the file where the row starts (Parquet: row number)
+    "x_quality_flags": dt.string,  # ';'-separated normalisations applied, null if none
+    "x_extensions": dt.string,  # JSON object of the columns FOCUS does not define
+}
+
+CHARGES = sch.Schema({c.name: _KIND_TYPES[c.kind] for c in COLUMNS} | CHARGE_EXTRAS)
+
+INGESTS = sch.Schema(
+    {
+        "ingest_id": dt.int64,
+        "batch_id": dt.string,
+        "path": dt.string,
+        "sha256": dt.string,
+        "format": dt.string,
+        "focus_version": dt.string,
+        "rows_read": dt.int64,
+        "rows_loaded": dt.int64,
+        "rows_quarantined": dt.int64,
+        "rows_superseded": dt.int64,  # rows of earlier ingests this one replaced
+        "status": dt.string,  # loaded, duplicate, refused, superseded
+        "superseded_by": dt.int64,
+        "message": dt.string,
+        "started_at": dt.Timestamp(),
+        "finished_at": dt.Timestamp(),
+    }
+)
+
+QUARANTINE = sch.Schema(
+    {
+        "ingest_id": dt.int64,
+        "source_file": dt.string,
+        "source_line": dt.int64,
+        "raw": dt.string,
+        "reason": dt.string,
+    }
+)
+
+TABLES: dict[str, sch.Schema] = {
+    "charges": CHARGES,
+    "ingests": INGESTS,
+    "quarantine": QUARANTINE,
+}

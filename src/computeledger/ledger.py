@@ -89,6 +89,7 @@ def connect_duckdb(path: str, *, read_only: bool = False) -> ibis.BaseBackend:
         raise
     raw = con.con
     raw.execute("SET TimeZone = 'UTC'")
+    raw.execute("SET enable_progress_bar = false")
     raw.execute(f"SET memory_limit = '{_checked_memory(memory)}'")  # validated: no injection
     return con
 

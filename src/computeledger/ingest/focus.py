@@ -28,7 +28,6 @@ from computeledger.schema.focus import COLUMNS, canonical_name, detect_version, 
 if TYPE_CHECKING:
     from computeledger.ledger import Ledger
 
-NORM = "cl_norm"
 LINES = "cl_lines"
 LINE = "__line"
 _ROWS_PER_INGEST = 10_000_000_000  # x_charge_id = ingest_id * this + row
@@ -115,6 +114,10 @@ def ingest_file(ledger: Ledger, path: Path, *, batch: str, strict: bool = False)
 
 
 def _load(ledger, path: Path, fmt: str, lines: int | None, result: FileResult, batch, strict):
+    """Normalise and write the file in one pass. Rejected rows travel through `charges`
+    with a negative x_charge_id, their reason in x_quality_flags and their raw text in
+    x_extensions, and are moved to `quarantine` before the transaction commits: one
+    computation and one write of the data, and no reader ever sees them in `charges`."""
     con = ledger.con
     try:
         staged = staging.stage(con, path, fmt)
@@ -131,45 +134,44 @@ def _load(ledger, path: Path, fmt: str, lines: int | None, result: FileResult, b
     if missing:
         raise Refused("missing mandatory FOCUS columns: " + ", ".join(missing))
 
+    ingest_id = con.con.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests").fetchone()[0]
+    result.ingest_id = ingest_id
+    rows = _charge_rows(normalize(staged.table, header_map), ingest_id, str(path), staged.first_line)
     try:
-        norm = materialize(con, NORM, normalize(staged.table, header_map))
+        con.insert("charges", rows)
     except Exception as exc:  # the reader fails on rows it meets late (encoding, quoting)
         if "duckdb" in type(exc).__module__:
             raise Refused(f"not a readable file: {staging._first_line(exc)}") from exc
         raise
-    good_n, bad_n = _counts(norm)
+    good_n, bad_n = con.con.execute(
+        "SELECT count(*) FILTER (x_charge_id >= 0), count(*) FILTER (x_charge_id < 0) "
+        "FROM charges WHERE x_ingest_id = ?",
+        [ingest_id],
+    ).fetchone()
     rejects = staging.csv_rejects(con) if fmt != "parquet" else []
     result.rows_read = good_n + bad_n + len(rejects)
-    norm, starts = _numbered(con, norm, staged, path, fmt, lines, result.rows_read, rejects)
+    starts: list[int] = []
+    if fmt != "parquet" and (rejects or lines != result.rows_read + 1):
+        starts = _renumber_lines(con, ingest_id, path, fmt, rejects)
 
     if strict and (bad_n or rejects):
-        first = _first_problems(norm, rejects, starts)
-        raise Refused(f"--strict: {bad_n + len(rejects)} rows break FOCUS rules; " + first)
-
-    ingest_id = con.con.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests").fetchone()[0]
-    result.ingest_id = ingest_id
-    result.rows_replaced = _supersede(con, ingest_id, batch)
-    good = norm.filter(norm[REASON].isnull())
-    con.insert("charges", _charge_rows(good, ingest_id, str(path)))
-    bad = norm.filter(norm[REASON].notnull())
-    con.insert("quarantine", bad.select(
-        ingest_id=ibis.literal(ingest_id, "int64"),
-        source_file=ibis.literal(str(path)),
-        source_line=bad[LINE],
-        raw=bad[RAW],
-        reason=bad[REASON],
-    ))  # fmt: skip
+        raise Refused(
+            f"--strict: {bad_n + len(rejects)} rows break FOCUS rules; "
+            + _first_problems(con, ingest_id, rejects, starts)
+        )
+    con.con.execute(
+        "INSERT INTO quarantine SELECT x_ingest_id, x_source_file, x_source_line, x_extensions, "
+        "x_quality_flags FROM charges WHERE x_ingest_id = ? AND x_charge_id < 0",
+        [ingest_id],
+    )
+    con.con.execute("DELETE FROM charges WHERE x_ingest_id = ? AND x_charge_id < 0", [ingest_id])
     for record, raw, message in rejects:
         con.con.execute(
             "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?)",
-            [
-                ingest_id,
-                str(path),
-                _reject_line(starts, record),
-                raw,
-                f"row cannot be read: {message}",
-            ],
-        )
+            [ingest_id, str(path), _reject_line(starts, record), raw,
+             f"row cannot be read: {message}"],
+        )  # fmt: skip
+    result.rows_replaced = _supersede(con, ingest_id, batch)
     result.rows_loaded = good_n
     result.rows_quarantined = bad_n + len(rejects)
     if result.rows_quarantined:
@@ -190,38 +192,36 @@ def map_headers(columns: list[str]) -> dict[str, str]:
     return mapping
 
 
-def _counts(norm: ir.Table) -> tuple[int, int]:
-    row = norm.aggregate(bad=norm[REASON].notnull().sum(), n=norm.count()).execute().iloc[0]
-    bad = int(row["bad"] or 0)
-    return int(row["n"]) - bad, bad
-
-
-def _numbered(con, norm, staged, path, fmt, lines, rows_read, rejects) -> tuple[ir.Table, list]:
-    """`norm` with LINE, the line each row starts on, and the record start lines when
-    they had to be read (records spanning lines, rejected or blank lines)."""
-    if fmt == "parquet" or (not rejects and lines == rows_read + 1):
-        return norm.mutate(**{LINE: (norm[ROW] + staged.first_line).cast("int64")}), []
+def _renumber_lines(con, ingest_id: int, path: Path, fmt: str, rejects) -> list[int]:
+    """Exact lines where records span lines, or rows were rejected or blank: read from
+    the file and set on this ingest's rows. Returns each record's start line."""
     starts = staging.record_lines(path, fmt)
     rejected = {record for record, _, _ in rejects}
-    lines_t = materialize(con, LINES, ibis.memtable(staging.line_map(starts, rejected)))
-    joined = norm.left_join(lines_t, ROW).drop(ROW + "_right")
-    return joined.rename({LINE: "line"}), starts
+    materialize(con, LINES, ibis.memtable(staging.line_map(starts, rejected)))
+    con.con.execute(
+        f"UPDATE charges SET x_source_line = m.line FROM {LINES} m "
+        f"WHERE charges.x_ingest_id = ? AND abs(charges.x_charge_id) - ? = m.{ROW}",
+        [ingest_id, ingest_id * _ROWS_PER_INGEST],
+    )
+    return starts
 
 
 def _reject_line(starts: list[int], record: int) -> int:
     return starts[record - 1] if 0 < record <= len(starts) else record + 1
 
 
-def _charge_rows(good: ir.Table, ingest_id: int, path: str) -> ir.Table:
-    cols = {c.name: good[c.name] for c in COLUMNS}
-    return good.select(
+def _charge_rows(norm: ir.Table, ingest_id: int, path: str, first_line: int) -> ir.Table:
+    cols = {c.name: norm[c.name] for c in COLUMNS}
+    bad = norm[REASON].notnull()
+    charge_id = (norm[ROW] + ingest_id * _ROWS_PER_INGEST).cast("int64")
+    return norm.select(
         **cols,
-        x_charge_id=(good[ROW] + ingest_id * _ROWS_PER_INGEST).cast("int64"),
+        x_charge_id=ibis.ifelse(bad, -charge_id, charge_id),
         x_ingest_id=ibis.literal(ingest_id, "int64"),
         x_source_file=ibis.literal(path),
-        x_source_line=good[LINE],
-        x_quality_flags=good["x_quality_flags"],
-        x_extensions=good["x_extensions"],
+        x_source_line=(norm[ROW] + first_line).cast("int64"),
+        x_quality_flags=ibis.ifelse(bad, norm[REASON], norm["x_quality_flags"]),
+        x_extensions=ibis.ifelse(bad, norm[RAW], norm["x_extensions"]),
     )
 
 
@@ -234,7 +234,8 @@ def _supersede(con, ingest_id: int, batch: str) -> int:
     raw = con.con
     raw.execute(
         f"CREATE OR REPLACE TEMP TABLE cl_keys AS SELECT DISTINCT {_PROVIDER_KEY} AS p, "
-        f"BillingAccountId AS a, BillingPeriodStart AS b FROM {NORM} WHERE {REASON} IS NULL"
+        "BillingAccountId AS a, BillingPeriodStart AS b FROM charges WHERE x_ingest_id = ?",
+        [ingest_id],
     )
     match = (
         f"EXISTS (SELECT 1 FROM cl_keys k WHERE k.p = {_PROVIDER_KEY} "
@@ -257,10 +258,13 @@ def _supersede(con, ingest_id: int, batch: str) -> int:
     return sum(n for _, n in gone)
 
 
-def _first_problems(norm, rejects, starts, limit: int = 3) -> str:
-    bad = norm.filter(norm[REASON].notnull())
-    rows = bad.select(line=bad[LINE], reason=bad[REASON]).order_by("line").limit(limit).execute()
-    items = [f"line {int(r.line)}: {r.reason}" for r in rows.itertuples()]
+def _first_problems(con, ingest_id: int, rejects, starts, limit: int = 3) -> str:
+    rows = con.con.execute(
+        "SELECT x_source_line, x_quality_flags FROM charges WHERE x_ingest_id = ? "
+        "AND x_charge_id < 0 ORDER BY x_source_line LIMIT ?",
+        [ingest_id, limit],
+    ).fetchall()
+    items = [f"line {line}: {reason}" for line, reason in rows]
     items += [f"line {_reject_line(starts, rec)}: row cannot be read: {m}" for rec, _, m in rejects]
     return "; ".join(items[:limit])
 
@@ -308,9 +312,10 @@ def _record(ledger, result: FileResult, batch: str, started: datetime) -> None:
 
 
 def _drop_scratch(con) -> None:
-    for name in (NORM, LINES, "cl_keys"):
+    for view in (staging.NUMBERED, staging.SRC):
+        con.con.execute(f"DROP VIEW IF EXISTS {view}")
+    for name in (LINES, "cl_keys"):
         con.con.execute(f"DROP TABLE IF EXISTS {name}")
-    con.con.execute(f"DROP VIEW IF EXISTS {staging.SRC}")
 
 
 def _shown_columns(columns: list[str], limit: int = 8) -> str:

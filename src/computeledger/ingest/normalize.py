@@ -42,33 +42,54 @@ def _problem(cond: ir.BooleanValue, message: ir.StringValue | str) -> ir.StringV
 
 
 def _nullish(raw: ir.StringValue) -> tuple[ir.StringValue, ir.BooleanValue, ir.BooleanValue]:
-    """Blank strings and the literal NULL are nulls (FOCUS forbids placeholders)."""
-    short = raw.length() <= 4
-    blank = raw.notnull() & (raw.strip() == "")
-    literal = short & (raw.upper() == "NULL")
-    value = ibis.ifelse(blank | literal, _NULL_STR, raw)
+    """Blank strings and the literal NULL are nulls (FOCUS forbids placeholders). Only
+    short values, or values starting with white space, can be either: the rest pass as is."""
+    suspect = (raw.length() <= 4) | raw.startswith(" ") | raw.startswith("\t")
+    blank = ibis.ifelse(suspect, raw.strip() == "", False)
+    literal = ibis.ifelse(raw.length() == 4, raw.upper() == "NULL", False)
+    value = ibis.ifelse(suspect & (blank | literal), _NULL_STR, raw)
     return value, literal, blank
+
+
+_FAST = dt.Decimal(18, 10)  # 64-bit decimals parse ~100x faster than 128-bit ones
+_FAST_INT, _FAST_FRAC = 18 - 10, 10
+
+
+def _to_decimal(v: ir.StringValue) -> ir.Value:
+    """Text to the ledger's exact decimal. Text that provably fits a 64-bit decimal (at
+    most 8 characters before the point and 10 after, no exponent) goes through one:
+    the result is identical, the parse far cheaper. Other text takes the 128-bit path."""
+    dot = v.find(".")
+    n = v.length()
+    fits = ibis.ifelse(dot >= 0, (dot <= _FAST_INT) & (n - dot - 1 <= _FAST_FRAC), n <= _FAST_INT)
+    fast = fits & ~(v.contains("e") | v.contains("E"))
+    return ibis.ifelse(fast, v.try_cast(_FAST).cast(NUMBER), v.try_cast(NUMBER))
 
 
 def _decimal_problem(name: str, v: ir.StringValue, num: ir.Value) -> ir.StringValue:
     """Why a text value is not an exact decimal; null if it is. Digits that do not fit
-    the ledger's scale are refused, never rounded away."""
+    the ledger's scale are refused, never rounded away. Nested conditions, as the
+    engine evaluates each branch only on the rows that reach it."""
     dot = v.find(".")
-    long_fraction = (dot >= 0) & (v.strip().length() - dot - 1 > NUMBER_SCALE)
-    lossy_plain = long_fraction & v.strip().re_search(r"\.\d{%d}\d*[1-9]" % NUMBER_SCALE)
-    has_exp = v.contains("e") | v.contains("E")
+    long_fraction = (dot >= 0) & (v.length() - dot - 1 > NUMBER_SCALE)
+    lossy_plain = ibis.ifelse(
+        long_fraction, v.strip().re_search(rf"\.\d{{{NUMBER_SCALE}}}\d*[1-9]"), False
+    )
     # E notation: digits after the point, less the exponent, must fit the scale
     fraction_digits = v.re_extract(r"\.(\d*[1-9])0*[eE]", 1).length()
     exponent = v.re_extract(r"[eE]([+-]?\d+)\s*$", 1).try_cast(dt.int64).fill_null(0)
+    has_exp = v.contains("e") | v.contains("E")
     lossy = ibis.ifelse(has_exp, fraction_digits - exponent > NUMBER_SCALE, lossy_plain)
-    return ibis.cases(
-        (v.isnull(), _NULL_STR),
-        (num.isnull() & v.re_search(_NUMBER_TEXT),
-         f"{name}: out of range (more than {NUMBER_INTEGER_DIGITS} integer digits): " + _shown(v)),
-        (num.isnull(), f"{name}: not a number: " + _shown(v)),
-        (lossy, f"{name}: more than {NUMBER_SCALE} decimal places: " + _shown(v)),
-        else_=_NULL_STR,
-    )  # fmt: skip
+    unparsed = ibis.ifelse(
+        v.re_search(_NUMBER_TEXT),
+        f"{name}: out of range (more than {NUMBER_INTEGER_DIGITS} integer digits): " + _shown(v),
+        f"{name}: not a number: " + _shown(v),
+    )
+    return ibis.ifelse(
+        num.notnull(),
+        ibis.ifelse(lossy, f"{name}: more than {NUMBER_SCALE} decimal places: " + _shown(v), _NULL_STR),
+        ibis.ifelse(v.isnull(), _NULL_STR, unparsed),
+    )
 
 
 def _datetime(v: ir.StringValue) -> ir.Value:
@@ -142,7 +163,7 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
     for col in present:
         v = t1[_T + col.name]
         if col.kind is Kind.DECIMAL:
-            layer2[_V + col.name] = v.try_cast(NUMBER)
+            layer2[_V + col.name] = _to_decimal(v)
         elif col.kind is Kind.DATETIME:
             layer2[_V + col.name] = _datetime(v)
         elif col.allowed:

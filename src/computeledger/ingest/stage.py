@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +16,12 @@ import duckdb
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import sqlglot.expressions as sge
 
 from computeledger.ingest.normalize import ROW
 
 SRC = "cl_src"
+NUMBERED = "cl_numbered"
 REJECTS = "cl_rejects"
 REJECT_SCANS = "cl_reject_scans"
 
@@ -50,23 +51,33 @@ def stage(con: ibis.BaseBackend, path: Path, fmt: str) -> Staged:
 
 
 def _stage_csv(con: ibis.BaseBackend, path: Path) -> Staged:
+    """A view numbering the reader's rows in file order (WITH ORDINALITY: no copy, no window)."""
     for name in (REJECTS, REJECT_SCANS):
         con.con.execute(f"DROP TABLE IF EXISTS {name}")
+    options = {
+        "all_varchar": True,
+        "header": True,
+        "store_rejects": True,
+        "rejects_table": REJECTS,
+        "rejects_scan": REJECT_SCANS,
+    }
+    call = sge.Anonymous(
+        this="read_csv",
+        expressions=[sge.convert(str(path))]
+        + [sge.EQ(this=sge.column(k), expression=sge.convert(v)) for k, v in options.items()],
+    ).sql("duckdb")
     try:
-        src = con.read_csv(
-            str(path),
-            table_name=SRC,
-            all_varchar=True,
-            header=True,
-            store_rejects=True,
-            rejects_table=REJECTS,
-            rejects_scan=REJECT_SCANS,
-        )
+        columns = [r[0] for r in con.con.execute(f"DESCRIBE SELECT * FROM {call}").fetchall()]
     except duckdb.Error as exc:
         raise Unreadable(f"not a readable CSV file: {_first_line(exc)}") from exc
-    if ROW in src.columns:
-        raise Unreadable(f"a column is named {ROW}, which computeledger reserves")
-    return Staged(src.mutate(**{ROW: ibis.row_number()}), list(src.columns), first_line=2)
+    reserved = {ROW, "ordinality"}.intersection(columns)
+    if reserved:
+        raise Unreadable(f"a column is named {reserved.pop()!r}, which computeledger reserves")
+    con.con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {NUMBERED} AS "
+        f"SELECT ordinality - 1 AS {ROW}, * EXCLUDE (ordinality) FROM {call} WITH ORDINALITY"
+    )
+    return Staged(con.table(NUMBERED), columns, first_line=2)
 
 
 def _stage_parquet(con: ibis.BaseBackend, path: Path) -> Staged:
@@ -126,16 +137,8 @@ def line_map(starts: list[int], rejected: set[int]) -> pa.Table:
 
 
 def _literal(value: str) -> str:
-    import sqlglot.expressions as sge
-
     return sge.convert(value).sql("duckdb")
 
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
-def raw_text(path: Path, fmt: str, limit: int = 4096) -> str:
-    opener = gzip.open if fmt == "csv.gz" else open
-    with opener(path, "rb") as f:
-        return io.TextIOWrapper(f, encoding="utf-8", errors="replace").read(limit)

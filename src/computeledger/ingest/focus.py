@@ -22,7 +22,6 @@ import ibis.expr.types as ir
 from computeledger.ingest import stage as staging
 from computeledger.ingest.files import discover, file_format, fingerprint
 from computeledger.ingest.normalize import RAW, REASON, ROW, normalize
-from computeledger.ledger import materialize
 from computeledger.schema.focus import COLUMNS, canonical_name, detect_version, missing_mandatory
 
 if TYPE_CHECKING:
@@ -197,7 +196,7 @@ def _renumber_lines(con, ingest_id: int, path: Path, fmt: str, rejects) -> list[
     the file and set on this ingest's rows. Returns each record's start line."""
     starts = staging.record_lines(path, fmt)
     rejected = {record for record, _, _ in rejects}
-    materialize(con, LINES, ibis.memtable(staging.line_map(starts, rejected)))
+    con.con.register(LINES, staging.line_map(starts, rejected))
     con.con.execute(
         f"UPDATE charges SET x_source_line = m.line FROM {LINES} m "
         f"WHERE charges.x_ingest_id = ? AND abs(charges.x_charge_id) - ? = m.{ROW}",
@@ -314,8 +313,8 @@ def _record(ledger, result: FileResult, batch: str, started: datetime) -> None:
 def _drop_scratch(con) -> None:
     for view in (staging.NUMBERED, staging.SRC):
         con.con.execute(f"DROP VIEW IF EXISTS {view}")
-    for name in (LINES, "cl_keys"):
-        con.con.execute(f"DROP TABLE IF EXISTS {name}")
+    con.con.execute("DROP TABLE IF EXISTS cl_keys")
+    con.con.unregister(LINES)
 
 
 def _shown_columns(columns: list[str], limit: int = 8) -> str:

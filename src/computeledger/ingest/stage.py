@@ -104,7 +104,9 @@ def csv_rejects(con: ibis.BaseBackend) -> list[tuple[int, str, str]]:
     if REJECTS not in con.list_tables():
         return []
     rows = con.con.execute(
-        f"SELECT line, csv_line, error_message FROM {REJECTS} ORDER BY line"
+        # the reader logs a short row once per missing column: one entry per line
+        f"SELECT line, any_value(csv_line), min_by(error_message, column_idx) FROM {REJECTS} "
+        "GROUP BY line ORDER BY line"
     ).fetchall()
     # DuckDB numbers records, counting the header as 1.
     return [(int(line) - 1, raw or "", msg) for line, raw, msg in rows]
@@ -115,7 +117,8 @@ def record_lines(path: Path, fmt: str) -> list[int]:
     or rows were rejected. A Python pass: only taken when line numbers need it."""
     opener = gzip.open if fmt == "csv.gz" else open
     sample = duckdb.sql(f"SELECT Delimiter, Quote FROM sniff_csv({_literal(str(path))})").fetchone()
-    delimiter, quote = (sample[0] or ","), (sample[1] or '"')
+    delimiter = sample[0] if sample and len(sample[0] or "") == 1 else ","
+    quote = sample[1] if sample and len(sample[1] or "") == 1 else '"'
     starts: list[int] = []
     with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as f:
         reader = csv.reader(f, delimiter=delimiter, quotechar=quote)

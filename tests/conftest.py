@@ -1,0 +1,61 @@
+"""Shared fixtures: the real public data in ../shared, and fresh ledgers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from computeledger import open_ledger
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+SAMPLE = SHARED / "focus-sample" / "FOCUS-1.0" / "focus_sample.csv"
+BUNDLED_SAMPLE = ROOT / "src" / "computeledger" / "data" / "focus_sample.csv"
+SPEC = SHARED / "focus-spec-examples"
+NATIVE = SHARED / "focus-converters" / "provider-samples"
+
+
+def shared(path: Path) -> Path:
+    if not path.exists():
+        pytest.fail(f"the shared data is missing: {path} (tests read ../shared/data)")
+    return path
+
+
+@pytest.fixture
+def sample() -> Path:
+    return shared(SAMPLE)
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    lg = open_ledger(tmp_path / "ledger.duckdb")
+    yield lg
+    lg.close()
+
+
+def read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    return rows[0], rows[1:]
+
+
+def write_rows(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    return path
+
+
+def decimal_sum(values) -> Decimal:
+    return sum((Decimal(v) for v in values), Decimal(0))
+
+
+def totals(ledger, by: str = "provider") -> dict:
+    table = ledger.summary(by).to_pyarrow().to_pylist()
+    return {tuple(r[b] for b in by.split(",")) if "," in by else r[by]: r for r in table}

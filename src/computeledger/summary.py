@@ -63,9 +63,9 @@ def summary(charges: ir.Table, by: str | Iterable[str] = ("provider",)) -> ir.Ta
     if len(set(names)) != len(names):
         raise UsageError(f"--by: a dimension is named twice: {', '.join(names)}")
     metrics: dict[str, ir.Value] = {"rows": charges.count()}
+    missing = {m: charges[m].isnull().sum() for m in MONEY}
     for m in MONEY:
-        missing = charges[m].isnull().sum()
-        metrics[m] = ibis.ifelse(missing == 0, charges[m].sum(), ibis.null(charges[m].type()))
-        metrics[f"{m}_missing"] = missing
+        metrics[m] = ibis.ifelse(missing[m] == 0, charges[m].sum(), ibis.null(charges[m].type()))
+    metrics |= {f"{m}_missing": missing[m] for m in MONEY}
     grouped = charges.group_by(dims).aggregate(**metrics) if dims else charges.aggregate(**metrics)
     return grouped.order_by(names) if names else grouped

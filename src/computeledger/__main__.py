@@ -1,0 +1,3 @@
+from computeledger.cli import app
+
+app()

@@ -1,0 +1,99 @@
+"""Summaries: exact totals by any dimension, and nothing unknown shown as zero."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from computeledger import UsageError
+from computeledger.output import decimal_text
+from tests.conftest import decimal_sum, read_rows, totals
+
+
+def test_by_category_and_month_sum_to_the_file(ledger, sample):
+    ledger.ingest([sample])
+    t = totals(ledger, "ServiceCategory,month")
+    header, rows = read_rows(sample)
+    cat, billed = header.index("ServiceCategory"), header.index("BilledCost")
+    storage = decimal_sum(r[billed] for r in rows if r[cat] == "Storage")
+    assert t[("Storage", __import__("datetime").date(2024, 9, 1))]["BilledCost"] == storage
+    assert sum(v["rows"] for v in t.values()) == 1000
+
+
+def test_unknown_dimension_is_a_clear_error(ledger, sample):
+    ledger.ingest([sample])
+    with pytest.raises(UsageError, match="unknown dimension 'colour'"):
+        ledger.summary("provider,colour")
+
+
+def test_dimension_names_are_case_insensitive(ledger, sample):
+    ledger.ingest([sample])
+    t = ledger.summary("chargecategory").to_pyarrow()
+    assert t.column_names[0] == "ChargeCategory"
+    assert set(t["ChargeCategory"].to_pylist()) == {"Usage", "Credit", "Adjustment"}
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("20.520226728990000000"), "20.52022672899"),
+        (Decimal("13.000000000000000000"), "13.00"),
+        (Decimal("-2.613700000000000000"), "-2.6137"),
+        (Decimal("0E-18"), "0.00"),
+        (Decimal("1E+3"), "1000.00"),
+    ],
+)
+def test_decimal_text_is_exact_and_plain(value, text):
+    assert decimal_text(value) == text
+
+
+def test_cli_json_money_is_a_string(tmp_path, sample):
+    from typer.testing import CliRunner
+
+    from computeledger.cli import app
+
+    runner = CliRunner()
+    db = str(tmp_path / "cli.duckdb")
+    r = runner.invoke(app, ["ingest", str(sample), "--ledger", db, "--format", "json"])
+    assert r.exit_code == 0, r.output
+    record = json.loads(r.stdout.strip().splitlines()[-1])
+    assert (record["status"], record["rows_loaded"], record["focus_version"]) == ("loaded", 1000, "1.0")
+    r = runner.invoke(app, ["summary", "--ledger", db, "--by", "provider", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    rows = {row["provider"]: row for row in json.loads(r.stdout)}
+    assert rows["Microsoft"]["BilledCost"] == "1.97651418586"
+    assert rows["Oracle"]["ContractedCost"] is None
+    assert rows["Oracle"]["ContractedCost_missing"] == 7
+    r = runner.invoke(app, ["summary", "--ledger", db, "--by", "provider", "--format", "csv"])
+    assert "Oracle,7,0.53707392473,0.00,0.26507392473,,0,0,0,7" in r.stdout.replace("\r", "")
+
+
+def test_cli_validate_and_refusal_exit_codes(tmp_path, sample):
+    from typer.testing import CliRunner
+
+    from computeledger.cli import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["validate", str(sample), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    problems = json.loads(r.stdout)
+    assert {p["severity"] for p in problems} == {"warning"}
+    missing = [p for p in problems if p["message"].startswith("FOCUS requires a value")]
+    assert [(p["column"], p["rows"]) for p in missing] == [("ContractedCost", 7)]
+    header, rows = read_rows(sample)
+    rows[0][header.index("BilledCost")] = "lots"
+    from tests.conftest import write_rows
+
+    bad = write_rows(tmp_path / "bad.csv", header, rows)
+    r = runner.invoke(app, ["validate", str(bad), "--format", "json"])
+    assert r.exit_code == 1
+    errors = [p for p in json.loads(r.stdout) if p["severity"] == "error"]
+    assert errors == [{"file": str(bad), "line": 2, "column": "BilledCost", "severity": "error",
+                       "message": "BilledCost: not a number: 'lots'", "rows": 1}]  # fmt: skip
+    not_focus = tmp_path / "x.csv"
+    not_focus.write_text("a,b\n1,2\n")
+    r = runner.invoke(app, ["ingest", str(not_focus), "--ledger", str(tmp_path / "l.duckdb")])
+    assert r.exit_code == 1
+    assert "not a FOCUS file" in r.output

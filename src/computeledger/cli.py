@@ -44,13 +44,9 @@ def _fail(exc: ComputeLedgerError) -> None:
 
 @app.command()
 def ingest(
-    paths: Annotated[
-        list[Path], typer.Argument(help="FOCUS files (CSV, CSV.gz, Parquet) or folders")
-    ],
+    paths: Annotated[list[Path], typer.Argument(help="FOCUS files (CSV, CSV.gz, Parquet) or folders")],
     ledger: LedgerOpt = None,
-    strict: Annotated[
-        bool, typer.Option(help="Refuse a whole file if any row breaks a rule")
-    ] = False,
+    strict: Annotated[bool, typer.Option(help="Refuse a whole file if any row breaks a rule")] = False,
     fmt: FormatOpt = "table",
 ) -> None:
     """Load FOCUS cost and usage files into the ledger, one transaction per file."""
@@ -111,12 +107,27 @@ def summary(
     _check_format(fmt)
     try:
         with open_ledger(ledger or default_path(), read_only=True) as lg:
-            table = lg.summary(by).to_pyarrow()
+            _render_summary(lg, by, fmt)
     except ComputeLedgerError as exc:
         _fail(exc)
-    if fmt == "table":
-        table = table.select([c for c in table.column_names if not c.endswith("_missing")])
-    output.render(table, fmt, console, title=f"Costs by {by}")
+
+
+def _render_summary(lg, by: str, fmt: str) -> None:
+    """A summary as asked; on screen the missing-value counts become a caption, with the total."""
+    table = lg.summary(by).to_pyarrow()
+    if fmt != "table":
+        output.render(table, fmt, console)
+        return
+    total = lg.summary([]).to_pyarrow().to_pylist()[0]
+    shown = table.select([c for c in table.column_names if not c.endswith("_missing")])
+    rich_table = output.to_rich(shown, title=f"Costs by {by}")
+    parts = [
+        f"{m} {output.cell_text(total[m])}" if total[m] is not None
+        else f"{m} unknown ({total[m + '_missing']} rows without a value)"
+        for m in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
+    ]  # fmt: skip
+    rich_table.caption = f"Total of {total['rows']} charges: " + "; ".join(parts)
+    console.print(rich_table)
 
 
 @app.command()
@@ -145,6 +156,37 @@ def validate(
         console.print(f"{errors} error(s), {len(problems) - errors} warning kind(s)")
     if errors:
         raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    ledger: Annotated[
+        str | None, typer.Option("--ledger", help="Keep the demo ledger here [default: a temporary file]")
+    ] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Ingest the bundled example bills into a fresh ledger and print what they cost."""
+    import tempfile
+    from importlib.resources import files
+
+    _check_format(fmt)
+    sample = Path(str(files("computeledger") / "data" / "focus_sample.csv"))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = ledger or str(Path(tmp) / "demo.duckdb")
+        try:
+            with open_ledger(path) as lg:
+                if fmt == "table":
+                    console.print(
+                        "[bold]computeledger demo[/bold]: the FOCUS 1.0 sample bills "
+                        "(AWS, Microsoft, Oracle; CC BY 4.0, FinOps Foundation) into a fresh ledger"
+                    )
+                [result] = lg.ingest([sample])
+                if fmt == "table":
+                    console.print(_ingest_line(result), highlight=False)
+                for by in ("provider", "provider,ServiceCategory"):
+                    _render_summary(lg, by, fmt)
+        except ComputeLedgerError as exc:
+            _fail(exc)
 
 
 def _progress(total: int) -> Progress:

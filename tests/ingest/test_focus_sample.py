@@ -12,7 +12,11 @@ from tests.conftest import decimal_sum, read_rows, totals
 def test_every_row_loads_with_exact_totals_per_provider(ledger, sample):
     [r] = ledger.ingest([sample])
     assert (r.status, r.focus_version, r.rows_read, r.rows_loaded, r.rows_quarantined) == (
-        "loaded", "1.0", 1000, 1000, 0,
+        "loaded",
+        "1.0",
+        1000,
+        1000,
+        0,
     )
     t = totals(ledger)
     assert t["AWS"]["BilledCost"] == Decimal("17.6646386184")
@@ -20,7 +24,10 @@ def test_every_row_loads_with_exact_totals_per_provider(ledger, sample):
     assert t["Microsoft"]["BilledCost"] == Decimal("1.97651418586")
     assert t["Oracle"]["BilledCost"] == Decimal("0.53707392473")
     assert {k: v["rows"] for k, v in t.items()} == {
-        "AWS": 941, "Red Hat Inc.": 1, "Microsoft": 51, "Oracle": 7,
+        "AWS": 941,
+        "Red Hat Inc.": 1,
+        "Microsoft": 51,
+        "Oracle": 7,
     }
     header, rows = read_rows(sample)
     i = header.index("BilledCost")

@@ -20,9 +20,9 @@ HEADER = [
 ]  # fmt: skip
 
 # within the ledger's 20 integer digits, for rows and for their totals
-money = st.decimals(
-    min_value=Decimal("-1e17"), max_value=Decimal("1e17"), places=18, allow_nan=False
-).map(lambda d: d.normalize() if d == d.to_integral() else d)
+money = st.decimals(min_value=Decimal("-1e17"), max_value=Decimal("1e17"), places=18, allow_nan=False).map(
+    lambda d: d.normalize() if d == d.to_integral() else d
+)
 
 
 def exact_sum(values) -> Decimal:
@@ -118,4 +118,3 @@ def test_us_dates_are_read_month_first_and_flagged(tmp_path):
         assert str(df.ChargePeriodStart[0]) == "2025-05-01 00:00:00"
         assert str(df.ChargePeriodEnd[0]) == "2025-05-02 13:30:00"
         assert "us_date_format:ChargePeriodStart" in df.x_quality_flags[0]
-

@@ -50,17 +50,13 @@ def fingerprint(path: Path, fmt: str | None) -> Fingerprint:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
             size += len(chunk)
-    lines = None
-    if fmt == "csv":
-        lines = _count_lines(path.open("rb"))
-    elif fmt == "csv.gz":
-        lines = _count_lines(gzip.open(path, "rb"))
+    lines = _count_lines(path, gzip.open if fmt == "csv.gz" else open) if fmt in ("csv", "csv.gz") else None
     return Fingerprint(digest.hexdigest(), size, lines)
 
 
-def _count_lines(stream) -> int:
+def _count_lines(path: Path, opener) -> int:
     count, last = 0, b"\n"
-    with stream as f:
+    with opener(path, "rb") as f:
         while chunk := f.read(_CHUNK):
             count += chunk.count(b"\n")
             last = chunk[-1:]

@@ -16,9 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import ibis
-import ibis.expr.types as ir
-
 from computeledger.ingest import stage as staging
 from computeledger.ingest.files import discover, file_format, fingerprint
 from computeledger.ingest.normalize import RAW, REASON, ROW, normalize
@@ -135,9 +132,11 @@ def _load(ledger, path: Path, fmt: str, lines: int | None, result: FileResult, b
 
     ingest_id = con.con.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests").fetchone()[0]
     result.ingest_id = ingest_id
-    rows = _charge_rows(normalize(staged.table, header_map), ingest_id, str(path), staged.first_line)
     try:
-        con.insert("charges", rows)
+        con.con.execute(
+            _insert_sql(con, staged, header_map),
+            {"base": ingest_id * _ROWS_PER_INGEST, "ingest": ingest_id, "path": str(path)},
+        )
     except Exception as exc:  # the reader fails on rows it meets late (encoding, quoting)
         if "duckdb" in type(exc).__module__:
             raise Refused(f"not a readable file: {staging._first_line(exc)}") from exc
@@ -209,19 +208,30 @@ def _reject_line(starts: list[int], record: int) -> int:
     return starts[record - 1] if 0 < record <= len(starts) else record + 1
 
 
-def _charge_rows(norm: ir.Table, ingest_id: int, path: str, first_line: int) -> ir.Table:
-    cols = {c.name: norm[c.name] for c in COLUMNS}
-    bad = norm[REASON].notnull()
-    charge_id = (norm[ROW] + ingest_id * _ROWS_PER_INGEST).cast("int64")
-    return norm.select(
-        **cols,
-        x_charge_id=ibis.ifelse(bad, -charge_id, charge_id),
-        x_ingest_id=ibis.literal(ingest_id, "int64"),
-        x_source_file=ibis.literal(path),
-        x_source_line=(norm[ROW] + first_line).cast("int64"),
-        x_quality_flags=ibis.ifelse(bad, norm[REASON], norm["x_quality_flags"]),
-        x_extensions=ibis.ifelse(bad, norm[RAW], norm["x_extensions"]),
-    )
+_TARGET = [c.name for c in COLUMNS] + [
+    "x_charge_id", "x_ingest_id", "x_source_file", "x_source_line", "x_quality_flags", "x_extensions",
+]  # fmt: skip
+_SQL_CACHE: dict[tuple, str] = {}
+
+
+def _insert_sql(con, staged: staging.Staged, header_map: dict[str, str]) -> str:
+    """INSERT of the normalised rows, with the ingest's own values as parameters, so the
+    (costly) compilation of the FOCUS rules happens once per column layout."""
+    key = (tuple(staged.columns), staged.first_line, id(con))
+    if key not in _SQL_CACHE:
+        norm = con.compile(normalize(staged.table, header_map))
+        focus = ", ".join(f'"{c.name}"' for c in COLUMNS)
+        bad = f"{REASON} IS NOT NULL"
+        _SQL_CACHE[key] = (
+            f"INSERT INTO charges ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in _TARGET)}) "
+            f"SELECT {focus}, "
+            f"CASE WHEN {bad} THEN -({ROW} + $base) ELSE {ROW} + $base END, "
+            f"$ingest, $path, {ROW} + {staged.first_line}, "
+            f"CASE WHEN {bad} THEN {REASON} ELSE x_quality_flags END, "
+            f"CASE WHEN {bad} THEN {RAW} ELSE x_extensions END "
+            f"FROM ({norm})"
+        )
+    return _SQL_CACHE[key]
 
 
 _PROVIDER_KEY = "coalesce(HostProviderName, ServiceProviderName)"
@@ -297,9 +307,7 @@ def _refuse(ledger, result: FileResult, batch, started, message: str) -> FileRes
 def _record(ledger, result: FileResult, batch: str, started: datetime) -> None:
     raw = ledger.con.con
     if result.ingest_id is None:
-        result.ingest_id = raw.execute(
-            "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests"
-        ).fetchone()[0]
+        result.ingest_id = raw.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests").fetchone()[0]
     raw.execute(
         "INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, NULL, ?, ?, ?)",
         [

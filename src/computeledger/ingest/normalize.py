@@ -72,9 +72,7 @@ def _decimal_problem(name: str, v: ir.StringValue, num: ir.Value) -> ir.StringVa
     engine evaluates each branch only on the rows that reach it."""
     dot = v.find(".")
     long_fraction = (dot >= 0) & (v.length() - dot - 1 > NUMBER_SCALE)
-    lossy_plain = ibis.ifelse(
-        long_fraction, v.strip().re_search(rf"\.\d{{{NUMBER_SCALE}}}\d*[1-9]"), False
-    )
+    lossy_plain = ibis.ifelse(long_fraction, v.strip().re_search(rf"\.\d{{{NUMBER_SCALE}}}\d*[1-9]"), False)
     # E notation: digits after the point, less the exponent, must fit the scale
     fraction_digits = v.re_extract(r"\.(\d*[1-9])0*[eE]", 1).length()
     exponent = v.re_extract(r"[eE]([+-]?\d+)\s*$", 1).try_cast(dt.int64).fill_null(0)
@@ -97,9 +95,7 @@ def _datetime(v: ir.StringValue) -> ir.Value:
     (Azure native and spreadsheet exports) are read as month/day/year and flagged."""
     us4 = r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})"
     us2 = r"^\s*(\d{1,2})/(\d{1,2})/(\d{2})"
-    us_text = ibis.ifelse(
-        v.re_search(us4), v.re_replace(us4, r"\3-\1-\2"), v.re_replace(us2, r"20\3-\1-\2")
-    )
+    us_text = ibis.ifelse(v.re_search(us4), v.re_replace(us4, r"\3-\1-\2"), v.re_replace(us2, r"20\3-\1-\2"))
     return ibis.cases(
         (
             v.re_search(_ISO_DATE),
@@ -190,9 +186,7 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
             problems.append(_json_problem(col.name, v))
         elif col.allowed:
             problems.append(_enum_problem(col.name, v, value, col.allowed))
-            flags.append(
-                _problem(value.notnull() & (value != v), "value_spelling_fixed:" + col.name)
-            )
+            flags.append(_problem(value.notnull() & (value != v), "value_spelling_fixed:" + col.name))
         elif col.name == "BillingCurrency":
             problems.append(_problem(v.notnull() & ~v.strip().re_search(r"^[A-Za-z]{3}$"),
                                      "BillingCurrency: not an ISO 4217 code: " + _shown(v)))  # fmt: skip
@@ -255,9 +249,7 @@ def _derive_providers(values: dict[str, ir.Value], flags: list) -> None:
     provider = values["ProviderName"]
     publisher = values.get("PublisherName", _NULL_STR)
     issuer = values.get("InvoiceIssuerName", _NULL_STR)
-    first_party = (
-        publisher.isnull() | (publisher == provider) | (publisher == issuer).fill_null(False)
-    )
+    first_party = publisher.isnull() | (publisher == provider) | (publisher == issuer).fill_null(False)
     values["ServiceProviderName"] = ibis.ifelse(first_party, provider, publisher)
     if "HostProviderName" not in values:
         values["HostProviderName"] = provider
@@ -276,9 +268,7 @@ def _period_problems(values: dict[str, ir.Value], flags: list) -> list[ir.String
             f"{kind}PeriodEnd " + _shown(end.cast(dt.string))
             + f" is not after {kind}PeriodStart " + _shown(start.cast(dt.string)),
         ))  # fmt: skip
-    cs, bs, be = (
-        values.get(k) for k in ("ChargePeriodStart", "BillingPeriodStart", "BillingPeriodEnd")
-    )
+    cs, bs, be = (values.get(k) for k in ("ChargePeriodStart", "BillingPeriodStart", "BillingPeriodEnd"))
     if cs is not None and bs is not None and be is not None:
         outside = ((cs < bs) | (cs >= be)).fill_null(False)
         flags.append(_problem(outside, "charge_outside_billing_period"))

@@ -134,9 +134,7 @@ def record_lines(path: Path, fmt: str) -> list[int]:
 def line_map(starts: list[int], rejected: set[int]) -> pa.Table:
     """ROW (0-based among the rows read) to the line the row starts on."""
     lines = [line for i, line in enumerate(starts, start=1) if i not in rejected]
-    return pa.table(
-        {ROW: pa.array(range(len(lines)), pa.int64()), "line": pa.array(lines, pa.int64())}
-    )
+    return pa.table({ROW: pa.array(range(len(lines)), pa.int64()), "line": pa.array(lines, pa.int64())})
 
 
 def _literal(value: str) -> str:

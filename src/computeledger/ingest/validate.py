@@ -69,9 +69,7 @@ def validate_file(path: Path) -> list[Problem]:
         ).fetchall()
         for flag, n, line in flags:
             kind, _, column = flag.partition(":")
-            problems.append(
-                Problem(str(path), line, column or None, "warning", _WARNINGS.get(kind, kind), n)
-            )
+            problems.append(Problem(str(path), line, column or None, "warning", _WARNINGS.get(kind, kind), n))
         return problems
     finally:
         con.disconnect()

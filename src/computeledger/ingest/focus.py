@@ -321,7 +321,8 @@ def _record(ledger, result: FileResult, batch: str, started: datetime) -> None:
 def _drop_scratch(con) -> None:
     for view in (staging.NUMBERED, staging.SRC):
         con.con.execute(f"DROP VIEW IF EXISTS {view}")
-    con.con.execute("DROP TABLE IF EXISTS cl_keys")
+    for name in ("cl_keys", staging.STAGE):
+        con.con.execute(f"DROP TABLE IF EXISTS {name}")
     con.con.unregister(LINES)
 
 

@@ -21,6 +21,7 @@ import sqlglot.expressions as sge
 from computeledger.ingest.normalize import ROW
 
 SRC = "cl_src"
+STAGE = "cl_stage"
 NUMBERED = "cl_numbered"
 REJECTS = "cl_rejects"
 REJECT_SCANS = "cl_reject_scans"
@@ -51,7 +52,7 @@ def stage(con: ibis.BaseBackend, path: Path, fmt: str) -> Staged:
 
 
 def _stage_csv(con: ibis.BaseBackend, path: Path) -> Staged:
-    """A view numbering the reader's rows in file order (WITH ORDINALITY: no copy, no window)."""
+    """The file as text columns, its rows numbered in file order."""
     for name in (REJECTS, REJECT_SCANS):
         con.con.execute(f"DROP TABLE IF EXISTS {name}")
     options = {
@@ -70,13 +71,16 @@ def _stage_csv(con: ibis.BaseBackend, path: Path) -> Staged:
         columns = [r[0] for r in con.con.execute(f"DESCRIBE SELECT * FROM {call}").fetchall()]
     except duckdb.Error as exc:
         raise Unreadable(f"not a readable CSV file: {_first_line(exc)}") from exc
-    reserved = {ROW, "ordinality"}.intersection(columns)
-    if reserved:
-        raise Unreadable(f"a column is named {reserved.pop()!r}, which computeledger reserves")
-    con.con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {NUMBERED} AS "
-        f"SELECT ordinality - 1 AS {ROW}, * EXCLUDE (ordinality) FROM {call} WITH ORDINALITY"
-    )
+    if ROW in columns:
+        raise Unreadable(f"a column is named {ROW!r}, which computeledger reserves")
+    # Staged into a table, which the reader fills in parallel and in file order: its
+    # rowid numbers the rows, and the FOCUS rules then run in parallel over it. (Numbering
+    # the reader's rows directly, WITH ORDINALITY or a window, serialises what follows.)
+    try:
+        con.con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT * FROM {call}")
+    except duckdb.Error as exc:
+        raise Unreadable(f"not a readable CSV file: {_first_line(exc)}") from exc
+    con.con.execute(f"CREATE OR REPLACE TEMP VIEW {NUMBERED} AS SELECT rowid AS {ROW}, * FROM {STAGE}")
     return Staged(con.table(NUMBERED), columns, first_line=2)
 
 

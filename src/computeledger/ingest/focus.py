@@ -93,28 +93,27 @@ def ingest_file(ledger: Ledger, path: Path, *, batch: str, strict: bool = False)
     if fp.size == 0:
         return _refuse(ledger, result, batch, started, "empty file")
 
-    con.con.execute("BEGIN TRANSACTION")
     try:
-        _load(ledger, path, fmt, fp.lines, result, batch, strict)
-        _record(ledger, result, batch, started)
-        con.con.execute("COMMIT")
+        # staged outside the transaction: scratch tables, not the ledger (and their row
+        # ids then number the file's rows from 0)
+        staged, header_map = _prepare(con, path, fmt, result)
+        con.con.execute("BEGIN TRANSACTION")
+        try:
+            _load(ledger, staged, header_map, path, fmt, fp.lines, result, batch, strict)
+            _record(ledger, result, batch, started)
+            con.con.execute("COMMIT")
+        except BaseException:
+            con.con.execute("ROLLBACK")
+            raise
     except Refused as exc:
-        con.con.execute("ROLLBACK")
         return _refuse(ledger, result, batch, started, str(exc))
-    except BaseException:
-        con.con.execute("ROLLBACK")
-        raise
     finally:
         _drop_scratch(con)
     return result
 
 
-def _load(ledger, path: Path, fmt: str, lines: int | None, result: FileResult, batch, strict):
-    """Normalise and write the file in one pass. Rejected rows travel through `charges`
-    with a negative x_charge_id, their reason in x_quality_flags and their raw text in
-    x_extensions, and are moved to `quarantine` before the transaction commits: one
-    computation and one write of the data, and no reader ever sees them in `charges`."""
-    con = ledger.con
+def _prepare(con, path: Path, fmt: str, result: FileResult) -> tuple[staging.Staged, dict[str, str]]:
+    """Stage the file and map its columns; refuse it if it is not FOCUS."""
     try:
         staged = staging.stage(con, path, fmt)
     except staging.Unreadable as exc:
@@ -129,7 +128,15 @@ def _load(ledger, path: Path, fmt: str, lines: int | None, result: FileResult, b
     missing = missing_mandatory(set(header_map.values()))
     if missing:
         raise Refused("missing mandatory FOCUS columns: " + ", ".join(missing))
+    return staged, header_map
 
+
+def _load(ledger, staged, header_map, path: Path, fmt: str, lines, result: FileResult, batch, strict):
+    """Normalise and write the file in one pass. Rejected rows travel through `charges`
+    with a negative x_charge_id, their reason in x_quality_flags and their raw text in
+    x_extensions, and are moved to `quarantine` before the transaction commits: one
+    computation and one write of the data, and no reader ever sees them in `charges`."""
+    con = ledger.con
     ingest_id = con.con.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests").fetchone()[0]
     result.ingest_id = ingest_id
     try:

@@ -115,11 +115,11 @@ def create_tables(con: ibis.BaseBackend) -> None:
 
 
 def open_ledger(path: str | Path | None = None, *, read_only: bool = False) -> Ledger:
-    """Open (creating if needed) the ledger at `path`, by default ./computeledger.duckdb
-    or $COMPUTELEDGER_LEDGER."""
+    """Open the ledger at `path` (by default ./computeledger.duckdb or $COMPUTELEDGER_LEDGER),
+    creating it unless `read_only`."""
     path = str(path) if path is not None else default_path()
-    if read_only and not Path(path).exists():
-        read_only = False  # a new ledger must be created before it can be read
+    if read_only and path != ":memory:" and not Path(path).exists():
+        raise UsageError(f"no ledger at {path}: load bills first with `computeledger ingest`")
     con = connect_duckdb(path, read_only=read_only)
     if not read_only:
         create_tables(con)

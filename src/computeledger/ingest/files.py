@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,21 +43,24 @@ class Fingerprint:
 
 
 def fingerprint(path: Path, fmt: str | None) -> Fingerprint:
-    """sha256 of the bytes as stored; for text, the number of lines in the same pass."""
+    """sha256 of the bytes as stored and, for text, its number of lines: one read."""
     digest = hashlib.sha256()
-    size = 0
+    size = count = 0
+    last = b"\n"
+    inflate = zlib.decompressobj(wbits=31) if fmt == "csv.gz" else None
     with path.open("rb") as f:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
             size += len(chunk)
-    lines = _count_lines(path, gzip.open if fmt == "csv.gz" else open) if fmt in ("csv", "csv.gz") else None
-    return Fingerprint(digest.hexdigest(), size, lines)
-
-
-def _count_lines(path: Path, opener) -> int:
-    count, last = 0, b"\n"
-    with opener(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            count += chunk.count(b"\n")
-            last = chunk[-1:]
-    return count + (0 if last == b"\n" else 1)
+            if fmt == "csv":
+                text = chunk
+            elif inflate is not None:
+                text = inflate.decompress(chunk)
+            else:
+                continue
+            if text:
+                count += text.count(b"\n")
+                last = text[-1:]
+    if fmt not in ("csv", "csv.gz"):
+        return Fingerprint(digest.hexdigest(), size, None)
+    return Fingerprint(digest.hexdigest(), size, count + (0 if last == b"\n" else 1))

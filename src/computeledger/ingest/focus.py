@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,25 +79,29 @@ def ingest_file(ledger: Ledger, path: Path, *, batch: str, strict: bool = False)
     result = FileResult(path=str(path), format=fmt)
     if fmt is None:
         return _refuse(ledger, result, batch, started, "not a CSV, CSV.gz or Parquet file")
-    fp = fingerprint(path, fmt)
-    result.sha256 = fp.sha256
-    earlier = con.con.execute(
-        "SELECT ingest_id FROM ingests WHERE sha256 = ? AND status IN ('loaded', 'superseded') "
-        "ORDER BY ingest_id LIMIT 1",
-        [fp.sha256],
-    ).fetchone()
-    if earlier:
-        result.status = "duplicate"
-        result.message = f"identical to ingest #{earlier[0]}: nothing changed"
-        _record(ledger, result, batch, started)
-        return result
-    if fp.size == 0:
+    if path.stat().st_size == 0:
         return _refuse(ledger, result, batch, started, "empty file")
-
     try:
-        # staged outside the transaction: scratch tables, not the ledger (and their row
-        # ids then number the file's rows from 0)
-        staged, header_map = _prepare(con, path, fmt, result)
+        # The fingerprint (one read of the file) runs beside the staging (DuckDB reading
+        # it): both leave the GIL, and staging writes only scratch tables.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(fingerprint, path, fmt)
+            try:
+                staged, header_map = _prepare(con, path, fmt, result)
+            finally:
+                fp = pending.result()
+                result.sha256 = fp.sha256
+        earlier = con.con.execute(
+            "SELECT ingest_id FROM ingests WHERE sha256 = ? AND status IN ('loaded', 'superseded') "
+            "ORDER BY ingest_id LIMIT 1",
+            [fp.sha256],
+        ).fetchone()
+        if earlier:
+            result.status = "duplicate"
+            result.message = f"identical to ingest #{earlier[0]}: nothing changed"
+            result.focus_version = None
+            _record(ledger, result, batch, started)
+            return result
         con.con.execute("BEGIN TRANSACTION")
         try:
             _load(ledger, staged, header_map, path, fmt, fp.lines, result, batch, strict)

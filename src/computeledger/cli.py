@@ -47,9 +47,12 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="FOCUS files (CSV, CSV.gz, Parquet) or folders")],
     ledger: LedgerOpt = None,
     strict: Annotated[bool, typer.Option(help="Refuse a whole file if any row breaks a rule")] = False,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="TOML mapping for a billing CSV that is not FOCUS")
+    ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Load FOCUS cost and usage files into the ledger, one transaction per file."""
+    """Load FOCUS cost and usage files (or other bills, through --mapping), one transaction per file."""
     _check_format(fmt)
     try:
         files = discover(list(paths))
@@ -65,7 +68,7 @@ def ingest(
                 else:
                     progress.console.print(_ingest_line(result), highlight=False)
 
-            results = lg.ingest(files, strict=strict, on_file=on_file)
+            results = lg.ingest(files, strict=strict, mapping=mapping, on_file=on_file)
     except ComputeLedgerError as exc:
         _fail(exc)
     if fmt == "csv":

@@ -53,12 +53,16 @@ class Ledger:
         paths: Sequence[str | Path],
         *,
         strict: bool = False,
+        mapping: str | Path | None = None,
         on_file: Callable | None = None,
     ) -> list:
-        """Load FOCUS files (or folders of them); one transaction per file."""
+        """Load FOCUS files (or folders of them), or other billing CSVs through a mapping
+        file (see `computeledger.ingest.mapping`); one transaction per file."""
         from computeledger.ingest.focus import ingest_files
+        from computeledger.ingest.mapping import load_mapping
 
-        return ingest_files(self, paths, strict=strict, on_file=on_file)
+        parsed = load_mapping(mapping) if mapping is not None else None
+        return ingest_files(self, paths, strict=strict, mapping=parsed, on_file=on_file)
 
     def summary(self, by: Iterable[str] = ("provider",)) -> ir.Table:
         """Totals of the four FOCUS cost columns grouped by the given dimensions."""

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from computeledger.ingest import stage as staging
 from computeledger.ingest.files import discover, file_format, fingerprint
+from computeledger.ingest.mapping import Mapping, MappingMismatch
 from computeledger.ingest.normalize import RAW, REASON, ROW, normalize
 from computeledger.schema.focus import COLUMNS, canonical_name, detect_version, missing_mandatory
 
@@ -48,6 +49,8 @@ class FileResult:
     rows_quarantined: int = 0
     rows_replaced: int = 0
     ingest_id: int | None = None
+    mapping: str | None = None
+    mapping_sha256: str | None = None
     message: str | None = None
     reasons: list[str] = field(default_factory=list)
 
@@ -60,23 +63,27 @@ def ingest_files(
     paths: Sequence[str | Path],
     *,
     strict: bool = False,
+    mapping: Mapping | None = None,
     on_file: Callable[[FileResult], None] | None = None,
 ) -> list[FileResult]:
     batch = uuid.uuid4().hex
     results = []
     for path in discover(list(paths)):
-        result = ingest_file(ledger, path, batch=batch, strict=strict)
+        result = ingest_file(ledger, path, batch=batch, strict=strict, mapping=mapping)
         results.append(result)
         if on_file:
             on_file(result)
     return results
 
 
-def ingest_file(ledger: Ledger, path: Path, *, batch: str, strict: bool = False) -> FileResult:
+def ingest_file(
+    ledger: Ledger, path: Path, *, batch: str, strict: bool = False, mapping: Mapping | None = None
+) -> FileResult:
     con = ledger.con
     started = _now()
     fmt = file_format(path)
-    result = FileResult(path=str(path), format=fmt)
+    result = FileResult(path=str(path), format=fmt, mapping=mapping.path if mapping else None)
+    mapping_sha = result.mapping_sha256 = mapping.sha256 if mapping else None
     if fmt is None:
         return _refuse(ledger, result, batch, started, "not a CSV, CSV.gz or Parquet file")
     if path.stat().st_size == 0:
@@ -87,14 +94,14 @@ def ingest_file(ledger: Ledger, path: Path, *, batch: str, strict: bool = False)
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = pool.submit(fingerprint, path, fmt)
             try:
-                staged, header_map = _prepare(con, path, fmt, result)
+                staged, header_map = _prepare(con, path, fmt, result, mapping)
             finally:
                 fp = pending.result()
                 result.sha256 = fp.sha256
         earlier = con.con.execute(
             "SELECT ingest_id FROM ingests WHERE sha256 = ? AND status IN ('loaded', 'superseded') "
-            "ORDER BY ingest_id LIMIT 1",
-            [fp.sha256],
+            "AND mapping_sha256 IS NOT DISTINCT FROM ? ORDER BY ingest_id LIMIT 1",
+            [fp.sha256, mapping_sha],
         ).fetchone()
         if earlier:
             result.status = "duplicate"
@@ -117,11 +124,15 @@ def ingest_file(ledger: Ledger, path: Path, *, batch: str, strict: bool = False)
     return result
 
 
-def _prepare(con, path: Path, fmt: str, result: FileResult) -> tuple[staging.Staged, dict[str, str]]:
-    """Stage the file and map its columns; refuse it if it is not FOCUS."""
+def _prepare(
+    con, path: Path, fmt: str, result: FileResult, mapping: Mapping | None = None
+) -> tuple[staging.Staged, dict[str, str]]:
+    """Stage the file (through its mapping, if any) and map its columns; refuse it if it is not FOCUS."""
     try:
         staged = staging.stage(con, path, fmt)
-    except staging.Unreadable as exc:
+        if mapping is not None:
+            staged = staging.apply_mapping(con, staged, mapping)
+    except (staging.Unreadable, MappingMismatch) as exc:
         raise Refused(str(exc)) from exc
     header_map = map_headers(staged.columns)
     result.focus_version = detect_version(set(header_map.values()))
@@ -229,7 +240,7 @@ _SQL_CACHE: dict[tuple, str] = {}
 def _insert_sql(con, staged: staging.Staged, header_map: dict[str, str]) -> str:
     """INSERT of the normalised rows, with the ingest's own values as parameters, so the
     (costly) compilation of the FOCUS rules happens once per column layout."""
-    key = (tuple(staged.columns), staged.first_line, id(con))
+    key = (tuple(staged.columns), staged.first_line, id(con), staged.table.get_name())
     if key not in _SQL_CACHE:
         norm = con.compile(normalize(staged.table, header_map))
         focus = ", ".join(f'"{c.name}"' for c in COLUMNS)
@@ -321,9 +332,9 @@ def _record(ledger, result: FileResult, batch: str, started: datetime) -> None:
     if result.ingest_id is None:
         result.ingest_id = raw.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests").fetchone()[0]
     raw.execute(
-        "INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, NULL, ?, ?, ?)",
+        "INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, NULL, ?, ?, ?)",
         [
-            result.ingest_id, batch, result.path, result.sha256, result.format,
+            result.ingest_id, batch, result.path, result.sha256, result.mapping_sha256, result.format,
             result.focus_version, result.rows_read, result.rows_loaded, result.rows_quarantined,
             result.status, result.message, started, _now(),
         ],
@@ -331,7 +342,7 @@ def _record(ledger, result: FileResult, batch: str, started: datetime) -> None:
 
 
 def _drop_scratch(con) -> None:
-    for view in (staging.NUMBERED, staging.SRC):
+    for view in (staging.MAPPED, staging.NUMBERED, staging.SRC):
         con.con.execute(f"DROP VIEW IF EXISTS {view}")
     for name in ("cl_keys", staging.STAGE):
         con.con.execute(f"DROP TABLE IF EXISTS {name}")

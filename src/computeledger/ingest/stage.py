@@ -23,6 +23,7 @@ from computeledger.ingest.normalize import ROW
 SRC = "cl_src"
 STAGE = "cl_stage"
 NUMBERED = "cl_numbered"
+MAPPED = "cl_mapped"
 REJECTS = "cl_rejects"
 REJECT_SCANS = "cl_reject_scans"
 
@@ -101,6 +102,30 @@ def _stage_parquet(con: ibis.BaseBackend, path: Path) -> Staged:
             text[c] = src[c].cast("string")
     text[ROW] = src["file_row_number"]
     return Staged(src.select(**text), columns, first_line=1)
+
+
+def apply_mapping(con: ibis.BaseBackend, staged: Staged, mapping) -> Staged:
+    """The staged file seen through a mapping: FOCUS-named text columns, then its own as x_."""
+    from computeledger.ingest.mapping import mapped_select, numeric_operands
+
+    scales = {}
+    for name in sorted(numeric_operands(mapping) & set(staged.columns)):
+        col = sge.column(name, quoted=True).sql("duckdb")
+        digits, exp = con.con.execute(
+            f"SELECT max(length(split_part(trim({col}), '.', 2))), "
+            f"bool_or(contains(lower({col}), 'e')) FROM {NUMBERED}"
+        ).fetchone()
+        if exp:
+            raise Unreadable(
+                f"column {name!r} has numbers in E notation; mapped arithmetic needs plain decimals"
+            )
+        if (digits or 0) > 18:
+            raise Unreadable(f"column {name!r} has numbers with more than 18 decimal places")
+        scales[name] = digits or 0
+    select = mapped_select(mapping, staged.columns, scales, ROW)
+    con.con.execute(f"CREATE OR REPLACE TEMP VIEW {MAPPED} AS {select} FROM {NUMBERED}")
+    table = con.table(MAPPED)
+    return Staged(table, [c for c in table.columns if c != ROW], staged.first_line)
 
 
 def csv_rejects(con: ibis.BaseBackend) -> list[tuple[int, str, str]]:

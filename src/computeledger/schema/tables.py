@@ -39,6 +39,7 @@ INGESTS = sch.Schema(
         "batch_id": dt.string,
         "path": dt.string,
         "sha256": dt.string,
+        "mapping_sha256": dt.string,  # the mapping a non-FOCUS file was read with
         "format": dt.string,
         "focus_version": dt.string,
         "rows_read": dt.int64,

@@ -1,0 +1,229 @@
+"""Mapped import: any billing CSV to FOCUS charges through a declarative TOML mapping.
+
+```toml
+name = "gpu-cloud-invoice"
+[constants]            # FOCUS column = fixed text
+ServiceProviderName = "CoreWeave"
+[columns]              # FOCUS column = source column
+BillingAccountId = "account_id"
+[values.PricingUnit]   # source value = FOCUS value (for a column of [columns])
+hr = "Hours"
+[expressions]          # FOCUS column = expression over source columns
+BilledCost = "gpu_hours * rate_usd"
+x_GpuCount = "gpu_count(instance_type)"
+[gpu]
+catalog = "my_gpus.csv"   # optional: extends the built-in GPU catalogue
+```
+
+The mapping is data: expressions are parsed by sqlglot and may only use columns of the
+file, literals, arithmetic, comparisons, CASE and a short list of functions (plus
+`gpu_count`/`gpu_model`, looked up in the GPU catalogue). Arithmetic is exact: each
+numeric operand is read as a decimal with exactly the digits the file has. The mapped rows
+then go through the same FOCUS rules, quarantine and transaction as a FOCUS file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlglot
+import sqlglot.expressions as sge
+
+from computeledger.catalog import gpus
+from computeledger.errors import UsageError
+from computeledger.schema.focus import BY_NAME
+
+_FUNCTIONS = {
+    "ROUND", "COALESCE", "NULLIF", "UPPER", "LOWER", "TRIM", "CONCAT", "ABS", "LEAST", "GREATEST",
+    "SUBSTRING", "REPLACE", "LENGTH",
+}  # fmt: skip
+_NODES = (
+    sge.Column, sge.Identifier, sge.Literal, sge.Null, sge.Boolean, sge.Paren, sge.Neg,
+    sge.Add, sge.Sub, sge.Mul, sge.Div, sge.DPipe, sge.Case, sge.If, sge.EQ, sge.NEQ, sge.GT,
+    sge.GTE, sge.LT, sge.LTE, sge.And, sge.Or, sge.Not, sge.Is, sge.In, sge.Coalesce,
+    sge.Nullif, sge.Upper, sge.Lower, sge.Trim, sge.Concat, sge.Abs, sge.Round, sge.Substring,
+    sge.Length, sge.Greatest, sge.Least, sge.Anonymous, sge.Tuple,
+)  # fmt: skip
+_ARITHMETIC = (sge.Add, sge.Sub, sge.Mul, sge.Div, sge.Neg)
+_LOOKUPS = {"GPU_COUNT": "gpus", "GPU_MODEL": "gpu_model"}
+
+
+@dataclass
+class Mapping:
+    name: str
+    path: str
+    sha256: str
+    constants: dict[str, str] = field(default_factory=dict)
+    columns: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    expressions: dict[str, sge.Expression] = field(default_factory=dict)
+    gpu_catalog: Path | None = None
+
+    def source_columns(self) -> set[str]:
+        used = set(self.columns.values())
+        for expr in self.expressions.values():
+            used |= {c.name for c in expr.find_all(sge.Column)}
+        return used
+
+
+def load_mapping(path: str | Path) -> Mapping:
+    """Parse and check a mapping file; every error names the file and the entry."""
+    path = Path(path)
+    raw = path.read_bytes()
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not a TOML mapping: {exc}") from exc
+    known = {"name", "constants", "columns", "values", "expressions", "gpu"}
+    extra = set(doc) - known
+    if extra:
+        raise UsageError(
+            f"{path}: unknown section(s) {', '.join(sorted(extra))}; use {', '.join(sorted(known))}"
+        )
+    m = Mapping(name=str(doc.get("name", path.stem)), path=str(path), sha256=hashlib.sha256(raw).hexdigest())
+    targets: dict[str, str] = {}
+    for section in ("constants", "columns", "expressions"):
+        entries = doc.get(section, {})
+        if not isinstance(entries, dict):
+            raise UsageError(f"{path}: [{section}] must be a table of 'Column = \"...\"' entries")
+        for target, value in entries.items():
+            where = f"{path}: [{section}] {target}"
+            if target not in BY_NAME and not target.startswith("x_"):
+                raise UsageError(f"{where}: not a FOCUS column (custom columns start with x_)")
+            if target in targets:
+                raise UsageError(f"{where}: already set in [{targets[target]}]")
+            if not isinstance(value, str):
+                raise UsageError(f"{where}: must be a string, not {value!r}")
+            targets[target] = section
+            if section == "constants":
+                m.constants[target] = value
+            elif section == "columns":
+                m.columns[target] = value
+            else:
+                m.expressions[target] = _parse(value, where)
+    for target, table in doc.get("values", {}).items():
+        where = f"{path}: [values.{target}]"
+        if target not in m.columns:
+            raise UsageError(f"{where}: value maps apply to columns of [columns]; {target} is not one")
+        if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+            raise UsageError(f"{where}: must map source values to FOCUS values, as text")
+        m.values[target] = dict(table)
+    gpu = doc.get("gpu", {})
+    if gpu.get("catalog"):
+        m.gpu_catalog = (path.parent / gpu["catalog"]).resolve()
+        gpus.read_catalog(m.gpu_catalog)  # fail now, naming the line
+    return m
+
+
+def _parse(text: str, where: str) -> sge.Expression:
+    try:
+        expr = sqlglot.parse_one(text, read="duckdb")
+    except sqlglot.errors.ParseError as exc:
+        raise UsageError(f"{where}: cannot parse {text!r}: {str(exc).splitlines()[0]}") from exc
+    for node in expr.walk():
+        if not isinstance(node, _NODES):
+            what = (
+                f"function {node.sql_name().lower()}"
+                if isinstance(node, sge.Func)
+                else type(node).__name__.lower()
+            )
+            raise UsageError(f"{where}: {what} is not allowed in a mapping: {text!r}")
+        if isinstance(node, sge.Anonymous):
+            name = str(node.this).upper()
+            if name not in _FUNCTIONS and name not in _LOOKUPS:
+                allowed = ", ".join(sorted(n.lower() for n in _FUNCTIONS | set(_LOOKUPS)))
+                raise UsageError(f"{where}: function {name.lower()} is not allowed (allowed: {allowed})")
+        if isinstance(node, sge.Column) and node.table:
+            raise UsageError(f"{where}: columns are plain names of the file, not {node.sql()!r}")
+    return expr
+
+
+def mapped_select(mapping: Mapping, columns: list[str], scales: dict[str, int], row: str) -> str:
+    """SELECT over the staged file giving FOCUS-named text columns, then the file's own
+    columns as x_ extensions. `scales`: fractional digits of each numeric operand."""
+    missing = sorted(mapping.source_columns() - set(columns))
+    if missing:
+        raise MappingMismatch(
+            f"mapping {mapping.name} ({mapping.path}) names column(s) the file lacks: {', '.join(missing)}"
+        )
+    table = gpus.catalog(mapping.gpu_catalog)
+    out: list[sge.Expression] = [sge.column(row, quoted=True)]
+    for target, value in mapping.constants.items():
+        constant = (
+            sge.convert(value) if value != "" else sge.Cast(this=sge.Null(), to=sge.DataType.build("VARCHAR"))
+        )
+        out.append(sge.alias_(constant, target, quoted=True))
+    for target, source in mapping.columns.items():
+        col: sge.Expression = sge.column(source, quoted=True)
+        if target in mapping.values:
+            ifs = [
+                sge.If(this=col.eq(sge.convert(k)), true=sge.convert(v))
+                for k, v in mapping.values[target].items()
+            ]
+            col = sge.Case(ifs=ifs, default=col)
+        out.append(sge.alias_(col, target, quoted=True))
+    varchar = sge.DataType.build("VARCHAR")
+    for target, expr in mapping.expressions.items():
+        text: sge.Expression = sge.Cast(this=_resolve(expr.copy(), scales, table), to=varchar)
+        # a non-numeric operand: the FOCUS rules then refuse the row, naming it and its value
+        for name in sorted(_operands(expr) & set(scales)):
+            col = sge.column(name, quoted=True)
+            bad = sge.and_(
+                col.is_(sge.Null()).not_(),
+                sge.TryCast(this=col, to=sge.DataType.build(f"DECIMAL(38, {scales[name]})")).is_(sge.Null()),
+            )
+            shown = sge.DPipe(this=sge.convert(f"{name}="), expression=col)
+            text = sge.Case(ifs=[sge.If(this=bad, true=shown)], default=text)
+        out.append(sge.alias_(text, target, quoted=True))
+    taken = {e.alias for e in out[1:]}
+    for c in columns:
+        name = c if c.startswith("x_") else f"x_{c}"
+        if name not in taken:
+            out.append(sge.alias_(sge.column(c, quoted=True), name, quoted=True))
+    return sge.select(*out).sql("duckdb")
+
+
+class MappingMismatch(Exception):
+    """The file does not have what the mapping reads."""
+
+
+def numeric_operands(mapping: Mapping) -> set[str]:
+    """Source columns used in arithmetic: read as exact decimals."""
+    return set().union(*(_operands(e) for e in mapping.expressions.values()))
+
+
+def _operands(expr: sge.Expression) -> set[str]:
+    names = set()
+    for node in expr.find_all(*_ARITHMETIC):
+        for side in (node.args.get("this"), node.args.get("expression")):
+            if isinstance(side, sge.Column):
+                names.add(side.name)
+    return names
+
+
+def _resolve(expr: sge.Expression, scales: dict[str, int], table) -> sge.Expression:
+    """Catalogue lookups inlined; columns quoted, and read as exact decimals in arithmetic."""
+
+    def visit(node: sge.Expression) -> sge.Expression:
+        if isinstance(node, sge.Anonymous) and str(node.this).upper() in _LOOKUPS:
+            return _lookup(node, _LOOKUPS[str(node.this).upper()], table)
+        if isinstance(node, sge.Column):
+            quoted = sge.column(node.name, quoted=True)
+            if node.name in scales and isinstance(node.parent, (*_ARITHMETIC, sge.Paren)):
+                return sge.TryCast(this=quoted, to=sge.DataType.build(f"DECIMAL(38, {scales[node.name]})"))
+            return quoted
+        return node
+
+    return expr.transform(visit)
+
+
+def _lookup(node: sge.Anonymous, attr: str, table) -> sge.Expression:
+    if len(node.expressions) != 1:
+        raise UsageError(f"{str(node.this).lower()}() takes one column, the instance type")
+    key = sge.Lower(this=sge.Trim(this=sge.column(node.expressions[0].name, quoted=True)))
+    rows = {k: getattr(row, attr) for k, row in table.items()}
+    ifs = [sge.If(this=key.eq(sge.convert(k)), true=sge.convert(v)) for k, v in sorted(rows.items())]
+    return sge.Case(ifs=ifs, default=sge.Null())

@@ -1,0 +1,145 @@
+"""Mapped import: a GPU cloud's invoice CSV becomes FOCUS charges, exactly."""
+
+from __future__ import annotations
+
+import csv
+import json
+from decimal import Decimal
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+
+from computeledger import UsageError
+from computeledger.catalog import gpus
+from computeledger.ingest.mapping import load_mapping
+from tests.conftest import decimal_sum, totals
+
+MAPPING = Path(str(files("computeledger") / "data" / "mappings" / "gpu_cloud_invoice.toml"))
+HEADER = [
+    "invoice_id", "provider", "account_id", "account_name", "currency", "period_start", "period_end",
+    "usage_start", "usage_end", "region", "cluster", "instance_type", "instance_hours", "rate_usd",
+    "list_rate_usd", "description", "tags",
+]  # fmt: skip
+
+
+def invoice(path: Path, rows: list[dict]) -> Path:
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, HEADER, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def line(i: int, hours: str, rate: str, instance="gd-8xh100ib-i128", **kw) -> dict:
+    row = {
+        "invoice_id": "INV-2025-01", "provider": "CoreWeave", "account_id": "lab-1",
+        "account_name": "Lab", "currency": "USD", "period_start": "2025-01-01",
+        "period_end": "2025-02-01", "usage_start": f"2025-01-{i + 1:02d}T00:00:00Z",
+        "usage_end": f"2025-01-{i + 2:02d}T00:00:00Z", "region": "US-EAST-04",
+        "cluster": f"cluster-{i % 3}", "instance_type": instance, "instance_hours": hours,
+        "rate_usd": rate, "list_rate_usd": "49.24", "description": "8x H100 node-hours",
+        "tags": json.dumps({"workload": "training", "model": "frontier-2"}),
+    }  # fmt: skip
+    row.update(kw)
+    return row
+
+
+def test_invoice_loads_with_exact_costs_and_gpu_hours(ledger, tmp_path):
+    rows = [
+        line(i, h, r) for i, (h, r) in enumerate([("744", "35.12"), ("12.5", "35.12"), ("0.25", "17.3333")])
+    ]
+    rows.append(line(3, "10", "30", instance="a3-megagpu-8g"))
+    rows.append(line(4, "3", "2.5", instance="unknown-box"))
+    [r] = ledger.ingest([invoice(tmp_path / "inv.csv", rows)], mapping=MAPPING)
+    assert (r.status, r.rows_read, r.rows_loaded, r.rows_quarantined) == ("loaded", 5, 5, 0), r.message
+    t = totals(ledger)["CoreWeave"]
+    expected = decimal_sum(Decimal(x["instance_hours"]) * Decimal(x["rate_usd"]) for x in rows)
+    assert t["BilledCost"] == expected == Decimal("26880.113325")
+    assert t["ListCost"] == decimal_sum(Decimal(x["instance_hours"]) * Decimal("49.24") for x in rows)
+    df = ledger.charges.order_by("x_source_line").execute()
+    ext = [json.loads(e) for e in df.x_extensions]
+    assert [e["x_GpuCount"] for e in ext] == ["8", "8", "8", "8", None]
+    assert [e["x_GpuHours"] for e in ext][:2] == ["5952.00", "100.00"]
+    assert ext[3]["x_GpuModel"] == "H100 SXM"
+    assert ext[0]["x_cluster"] == "cluster-0"  # the invoice's own columns are kept
+    assert df.ChargeClass.isnull().all()
+    assert set(df.ServiceCategory) == {"Compute"}
+
+
+def test_bad_invoice_rows_are_quarantined_naming_the_source(ledger, tmp_path):
+    rows = [line(0, "744", "35.12"), line(1, "n/a", "35.12"), line(2, "5", "35.12", usage_start="soon")]
+    [r] = ledger.ingest([invoice(tmp_path / "inv.csv", rows)], mapping=MAPPING)
+    assert (r.rows_read, r.rows_loaded, r.rows_quarantined) == (3, 1, 2)
+    q = ledger.quarantine.order_by("source_line").execute()
+    assert list(q.source_line) == [3, 4]
+    assert "BilledCost: not a number: 'instance_hours=n/a'" in q.reason[0]
+    assert q.reason[1] == "ChargePeriodStart: not a date-time: 'soon'"
+
+
+def test_same_invoice_with_a_corrected_mapping_restates(ledger, tmp_path):
+    path = invoice(tmp_path / "inv.csv", [line(0, "10", "2")])
+    ledger.ingest([path], mapping=MAPPING)
+    again = ledger.ingest([path], mapping=MAPPING)[0]
+    assert again.status == "duplicate"
+    fixed = tmp_path / "fixed.toml"
+    fixed.write_text(
+        MAPPING.read_text().replace(
+            '"instance_hours * rate_usd"\nEffective', '"instance_hours * list_rate_usd"\nEffective'
+        )
+    )
+    [r] = ledger.ingest([path], mapping=fixed)
+    assert (r.status, r.rows_replaced) == ("loaded", 1)
+    assert totals(ledger)["CoreWeave"]["BilledCost"] == Decimal("492.40")
+
+
+def test_file_lacking_a_mapped_column_is_refused(ledger, tmp_path):
+    path = tmp_path / "short.csv"
+    path.write_text("invoice_id,provider\nINV,CoreWeave\n")
+    [r] = ledger.ingest([path], mapping=MAPPING)
+    assert r.status == "refused"
+    assert r.message.startswith("mapping gpu-cloud-invoice")
+    assert "account_id" in r.message and "instance_hours" in r.message
+    assert ledger.charges.count().execute() == 0
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[columns]\nColour = "c"', "[columns] Colour: not a FOCUS column"),
+        ("[expressions]\nBilledCost = \"read_csv('/etc/passwd')\"", "function read_csv is not allowed"),
+        ('[expressions]\nBilledCost = "(SELECT 1)"', "is not allowed in a mapping"),
+        ('[expressions]\nBilledCost = "a +"', "cannot parse"),
+        ('[constants]\nBilledCost = "1"\n[columns]\nBilledCost = "x"', "already set in [constants]"),
+        ('[sql]\nx = "drop table charges"', "unknown section(s) sql"),
+        ('[values.PricingUnit]\nhr = "Hours"', "[values.PricingUnit]: value maps apply to columns"),
+    ],
+)
+def test_mapping_errors_name_the_entry(tmp_path, toml, message):
+    path = tmp_path / "m.toml"
+    path.write_text(toml)
+    with pytest.raises(UsageError) as err:
+        load_mapping(path)
+    assert message in str(err.value)
+    assert str(path) in str(err.value)
+
+
+def test_gpu_catalogue_covers_the_instances_the_issues_name():
+    table = gpus.catalog()
+    for name, model, count in [
+        ("p5.48xlarge", "H100 SXM", 8), ("ND96isr_H100_v5", "H100 SXM", 8),
+        ("Standard_ND96isr_H200_v5", "H200 SXM", 8), ("a3-highgpu-8g", "H100 SXM", 8),
+        ("a3-megagpu-8g", "H100 SXM", 8), ("BM.GPU.H100.8", "H100 SXM", 8),
+        ("p5e.48xlarge", "H200 SXM", 8), ("g5.4xlarge", "A10G", 1),
+    ]:  # fmt: skip
+        row = gpus.lookup(name, table)
+        assert (row.gpu_model, row.gpus) == (model, count), name
+        assert row.source.startswith("https://")
+    assert gpus.lookup("m5.large", table) is None
+
+
+def test_gpu_catalogue_errors_name_line_and_column(tmp_path):
+    bad = tmp_path / "gpus.csv"
+    bad.write_text(",".join(gpus.COLUMNS) + "\nLab,box-1,H100 SXM,eight,80,,me\n")
+    with pytest.raises(UsageError, match=r"line 2, column gpus: not a positive whole number: 'eight'"):
+        gpus.read_catalog(bad)

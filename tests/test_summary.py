@@ -97,3 +97,33 @@ def test_cli_validate_and_refusal_exit_codes(tmp_path, sample):
     r = runner.invoke(app, ["ingest", str(not_focus), "--ledger", str(tmp_path / "l.duckdb")])
     assert r.exit_code == 1
     assert "not a FOCUS file" in r.output
+
+
+def test_cli_lists_ingests_and_quarantine(tmp_path, sample):
+    from typer.testing import CliRunner
+
+    from computeledger.cli import app
+    from tests.conftest import write_rows
+
+    header, rows = read_rows(sample)
+    rows[9][header.index("ChargeCategory")] = "Refund"
+    bad = write_rows(tmp_path / "bad.csv", header, rows)
+    db = str(tmp_path / "l.duckdb")
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(bad), "--ledger", db]).exit_code == 0
+    r = runner.invoke(app, ["quarantine", "--ledger", db, "--format", "json"])
+    [row] = json.loads(r.stdout)
+    assert (row["ingest_id"], row["source_line"]) == (1, 11)
+    assert row["reason"].startswith("ChargeCategory: not allowed: 'Refund'")
+    assert '"Refund"' in row["raw"]
+    r = runner.invoke(app, ["ingests", "--ledger", db, "--format", "json"])
+    [ing] = json.loads(r.stdout)
+    assert (ing["status"], ing["rows_read"], ing["rows_loaded"], ing["rows_quarantined"]) == (
+        "loaded",
+        1000,
+        999,
+        1,
+    )
+    r = runner.invoke(app, ["summary", "--ledger", str(tmp_path / "none.duckdb")])
+    assert r.exit_code == 2
+    assert "no ledger at" in r.output

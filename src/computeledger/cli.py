@@ -134,6 +134,49 @@ def _render_summary(lg, by: str, fmt: str) -> None:
 
 
 @app.command()
+def ingests(ledger: LedgerOpt = None, fmt: FormatOpt = "table") -> None:
+    """The files ingested: status, rows read, loaded and quarantined, what replaced what."""
+    _check_format(fmt)
+    try:
+        with open_ledger(ledger or default_path(), read_only=True) as lg:
+            t = lg.ingests
+            cols = ["ingest_id", "path", "status", "focus_version", "rows_read", "rows_loaded",
+                    "rows_quarantined", "rows_superseded", "superseded_by", "message"]  # fmt: skip
+            if fmt != "table":
+                cols = t.columns
+            table = t.select(cols).order_by("ingest_id").to_pyarrow()
+            output.render(table, fmt, console, title="Ingests", unknown="")
+    except ComputeLedgerError as exc:
+        _fail(exc)
+
+
+@app.command()
+def quarantine(
+    ingest_id: Annotated[int | None, typer.Option("--ingest", help="Only this ingest's rows")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows (0: all)")] = 50,
+    ledger: LedgerOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Rows that were not loaded, with file, line, reason and the row as read."""
+    _check_format(fmt)
+    try:
+        with open_ledger(ledger or default_path(), read_only=True) as lg:
+            q = lg.quarantine
+            if ingest_id is not None:
+                q = q.filter(q.ingest_id == ingest_id)
+            total = q.count().to_pyarrow().as_py()
+            q = q.order_by(["ingest_id", "source_line"])
+            table = (q.limit(limit) if limit else q).to_pyarrow()
+    except ComputeLedgerError as exc:
+        _fail(exc)
+    if fmt == "table":
+        table = table.select(["ingest_id", "source_file", "source_line", "reason"])
+    output.render(table, fmt, console, title="Quarantined rows", unknown="")
+    if fmt == "table" and limit and total > limit:
+        console.print(f"{total - limit} more; use --limit 0 or --format csv for all")
+
+
+@app.command()
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to check")],
     fmt: FormatOpt = "table",
@@ -153,7 +196,7 @@ def validate(
         schema=pa.schema([("file", pa.string()), ("line", pa.int64()), ("column", pa.string()),
                           ("severity", pa.string()), ("message", pa.string()), ("rows", pa.int64())]),
     )  # fmt: skip
-    output.render(table, fmt, console, title="FOCUS problems")
+    output.render(table, fmt, console, title="FOCUS problems", unknown="")
     errors = sum(p.severity == "error" for p in problems)
     if fmt == "table":
         console.print(f"{errors} error(s), {len(problems) - errors} warning kind(s)")

@@ -87,10 +87,14 @@ def to_rich(table: pa.Table, title: str | None = None, unknown: str = "unknown")
     return out
 
 
-def render(table: pa.Table, fmt: str, console: Console, title: str | None = None) -> None:
+def render(
+    table: pa.Table, fmt: str, console: Console, title: str | None = None, unknown: str = "unknown"
+) -> None:
+    """`unknown`: what a null reads as on screen (a missing amount is unknown; a missing
+    'superseded by' is simply none)."""
     if fmt == "json":
         console.out(to_json(table), highlight=False)
     elif fmt == "csv":
         console.out(to_csv(table), end="", highlight=False)
     else:
-        console.print(to_rich(table, title))
+        console.print(to_rich(table, title, unknown))

@@ -217,11 +217,10 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
     out["x_extensions"] = _extensions(t2, extension_cols)
     out[ROW] = t2[ROW]
     out[REASON] = reason
-    t3 = t2.mutate(**out)
-    raw_json = ibis.struct({c: t3[c] for c in raw.columns if c != ROW}).cast(dt.json)
-    final = {name: t3[name] for name in out}
-    final[RAW] = ibis.ifelse(t3[REASON].notnull(), raw_json.cast(dt.string), _NULL_STR)
-    return t3.select(**final)
+    # the row as read: the file's own text, from before any column took its typed value
+    raw_json = ibis.struct({c: t2[c] for c in raw.columns if c != ROW}).cast(dt.json)
+    out[RAW] = ibis.ifelse(reason.notnull(), raw_json.cast(dt.string), _NULL_STR)
+    return t2.select(**out)
 
 
 def _focus_type(col) -> dt.DataType:

@@ -172,3 +172,19 @@ def test_gzip_and_parquet_give_the_same_totals(tmp_path, sample):
             got = {k: (v["BilledCost"], v["ListCost"]) for k, v in totals(lg).items()}
         expected = expected or got
         assert got == expected
+
+
+def test_damaged_compression_and_encoding(ledger, sample, tmp_path):
+    packed = gzip.compress(sample.read_bytes())
+    corrupt = tmp_path / "corrupt.csv.gz"
+    corrupt.write_bytes(packed[:5000] + b"\0" * 200 + packed[5200:])
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes(sample.read_bytes().replace(b"SunBird", b"Sun\xe9Bird"))
+    r1, r2 = ledger.ingest([corrupt, latin1])
+    assert r1.status == "refused"
+    assert "may be damaged" in r1.message or "could not be split" in r1.message
+    # rows whose bytes are not UTF-8 are quarantined one by one, the others load
+    assert (r2.status, r2.rows_read, r2.rows_loaded, r2.rows_quarantined) == ("loaded", 1000, 7, 993)
+    q = ledger.quarantine.filter(ledger.quarantine.ingest_id == r2.ingest_id).execute()
+    assert q.reason.str.startswith("row cannot be read: Invalid unicode").all()
+    assert sorted(q.source_line)[:3] == [2, 3, 4]

@@ -55,7 +55,11 @@ def fingerprint(path: Path, fmt: str | None) -> Fingerprint:
             if fmt == "csv":
                 text = chunk
             elif inflate is not None:
-                text = inflate.decompress(chunk)
+                try:
+                    text = inflate.decompress(chunk)
+                except zlib.error:  # damaged: the reader will refuse the file, saying why
+                    inflate, fmt = None, None
+                    continue
             else:
                 continue
             if text:

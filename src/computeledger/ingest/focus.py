@@ -216,7 +216,7 @@ def map_headers(columns: list[str]) -> dict[str, str]:
 def _renumber_lines(con, ingest_id: int, path: Path, fmt: str, rejects) -> list[int]:
     """Exact lines where records span lines, or rows were rejected or blank: read from
     the file and set on this ingest's rows. Returns each record's start line."""
-    starts = staging.record_lines(path, fmt)
+    starts = staging.record_lines(con, path, fmt)
     rejected = {record for record, _, _ in rejects}
     con.con.register(LINES, staging.line_map(starts, rejected))
     con.con.execute(
@@ -240,7 +240,8 @@ _SQL_CACHE: dict[tuple, str] = {}
 def _insert_sql(con, staged: staging.Staged, header_map: dict[str, str]) -> str:
     """INSERT of the normalised rows, with the ingest's own values as parameters, so the
     (costly) compilation of the FOCUS rules happens once per column layout."""
-    key = (tuple(staged.columns), staged.first_line, id(con), staged.table.get_name())
+    # what the SQL depends on: the staged columns and their types, and how they were staged
+    key = (tuple(staged.table.schema().items()), staged.first_line, staged.source, id(con))
     if key not in _SQL_CACHE:
         norm = con.compile(normalize(staged.table, header_map))
         focus = ", ".join(f'"{c.name}"' for c in COLUMNS)

@@ -44,6 +44,7 @@ class Staged:
     table: ir.Table  # the file's columns as text, plus ROW (0-based, in file order)
     columns: list[str]
     first_line: int  # line of ROW 0 when rows and lines go one to one
+    source: str = "csv"  # csv, parquet, or mapped
 
 
 def stage(con: ibis.BaseBackend, path: Path, fmt: str) -> Staged:
@@ -74,6 +75,17 @@ def _stage_csv(con: ibis.BaseBackend, path: Path) -> Staged:
         raise Unreadable(f"not a readable CSV file: {_first_line(exc)}") from exc
     if ROW in columns:
         raise Unreadable(f"a column is named {ROW!r}, which computeledger reserves")
+    quoted = [c for c in columns if len(c) > 1 and c[0] == c[-1] and c[0] in "\"'"]
+    if quoted and len(quoted) * 2 > len(columns):
+        raise Unreadable(
+            "the CSV's quoting could not be detected (its column names still carry quotes, "
+            f"e.g. {quoted[0]}): the file may be damaged"
+        )
+    if len(columns) == 1 and any(sep in columns[0] for sep in ",;\t|"):
+        raise Unreadable(
+            "the CSV could not be split into columns (is it damaged, or compressed other than "
+            f"its name says?); its first line reads {columns[0][:80]!r}"
+        )
     # Staged into a table, which the reader fills in parallel and in file order: its
     # rowid numbers the rows, and the FOCUS rules then run in parallel over it. (Numbering
     # the reader's rows directly, WITH ORDINALITY or a window, serialises what follows.)
@@ -101,7 +113,7 @@ def _stage_parquet(con: ibis.BaseBackend, path: Path) -> Staged:
         else:
             text[c] = src[c].cast("string")
     text[ROW] = src["file_row_number"]
-    return Staged(src.select(**text), columns, first_line=1)
+    return Staged(src.select(**text), columns, first_line=1, source="parquet")
 
 
 def apply_mapping(con: ibis.BaseBackend, staged: Staged, mapping) -> Staged:
@@ -125,7 +137,7 @@ def apply_mapping(con: ibis.BaseBackend, staged: Staged, mapping) -> Staged:
     select = mapped_select(mapping, staged.columns, scales, ROW)
     con.con.execute(f"CREATE OR REPLACE TEMP VIEW {MAPPED} AS {select} FROM {NUMBERED}")
     table = con.table(MAPPED)
-    return Staged(table, [c for c in table.columns if c != ROW], staged.first_line)
+    return Staged(table, [c for c in table.columns if c != ROW], staged.first_line, source="mapped")
 
 
 def csv_rejects(con: ibis.BaseBackend) -> list[tuple[int, str, str]]:
@@ -141,13 +153,16 @@ def csv_rejects(con: ibis.BaseBackend) -> list[tuple[int, str, str]]:
     return [(int(line) - 1, raw or "", msg) for line, raw, msg in rows]
 
 
-def record_lines(path: Path, fmt: str) -> list[int]:
+def record_lines(con: ibis.BaseBackend, path: Path, fmt: str) -> list[int]:
     """Line on which each data record starts, for files where records span lines
-    or rows were rejected. A Python pass: only taken when line numbers need it."""
+    or rows were rejected. A Python pass: only taken when line numbers need it. The
+    dialect is the one the reader used (undecodable bytes are read as U+FFFD here)."""
     opener = gzip.open if fmt == "csv.gz" else open
-    sample = duckdb.sql(f"SELECT Delimiter, Quote FROM sniff_csv({_literal(str(path))})").fetchone()
-    delimiter = sample[0] if sample and len(sample[0] or "") == 1 else ","
-    quote = sample[1] if sample and len(sample[1] or "") == 1 else '"'
+    dialect = None
+    if REJECT_SCANS in con.list_tables():
+        dialect = con.con.execute(f"SELECT delimiter, quote FROM {REJECT_SCANS} LIMIT 1").fetchone()
+    delimiter = dialect[0] if dialect and len(dialect[0] or "") == 1 else ","
+    quote = dialect[1] if dialect and len(dialect[1] or "") == 1 else '"'
     starts: list[int] = []
     with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as f:
         reader = csv.reader(f, delimiter=delimiter, quotechar=quote)
@@ -164,10 +179,6 @@ def line_map(starts: list[int], rejected: set[int]) -> pa.Table:
     """ROW (0-based among the rows read) to the line the row starts on."""
     lines = [line for i, line in enumerate(starts, start=1) if i not in rejected]
     return pa.table({ROW: pa.array(range(len(lines)), pa.int64()), "line": pa.array(lines, pa.int64())})
-
-
-def _literal(value: str) -> str:
-    return sge.convert(value).sql("duckdb")
 
 
 def _first_line(exc: Exception) -> str:

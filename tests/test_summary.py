@@ -127,3 +127,15 @@ def test_cli_lists_ingests_and_quarantine(tmp_path, sample):
     r = runner.invoke(app, ["summary", "--ledger", str(tmp_path / "none.duckdb")])
     assert r.exit_code == 2
     assert "no ledger at" in r.output
+
+
+def test_demo_recovers_the_synthetic_truth(tmp_path):
+    from typer.testing import CliRunner
+
+    from computeledger.cli import app
+
+    r = CliRunner().invoke(app, ["demo", "--months", "2", "--ledger", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert "1000 rows read, 1000 loaded, 0 quarantined" in r.output
+    assert "8 files:" in r.output
+    assert ": equal" in r.output

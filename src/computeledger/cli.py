@@ -205,34 +205,83 @@ def validate(
 
 
 @app.command()
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the bills and the truth into")],
+    months: Annotated[int, typer.Option(help="Billing months to generate")] = 24,
+    start: Annotated[str, typer.Option(help="First month, YYYY-MM")] = "2024-01",
+    scale: Annotated[str, typer.Option(help="small, medium, large, or a factor")] = "small",
+    seed: Annotated[int, typer.Option(help="Same seed, same bytes")] = 7,
+    config: Annotated[Path | None, typer.Option(help="Company TOML (default: the shipped one)")] = None,
+) -> None:
+    """Generate a synthetic AI lab's cloud bills (FOCUS) and their ground truth."""
+    from computeledger.synth import generate
+
+    try:
+        with _progress(2) as progress:
+            task = progress.add_task("synth", total=None)
+
+            def on_file(path: Path, rows: int) -> None:
+                progress.update(task, description=f"synth {path.parent.name}/{path.name}: {rows:,} rows")
+
+            result = generate(out, months=months, start=start, scale=scale, seed=seed,
+                              config=config, on_file=on_file)  # fmt: skip
+    except ComputeLedgerError as exc:
+        _fail(exc)
+    console.print(f"wrote {result['rows']:,} charge rows in {result['files']} FOCUS files under {out}/focus, "
+                  f"ground truth in {out}/truth/costs.csv")  # fmt: skip
+
+
+@app.command()
 def demo(
     ledger: Annotated[
-        str | None, typer.Option("--ledger", help="Keep the demo ledger here [default: a temporary file]")
+        str | None, typer.Option("--ledger", help="Keep the demo ledgers in this folder [default: temporary]")
     ] = None,
-    fmt: FormatOpt = "table",
+    months: Annotated[int, typer.Option(help="Months of the synthetic lab")] = 12,
 ) -> None:
-    """Ingest the bundled example bills into a fresh ledger and print what they cost."""
+    """Real bills, then a synthetic AI lab: ingested into fresh ledgers and summarised."""
+    import csv
     import tempfile
+    from decimal import Decimal
     from importlib.resources import files
 
-    _check_format(fmt)
+    from computeledger.synth import generate
+
     sample = Path(str(files("computeledger") / "data" / "focus_sample.csv"))
     with tempfile.TemporaryDirectory() as tmp:
-        path = ledger or str(Path(tmp) / "demo.duckdb")
+        folder = Path(ledger or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         try:
-            with open_ledger(path) as lg:
-                if fmt == "table":
-                    console.print(
-                        "[bold]computeledger demo[/bold]: the FOCUS 1.0 sample bills "
-                        "(AWS, Microsoft, Oracle; CC BY 4.0, FinOps Foundation) into a fresh ledger"
-                    )
+            console.rule("[bold]1. Real bills[/bold]: the FOCUS 1.0 sample (AWS, Microsoft, Oracle)")
+            console.print("FOCUS Sample Data, FinOps Open Cost and Usage Specification project, CC BY 4.0")
+            with open_ledger(folder / "sample.duckdb") as lg:
                 [result] = lg.ingest([sample])
-                if fmt == "table":
-                    console.print(_ingest_line(result), highlight=False)
-                for by in ("provider", "provider,ServiceCategory"):
-                    _render_summary(lg, by, fmt)
+                console.print(_ingest_line(result), highlight=False)
+                _render_summary(lg, "provider", "table")
+            console.rule(f"[bold]2. A synthetic AI lab[/bold]: {months} months of GPU bills on four clouds")
+            bills = folder / "synthetic-lab"
+            made = generate(bills, months=months, start="2024-01")
+            console.print(
+                f"generated {made['rows']:,} charges in {made['files']} FOCUS files, and their truth"
+            )
+            with open_ledger(folder / "lab.duckdb") as lg, _progress(made["files"]) as progress:
+                task = progress.add_task("ingest", total=made["files"])
+                results = lg.ingest([bills / "focus"], on_file=lambda r: progress.advance(task))
+                loaded = sum(r.rows_loaded for r in results)
+                quarantined = sum(r.rows_quarantined for r in results)
+                console.print(f"{len(results)} files: {loaded:,} rows loaded, {quarantined} quarantined")
+                _render_summary(lg, "provider,month", "table")
+                total = lg.summary([]).to_pyarrow().to_pylist()[0]["BilledCost"]
+            with (bills / "truth" / "costs.csv").open() as f:
+                truth = sum((Decimal(r["billed_cost"]) for r in csv.DictReader(f)), Decimal(0))
+            verdict = "[green]equal[/green]" if truth == total else "[red]DIFFERENT[/red]"
+            console.print(
+                f"ledger total {output.decimal_text(total)} vs the lab's ground truth "
+                f"{output.decimal_text(truth)}: {verdict}"
+            )
         except ComputeLedgerError as exc:
             _fail(exc)
+    if truth != total:
+        raise typer.Exit(1)
 
 
 def _progress(total: int) -> Progress:

@@ -1,0 +1,320 @@
+"""A deterministic generator of a synthetic AI lab's cloud bills, with their ground truth.
+
+The lab serves models (inference), trains them in bursts (training) and runs research,
+on GPU nodes of several clouds, plus shared storage and egress. Each cloud emits one FOCUS
+CSV per billing month (1.2 or 1.0, as its config says). The true cost of every workload,
+model, cloud and month is written beside the bills (`truth/costs.csv`), computed apart
+from the bills, so that tests can check that the ledger recovers it from the bills alone.
+
+Money is computed in integer micro-dollars (hours to 2 decimals x unit prices to 4), so the
+bills and the truth agree to the last digit. Output is streamed one cloud-month at a time:
+memory is bounded by the largest month, whatever the number of months.
+"""
+
+from __future__ import annotations
+
+import csv
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from computeledger.catalog import gpus
+from computeledger.errors import UsageError
+from computeledger.synth.company import Cloud, Company, load_company
+
+SCALES = {"small": 1.0, "medium": 10.0, "large": 400.0}
+MICRO = 1_000_000
+PARTIAL_SHARE = 0.06  # node-days that ran part of the day
+UNTAGGED_SHARE = 0.03  # node-days whose resource carries no tags (named by convention only)
+TEAMS = {"inference": "serving", "training": "pretraining", "research": "research"}
+TRUTH_COLUMNS = (
+    "provider", "month", "workload", "model", "billed_cost", "effective_cost", "list_cost",
+    "gpu_hours", "rows",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Nodes of one workload and model on one cloud for one month."""
+
+    workload: str
+    model: str
+    nodes: int
+
+
+def parse_scale(scale: str) -> float:
+    if scale in SCALES:
+        return SCALES[scale]
+    try:
+        factor = float(scale)
+    except ValueError as exc:
+        raise UsageError(f"--scale: use small, medium, large or a factor such as 25: {scale!r}") from exc
+    if factor <= 0:
+        raise UsageError(f"--scale: must be positive: {scale!r}")
+    return factor
+
+
+def month_starts(start: str, months: int) -> list[date]:
+    try:
+        year, month = (int(x) for x in start.split("-"))
+        first = date(year, month, 1)
+    except ValueError as exc:
+        raise UsageError(f"--start: use YYYY-MM: {start!r}") from exc
+    out = []
+    for i in range(months + 1):
+        y, m = divmod(first.month - 1 + i, 12)
+        out.append(date(first.year + y, m + 1, 1))
+    return out
+
+
+def plans(company: Company, cloud: Cloud, month: int, factor: float) -> list[Plan]:
+    """What runs on `cloud` in month number `month`: nodes split evenly over the clouds
+    hosting each workload (the first clouds take the remainder)."""
+    out = []
+    for workload in ("inference", "training", "research"):
+        hosts = [c.provider for c in company.clouds if workload in c.workloads]
+        if cloud.provider not in hosts:
+            continue
+        if workload == "research":
+            demand = {"": 2 * factor}
+        else:
+            demand = {}
+            for m in company.models:
+                if month < m.launch_month:
+                    continue
+                if workload == "inference":
+                    growth = float((1 + m.growth) ** (month - m.launch_month))
+                    demand[m.name] = m.inference_nodes * factor * growth
+                elif _training_month(m.name, month):
+                    demand[m.name] = m.training_nodes * factor
+        for model, nodes in demand.items():
+            total = round(nodes)
+            share, extra = divmod(total, len(hosts))
+            n = share + (1 if hosts.index(cloud.provider) < extra else 0)
+            if n:
+                out.append(Plan(workload, model, n))
+    return out
+
+
+def _training_month(model: str, month: int) -> bool:
+    """Training runs are bursts: two months on, one off, staggered per model."""
+    return (month + zlib.crc32(model.encode()) % 3) % 3 != 2
+
+
+def generate(
+    out: Path,
+    *,
+    months: int = 24,
+    start: str = "2024-01",
+    scale: str = "small",
+    seed: int = 7,
+    config: Path | None = None,
+    on_file: Callable[[Path, int], None] | None = None,
+) -> dict:
+    """Write the bills under out/focus/<provider>/<YYYY-MM>.csv and the truth under out/truth/."""
+    if months < 1:
+        raise UsageError("--months: at least 1")
+    company = load_company(config)
+    factor = parse_scale(scale)
+    starts = month_starts(start, months)
+    (out / "truth").mkdir(parents=True, exist_ok=True)
+    rows_total = 0
+    with (out / "truth" / "costs.csv").open("w", newline="") as f:
+        truth = csv.writer(f, lineterminator="\n")
+        truth.writerow(TRUTH_COLUMNS)
+        for cloud in company.clouds:
+            folder = out / "focus" / _slug(cloud.provider)
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(months):
+                rng = np.random.default_rng([seed, zlib.crc32(cloud.provider.encode()), i])
+                table, truths = _month(company, cloud, i, starts[i], starts[i + 1], factor, rng)
+                path = folder / f"{starts[i]:%Y-%m}.csv"
+                pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+                for t in truths:
+                    truth.writerow([cloud.provider, f"{starts[i]:%Y-%m}", *t])
+                rows_total += table.num_rows
+                if on_file:
+                    on_file(path, table.num_rows)
+    return {"rows": rows_total, "files": months * len(company.clouds), "out": str(out)}
+
+
+def _month(company: Company, cloud: Cloud, month: int, start: date, end: date, factor: float, rng):
+    days = (end - start).days
+    unit = _micro(cloud.unit_price, 4)  # 1e-4 dollars per instance-hour
+    list_unit = _micro(cloud.list_price, 4)
+    gpu = gpus.lookup(cloud.instance)
+    parts, truths = [], []
+    for plan in plans(company, cloud, month, factor):
+        n = plan.nodes * days
+        hours = np.full(n, 2400, dtype=np.int64)  # hundredths of an hour
+        partial = rng.random(n) < PARTIAL_SHARE
+        hours[partial] = rng.integers(100, 2400, int(partial.sum()))
+        billed = hours * unit  # 1e-6 dollars
+        listed = hours * list_unit
+        node = np.tile(np.arange(plan.nodes), days)
+        day = np.repeat(np.arange(days), plan.nodes)
+        tagged = rng.random(n) >= UNTAGGED_SHARE
+        parts.append((plan, hours, billed, listed, node, day, tagged))
+        truths.append([
+            plan.workload, plan.model or "-", _text(int(billed.sum())), _text(int(billed.sum())),
+            _text(int(listed.sum())), str(Decimal(int(hours.sum()) * cloud.gpus_per_node) / 100), n,
+        ])  # fmt: skip
+    shared = []
+    for kind, per_day in (("storage", company.storage_per_day), ("egress", company.egress_per_day)):
+        if per_day:
+            shared.append((kind, np.full(days, _micro(per_day, 6), dtype=np.int64)))
+    if shared:
+        total = _text(sum(int(cost.sum()) for _, cost in shared))
+        truths.append(["shared", "-", total, total, total, "0", days * len(shared)])
+    table = _focus_table(company, cloud, start, end, parts, shared, gpu)
+    return table, truths
+
+
+def _focus_table(company, cloud: Cloud, start: date, end: date, parts, shared, gpu) -> pa.Table:
+    """The month's FOCUS rows as text columns (one node-day, or one shared day, per row)."""
+    cols: dict[str, list] = {}
+
+    def add(name: str, values) -> None:
+        cols.setdefault(name, []).append(values)
+
+    day0 = np.datetime64(start.isoformat(), "D")
+    slug = _slug(cloud.provider)
+    for plan, hours, billed, listed, node, day, tagged in parts:
+        n = len(hours)
+        label = f"{plan.workload[:3]}-{plan.model}" if plan.model else plan.workload[:3]
+        names = pc.binary_join_element_wise(f"{label}-node-", pa.array(node).cast(pa.string()), "")
+        tags = _tags(plan)
+        add("BilledCost", _decimal(billed, 6))
+        add("EffectiveCost", _decimal(billed, 6))
+        add("ContractedCost", _decimal(billed, 6))
+        add("ListCost", _decimal(listed, 6))
+        add("ConsumedQuantity", _decimal(hours, 2))
+        add("PricingQuantity", _decimal(hours, 2))
+        add("ChargePeriodStart", _days(day0, day))
+        add("ChargePeriodEnd", _days(day0, day + 1))
+        add("ResourceName", names)
+        add("ResourceId", pc.binary_join_element_wise(f"{slug}/{cloud.region}/", names, ""))
+        add("Tags", pa.array(np.where(tagged, tags, None).tolist(), pa.string()))
+        for name, value in _constant_usage(cloud, gpu).items():
+            add(name, pa.array([value] * n, pa.string()))
+    for kind, cost in shared:
+        n = len(cost)
+        add("BilledCost", _decimal(cost, 6))
+        add("EffectiveCost", _decimal(cost, 6))
+        add("ContractedCost", _decimal(cost, 6))
+        add("ListCost", _decimal(cost, 6))
+        add("ConsumedQuantity", pa.nulls(n, pa.string()))
+        add("PricingQuantity", pa.array(["1"] * n))
+        add("ChargePeriodStart", _days(day0, np.arange(n)))
+        add("ChargePeriodEnd", _days(day0, np.arange(n) + 1))
+        add("ResourceName", pa.array([f"shared-{kind}"] * n))
+        add("ResourceId", pa.array([f"{slug}/{cloud.region}/shared-{kind}"] * n))
+        add("Tags", pa.array(['{"workload": "shared", "team": "platform"}'] * n))
+        for name, value in _constant_shared(kind).items():
+            add(name, pa.array([value] * n, pa.string()))
+    month = f"{start:%Y%m}"
+    fixed = {
+        "BillingAccountId": cloud.account,
+        "BillingAccountName": cloud.account_name,
+        "BillingCurrency": company.currency,
+        "BillingPeriodStart": f"{start.isoformat()}T00:00:00Z",
+        "BillingPeriodEnd": f"{end.isoformat()}T00:00:00Z",
+        "ChargeCategory": "Usage",
+        "ChargeClass": None,
+        "ChargeFrequency": "Usage-Based",
+        "InvoiceIssuerName": cloud.provider,
+        "ProviderName": cloud.provider,
+        "PublisherName": cloud.provider,
+        "RegionId": cloud.region,
+        "RegionName": cloud.region,
+        "SubAccountId": f"{cloud.account}-lab",
+        "SubAccountName": "lab",
+    }
+    if cloud.focus_version == "1.2":
+        fixed |= {"BillingAccountType": "Enterprise Agreement", "InvoiceId": f"INV-{slug}-{month}"}
+    total = sum(len(c) for c in cols["BilledCost"]) if cols else 0
+    data = {name: pa.concat_arrays([a.cast(pa.string()) for a in arrays]) for name, arrays in cols.items()}
+    for name, value in fixed.items():
+        data[name] = pa.array([value] * total, pa.string())
+    if cloud.focus_version != "1.2":
+        for name in ("ServiceSubcategory", "SkuPriceDetails"):
+            data.pop(name, None)
+    return pa.table(data)
+
+
+def _constant_usage(cloud: Cloud, gpu) -> dict[str, str | None]:
+    details = f'{{"InstanceType": "{cloud.instance}", "GpuCount": {cloud.gpus_per_node}}}'
+    return {
+        "ChargeDescription": f"{cloud.instance} ({gpu.gpus} x {gpu.gpu_model}) instance-hours",
+        "ConsumedUnit": "Hours",
+        "ContractedUnitPrice": str(cloud.unit_price.normalize()),
+        "ListUnitPrice": str(cloud.list_price),
+        "PricingCategory": "Standard",
+        "PricingUnit": "Hours",
+        "ResourceType": "Virtual Machine",
+        "ServiceCategory": "Compute",
+        "ServiceSubcategory": "Virtual Machines",
+        "ServiceName": "Virtual Machines",
+        "SkuId": cloud.instance,
+        "SkuPriceId": f"{cloud.instance}-{cloud.region}-contract",
+        "SkuPriceDetails": details,
+    }
+
+
+def _constant_shared(kind: str) -> dict[str, str | None]:
+    storage = kind == "storage"
+    return {
+        "ChargeDescription": "Object storage, daily" if storage else "Internet egress, daily",
+        "ConsumedUnit": None,
+        "ContractedUnitPrice": None,
+        "ListUnitPrice": None,
+        "PricingCategory": "Standard",
+        "PricingUnit": "Days",
+        "ResourceType": "Storage Account" if storage else "Network",
+        "ServiceCategory": "Storage" if storage else "Networking",
+        "ServiceSubcategory": "Object Storage" if storage else "Network Connectivity",
+        "ServiceName": "Object Storage" if storage else "Data Transfer",
+        "SkuId": f"{kind}-standard",
+        "SkuPriceId": None,
+        "SkuPriceDetails": None,
+    }
+
+
+def _tags(plan: Plan) -> str:
+    model = f', "model": "{plan.model}"' if plan.model else ""
+    return f'{{"workload": "{plan.workload}"{model}, "team": "{TEAMS[plan.workload]}"}}'
+
+
+def _micro(value: Decimal, places: int) -> int:
+    scaled = value.scaleb(places)
+    if scaled != scaled.to_integral_value():
+        raise UsageError(f"{value} has more than {places} decimals")
+    return int(scaled)
+
+
+def _text(micro: int) -> str:
+    return str(Decimal(micro).scaleb(-6))
+
+
+def _decimal(values: np.ndarray, places: int) -> pa.Array:
+    """Non-negative integers in units of 10^-places as exact decimal text."""
+    whole = pa.array(values // 10**places).cast(pa.string())
+    frac = pc.utf8_lpad(pa.array(values % 10**places).cast(pa.string()), places, "0")
+    return pc.binary_join_element_wise(whole, frac, ".")
+
+
+def _days(day0: np.datetime64, offsets: np.ndarray) -> pa.Array:
+    stamps = np.datetime_as_string(day0 + offsets.astype("timedelta64[D]"), unit="D")
+    return pc.binary_join_element_wise(pa.array(stamps), "T00:00:00Z", "")
+
+
+def _slug(provider: str) -> str:
+    return provider.lower().replace(" ", "-")

@@ -1,0 +1,100 @@
+"""The synthetic company: deterministic, valid FOCUS, and its truth recovered from the bills."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+
+from computeledger import UsageError, open_ledger
+from computeledger.ingest.validate import validate
+from computeledger.synth import generate
+
+
+def digest(folder) -> str:
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*.csv")):
+        h.update(path.relative_to(folder).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def truth(folder) -> list[dict]:
+    with (folder / "truth" / "costs.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def company(tmp_path_factory):
+    out = tmp_path_factory.mktemp("company")
+    result = generate(out, months=4, start="2024-05", seed=11)
+    return out, result
+
+
+def test_same_seed_same_bytes_other_seed_other_bytes(company, tmp_path):
+    out, _ = company
+    again = generate(tmp_path / "again", months=4, start="2024-05", seed=11)
+    assert digest(tmp_path / "again") == digest(out)
+    generate(tmp_path / "other", months=4, start="2024-05", seed=12)
+    assert digest(tmp_path / "other") != digest(out)
+    assert again["files"] == 16
+
+
+def test_bills_ingest_to_the_truth_exactly(company, tmp_path):
+    out, result = company
+    with open_ledger(tmp_path / "l.duckdb") as lg:
+        results = lg.ingest([out / "focus"])
+        assert {r.status for r in results} == {"loaded"}
+        assert sum(r.rows_quarantined for r in results) == 0
+        assert sum(r.rows_loaded for r in results) == result["rows"]
+        got = {
+            (r["provider"], r["billing_month"].strftime("%Y-%m")): r
+            for r in lg.summary("provider,billing_month").to_pyarrow().to_pylist()
+        }
+    expected: dict = defaultdict(lambda: [Decimal(0), Decimal(0), 0])
+    for row in truth(out):
+        key = (row["provider"], row["month"])
+        expected[key][0] += Decimal(row["billed_cost"])
+        expected[key][1] += Decimal(row["list_cost"])
+        expected[key][2] += int(row["rows"])
+    assert set(got) == set(expected)
+    for key, (billed, listed, rows) in expected.items():
+        assert (got[key]["BilledCost"], got[key]["ListCost"], got[key]["rows"]) == (billed, listed, rows), key
+
+
+def test_every_file_passes_validate(company):
+    out, _ = company
+    problems = validate([out / "focus"])
+    assert [p for p in problems if p.severity == "error"] == []
+
+
+def test_the_company_has_the_shape_it_claims(company):
+    out, _ = company
+    rows = truth(out)
+    by_workload = defaultdict(Decimal)
+    for r in rows:
+        by_workload[r["workload"]] += Decimal(r["billed_cost"])
+    assert set(by_workload) == {"inference", "training", "research", "shared"}
+    assert all(v > 0 for v in by_workload.values())
+    # the reasoning model launches in month 6: not in these first 4 months
+    assert "sage-r" not in {r["model"] for r in rows}
+    # inference grows month over month on every cloud that serves it
+    inf = defaultdict(Decimal)
+    for r in rows:
+        if r["workload"] == "inference":
+            inf[(r["provider"], r["month"])] += Decimal(r["gpu_hours"])
+    for provider in {p for p, _ in inf}:
+        series = [inf[(provider, m)] for m in ("2024-05", "2024-06", "2024-07", "2024-08")]
+        assert series[-1] > series[0], provider
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"scale": "huge"}, "--scale"), ({"start": "May 2024"}, "--start"), ({"months": 0}, "--months")],
+)
+def test_bad_options_are_clear_errors(tmp_path, kwargs, message):
+    with pytest.raises(UsageError, match=message):
+        generate(tmp_path, **kwargs)

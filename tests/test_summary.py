@@ -137,5 +137,5 @@ def test_demo_recovers_the_synthetic_truth(tmp_path):
     r = CliRunner().invoke(app, ["demo", "--months", "2", "--ledger", str(tmp_path)])
     assert r.exit_code == 0, r.output
     assert "1000 rows read, 1000 loaded, 0 quarantined" in r.output
-    assert "8 files:" in r.output
+    assert "10 files:" in r.output
     assert ": equal" in r.output

@@ -227,8 +227,11 @@ def synth(
                               config=config, on_file=on_file)  # fmt: skip
     except ComputeLedgerError as exc:
         _fail(exc)
-    console.print(f"wrote {result['rows']:,} charge rows in {result['files']} FOCUS files under {out}/focus, "
-                  f"ground truth in {out}/truth/costs.csv")  # fmt: skip
+    console.print(
+        f"wrote {result['rows']:,} charge rows: {result['focus_files']} FOCUS files under {out}/focus, "
+        f"{result['invoice_files']} GPU-cloud invoices under {out}/invoices (ingest them with --mapping "
+        f"{INVOICE_MAPPING}), ground truth in {out}/truth/costs.csv"
+    )
 
 
 @app.command()
@@ -257,7 +260,7 @@ def demo(
                 [result] = lg.ingest([sample])
                 console.print(_ingest_line(result), highlight=False)
                 _render_summary(lg, "provider", "table")
-            console.rule(f"[bold]2. A synthetic AI lab[/bold]: {months} months of GPU bills on four clouds")
+            console.rule(f"[bold]2. A synthetic AI lab[/bold]: {months} months of GPU bills on five clouds")
             bills = folder / "synthetic-lab"
             made = generate(bills, months=months, start="2024-01")
             console.print(
@@ -266,6 +269,9 @@ def demo(
             with open_ledger(folder / "lab.duckdb") as lg, _progress(made["files"]) as progress:
                 task = progress.add_task("ingest", total=made["files"])
                 results = lg.ingest([bills / "focus"], on_file=lambda r: progress.advance(task))
+                results += lg.ingest(
+                    [bills / "invoices"], mapping=INVOICE_MAPPING, on_file=lambda r: progress.advance(task)
+                )
                 loaded = sum(r.rows_loaded for r in results)
                 quarantined = sum(r.rows_quarantined for r in results)
                 console.print(f"{len(results)} files: {loaded:,} rows loaded, {quarantined} quarantined")
@@ -282,6 +288,9 @@ def demo(
             _fail(exc)
     if truth != total:
         raise typer.Exit(1)
+
+
+INVOICE_MAPPING = Path(__file__).parent / "data" / "mappings" / "gpu_cloud_invoice.toml"
 
 
 def _progress(total: int) -> Progress:

@@ -92,8 +92,8 @@ def load_company(path: Path | None = None) -> Company:
             bad = set(c["workloads"]) - set(WORKLOADS)
             if bad:
                 raise UsageError(f"{where}: unknown workload(s) {', '.join(sorted(bad))}")
-            if c["focus_version"] not in ("1.0", "1.2"):
-                raise UsageError(f"{where}: focus_version must be 1.0 or 1.2")
+            if c["focus_version"] not in ("1.0", "1.2", "invoice"):
+                raise UsageError(f"{where}: focus_version must be 1.0, 1.2 or invoice (a GPU cloud's CSV)")
             clouds.append(
                 Cloud(
                     provider=c["provider"],

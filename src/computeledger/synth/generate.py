@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import zlib
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -119,7 +120,8 @@ def generate(
     config: Path | None = None,
     on_file: Callable[[Path, int], None] | None = None,
 ) -> dict:
-    """Write the bills under out/focus/<provider>/<YYYY-MM>.csv and the truth under out/truth/."""
+    """Write the bills under out/focus/<provider>/<YYYY-MM>.csv (GPU clouds' own invoices
+    under out/invoices/), and the truth under out/truth/."""
     if months < 1:
         raise UsageError("--months: at least 1")
     company = load_company(config)
@@ -131,7 +133,8 @@ def generate(
         truth = csv.writer(f, lineterminator="\n")
         truth.writerow(TRUTH_COLUMNS)
         for cloud in company.clouds:
-            folder = out / "focus" / _slug(cloud.provider)
+            kind = "invoices" if cloud.focus_version == "invoice" else "focus"
+            folder = out / kind / _slug(cloud.provider)
             folder.mkdir(parents=True, exist_ok=True)
             for i in range(months):
                 rng = np.random.default_rng([seed, zlib.crc32(cloud.provider.encode()), i])
@@ -143,7 +146,14 @@ def generate(
                 rows_total += table.num_rows
                 if on_file:
                     on_file(path, table.num_rows)
-    return {"rows": rows_total, "files": months * len(company.clouds), "out": str(out)}
+    invoices = sum(c.focus_version == "invoice" for c in company.clouds)
+    return {
+        "rows": rows_total,
+        "files": months * len(company.clouds),
+        "focus_files": months * (len(company.clouds) - invoices),
+        "invoice_files": months * invoices,
+        "out": str(out),
+    }
 
 
 def _month(company: Company, cloud: Cloud, month: int, start: date, end: date, factor: float, rng):
@@ -169,13 +179,49 @@ def _month(company: Company, cloud: Cloud, month: int, start: date, end: date, f
         ])  # fmt: skip
     shared = []
     for kind, per_day in (("storage", company.storage_per_day), ("egress", company.egress_per_day)):
-        if per_day:
+        if per_day and cloud.focus_version != "invoice":  # a GPU cloud's invoice bills nodes only
             shared.append((kind, np.full(days, _micro(per_day, 6), dtype=np.int64)))
     if shared:
         total = _text(sum(int(cost.sum()) for _, cost in shared))
         truths.append(["shared", "-", total, total, total, "0", days * len(shared)])
-    table = _focus_table(company, cloud, start, end, parts, shared, gpu)
-    return table, truths
+    if cloud.focus_version == "invoice":
+        return _invoice_table(company, cloud, start, end, parts), truths
+    return _focus_table(company, cloud, start, end, parts, shared, gpu), truths
+
+
+def _invoice_table(company: Company, cloud: Cloud, start: date, end: date, parts) -> pa.Table:
+    """The month as a GPU cloud's own invoice CSV (the columns the shipped mapping reads)."""
+    cols: dict[str, list] = defaultdict(list)
+    day0 = np.datetime64(start.isoformat(), "D")
+    for plan, hours, _billed, _listed, node, day, tagged in parts:
+        n = len(hours)
+        label = f"{plan.workload[:3]}-{plan.model}" if plan.model else plan.workload[:3]
+        cols["cluster"].append(
+            pc.binary_join_element_wise(f"{label}-node-", pa.array(node).cast(pa.string()), "")
+        )
+        cols["usage_start"].append(_days(day0, day))
+        cols["usage_end"].append(_days(day0, day + 1))
+        cols["instance_hours"].append(_decimal(hours, 2))
+        cols["tags"].append(pa.array(np.where(tagged, _tags(plan), None).tolist(), pa.string()))
+        cols["description"].append(pa.array([f"{cloud.instance} node-hours, {plan.workload}"] * n))
+    per_row = ("cluster", "usage_start", "usage_end", "instance_hours", "tags", "description")
+    data = {
+        name: pa.concat_arrays(cols[name]) if cols[name] else pa.array([], pa.string()) for name in per_row
+    }
+    total = len(data["cluster"])
+    fixed = {
+        "invoice_id": f"CW-{start:%Y%m}", "provider": cloud.provider, "account_id": cloud.account,
+        "account_name": cloud.account_name, "currency": company.currency,
+        "period_start": start.isoformat(), "period_end": end.isoformat(), "region": cloud.region,
+        "instance_type": cloud.instance, "rate_usd": str(cloud.unit_price.normalize()),
+        "list_rate_usd": str(cloud.list_price),
+    }  # fmt: skip
+    for name, value in fixed.items():
+        data[name] = pa.array([value] * total, pa.string())
+    order = ["invoice_id", "provider", "account_id", "account_name", "currency", "period_start",
+             "period_end", "usage_start", "usage_end", "region", "cluster", "instance_type",
+             "instance_hours", "rate_usd", "list_rate_usd", "description", "tags"]  # fmt: skip
+    return pa.table({name: data[name] for name in order})
 
 
 def _focus_table(company, cloud: Cloud, start: date, end: date, parts, shared, gpu) -> pa.Table:
@@ -189,8 +235,7 @@ def _focus_table(company, cloud: Cloud, start: date, end: date, parts, shared, g
     slug = _slug(cloud.provider)
     for plan, hours, billed, listed, node, day, tagged in parts:
         n = len(hours)
-        label = f"{plan.workload[:3]}-{plan.model}" if plan.model else plan.workload[:3]
-        names = pc.binary_join_element_wise(f"{label}-node-", pa.array(node).cast(pa.string()), "")
+        names = _node_names(plan, node)
         tags = _tags(plan)
         add("BilledCost", _decimal(billed, 6))
         add("EffectiveCost", _decimal(billed, 6))
@@ -286,6 +331,13 @@ def _constant_shared(kind: str) -> dict[str, str | None]:
         "SkuPriceId": None,
         "SkuPriceDetails": None,
     }
+
+
+def _node_names(plan: Plan, node: np.ndarray) -> pa.Array:
+    """Resource names that say what runs on them (`inf-atlas-l-node-3`): the convention
+    that identifies untagged resources."""
+    label = f"{plan.workload[:3]}-{plan.model}" if plan.model else plan.workload[:3]
+    return pc.binary_join_element_wise(f"{label}-node-", pa.array(node).cast(pa.string()), "")
 
 
 def _tags(plan: Plan) -> str:

@@ -105,12 +105,6 @@ def _checked_memory(value: str) -> str:
     return value.strip()
 
 
-def materialize(con: ibis.BaseBackend, name: str, expr: ir.Table) -> ir.Table:
-    """Compute an expression once into a temporary table (`name` is ours, never a user's)."""
-    con.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {con.compile(expr)}')
-    return con.table(name)
-
-
 def create_tables(con: ibis.BaseBackend) -> None:
     existing = set(con.list_tables())
     for name, schema in TABLES.items():

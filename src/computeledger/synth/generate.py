@@ -138,14 +138,14 @@ def generate(
             folder.mkdir(parents=True, exist_ok=True)
             for i in range(months):
                 rng = np.random.default_rng([seed, zlib.crc32(cloud.provider.encode()), i])
-                table, truths = _month(company, cloud, i, starts[i], starts[i + 1], factor, rng)
+                chunks, truths = _month(company, cloud, i, starts[i], starts[i + 1], factor, rng)
                 path = folder / f"{starts[i]:%Y-%m}.csv"
-                pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+                rows = _write_chunks(path, chunks)
                 for t in truths:
                     truth.writerow([cloud.provider, f"{starts[i]:%Y-%m}", *t])
-                rows_total += table.num_rows
+                rows_total += rows
                 if on_file:
-                    on_file(path, table.num_rows)
+                    on_file(path, rows)
     invoices = sum(c.focus_version == "invoice" for c in company.clouds)
     return {
         "rows": rows_total,
@@ -184,21 +184,41 @@ def _month(company: Company, cloud: Cloud, month: int, start: date, end: date, f
     if shared:
         total = _text(sum(int(cost.sum()) for _, cost in shared))
         truths.append(["shared", "-", total, total, total, "0", days * len(shared)])
+    # One chunk per plan (then the shared rows): memory is bounded by the largest plan-month.
     if cloud.focus_version == "invoice":
-        return _invoice_table(company, cloud, start, end, parts), truths
-    return _focus_table(company, cloud, start, end, parts, shared, gpu), truths
+        chunks = (_invoice_table(company, cloud, start, end, [p]) for p in parts or [None])
+    else:
+        chunks = (
+            _focus_table(company, cloud, start, end, [p] if p else [], [] if p else shared, gpu)
+            for p in [*parts, None]
+        )
+    return chunks, truths
+
+
+def _write_chunks(path: Path, chunks) -> int:
+    """Write tables of one schema to one CSV, header once; returns the rows written."""
+    rows, writer = 0, None
+    try:
+        for table in chunks:
+            if writer is None:
+                writer = pacsv.CSVWriter(
+                    path, table.schema, write_options=pacsv.WriteOptions(quoting_style="needed")
+                )
+            writer.write_table(table)
+            rows += table.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
 
 
 def _invoice_table(company: Company, cloud: Cloud, start: date, end: date, parts) -> pa.Table:
     """The month as a GPU cloud's own invoice CSV (the columns the shipped mapping reads)."""
     cols: dict[str, list] = defaultdict(list)
     day0 = np.datetime64(start.isoformat(), "D")
-    for plan, hours, _billed, _listed, node, day, tagged in parts:
+    for plan, hours, _billed, _listed, node, day, tagged in (p for p in parts if p):
         n = len(hours)
-        label = f"{plan.workload[:3]}-{plan.model}" if plan.model else plan.workload[:3]
-        cols["cluster"].append(
-            pc.binary_join_element_wise(f"{label}-node-", pa.array(node).cast(pa.string()), "")
-        )
+        cols["cluster"].append(_node_names(plan, node))
         cols["usage_start"].append(_days(day0, day))
         cols["usage_end"].append(_days(day0, day + 1))
         cols["instance_hours"].append(_decimal(hours, 2))

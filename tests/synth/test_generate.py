@@ -103,3 +103,13 @@ def test_the_company_has_the_shape_it_claims(company):
 def test_bad_options_are_clear_errors(tmp_path, kwargs, message):
     with pytest.raises(UsageError, match=message):
         generate(tmp_path, **kwargs)
+
+
+def test_piece_size_does_not_change_the_bytes(company, tmp_path, monkeypatch):
+    import sys
+
+    out, _ = company
+    module = sys.modules["computeledger.synth.generate"]
+    monkeypatch.setattr(module, "CHUNK_ROWS", 7)
+    module.generate(tmp_path / "pieces", months=4, start="2024-05", seed=11)
+    assert digest(tmp_path / "pieces") == digest(out)

@@ -32,6 +32,7 @@ from computeledger.errors import UsageError
 from computeledger.synth.company import Cloud, Company, load_company
 
 SCALES = {"small": 1.0, "medium": 10.0, "large": 400.0}
+CHUNK_ROWS = 200_000  # rows built and written at a time
 MICRO = 1_000_000
 PARTIAL_SHARE = 0.06  # node-days that ran part of the day
 UNTAGGED_SHARE = 0.03  # node-days whose resource carries no tags (named by convention only)
@@ -184,15 +185,23 @@ def _month(company: Company, cloud: Cloud, month: int, start: date, end: date, f
     if shared:
         total = _text(sum(int(cost.sum()) for _, cost in shared))
         truths.append(["shared", "-", total, total, total, "0", days * len(shared)])
-    # One chunk per plan (then the shared rows): memory is bounded by the largest plan-month.
+    # Written in pieces of at most CHUNK_ROWS rows (then the shared rows): memory is bounded
+    # by a constant, whatever the size of the lab or of a month.
+    pieces = [piece for part in parts for piece in _slices(part)]
     if cloud.focus_version == "invoice":
-        chunks = (_invoice_table(company, cloud, start, end, [p]) for p in parts or [None])
+        chunks = (_invoice_table(company, cloud, start, end, [p]) for p in pieces or [None])
     else:
         chunks = (
             _focus_table(company, cloud, start, end, [p] if p else [], [] if p else shared, gpu)
-            for p in [*parts, None]
+            for p in [*pieces, None]
         )
     return chunks, truths
+
+
+def _slices(part: tuple):
+    plan, *arrays = part
+    for a in range(0, len(arrays[0]), CHUNK_ROWS):
+        yield (plan, *(x[a : a + CHUNK_ROWS] for x in arrays))
 
 
 def _write_chunks(path: Path, chunks) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from computeledger import output
 from computeledger.errors import ComputeLedgerError
 from computeledger.ingest.files import discover
-from computeledger.ledger import ENV_PATH, default_path, open_ledger
+from computeledger.ledger import ENV_PATH, Ledger, default_path, open_ledger
 
 app = typer.Typer(
     help="computeledger: an exact, auditable ledger for the economics of AI compute.",
@@ -42,6 +44,16 @@ def _fail(exc: ComputeLedgerError) -> None:
     raise typer.Exit(2)
 
 
+@contextmanager
+def _opened(ledger: str | None, *, read_only: bool = False) -> Iterator[Ledger]:
+    """The ledger a command works on; its errors end the command with a message, exit 2."""
+    try:
+        with open_ledger(ledger or default_path(), read_only=read_only) as lg:
+            yield lg
+    except ComputeLedgerError as exc:
+        _fail(exc)
+
+
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="FOCUS files (CSV, CSV.gz, Parquet) or folders")],
@@ -56,21 +68,19 @@ def ingest(
     _check_format(fmt)
     try:
         files = discover(list(paths))
-        with open_ledger(ledger or default_path()) as lg, _progress(len(files)) as progress:
-            task = progress.add_task("ingest", total=len(files))
-
-            def on_file(result) -> None:
-                progress.advance(task)
-                if fmt == "json":
-                    console.out(json.dumps(result.to_dict()), highlight=False)
-                elif fmt == "csv":
-                    pass
-                else:
-                    progress.console.print(_ingest_line(result), highlight=False)
-
-            results = lg.ingest(files, strict=strict, mapping=mapping, on_file=on_file)
     except ComputeLedgerError as exc:
         _fail(exc)
+    with _opened(ledger) as lg, _progress(len(files)) as progress:
+        task = progress.add_task("ingest", total=len(files))
+
+        def on_file(result) -> None:
+            progress.advance(task)
+            if fmt == "json":
+                console.out(json.dumps(result.to_dict()), highlight=False)
+            elif fmt == "table":
+                progress.console.print(_ingest_line(result), highlight=False)
+
+        results = lg.ingest(files, strict=strict, mapping=mapping, on_file=on_file)
     if fmt == "csv":
         import pyarrow as pa
 
@@ -108,11 +118,8 @@ def summary(
 ) -> None:
     """Totals of BilledCost, EffectiveCost, ListCost and ContractedCost, exact."""
     _check_format(fmt)
-    try:
-        with open_ledger(ledger or default_path(), read_only=True) as lg:
-            _render_summary(lg, by, fmt)
-    except ComputeLedgerError as exc:
-        _fail(exc)
+    with _opened(ledger, read_only=True) as lg:
+        _render_summary(lg, by, fmt)
 
 
 def _render_summary(lg, by: str, fmt: str) -> None:
@@ -137,17 +144,12 @@ def _render_summary(lg, by: str, fmt: str) -> None:
 def ingests(ledger: LedgerOpt = None, fmt: FormatOpt = "table") -> None:
     """The files ingested: status, rows read, loaded and quarantined, what replaced what."""
     _check_format(fmt)
-    try:
-        with open_ledger(ledger or default_path(), read_only=True) as lg:
-            t = lg.ingests
-            cols = ["ingest_id", "path", "status", "focus_version", "rows_read", "rows_loaded",
-                    "rows_quarantined", "rows_superseded", "superseded_by", "message"]  # fmt: skip
-            if fmt != "table":
-                cols = t.columns
-            table = t.select(cols).order_by("ingest_id").to_pyarrow()
-            output.render(table, fmt, console, title="Ingests", unknown="")
-    except ComputeLedgerError as exc:
-        _fail(exc)
+    with _opened(ledger, read_only=True) as lg:
+        t = lg.ingests
+        cols = ["ingest_id", "path", "status", "focus_version", "rows_read", "rows_loaded",
+                "rows_quarantined", "rows_superseded", "superseded_by", "message"]  # fmt: skip
+        table = t.select(cols if fmt == "table" else t.columns).order_by("ingest_id").to_pyarrow()
+    output.render(table, fmt, console, title="Ingests", unknown="")
 
 
 @app.command()
@@ -159,16 +161,13 @@ def quarantine(
 ) -> None:
     """Rows that were not loaded, with file, line, reason and the row as read."""
     _check_format(fmt)
-    try:
-        with open_ledger(ledger or default_path(), read_only=True) as lg:
-            q = lg.quarantine
-            if ingest_id is not None:
-                q = q.filter(q.ingest_id == ingest_id)
-            total = q.count().to_pyarrow().as_py()
-            q = q.order_by(["ingest_id", "source_line"])
-            table = (q.limit(limit) if limit else q).to_pyarrow()
-    except ComputeLedgerError as exc:
-        _fail(exc)
+    with _opened(ledger, read_only=True) as lg:
+        q = lg.quarantine
+        if ingest_id is not None:
+            q = q.filter(q.ingest_id == ingest_id)
+        total = q.count().to_pyarrow().as_py()
+        q = q.order_by(["ingest_id", "source_line"])
+        table = (q.limit(limit) if limit else q).to_pyarrow()
     if fmt == "table":
         table = table.select(["ingest_id", "source_file", "source_line", "reason"])
     output.render(table, fmt, console, title="Quarantined rows", unknown="")

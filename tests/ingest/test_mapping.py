@@ -124,6 +124,11 @@ def test_mapping_errors_name_the_entry(tmp_path, toml, message):
     assert str(path) in str(err.value)
 
 
+def test_missing_mapping_file_is_a_clear_error(ledger, tmp_path):
+    with pytest.raises(UsageError, match=r"nope.toml: cannot read the mapping: No such file"):
+        ledger.ingest([tmp_path], mapping=tmp_path / "nope.toml")
+
+
 def test_gpu_catalogue_covers_the_instances_the_issues_name():
     table = gpus.catalog()
     for name, model, count in [

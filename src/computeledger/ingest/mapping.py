@@ -72,7 +72,10 @@ class Mapping:
 def load_mapping(path: str | Path) -> Mapping:
     """Parse and check a mapping file; every error names the file and the entry."""
     path = Path(path)
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the mapping: {exc.strerror}") from exc
     try:
         doc = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

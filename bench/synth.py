@@ -55,11 +55,15 @@ def main() -> None:
         secs, rss, rows = run(CHILD, str(work / "lab"), str(args.months), args.scale)
         n = int(rows)
         size = sum(f.stat().st_size for f in (work / "lab").rglob("*.csv")) / 2**20
-        print(f"synth  {n:,} rows, {size:,.0f} MiB: {secs:.1f} s, {n / secs:,.0f} rows/s, peak {rss:,.0f} MiB")
+        print(
+            f"synth  {n:,} rows, {size:,.0f} MiB: {secs:.1f} s, {n / secs:,.0f} rows/s, peak {rss:,.0f} MiB"
+        )
         shutil.rmtree(work / "lab")
         fsecs, frss, _ = run(FLOOR, str(work / "floor.csv"), str(min(n, 5_000_000)))
         m = min(n, 5_000_000)
-        print(f"floor  pyarrow CSV write of {m:,} rows x 40 columns: {m / fsecs:,.0f} rows/s, peak {frss:,.0f} MiB")
+        print(
+            f"floor  pyarrow CSV write of {m:,} rows x 40 columns: {m / fsecs:,.0f} rows/s, peak {frss:,.0f} MiB"
+        )
         print(f"ratio (synth speed / floor speed): {(n / secs) / (m / fsecs):.2f}x")
     finally:
         shutil.rmtree(work, ignore_errors=True)

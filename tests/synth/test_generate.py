@@ -82,8 +82,9 @@ def test_the_company_has_the_shape_it_claims(company):
     by_workload = defaultdict(Decimal)
     for r in rows:
         by_workload[r["workload"]] += Decimal(r["billed_cost"])
-    assert set(by_workload) == {"inference", "training", "research", "shared"}
-    assert all(v > 0 for v in by_workload.values())
+    assert set(by_workload) == {"inference", "training", "research", "shared", "credit"}
+    assert all(v > 0 for k, v in by_workload.items() if k != "credit")
+    assert by_workload["credit"] < 0
     # the reasoning model launches in month 6: not in these first 4 months
     assert "sage-r" not in {r["model"] for r in rows}
     # inference grows month over month on every cloud that serves it
@@ -94,6 +95,27 @@ def test_the_company_has_the_shape_it_claims(company):
     for provider in {p for p, _ in inf}:
         series = [inf[(provider, m)] for m in ("2024-05", "2024-06", "2024-07", "2024-08")]
         assert series[-1] > series[0], provider
+
+
+def test_credits_are_used_up_and_run_out_mid_period(tmp_path):
+    out = tmp_path / "lab"
+    generate(out, months=8, start="2024-01", seed=3)
+    credits = [r for r in truth(out) if r["workload"] == "credit"]
+    assert {r["provider"] for r in credits} == {"Google Cloud"}
+    assert sum(Decimal(r["billed_cost"]) for r in credits) == Decimal("-750000")
+    charges = defaultdict(Decimal)
+    for r in truth(out):
+        if r["provider"] == "Google Cloud" and r["workload"] != "credit":
+            charges[r["month"]] += Decimal(r["billed_cost"])
+    *full, last = credits
+    assert all(-Decimal(r["billed_cost"]) == charges[r["month"]] for r in full)
+    assert 0 < -Decimal(last["billed_cost"]) < charges[last["month"]]  # the grant ran out here
+    with open_ledger(tmp_path / "l.duckdb") as lg:
+        lg.ingest([out / "focus" / "google-cloud"])
+        c = lg.charges.filter(lg.charges.ChargeCategory == "Credit").execute()
+        assert len(c) == len(credits)
+        assert (c.BilledCost == c.EffectiveCost).all()
+        assert sum(c.BilledCost) == Decimal("-750000")
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,7 @@ class Cloud:
     list_price: Decimal  # per instance-hour
     discount: Decimal  # negotiated, off list
     workloads: tuple[str, ...]
+    credit_grant: Decimal = Decimal(0)  # cloud credits, used up against charges month by month
 
     @property
     def unit_price(self) -> Decimal:
@@ -106,6 +107,7 @@ def load_company(path: Path | None = None) -> Company:
                     list_price=_money(c["list_price"], f"{where} list_price", 2),
                     discount=_money(c["discount"], f"{where} discount", 2),
                     workloads=tuple(c["workloads"]),
+                    credit_grant=_money(c.get("credit_grant", 0), f"{where} credit_grant", 2),
                 )
             )
         shared = doc.get("shared", {})

@@ -137,9 +137,13 @@ def generate(
             kind = "invoices" if cloud.focus_version == "invoice" else "focus"
             folder = out / kind / _slug(cloud.provider)
             folder.mkdir(parents=True, exist_ok=True)
+            credit_left = _micro(cloud.credit_grant, 6)
             for i in range(months):
                 rng = np.random.default_rng([seed, zlib.crc32(cloud.provider.encode()), i])
-                chunks, truths = _month(company, cloud, i, starts[i], starts[i + 1], factor, rng)
+                chunks, truths, credit = _month(
+                    company, cloud, i, starts[i], starts[i + 1], factor, rng, credit_left
+                )
+                credit_left -= credit
                 path = folder / f"{starts[i]:%Y-%m}.csv"
                 rows = _write_chunks(path, chunks)
                 for t in truths:
@@ -157,7 +161,9 @@ def generate(
     }
 
 
-def _month(company: Company, cloud: Cloud, month: int, start: date, end: date, factor: float, rng):
+def _month(
+    company: Company, cloud: Cloud, month: int, start: date, end: date, factor: float, rng, credit_left: int
+):
     days = (end - start).days
     unit = _micro(cloud.unit_price, 4)  # 1e-4 dollars per instance-hour
     list_unit = _micro(cloud.list_price, 4)
@@ -185,6 +191,12 @@ def _month(company: Company, cloud: Cloud, month: int, start: date, end: date, f
     if shared:
         total = _text(sum(int(cost.sum()) for _, cost in shared))
         truths.append(["shared", "-", total, total, total, "0", days * len(shared)])
+    # Credits: the month's charges are covered until the grant runs out (one Credit row).
+    charges = sum(int(p[2].sum()) for p in parts) + sum(int(c.sum()) for _, c in shared)
+    credit = min(credit_left, charges)
+    if credit:
+        amount = _text(-credit)
+        truths.append(["credit", "-", amount, amount, amount, "0", 1])
     # Written in pieces of at most CHUNK_ROWS rows (then the shared rows): memory is bounded
     # by a constant, whatever the size of the lab or of a month.
     pieces = [piece for part in parts for piece in _slices(part)]
@@ -195,7 +207,27 @@ def _month(company: Company, cloud: Cloud, month: int, start: date, end: date, f
             _focus_table(company, cloud, start, end, [p] if p else [], [] if p else shared, gpu)
             for p in [*pieces, None]
         )
-    return chunks, truths
+        if credit:
+            chunks = (*chunks, _credit_table(company, cloud, start, end, credit))
+    return chunks, truths, credit
+
+
+def _credit_table(company: Company, cloud: Cloud, start: date, end: date, credit: int) -> pa.Table:
+    """One FOCUS Credit row: negative, EffectiveCost = BilledCost, as the spec asks."""
+    amount = _text(-credit)
+    row = {
+        "BilledCost": amount, "EffectiveCost": amount, "ContractedCost": amount, "ListCost": amount,
+        "ConsumedQuantity": None, "PricingQuantity": None,
+        "ChargePeriodStart": f"{start.isoformat()}T00:00:00Z",
+        "ChargePeriodEnd": f"{end.isoformat()}T00:00:00Z",
+        "ResourceName": None, "ResourceId": None, "Tags": None,
+        "ChargeDescription": "Promotional credit applied", "ConsumedUnit": None, "ContractedUnitPrice": None,
+        "ListUnitPrice": None, "PricingCategory": None, "PricingUnit": None, "ResourceType": None,
+        "ServiceCategory": "Other", "ServiceSubcategory": "Other (Other)", "ServiceName": "Credits",
+        "SkuId": None, "SkuPriceId": None, "SkuPriceDetails": None,
+        "ChargeCategory": "Credit", "ChargeFrequency": "One-Time",
+    }  # fmt: skip
+    return _focus_table(company, cloud, start, end, [], [], None, row=row)
 
 
 def _slices(part: tuple):
@@ -253,12 +285,19 @@ def _invoice_table(company: Company, cloud: Cloud, start: date, end: date, parts
     return pa.table({name: data[name] for name in order})
 
 
-def _focus_table(company, cloud: Cloud, start: date, end: date, parts, shared, gpu) -> pa.Table:
-    """The month's FOCUS rows as text columns (one node-day, or one shared day, per row)."""
+def _focus_table(
+    company, cloud: Cloud, start: date, end: date, parts, shared, gpu, row: dict | None = None
+) -> pa.Table:
+    """The month's FOCUS rows as text columns (one node-day, or one shared day, per row; or
+    the one `row` given, whose keys may also replace the month's fixed values)."""
     cols: dict[str, list] = {}
 
     def add(name: str, values) -> None:
         cols.setdefault(name, []).append(values)
+
+    if row:
+        for name in _ROW_COLUMNS:
+            add(name, pa.array([row[name]], pa.string()))
 
     day0 = np.datetime64(start.isoformat(), "D")
     slug = _slug(cloud.provider)
@@ -315,13 +354,24 @@ def _focus_table(company, cloud: Cloud, start: date, end: date, parts, shared, g
     if cloud.focus_version == "1.2":
         fixed |= {"BillingAccountType": "Enterprise Agreement", "InvoiceId": f"INV-{slug}-{month}"}
     total = sum(len(c) for c in cols["BilledCost"]) if cols else 0
+    assert tuple(cols)[: len(_ROW_COLUMNS)] == _ROW_COLUMNS or not cols
     data = {name: pa.concat_arrays([a.cast(pa.string()) for a in arrays]) for name, arrays in cols.items()}
     for name, value in fixed.items():
-        data[name] = pa.array([value] * total, pa.string())
+        data[name] = pa.array([(row or {}).get(name, value)] * total, pa.string())
     if cloud.focus_version != "1.2":
         for name in ("ServiceSubcategory", "SkuPriceDetails"):
             data.pop(name, None)
     return pa.table(data)
+
+
+#: The per-row columns, in the order every chunk of a month writes them.
+_ROW_COLUMNS = (
+    "BilledCost", "EffectiveCost", "ContractedCost", "ListCost", "ConsumedQuantity", "PricingQuantity",
+    "ChargePeriodStart", "ChargePeriodEnd", "ResourceName", "ResourceId", "Tags", "ChargeDescription",
+    "ConsumedUnit", "ContractedUnitPrice", "ListUnitPrice", "PricingCategory", "PricingUnit",
+    "ResourceType", "ServiceCategory", "ServiceSubcategory", "ServiceName", "SkuId", "SkuPriceId",
+    "SkuPriceDetails",
+)  # fmt: skip
 
 
 def _constant_usage(cloud: Cloud, gpu) -> dict[str, str | None]:

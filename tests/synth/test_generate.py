@@ -58,16 +58,27 @@ def test_bills_ingest_to_the_truth_exactly(company, tmp_path):
             (r["provider"], r["billing_month"].strftime("%Y-%m")): r
             for r in lg.summary("provider,billing_month").to_pyarrow().to_pylist()
         }
-    expected: dict = defaultdict(lambda: [Decimal(0), Decimal(0), 0])
+    expected: dict = defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0), 0])
     for row in truth(out):
         key = (row["provider"], row["month"])
         expected[key][0] += Decimal(row["billed_cost"])
         expected[key][1] += Decimal(row["list_cost"])
-        expected[key][2] += int(row["rows"])
+        expected[key][2] += Decimal(row["effective_cost"])
+        expected[key][3] += int(row["rows"])
     assert set(got) == set(expected)
     assert {p for p, _ in expected} == {"Microsoft", "AWS", "Google Cloud", "Oracle", "CoreWeave"}
-    for key, (billed, listed, rows) in expected.items():
-        assert (got[key]["BilledCost"], got[key]["ListCost"], got[key]["rows"]) == (billed, listed, rows), key
+    for key, (billed, listed, effective, rows) in expected.items():
+        g = got[key]
+        assert (g["BilledCost"], g["ListCost"], g["EffectiveCost"], g["rows"]) == (
+            billed,
+            listed,
+            effective,
+            rows,
+        )
+    # the reservation makes the two bases differ: paid up front, amortized over the term
+    billed_ms = sum(v[0] for k, v in expected.items() if k[0] == "Microsoft")
+    effective_ms = sum(v[2] for k, v in expected.items() if k[0] == "Microsoft")
+    assert billed_ms > effective_ms
 
 
 def test_every_file_passes_validate(company):
@@ -82,7 +93,7 @@ def test_the_company_has_the_shape_it_claims(company):
     by_workload = defaultdict(Decimal)
     for r in rows:
         by_workload[r["workload"]] += Decimal(r["billed_cost"])
-    assert set(by_workload) == {"inference", "training", "research", "shared", "credit"}
+    assert set(by_workload) == {"inference", "training", "research", "shared", "credit", "commitment"}
     assert all(v > 0 for k, v in by_workload.items() if k != "credit")
     assert by_workload["credit"] < 0
     # the reasoning model launches in month 6: not in these first 4 months
@@ -116,6 +127,28 @@ def test_credits_are_used_up_and_run_out_mid_period(tmp_path):
         assert len(c) == len(credits)
         assert (c.BilledCost == c.EffectiveCost).all()
         assert sum(c.BilledCost) == Decimal("-750000")
+
+
+def test_reservation_amortizes_to_its_purchase_over_the_term(tmp_path):
+    out = tmp_path / "lab"
+    generate(out, months=12, start="2024-01", seed=5)
+    with open_ledger(tmp_path / "l.duckdb") as lg:
+        lg.ingest([out / "focus" / "microsoft"])
+        c = lg.charges
+        res = c.filter(c.CommitmentDiscountId.notnull())
+        purchase = res.filter(res.ChargeCategory == "Purchase")
+        usage = res.filter(res.ChargeCategory == "Usage")
+        # FOCUS: over the term, the covered and unused usage carry exactly the purchase
+        [paid] = purchase.BilledCost.execute()
+        assert paid == Decimal("1900014.336")  # 4 nodes x 8,784 hours of 2024 x 54.076
+        assert purchase.EffectiveCost.sum().execute() == 0
+        assert usage.EffectiveCost.sum().execute() == paid
+        assert usage.BilledCost.sum().execute() == 0
+        statuses = set(usage.CommitmentDiscountStatus.execute())
+        assert statuses == {"Used", "Unused"}
+        assert set(usage.filter(usage.CommitmentDiscountStatus == "Used").PricingCategory.execute()) == {
+            "Committed"
+        }
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,14 @@ class Cloud:
     discount: Decimal  # negotiated, off list
     workloads: tuple[str, ...]
     credit_grant: Decimal = Decimal(0)  # cloud credits, used up against charges month by month
+    reservation_nodes: int = 0  # inference nodes covered by a reservation prepaid in the first month
+    reservation_months: int = 12
+    reservation_discount: Decimal = Decimal(0)  # off list, for the reserved rate
+
+    @property
+    def reservation_rate(self) -> Decimal:
+        """Amortized price of a reserved node-hour."""
+        return self.list_price * (1 - self.reservation_discount)
 
     @property
     def unit_price(self) -> Decimal:
@@ -108,6 +116,11 @@ def load_company(path: Path | None = None) -> Company:
                     discount=_money(c["discount"], f"{where} discount", 2),
                     workloads=tuple(c["workloads"]),
                     credit_grant=_money(c.get("credit_grant", 0), f"{where} credit_grant", 2),
+                    reservation_nodes=int(c.get("reservation_nodes", 0)),
+                    reservation_months=int(c.get("reservation_months", 12)),
+                    reservation_discount=_money(
+                        c.get("reservation_discount", 0), f"{where} reservation_discount", 2
+                    ),
                 )
             )
         shared = doc.get("shared", {})

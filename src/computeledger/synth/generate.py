@@ -138,10 +138,16 @@ def generate(
             folder = out / kind / _slug(cloud.provider)
             folder.mkdir(parents=True, exist_ok=True)
             credit_left = _micro(cloud.credit_grant, 6)
+            term = month_starts(start, cloud.reservation_months)
+            term_hours = (term[-1] - term[0]).days * 24
             for i in range(months):
                 rng = np.random.default_rng([seed, zlib.crc32(cloud.provider.encode()), i])
+                reserved = cloud.reservation_nodes if i < cloud.reservation_months else 0
+                purchase = (
+                    cloud.reservation_nodes * term_hours * _micro(cloud.reservation_rate, 6) if i == 0 else 0
+                )
                 chunks, truths, credit = _month(
-                    company, cloud, i, starts[i], starts[i + 1], factor, rng, credit_left
+                    company, cloud, i, starts[i], starts[i + 1], factor, rng, credit_left, reserved, purchase
                 )
                 credit_left -= credit
                 path = folder / f"{starts[i]:%Y-%m}.csv"
@@ -162,27 +168,50 @@ def generate(
 
 
 def _month(
-    company: Company, cloud: Cloud, month: int, start: date, end: date, factor: float, rng, credit_left: int
-):
+    company: Company, cloud: Cloud, month: int, start: date, end: date, factor: float, rng,
+    credit_left: int, reserved: int, purchase: int,
+):  # fmt: skip
+    """The month's rows (as chunks), its truth lines and the credit used. `reserved` inference
+    node-slots are covered by a prepaid reservation (billed 0, amortized at its rate; idle
+    reserved hours are Unused rows); `purchase` is the upfront payment, in its first month."""
     days = (end - start).days
     unit = _micro(cloud.unit_price, 4)  # 1e-4 dollars per instance-hour
     list_unit = _micro(cloud.list_price, 4)
+    rate = _micro(cloud.reservation_rate, 4)
     gpu = gpus.lookup(cloud.instance)
     parts, truths = [], []
+    slot = 0  # reservation slots taken by earlier inference plans
+    used = np.zeros(days, dtype=np.int64)  # reserved hours used per day, in hundredths
     for plan in plans(company, cloud, month, factor):
         n = plan.nodes * days
         hours = np.full(n, 2400, dtype=np.int64)  # hundredths of an hour
         partial = rng.random(n) < PARTIAL_SHARE
         hours[partial] = rng.integers(100, 2400, int(partial.sum()))
-        billed = hours * unit  # 1e-6 dollars
+        contracted = hours * unit  # 1e-6 dollars
         listed = hours * list_unit
         node = np.tile(np.arange(plan.nodes), days)
         day = np.repeat(np.arange(days), plan.nodes)
         tagged = rng.random(n) >= UNTAGGED_SHARE
-        parts.append((plan, hours, billed, listed, node, day, tagged))
+        committed = np.zeros(n, dtype=bool)
+        if plan.workload == "inference" and reserved:
+            committed = slot + node < reserved
+            slot += plan.nodes
+            np.add.at(used, day[committed], hours[committed])  # integer hours, no float
+        billed = np.where(committed, 0, contracted)
+        effective = np.where(committed, hours * rate, contracted)
+        parts.append((plan, hours, billed, effective, contracted, listed, node, day, tagged, committed))
         truths.append([
-            plan.workload, plan.model or "-", _text(int(billed.sum())), _text(int(billed.sum())),
+            plan.workload, plan.model or "-", _text(int(billed.sum())), _text(int(effective.sum())),
             _text(int(listed.sum())), str(Decimal(int(hours.sum()) * cloud.gpus_per_node) / 100), n,
+        ])  # fmt: skip
+    unused = (reserved * 2400 - used) if reserved else np.zeros(0, dtype=np.int64)
+    commitment_rows = [_unused_row(cloud, start, d, int(h) * rate) for d, h in enumerate(unused) if h]
+    if purchase:
+        commitment_rows.insert(0, _purchase_row(cloud, start, end, purchase))
+    if commitment_rows:
+        truths.append([
+            "commitment", "-", _text(purchase), _text(sum(int(h) * rate for h in unused if h > 0)),
+            _text(purchase), "0", len(commitment_rows),
         ])  # fmt: skip
     shared = []
     for kind, per_day in (("storage", company.storage_per_day), ("egress", company.egress_per_day)):
@@ -192,7 +221,7 @@ def _month(
         total = _text(sum(int(cost.sum()) for _, cost in shared))
         truths.append(["shared", "-", total, total, total, "0", days * len(shared)])
     # Credits: the month's charges are covered until the grant runs out (one Credit row).
-    charges = sum(int(p[2].sum()) for p in parts) + sum(int(c.sum()) for _, c in shared)
+    charges = sum(int(p[2].sum()) for p in parts) + sum(int(c.sum()) for _, c in shared) + purchase
     credit = min(credit_left, charges)
     if credit:
         amount = _text(-credit)
@@ -207,27 +236,64 @@ def _month(
             _focus_table(company, cloud, start, end, [p] if p else [], [] if p else shared, gpu)
             for p in [*pieces, None]
         )
-        if credit:
-            chunks = (*chunks, _credit_table(company, cloud, start, end, credit))
+        extra = [*commitment_rows, _credit_row(start, end, credit)] if credit else commitment_rows
+        chunks = (*chunks, *(_focus_table(company, cloud, start, end, [], [], None, row=r) for r in extra))
     return chunks, truths, credit
 
 
-def _credit_table(company: Company, cloud: Cloud, start: date, end: date, credit: int) -> pa.Table:
+def _reservation(cloud: Cloud) -> dict[str, str]:
+    rid = f"{_slug(cloud.provider)}/reservations/{cloud.instance}-{cloud.reservation_nodes}x"
+    return {
+        "CommitmentDiscountId": rid, "CommitmentDiscountName": f"{cloud.instance} x{cloud.reservation_nodes}",
+        "CommitmentDiscountCategory": "Usage", "CommitmentDiscountType": "Reservation",
+    }  # fmt: skip
+
+
+def _purchase_row(cloud: Cloud, start: date, end: date, amount: int) -> dict:
+    """The upfront payment: billed now, amortized over the term by the covered rows."""
+    res = _reservation(cloud)
+    return _row(
+        amount=_text(amount), effective="0.000000", start=start, end=end, category="Purchase",
+        frequency="One-Time", description=f"Reservation purchase, {cloud.reservation_months} months",
+        resource=res["CommitmentDiscountId"], service=("Compute", "Virtual Machines"), status=None, **res,
+    )  # fmt: skip
+
+
+def _unused_row(cloud: Cloud, start: date, day: int, cost: int) -> dict:
+    """Reserved hours no node used that day: paid for, amortized, idle."""
+    d = date.fromordinal(start.toordinal() + day)
+    res = _reservation(cloud)
+    return _row(
+        amount="0.000000", effective=_text(cost), start=d, end=date.fromordinal(d.toordinal() + 1),
+        category="Usage", frequency="Usage-Based", description="Unused reservation hours",
+        resource=res["CommitmentDiscountId"], service=("Compute", "Virtual Machines"), status="Unused",
+        pricing="Committed", **res,
+    )  # fmt: skip
+
+
+def _credit_row(start: date, end: date, credit: int) -> dict:
     """One FOCUS Credit row: negative, EffectiveCost = BilledCost, as the spec asks."""
     amount = _text(-credit)
-    row = {
-        "BilledCost": amount, "EffectiveCost": amount, "ContractedCost": amount, "ListCost": amount,
-        "ConsumedQuantity": None, "PricingQuantity": None,
+    return _row(
+        amount=amount, effective=amount, start=start, end=end, category="Credit", frequency="One-Time",
+        description="Promotional credit applied", resource=None, service=("Other", "Credits"), status=None,
+    )  # fmt: skip
+
+
+def _row(*, amount, effective, start, end, category, frequency, description, resource, service,
+         status, pricing=None, **commitment) -> dict:  # fmt: skip
+    """A single FOCUS row that is not a node-day (purchase, unused hours, credit)."""
+    listed = "0.000000" if status == "Unused" else amount
+    return {
+        "BilledCost": amount, "EffectiveCost": effective, "ContractedCost": listed, "ListCost": listed,
         "ChargePeriodStart": f"{start.isoformat()}T00:00:00Z",
         "ChargePeriodEnd": f"{end.isoformat()}T00:00:00Z",
-        "ResourceName": None, "ResourceId": None, "Tags": None,
-        "ChargeDescription": "Promotional credit applied", "ConsumedUnit": None, "ContractedUnitPrice": None,
-        "ListUnitPrice": None, "PricingCategory": None, "PricingUnit": None, "ResourceType": None,
-        "ServiceCategory": "Other", "ServiceSubcategory": "Other (Other)", "ServiceName": "Credits",
-        "SkuId": None, "SkuPriceId": None, "SkuPriceDetails": None,
-        "ChargeCategory": "Credit", "ChargeFrequency": "One-Time",
+        "ResourceId": resource, "ResourceName": resource, "ChargeDescription": description,
+        "PricingCategory": pricing, "ServiceCategory": service[0], "ServiceName": service[1],
+        "ServiceSubcategory": "Virtual Machines" if service[0] == "Compute" else "Other (Other)",
+        "ChargeCategory": category, "ChargeFrequency": frequency, "CommitmentDiscountStatus": status,
+        **commitment,
     }  # fmt: skip
-    return _focus_table(company, cloud, start, end, [], [], None, row=row)
 
 
 def _slices(part: tuple):
@@ -257,7 +323,7 @@ def _invoice_table(company: Company, cloud: Cloud, start: date, end: date, parts
     """The month as a GPU cloud's own invoice CSV (the columns the shipped mapping reads)."""
     cols: dict[str, list] = defaultdict(list)
     day0 = np.datetime64(start.isoformat(), "D")
-    for plan, hours, _billed, _listed, node, day, tagged in (p for p in parts if p):
+    for plan, hours, *_costs, node, day, tagged, _committed in (p for p in parts if p):
         n = len(hours)
         cols["cluster"].append(_node_names(plan, node))
         cols["usage_start"].append(_days(day0, day))
@@ -297,17 +363,17 @@ def _focus_table(
 
     if row:
         for name in _ROW_COLUMNS:
-            add(name, pa.array([row[name]], pa.string()))
+            add(name, pa.array([row.get(name)], pa.string()))
 
     day0 = np.datetime64(start.isoformat(), "D")
     slug = _slug(cloud.provider)
-    for plan, hours, billed, listed, node, day, tagged in parts:
+    res = _reservation(cloud) if cloud.reservation_nodes else {}
+    for plan, hours, billed, effective, contracted, listed, node, day, tagged, committed in parts:
         n = len(hours)
         names = _node_names(plan, node)
-        tags = _tags(plan)
         add("BilledCost", _decimal(billed, 6))
-        add("EffectiveCost", _decimal(billed, 6))
-        add("ContractedCost", _decimal(billed, 6))
+        add("EffectiveCost", _decimal(effective, 6))
+        add("ContractedCost", _decimal(contracted, 6))
         add("ListCost", _decimal(listed, 6))
         add("ConsumedQuantity", _decimal(hours, 2))
         add("PricingQuantity", _decimal(hours, 2))
@@ -315,9 +381,14 @@ def _focus_table(
         add("ChargePeriodEnd", _days(day0, day + 1))
         add("ResourceName", names)
         add("ResourceId", pc.binary_join_element_wise(f"{slug}/{cloud.region}/", names, ""))
-        add("Tags", pa.array(np.where(tagged, tags, None).tolist(), pa.string()))
+        add("Tags", pa.array(np.where(tagged, _tags(plan), None).tolist(), pa.string()))
         for name, value in _constant_usage(cloud, gpu).items():
             add(name, pa.array([value] * n, pa.string()))
+        pricing = np.where(committed, "Committed", "Standard").tolist()
+        add("PricingCategory", pa.array(pricing, pa.string()))
+        add("CommitmentDiscountStatus", pa.array(np.where(committed, "Used", None).tolist(), pa.string()))
+        for name in _COMMITMENT:
+            add(name, pa.array(np.where(committed, res.get(name), None).tolist(), pa.string()))
     for kind, cost in shared:
         n = len(cost)
         add("BilledCost", _decimal(cost, 6))
@@ -333,6 +404,8 @@ def _focus_table(
         add("Tags", pa.array(['{"workload": "shared", "team": "platform"}'] * n))
         for name, value in _constant_shared(kind).items():
             add(name, pa.array([value] * n, pa.string()))
+        for name in ("PricingCategory", "CommitmentDiscountStatus", *_COMMITMENT):
+            add(name, pa.array(["Standard" if name == "PricingCategory" else None] * n, pa.string()))
     month = f"{start:%Y%m}"
     fixed = {
         "BillingAccountId": cloud.account,
@@ -368,10 +441,17 @@ def _focus_table(
 _ROW_COLUMNS = (
     "BilledCost", "EffectiveCost", "ContractedCost", "ListCost", "ConsumedQuantity", "PricingQuantity",
     "ChargePeriodStart", "ChargePeriodEnd", "ResourceName", "ResourceId", "Tags", "ChargeDescription",
-    "ConsumedUnit", "ContractedUnitPrice", "ListUnitPrice", "PricingCategory", "PricingUnit",
+    "ConsumedUnit", "ContractedUnitPrice", "ListUnitPrice", "PricingUnit",
     "ResourceType", "ServiceCategory", "ServiceSubcategory", "ServiceName", "SkuId", "SkuPriceId",
-    "SkuPriceDetails",
+    "SkuPriceDetails", "PricingCategory", "CommitmentDiscountStatus", "CommitmentDiscountId",
+    "CommitmentDiscountName", "CommitmentDiscountCategory", "CommitmentDiscountType",
 )  # fmt: skip
+_COMMITMENT = (
+    "CommitmentDiscountId",
+    "CommitmentDiscountName",
+    "CommitmentDiscountCategory",
+    "CommitmentDiscountType",
+)
 
 
 def _constant_usage(cloud: Cloud, gpu) -> dict[str, str | None]:
@@ -381,7 +461,6 @@ def _constant_usage(cloud: Cloud, gpu) -> dict[str, str | None]:
         "ConsumedUnit": "Hours",
         "ContractedUnitPrice": str(cloud.unit_price.normalize()),
         "ListUnitPrice": str(cloud.list_price),
-        "PricingCategory": "Standard",
         "PricingUnit": "Hours",
         "ResourceType": "Virtual Machine",
         "ServiceCategory": "Compute",
@@ -400,7 +479,6 @@ def _constant_shared(kind: str) -> dict[str, str | None]:
         "ConsumedUnit": None,
         "ContractedUnitPrice": None,
         "ListUnitPrice": None,
-        "PricingCategory": "Standard",
         "PricingUnit": "Days",
         "ResourceType": "Storage Account" if storage else "Network",
         "ServiceCategory": "Storage" if storage else "Networking",

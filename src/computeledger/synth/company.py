@@ -36,6 +36,7 @@ class Cloud:
     discount: Decimal  # negotiated, off list
     workloads: tuple[str, ...]
     credit_grant: Decimal = Decimal(0)  # cloud credits, used up against charges month by month
+    quirks: tuple[str, ...] = ()  # how this cloud's export departs from clean FOCUS
     reservation_nodes: int = 0  # inference nodes covered by a reservation prepaid in the first month
     reservation_months: int = 12
     reservation_discount: Decimal = Decimal(0)  # off list, for the reserved rate
@@ -72,6 +73,17 @@ def _money(value, where: str, places: int = 4) -> Decimal:
     if d < 0 or d != d.quantize(Decimal(1).scaleb(-places)):
         raise UsageError(f"{where}: must be a non-negative amount with at most {places} decimals: {value!r}")
     return d
+
+
+def _quirks(values: list, where: str) -> tuple[str, ...]:
+    from computeledger.synth.generate import QUIRKS
+
+    unknown = set(values) - set(QUIRKS)
+    if unknown:
+        raise UsageError(
+            f"{where}: unknown quirk(s) {', '.join(sorted(unknown))} (known: {', '.join(QUIRKS)})"
+        )
+    return tuple(values)
 
 
 def load_company(path: Path | None = None) -> Company:
@@ -116,6 +128,7 @@ def load_company(path: Path | None = None) -> Company:
                     discount=_money(c["discount"], f"{where} discount", 2),
                     workloads=tuple(c["workloads"]),
                     credit_grant=_money(c.get("credit_grant", 0), f"{where} credit_grant", 2),
+                    quirks=_quirks(c.get("quirks", []), where),
                     reservation_nodes=int(c.get("reservation_nodes", 0)),
                     reservation_months=int(c.get("reservation_months", 12)),
                     reservation_discount=_money(

@@ -434,7 +434,31 @@ def _focus_table(
     if cloud.focus_version != "1.2":
         for name in ("ServiceSubcategory", "SkuPriceDetails"):
             data.pop(name, None)
-    return pa.table(data)
+    return _with_quirks(pa.table(data), cloud.quirks)
+
+
+QUIRKS = ("null_literal", "blank_nulls", "space_timestamps", "lowercase_frequency", "tag_case")
+_TIMESTAMPS = ("BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd")
+
+
+def _with_quirks(table: pa.Table, quirks: tuple[str, ...]) -> pa.Table:
+    """What real exports do: the literal NULL or "" for nulls, timestamps without T and Z,
+    'Usage-based', tag keys and values in other cases. The money is untouched."""
+    columns = {}
+    for name in table.column_names:
+        col = table[name]
+        if "space_timestamps" in quirks and name in _TIMESTAMPS:
+            col = pc.replace_substring(pc.replace_substring(col, "T", " "), "Z", "")
+        if "lowercase_frequency" in quirks and name == "ChargeFrequency":
+            col = pc.replace_substring(col, "Usage-Based", "Usage-based")
+        if "tag_case" in quirks and name == "Tags":
+            col = pc.replace_substring(col, '"workload": "inference"', '"Workload": "Inference"')
+        if "null_literal" in quirks:
+            col = pc.fill_null(col, "NULL")
+        elif "blank_nulls" in quirks:
+            col = pc.fill_null(col, "")
+        columns[name] = col
+    return pa.table(columns)
 
 
 #: The per-row columns, in the order every chunk of a month writes them.

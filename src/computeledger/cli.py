@@ -70,7 +70,7 @@ def ingest(
         files = discover(list(paths))
     except ComputeLedgerError as exc:
         _fail(exc)
-    with _opened(ledger) as lg, _progress(len(files)) as progress:
+    with _opened(ledger) as lg, _progress() as progress:
         task = progress.add_task("ingest", total=len(files))
 
         def on_file(result) -> None:
@@ -216,7 +216,7 @@ def synth(
     from computeledger.synth import generate
 
     try:
-        with _progress(2) as progress:
+        with _progress() as progress:
             task = progress.add_task("synth", total=None)
 
             def on_file(path: Path, rows: int) -> None:
@@ -265,7 +265,7 @@ def demo(
             console.print(
                 f"generated {made['rows']:,} charges in {made['files']} FOCUS files, and their truth"
             )
-            with open_ledger(folder / "lab.duckdb") as lg, _progress(made["files"]) as progress:
+            with open_ledger(folder / "lab.duckdb") as lg, _progress() as progress:
                 task = progress.add_task("ingest", total=made["files"])
                 results = lg.ingest([bills / "focus"], on_file=lambda r: progress.advance(task))
                 results += lg.ingest(
@@ -292,14 +292,14 @@ def demo(
 INVOICE_MAPPING = Path(__file__).parent / "data" / "mappings" / "gpu_cloud_invoice.toml"
 
 
-def _progress(total: int) -> Progress:
+def _progress() -> Progress:
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err,
-        disable=not err.is_terminal or (total <= 1 and not sys.stderr.isatty()),
+        disable=not err.is_terminal,  # plain output when not on a terminal
         transient=True,
     )
 

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from computeledger.ledger import Ledger
 
 LINES = "cl_lines"
-LINE = "__line"
 _ROWS_PER_INGEST = 10_000_000_000  # x_charge_id = ingest_id * this + row
 
 

@@ -17,7 +17,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from computeledger.schema.focus import COLUMNS, LEGACY_VALUES, Kind
-from computeledger.schema.tables import NUMBER, NUMBER_INTEGER_DIGITS, NUMBER_SCALE
+from computeledger.schema.tables import CHARGES, NUMBER, NUMBER_INTEGER_DIGITS, NUMBER_SCALE
 
 ROW = "__row"
 REASON = "__reason"
@@ -212,7 +212,7 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
     extension_cols = [c for c in raw.columns if c not in header_map and c != ROW]
     out: dict[str, ir.Value] = {}
     for col in COLUMNS:
-        out[col.name] = values[col.name] if col.name in values else ibis.null(_focus_type(col))
+        out[col.name] = values[col.name] if col.name in values else ibis.null(CHARGES[col.name])
     out["x_quality_flags"] = ibis.literal(";").join(flags).nullif("")
     out["x_extensions"] = _extensions(t2, extension_cols)
     out[ROW] = t2[ROW]
@@ -221,15 +221,6 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
     raw_json = ibis.struct({c: t2[c] for c in raw.columns if c != ROW}).cast(dt.json)
     out[RAW] = ibis.ifelse(reason.notnull(), raw_json.cast(dt.string), _NULL_STR)
     return t2.select(**out)
-
-
-def _focus_type(col) -> dt.DataType:
-    return {
-        Kind.DECIMAL: NUMBER,
-        Kind.DATETIME: dt.Timestamp(),
-        Kind.STRING: dt.string,
-        Kind.JSON: dt.string,
-    }[col.kind]
 
 
 def _any(conds: list[ir.BooleanValue]) -> ir.BooleanValue:

@@ -229,7 +229,10 @@ def synth(
     console.print(
         f"wrote {result['rows']:,} charge rows: {result['focus_files']} FOCUS files under {out}/focus, "
         f"{result['invoice_files']} GPU-cloud invoices under {out}/invoices (ingest them with --mapping "
-        f"{INVOICE_MAPPING}), ground truth in {out}/truth/costs.csv"
+        f"{INVOICE_MAPPING}), {result['preliminary_files']} mid-month exports of the open month under "
+        f"{out}/preliminary (ingest them first: the final exports restate them); token usage under "
+        f"{out}/usage (OpenAI JSONL, OpenTelemetry JSON), sales under {out}/revenue, cash under "
+        f"{out}/finance; ground truth in {out}/truth (costs, tokens, revenue, cash)"
     )
 
 
@@ -266,14 +269,19 @@ def demo(
                 f"generated {made['rows']:,} charges in {made['files']} FOCUS files, and their truth"
             )
             with open_ledger(folder / "lab.duckdb") as lg, _progress() as progress:
-                task = progress.add_task("ingest", total=made["files"])
-                results = lg.ingest([bills / "focus"], on_file=lambda r: progress.advance(task))
-                results += lg.ingest(
-                    [bills / "invoices"], mapping=INVOICE_MAPPING, on_file=lambda r: progress.advance(task)
-                )
+                task = progress.add_task("ingest", total=made["files"] + made["preliminary_files"])
+                step = lambda r: progress.advance(task)  # noqa: E731
+                early = lg.ingest([bills / "preliminary"], on_file=step)  # the open month, mid-month
+                results = lg.ingest([bills / "focus"], on_file=step)
+                results += lg.ingest([bills / "invoices"], mapping=INVOICE_MAPPING, on_file=step)
                 loaded = sum(r.rows_loaded for r in results)
                 quarantined = sum(r.rows_quarantined for r in results)
                 console.print(f"{len(results)} files: {loaded:,} rows loaded, {quarantined} quarantined")
+                restated = lg.ingests.filter(lg.ingests.status == "superseded").count().execute()
+                console.print(
+                    f"{len(early)} mid-month exports of the open month, restated by the final ones: "
+                    f"{restated} superseded"
+                )
                 _render_summary(lg, "provider,month", "table")
                 total = lg.summary([]).to_pyarrow().to_pylist()[0]["BilledCost"]
             with (bills / "truth" / "costs.csv").open() as f:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections import defaultdict
 from decimal import Decimal
@@ -13,26 +12,15 @@ from computeledger import UsageError, open_ledger
 from computeledger.cli import INVOICE_MAPPING
 from computeledger.ingest.validate import validate
 from computeledger.synth import generate
+from tests.synth.conftest import truth
 
 
 def digest(folder) -> str:
     h = hashlib.sha256()
-    for path in sorted(folder.rglob("*.csv")):
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         h.update(path.relative_to(folder).as_posix().encode())
         h.update(path.read_bytes())
     return h.hexdigest()
-
-
-def truth(folder) -> list[dict]:
-    with (folder / "truth" / "costs.csv").open() as f:
-        return list(csv.DictReader(f))
-
-
-@pytest.fixture(scope="module")
-def company(tmp_path_factory):
-    out = tmp_path_factory.mktemp("company")
-    result = generate(out, months=4, start="2024-05", seed=11)
-    return out, result
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(company, tmp_path):
@@ -47,8 +35,13 @@ def test_same_seed_same_bytes_other_seed_other_bytes(company, tmp_path):
 def test_bills_ingest_to_the_truth_exactly(company, tmp_path):
     out, result = company
     with open_ledger(tmp_path / "l.duckdb") as lg:
+        early = lg.ingest([out / "preliminary"])  # the open month, exported mid-month
         results = lg.ingest([out / "focus"])
         results += lg.ingest([out / "invoices"], mapping=INVOICE_MAPPING)
+        # the final exports restate it: the preliminary rows are replaced, not added
+        assert [r.status for r in early] == ["loaded"] * 4
+        superseded = lg.ingests.filter(lg.ingests.status == "superseded").ingest_id.execute()
+        assert sorted(superseded) == sorted(r.ingest_id for r in early)
         # a month without a GPU-cloud burst is a header-only invoice: identical files are duplicates
         assert {r.status for r in results} <= {"loaded", "duplicate"}
         c = lg.charges
@@ -102,7 +95,7 @@ def test_the_company_has_the_shape_it_claims(company):
     by_workload = defaultdict(Decimal)
     for r in rows:
         by_workload[r["workload"]] += Decimal(r["billed_cost"])
-    assert set(by_workload) == {"inference", "training", "research", "shared", "credit", "commitment"}
+    assert set(by_workload) == {"inference", "training", "research", "shared", "credit", "commitment", "tax"}
     assert all(v > 0 for k, v in by_workload.items() if k != "credit")
     assert by_workload["credit"] < 0
     # the reasoning model launches in month 6: not in these first 4 months
@@ -177,3 +170,77 @@ def test_piece_size_does_not_change_the_bytes(company, tmp_path, monkeypatch):
     monkeypatch.setattr(module, "CHUNK_ROWS", 7)
     module.generate(tmp_path / "pieces", months=4, start="2024-05", seed=11)
     assert digest(tmp_path / "pieces") == digest(out)
+
+
+def test_a_correction_credits_an_invoiced_month_on_a_later_bill(company, tmp_path):
+    out, _ = company
+    [fix] = [r for r in truth(out) if r["month"] != r["charge_month"]]
+    assert (fix["provider"], fix["month"], fix["charge_month"]) == ("AWS", "2024-08", "2024-06")
+    assert (fix["workload"], fix["model"], fix["billed_cost"]) == ("inference", "atlas-l", "-18450.000000")
+    with open_ledger(tmp_path / "l.duckdb") as lg:
+        lg.ingest([out / "focus" / "aws"])
+        c = lg.charges
+        [row] = c.filter(c.ChargeClass == "Correction").to_pyarrow().to_pylist()
+    assert row["BilledCost"] == row["EffectiveCost"] == Decimal("-18450")
+    assert (row["BillingPeriodStart"].month, row["ChargePeriodStart"].month) == (8, 6)
+    assert row["x_quality_flags"] is None  # a correction may bill an earlier period: not odd
+    assert row["ResourceName"] == "inf-atlas-l-node-0"
+
+
+def test_tax_is_one_row_on_the_months_net_charges(company, tmp_path):
+    out, _ = company
+    with open_ledger(tmp_path / "l.duckdb") as lg:
+        lg.ingest([out / "focus" / "oracle"])
+        c = lg.charges
+        by_month = (
+            c.group_by(month=c.BillingPeriodStart.month(), tax=c.ChargeCategory == "Tax")
+            .aggregate(billed=c.BilledCost.sum(), n=c.count())
+            .execute()
+        )
+    got = {(r.month, r.tax): (r.billed, r.n) for r in by_month.itertuples()}
+    for month in (5, 6, 7, 8):
+        tax, n = got[(month, True)]
+        assert n == 1
+        assert tax == (got[(month, False)][0] * Decimal("0.0625")).quantize(Decimal("0.01"))
+
+
+def test_block_pricing_keeps_price_times_quantity_equal_to_cost(company, tmp_path):
+    out, _ = company
+    with open_ledger(tmp_path / "l.duckdb") as lg:
+        lg.ingest([out / "focus" / "microsoft"])
+        c = lg.charges
+        blocks = c.filter(c.PricingUnit == "100 Hours")
+        assert blocks.count().execute() > 1000
+        price, qty = c.ContractedUnitPrice.cast("decimal(20,6)"), c.PricingQuantity.cast("decimal(18,6)")
+        assert blocks.filter(price * qty != c.ContractedCost).count().execute() == 0
+        assert blocks.filter(c.PricingQuantity * 100 != c.ConsumedQuantity).count().execute() == 0
+        assert set(blocks.ContractedUnitPrice.execute()) == {Decimal("6390.8")}  # 63.908 per hour x 100
+
+
+def test_a_medium_company_ingests_to_its_truth_to_the_last_digit(tmp_path):
+    out = tmp_path / "medium"
+    made = generate(out, months=12, start="2024-01", scale="medium", seed=2)
+    assert made["rows"] > 150_000
+    with open_ledger(tmp_path / "l.duckdb") as lg:
+        lg.ingest([out / "preliminary"])
+        results = lg.ingest([out / "focus"]) + lg.ingest([out / "invoices"], mapping=INVOICE_MAPPING)
+        assert sum(r.rows_loaded for r in results) == made["rows"]
+        assert sum(r.rows_quarantined for r in results) == 0
+        got = {
+            (r["provider"], r["billing_month"].strftime("%Y-%m")): (
+                r["BilledCost"],
+                r["EffectiveCost"],
+                r["ListCost"],
+                r["rows"],
+            )
+            for r in lg.summary("provider,billing_month").to_pyarrow().to_pylist()
+        }
+    expected: dict = defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0), 0])
+    for row in truth(out):
+        e = expected[(row["provider"], row["month"])]
+        e[0] += Decimal(row["billed_cost"])
+        e[1] += Decimal(row["effective_cost"])
+        e[2] += Decimal(row["list_cost"])
+        e[3] += int(row["rows"])
+    assert got == {k: tuple(v) for k, v in expected.items()}
+    assert len(got) == 60

@@ -261,6 +261,9 @@ def _period_problems(values: dict[str, ir.Value], flags: list) -> list[ir.String
     cs, bs, be = (values.get(k) for k in ("ChargePeriodStart", "BillingPeriodStart", "BillingPeriodEnd"))
     if cs is not None and bs is not None and be is not None:
         outside = ((cs < bs) | (cs >= be)).fill_null(False)
+        correction = values.get("ChargeClass")
+        if correction is not None:  # a correction bills an earlier period: expected, not odd
+            outside = outside & ~(correction == "Correction").fill_null(False)
         flags.append(_problem(outside, "charge_outside_billing_period"))
     return out
 

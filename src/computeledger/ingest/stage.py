@@ -69,10 +69,15 @@ def _stage_csv(con: ibis.BaseBackend, path: Path) -> Staged:
         expressions=[sge.convert(str(path))]
         + [sge.EQ(this=sge.column(k), expression=sge.convert(v)) for k, v in options.items()],
     ).sql("duckdb")
+    # Staged into a table, which the reader fills in parallel and in file order: its
+    # rowid numbers the rows, and the FOCUS rules then run in parallel over it. (Numbering
+    # the reader's rows directly, WITH ORDINALITY or a window, serialises what follows.)
+    # The file is read once: its header is checked on the staged table.
     try:
-        columns = [r[0] for r in con.con.execute(f"DESCRIBE SELECT * FROM {call}").fetchall()]
+        con.con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT * FROM {call}")
     except duckdb.Error as exc:
         raise Unreadable(f"not a readable CSV file: {_first_line(exc)}") from exc
+    columns = [r[0] for r in con.con.execute(f"DESCRIBE {STAGE}").fetchall()]
     if ROW in columns:
         raise Unreadable(f"a column is named {ROW!r}, which computeledger reserves")
     quoted = [c for c in columns if len(c) > 1 and c[0] == c[-1] and c[0] in "\"'"]
@@ -86,13 +91,6 @@ def _stage_csv(con: ibis.BaseBackend, path: Path) -> Staged:
             "the CSV could not be split into columns (is it damaged, or compressed other than "
             f"its name says?); its first line reads {columns[0][:80]!r}"
         )
-    # Staged into a table, which the reader fills in parallel and in file order: its
-    # rowid numbers the rows, and the FOCUS rules then run in parallel over it. (Numbering
-    # the reader's rows directly, WITH ORDINALITY or a window, serialises what follows.)
-    try:
-        con.con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT * FROM {call}")
-    except duckdb.Error as exc:
-        raise Unreadable(f"not a readable CSV file: {_first_line(exc)}") from exc
     con.con.execute(f"CREATE OR REPLACE TEMP VIEW {NUMBERED} AS SELECT rowid AS {ROW}, * FROM {STAGE}")
     return Staged(con.table(NUMBERED), columns, first_line=2)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import zlib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -30,6 +30,7 @@ import pyarrow.csv as pacsv
 from computeledger.catalog import gpus
 from computeledger.errors import UsageError
 from computeledger.synth.company import Cloud, Company, load_company
+from computeledger.synth.sales import write_cash, write_usage_and_revenue
 
 SCALES = {"small": 1.0, "medium": 10.0, "large": 400.0}
 CHUNK_ROWS = 200_000  # rows built and written at a time
@@ -38,8 +39,8 @@ PARTIAL_SHARE = 0.06  # node-days that ran part of the day
 UNTAGGED_SHARE = 0.03  # node-days whose resource carries no tags (named by convention only)
 TEAMS = {"inference": "serving", "training": "pretraining", "research": "research"}
 TRUTH_COLUMNS = (
-    "provider", "month", "workload", "model", "billed_cost", "effective_cost", "list_cost",
-    "gpu_hours", "rows",
+    "provider", "month", "charge_month", "workload", "model", "billed_cost", "effective_cost",
+    "list_cost", "gpu_hours", "rows",
 )  # fmt: skip
 
 
@@ -130,6 +131,8 @@ def generate(
     starts = month_starts(start, months)
     (out / "truth").mkdir(parents=True, exist_ok=True)
     rows_total = 0
+    billed: dict[tuple[str, int], Decimal] = defaultdict(Decimal)  # per provider and month: paid later
+    served: dict[tuple[str, int], int] = defaultdict(int)  # inference GPU-hours x 100 per model, month
     with (out / "truth" / "costs.csv").open("w", newline="") as f:
         truth = csv.writer(f, lineterminator="\n")
         truth.writerow(TRUTH_COLUMNS)
@@ -146,19 +149,37 @@ def generate(
                 purchase = (
                     cloud.reservation_nodes * term_hours * _micro(cloud.reservation_rate, 6) if i == 0 else 0
                 )
-                chunks, truths, credit = _month(
-                    company, cloud, i, starts[i], starts[i + 1], factor, rng, credit_left, reserved, purchase
-                )
-                credit_left -= credit
+                corrections = [
+                    (c, starts[c.corrects], starts[c.corrects + 1])
+                    for c in company.corrections
+                    if c.provider == cloud.provider and c.month == i
+                ]
+                open_month = company.preliminary_days if i == months - 1 and kind == "focus" else 0
+                month = _month(
+                    company, cloud, i, starts[i], starts[i + 1], factor, rng, credit_left, reserved, purchase,
+                    corrections, open_month,
+                )  # fmt: skip
+                credit_left -= month.credit
                 path = folder / f"{starts[i]:%Y-%m}.csv"
-                rows = _write_chunks(path, chunks)
-                for t in truths:
+                rows = _write_chunks(path, month.chunks)
+                if month.preliminary is not None:
+                    early = out / "preliminary" / _slug(cloud.provider) / f"{starts[i]:%Y-%m}.csv"
+                    early.parent.mkdir(parents=True, exist_ok=True)
+                    _write_chunks(early, month.preliminary)
+                for t in month.truths:
                     truth.writerow([cloud.provider, f"{starts[i]:%Y-%m}", *t])
+                    billed[(cloud.provider, i)] += Decimal(t[3])
+                    if t[1] == "inference":
+                        served[(t[2], i)] += int(Decimal(t[6]) * 100)
                 rows_total += rows
                 if on_file:
                     on_file(path, rows)
+    sales = write_usage_and_revenue(out, company, starts, served, seed, factor)
+    write_cash(out, company, starts, billed, sales, factor)
     invoices = sum(c.focus_version == "invoice" for c in company.clouds)
+    preliminary = len(list((out / "preliminary").glob("*/*.csv"))) if company.preliminary_days else 0
     return {
+        "preliminary_files": preliminary,
         "rows": rows_total,
         "files": months * len(company.clouds),
         "focus_files": months * (len(company.clouds) - invoices),
@@ -167,14 +188,26 @@ def generate(
     }
 
 
+@dataclass(frozen=True)
+class Month:
+    """One cloud-month: its rows (as chunks of tables), truth lines, the credit it used, and
+    (for the open month) the rows of a preliminary export made mid-month."""
+
+    chunks: Iterable[pa.Table]
+    truths: list[list]
+    credit: int
+    preliminary: Iterable[pa.Table] | None = None
+
+
 def _month(
     company: Company, cloud: Cloud, month: int, start: date, end: date, factor: float, rng,
-    credit_left: int, reserved: int, purchase: int,
-):  # fmt: skip
-    """The month's rows (as chunks), its truth lines and the credit used. `reserved` inference
-    node-slots are covered by a prepaid reservation (billed 0, amortized at its rate; idle
-    reserved hours are Unused rows); `purchase` is the upfront payment, in its first month."""
+    credit_left: int, reserved: int, purchase: int, corrections: list, preliminary_days: int = 0,
+) -> Month:  # fmt: skip
+    """`reserved` inference node-slots are covered by a prepaid reservation (billed 0, amortized
+    at its rate; idle reserved hours are Unused rows); `purchase` is the upfront payment, in
+    its first month; `corrections` credit earlier invoiced months; tax comes last, on the net."""
     days = (end - start).days
+    charged = f"{start:%Y-%m}"
     unit = _micro(cloud.unit_price, 4)  # 1e-4 dollars per instance-hour
     list_unit = _micro(cloud.list_price, 4)
     rate = _micro(cloud.reservation_rate, 4)
@@ -201,7 +234,7 @@ def _month(
         effective = np.where(committed, hours * rate, contracted)
         parts.append((plan, hours, billed, effective, contracted, listed, node, day, tagged, committed))
         truths.append([
-            plan.workload, plan.model or "-", _text(int(billed.sum())), _text(int(effective.sum())),
+            charged, plan.workload, plan.model or "-", _text(int(billed.sum())), _text(int(effective.sum())),
             _text(int(listed.sum())), str(Decimal(int(hours.sum()) * cloud.gpus_per_node) / 100), n,
         ])  # fmt: skip
     unused = (reserved * 2400 - used) if reserved else np.zeros(0, dtype=np.int64)
@@ -210,7 +243,7 @@ def _month(
         commitment_rows.insert(0, _purchase_row(cloud, start, end, purchase))
     if commitment_rows:
         truths.append([
-            "commitment", "-", _text(purchase), _text(sum(int(h) * rate for h in unused if h > 0)),
+            charged, "commitment", "-", _text(purchase), _text(sum(int(h) * rate for h in unused if h > 0)),
             _text(purchase), "0", len(commitment_rows),
         ])  # fmt: skip
     shared = []
@@ -219,26 +252,50 @@ def _month(
             shared.append((kind, np.full(days, _micro(per_day, 6), dtype=np.int64)))
     if shared:
         total = _text(sum(int(cost.sum()) for _, cost in shared))
-        truths.append(["shared", "-", total, total, total, "0", days * len(shared)])
+        truths.append([charged, "shared", "-", total, total, total, "0", days * len(shared)])
     # Credits: the month's charges are covered until the grant runs out (one Credit row).
     charges = sum(int(p[2].sum()) for p in parts) + sum(int(c.sum()) for _, c in shared) + purchase
     credit = min(credit_left, charges)
+    extra = list(commitment_rows)
     if credit:
         amount = _text(-credit)
-        truths.append(["credit", "-", amount, amount, amount, "0", 1])
+        truths.append([charged, "credit", "-", amount, amount, amount, "0", 1])
+        extra.append(_credit_row(start, end, credit))
+    net = charges - credit
+    for fix, fix_start, fix_end in corrections:
+        amount = _micro(fix.amount, 6)
+        net += amount
+        extra.append(_correction_row(cloud, fix, fix_start, fix_end, amount))
+        truths.append([f"{fix_start:%Y-%m}", fix.workload, fix.model, *[_text(amount)] * 3, "0", 1])
+    if cloud.tax_rate and net > 0:
+        tax = _micro((Decimal(net) / MICRO * cloud.tax_rate).quantize(Decimal("0.01")), 6)
+        extra.append(_tax_row(cloud, start, end, tax))
+        truths.append([charged, "tax", "-", *[_text(tax)] * 3, "0", 1])
     # Written in pieces of at most CHUNK_ROWS rows (then the shared rows): memory is bounded
     # by a constant, whatever the size of the lab or of a month.
-    pieces = [piece for part in parts for piece in _slices(part)]
     if cloud.focus_version == "invoice":
+        pieces = [piece for part in parts for piece in _slices(part)]
         chunks = (_invoice_table(company, cloud, start, end, [p]) for p in pieces or [None])
-    else:
-        chunks = (
-            _focus_table(company, cloud, start, end, [p] if p else [], [] if p else shared, gpu)
-            for p in [*pieces, None]
-        )
-        extra = [*commitment_rows, _credit_row(start, end, credit)] if credit else commitment_rows
-        chunks = (*chunks, *(_focus_table(company, cloud, start, end, [], [], None, row=r) for r in extra))
-    return chunks, truths, credit
+        return Month(chunks, truths, credit)
+    chunks = _focus_chunks(company, cloud, start, end, parts, shared, gpu, extra)
+    if not preliminary_days:
+        return Month(chunks, truths, credit)
+    early = [tuple(a[p[7] < preliminary_days] if isinstance(a, np.ndarray) else a for a in p) for p in parts]
+    early_shared = [(kind, cost[:preliminary_days]) for kind, cost in shared]
+    return Month(
+        chunks, truths, credit, _focus_chunks(company, cloud, start, end, early, early_shared, gpu, [])
+    )
+
+
+def _focus_chunks(company, cloud, start, end, parts, shared, gpu, extra) -> Iterator[pa.Table]:
+    """The month's FOCUS tables: node-days in pieces, then the shared rows, then the single
+    rows (commitments, credit, corrections, tax)."""
+    for piece in (piece for part in parts for piece in _slices(part)):
+        yield _focus_table(company, cloud, start, end, [piece], [], gpu)
+    if shared or not parts:
+        yield _focus_table(company, cloud, start, end, [], shared, gpu)
+    for row in extra:
+        yield _focus_table(company, cloud, start, end, [], [], None, row=row)
 
 
 def _reservation(cloud: Cloud) -> dict[str, str]:
@@ -280,20 +337,42 @@ def _credit_row(start: date, end: date, credit: int) -> dict:
     )  # fmt: skip
 
 
+def _correction_row(cloud: Cloud, fix, start: date, end: date, amount: int) -> dict:
+    """A charge of this bill for an earlier, invoiced month (FOCUS ChargeClass Correction)."""
+    label = f"{fix.workload[:3]}-{fix.model}" if fix.model != "-" else fix.workload[:3]
+    model = f', "model": "{fix.model}"' if fix.model != "-" else ""
+    resource = f"{_slug(cloud.provider)}/{cloud.region}/{label}-node-0"
+    return _row(
+        amount=_text(amount), effective=_text(amount), start=start, end=end, category="Usage",
+        frequency="Usage-Based", description=fix.description, resource=resource,
+        service=("Compute", "Virtual Machines"), status=None, ChargeClass="Correction",
+        ResourceName=f"{label}-node-0",
+        Tags=f'{{"workload": "{fix.workload}"{model}, "team": "{TEAMS[fix.workload]}"}}',
+    )  # fmt: skip
+
+
+def _tax_row(cloud: Cloud, start: date, end: date, tax: int) -> dict:
+    return _row(
+        amount=_text(tax), effective=_text(tax), start=start, end=end, category="Tax", frequency="One-Time",
+        description=f"Sales tax {cloud.tax_rate * 100}%", resource=None, service=("Other", "Tax"),
+        status=None,
+    )  # fmt: skip
+
+
 def _row(*, amount, effective, start, end, category, frequency, description, resource, service,
          status, pricing=None, **commitment) -> dict:  # fmt: skip
     """A single FOCUS row that is not a node-day (purchase, unused hours, credit)."""
     listed = "0.000000" if status == "Unused" else amount
     return {
+        "ResourceId": resource, "ResourceName": resource,
         "BilledCost": amount, "EffectiveCost": effective, "ContractedCost": listed, "ListCost": listed,
         "ChargePeriodStart": f"{start.isoformat()}T00:00:00Z",
         "ChargePeriodEnd": f"{end.isoformat()}T00:00:00Z",
-        "ResourceId": resource, "ResourceName": resource, "ChargeDescription": description,
+        "ChargeDescription": description,
         "PricingCategory": pricing, "ServiceCategory": service[0], "ServiceName": service[1],
         "ServiceSubcategory": "Virtual Machines" if service[0] == "Compute" else "Other (Other)",
         "ChargeCategory": category, "ChargeFrequency": frequency, "CommitmentDiscountStatus": status,
-        **commitment,
-    }  # fmt: skip
+    } | commitment  # fmt: skip
 
 
 def _slices(part: tuple):
@@ -368,6 +447,7 @@ def _focus_table(
     day0 = np.datetime64(start.isoformat(), "D")
     slug = _slug(cloud.provider)
     res = _reservation(cloud) if cloud.reservation_nodes else {}
+    block = "block_pricing" in cloud.quirks
     for plan, hours, billed, effective, contracted, listed, node, day, tagged, committed in parts:
         n = len(hours)
         names = _node_names(plan, node)
@@ -376,13 +456,13 @@ def _focus_table(
         add("ContractedCost", _decimal(contracted, 6))
         add("ListCost", _decimal(listed, 6))
         add("ConsumedQuantity", _decimal(hours, 2))
-        add("PricingQuantity", _decimal(hours, 2))
+        add("PricingQuantity", _decimal(hours, 4 if block else 2))
         add("ChargePeriodStart", _days(day0, day))
         add("ChargePeriodEnd", _days(day0, day + 1))
         add("ResourceName", names)
         add("ResourceId", pc.binary_join_element_wise(f"{slug}/{cloud.region}/", names, ""))
         add("Tags", pa.array(np.where(tagged, _tags(plan), None).tolist(), pa.string()))
-        for name, value in _constant_usage(cloud, gpu).items():
+        for name, value in _constant_usage(cloud, gpu, block).items():
             add(name, pa.array([value] * n, pa.string()))
         pricing = np.where(committed, "Committed", "Standard").tolist()
         add("PricingCategory", pa.array(pricing, pa.string()))
@@ -437,7 +517,9 @@ def _focus_table(
     return _with_quirks(pa.table(data), cloud.quirks)
 
 
-QUIRKS = ("null_literal", "blank_nulls", "space_timestamps", "lowercase_frequency", "tag_case")
+QUIRKS = (
+    "null_literal", "blank_nulls", "space_timestamps", "lowercase_frequency", "tag_case", "block_pricing",
+)  # fmt: skip
 _TIMESTAMPS = ("BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd")
 
 
@@ -478,14 +560,16 @@ _COMMITMENT = (
 )
 
 
-def _constant_usage(cloud: Cloud, gpu) -> dict[str, str | None]:
+def _constant_usage(cloud: Cloud, gpu, block: bool = False) -> dict[str, str | None]:
+    """Per node-hour; or, Azure-style, per block of 100 hours (quantity / 100, price x 100)."""
     details = f'{{"InstanceType": "{cloud.instance}", "GpuCount": {cloud.gpus_per_node}}}'
+    size = 100 if block else 1
     return {
         "ChargeDescription": f"{cloud.instance} ({gpu.gpus} x {gpu.gpu_model}) instance-hours",
         "ConsumedUnit": "Hours",
-        "ContractedUnitPrice": str(cloud.unit_price.normalize()),
-        "ListUnitPrice": str(cloud.list_price),
-        "PricingUnit": "Hours",
+        "ContractedUnitPrice": str((cloud.unit_price * size).normalize()),
+        "ListUnitPrice": str((cloud.list_price * size).normalize()),
+        "PricingUnit": "100 Hours" if block else "Hours",
         "ResourceType": "Virtual Machine",
         "ServiceCategory": "Compute",
         "ServiceSubcategory": "Virtual Machines",

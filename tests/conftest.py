@@ -17,6 +17,7 @@ SAMPLE = SHARED / "focus-sample" / "FOCUS-1.0" / "focus_sample.csv"
 BUNDLED_SAMPLE = ROOT / "src" / "computeledger" / "data" / "focus_sample.csv"
 SPEC = SHARED / "focus-spec-examples"
 NATIVE = SHARED / "focus-converters" / "provider-samples"
+RULES = ROOT / "src" / "computeledger" / "data" / "rules" / "synth_lab.toml"
 
 
 def shared(path: Path) -> Path:
@@ -60,3 +61,19 @@ def decimal_sum(values) -> Decimal:
 def totals(ledger, by: str = "provider") -> dict:
     table = ledger.summary(by).to_pyarrow().to_pylist()
     return {tuple(r[b] for b in by.split(",")) if "," in by else r[by]: r for r in table}
+
+
+def truth(folder, name: str = "costs") -> list[dict]:
+    """A truth file of a synthetic company, as dicts of text."""
+    with (folder / "truth" / f"{name}.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="session")
+def company(tmp_path_factory):
+    """A synthetic company of four months from May 2024, seed 11 (shared by several suites)."""
+    from computeledger.synth import generate
+
+    out = tmp_path_factory.mktemp("company")
+    result = generate(out, months=4, start="2024-05", seed=11)
+    return out, result

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -114,21 +115,28 @@ def summary(
         str, typer.Option("--by", help="Comma-separated dimensions, e.g. provider,month")
     ] = "provider",
     ledger: LedgerOpt = None,
+    rules_version: Annotated[
+        str | None, typer.Option("--rules-version", help="Allocation to read [default: the latest]")
+    ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Totals of BilledCost, EffectiveCost, ListCost and ContractedCost, exact."""
+    """Totals of BilledCost, EffectiveCost, ListCost and ContractedCost, exact. Allocated
+    dimensions (workload, model, team, environment, gpu_model, ...) read the allocation."""
     _check_format(fmt)
     with _opened(ledger, read_only=True) as lg:
-        _render_summary(lg, by, fmt)
+        try:
+            _render_summary(lg, by, fmt, rules_version)
+        except ComputeLedgerError as exc:
+            _fail(exc)
 
 
-def _render_summary(lg, by: str, fmt: str) -> None:
+def _render_summary(lg, by: str, fmt: str, rules_version: str | None = None) -> None:
     """A summary as asked; on screen the missing-value counts become a caption, with the total."""
-    table = lg.summary(by).to_pyarrow()
+    table = lg.summary(by, rules_version=rules_version).to_pyarrow()
     if fmt != "table":
         output.render(table, fmt, console)
         return
-    total = lg.summary([]).to_pyarrow().to_pylist()[0]
+    total = lg.summary([], rules_version=rules_version).to_pyarrow().to_pylist()[0]
     shown = table.select([c for c in table.column_names if not c.endswith("_missing")])
     rich_table = output.to_rich(shown, title=f"Costs by {by}")
     parts = [
@@ -138,6 +146,109 @@ def _render_summary(lg, by: str, fmt: str) -> None:
     ]  # fmt: skip
     rich_table.caption = f"Total of {total['rows']} charges: " + "; ".join(parts)
     console.print(rich_table)
+
+
+@app.command()
+def allocate(
+    rules: Annotated[Path, typer.Option("--rules", help="Allocation rules (TOML)")],
+    ledger: LedgerOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Place every charge: workload, model, team, environment (and the rules' own dimensions),
+    shared costs split by a driver; then show what each rule placed."""
+    _check_format(fmt)
+    with _opened(ledger) as lg:
+        try:
+            with console.status("allocating"):
+                run = lg.allocate(rules)
+        except ComputeLedgerError as exc:
+            _fail(exc)
+        if fmt == "table":
+            console.print(
+                f"rules version {run.version}: {run.charges:,} charges placed in {run.parts:,} parts "
+                f"({run.split_charges:,} charges split over targets)"
+            )
+        _render_coverage(lg, None, "workload", fmt)
+
+
+def _render_coverage(lg, version: str | None, dimension: str, fmt: str) -> None:
+    from computeledger.allocate.report import NO_RULE, unallocated_resources
+    from computeledger.allocate.report import coverage as cover
+
+    try:
+        table = cover(lg, version, dimension).to_pyarrow()
+        largest = unallocated_resources(lg, version).to_pyarrow()
+    except ComputeLedgerError as exc:
+        _fail(exc)
+    if fmt != "table":
+        output.render(table, fmt, console)
+        return
+    console.print(
+        output.to_rich(table.drop(["effective_total"]), title=f"What each rule placed ({dimension})")
+    )
+    rows = table.to_pylist()
+    total = rows[0]["effective_total"] if rows else None
+    left = sum(r["EffectiveCost"] or 0 for r in rows if r["rule"] == NO_RULE)
+    if total:
+        share = (left / total * 100).quantize(Decimal("0.01"))
+        console.print(
+            f"unallocated: {output.decimal_text(Decimal(left))} of {output.decimal_text(total)} "
+            f"effective cost ({share}%)",
+            highlight=False,
+        )
+    if dimension == "workload" and largest.num_rows:
+        console.print(output.to_rich(largest, title="Largest unallocated resources"))
+
+
+@app.command()
+def coverage(
+    dimension: Annotated[str, typer.Option(help="The dimension to report on")] = "workload",
+    rules_version: Annotated[str | None, typer.Option("--rules-version")] = None,
+    ledger: LedgerOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Per rule, the cost it placed (billed, effective) and the share left unallocated."""
+    _check_format(fmt)
+    with _opened(ledger, read_only=True) as lg:
+        _render_coverage(lg, rules_version, dimension, fmt)
+
+
+@app.command()
+def explain(
+    charge: Annotated[int, typer.Argument(help="A charge's x_charge_id")],
+    rules: Annotated[
+        Path | None, typer.Option("--rules", help="Rules to try [default: the latest run's]")
+    ] = None,
+    ledger: LedgerOpt = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+) -> None:
+    """Which rule placed a charge, and why: every rule tried in order, and the charge's parts."""
+    from computeledger.allocate.report import explain as why
+    from computeledger.allocate.rules import load_rules
+
+    with _opened(ledger, read_only=True) as lg:
+        try:
+            got = why(lg, charge, load_rules(rules) if rules else None)
+        except ComputeLedgerError as exc:
+            _fail(exc)
+    if fmt == "json":
+        console.out(json.dumps(got.__dict__, default=output.cell_text), highlight=False)
+        return
+    console.print(
+        " ".join(f"{k}={output.cell_text(v)}" for k, v in got.charge.items() if v is not None),
+        highlight=False,
+    )
+    for r in got.rules:
+        mark = "[green]matched[/green]" if r["matched"] else "[dim]no match[/dim]"
+        sets = ", ".join(f"{d}={v if v is not None else '(nothing)'}" for d, v in r["sets"].items())
+        console.print(f"  {mark:<24} {r['rule']}: sets {sets}", highlight=False)
+    for dim, (value, rule) in got.placed.items():
+        console.print(f"  {dim} = {value}  ({'by ' + rule if rule else 'no rule set it'})", highlight=False)
+    if got.parts:
+        import pyarrow as pa
+
+        title = f"Parts (split: {got.split})" if got.split else "Allocation"
+        console.print(output.to_rich(pa.Table.from_pylist(got.parts), title=title))
 
 
 @app.command()
@@ -246,7 +357,6 @@ def demo(
     """Real bills, then a synthetic AI lab: ingested into fresh ledgers and summarised."""
     import csv
     import tempfile
-    from decimal import Decimal
     from importlib.resources import files
 
     from computeledger.synth import generate
@@ -284,6 +394,13 @@ def demo(
                 )
                 _render_summary(lg, "provider,month", "table")
                 total = lg.summary([]).to_pyarrow().to_pylist()[0]["BilledCost"]
+                console.rule("[bold]3. Attribution[/bold]: every charge to a workload and a model")
+                console.print(f"rules: {SYNTH_RULES} (tags, then naming conventions; shared costs split)")
+                run = lg.allocate(SYNTH_RULES)
+                console.print(f"{run.charges:,} charges placed in {run.parts:,} parts", highlight=False)
+                _render_summary(lg, "workload,provider", "table")
+                _render_summary(lg, "workload,model", "table")
+                _render_coverage(lg, None, "workload", "table")
             with (bills / "truth" / "costs.csv").open() as f:
                 truth = sum((Decimal(r["billed_cost"]) for r in csv.DictReader(f)), Decimal(0))
             verdict = "[green]equal[/green]" if truth == total else "[red]DIFFERENT[/red]"
@@ -298,6 +415,7 @@ def demo(
 
 
 INVOICE_MAPPING = Path(__file__).parent / "data" / "mappings" / "gpu_cloud_invoice.toml"
+SYNTH_RULES = Path(__file__).parent / "data" / "rules" / "synth_lab.toml"
 
 
 def _progress() -> Progress:

@@ -47,6 +47,10 @@ class Ledger:
     def quarantine(self) -> ir.Table:
         return self.con.table("quarantine")
 
+    @property
+    def allocations(self) -> ir.Table:
+        return self.con.table("allocations")
+
     # -- operations ---------------------------------------------------------------
     def ingest(
         self,
@@ -64,11 +68,26 @@ class Ledger:
         parsed = load_mapping(mapping) if mapping is not None else None
         return ingest_files(self, paths, strict=strict, mapping=parsed, on_file=on_file)
 
-    def summary(self, by: Iterable[str] = ("provider",)) -> ir.Table:
-        """Totals of the four FOCUS cost columns grouped by the given dimensions."""
-        from computeledger.summary import summary
+    def summary(
+        self, by: str | Iterable[str] = ("provider",), *, rules_version: str | None = None
+    ) -> ir.Table:
+        """Totals of the four FOCUS cost columns grouped by the given dimensions. Allocated
+        dimensions (workload, model, team, environment, gpu_model, split, and the rules'
+        own) read the allocation (the latest, or `rules_version`), and add GPU-hours."""
+        from computeledger.allocate.engine import allocated_charges, allocated_dimensions
+        from computeledger.summary import parse_by, summary
 
+        names = {n.lower() for n in parse_by(by)}
+        if rules_version is not None or names & allocated_dimensions(self):
+            return summary(allocated_charges(self, rules_version), by)
         return summary(self.charges, by)
+
+    def allocate(self, rules: str | Path):
+        """Place every charge by the rules file (see `computeledger.allocate.rules`)."""
+        from computeledger.allocate.engine import allocate
+        from computeledger.allocate.rules import load_rules
+
+        return allocate(self, load_rules(rules))
 
     def close(self) -> None:
         self.con.disconnect()

@@ -67,5 +67,11 @@ def summary(charges: ir.Table, by: str | Iterable[str] = ("provider",)) -> ir.Ta
     for m in MONEY:
         metrics[m] = ibis.ifelse(missing[m] == 0, charges[m].sum(), ibis.null(charges[m].type()))
     metrics |= {f"{m}_missing": missing[m] for m in MONEY}
+    if "gpu_hours" in charges.columns:  # allocated charges: GPU-hours, unknown if any row's is
+        gaps = charges.gpu_hours.isnull().sum()
+        metrics["gpu_hours"] = ibis.ifelse(
+            gaps == 0, charges.gpu_hours.sum(), ibis.null(charges.gpu_hours.type())
+        )
+        metrics["gpu_hours_missing"] = gaps
     grouped = charges.group_by(dims).aggregate(**metrics) if dims else charges.aggregate(**metrics)
     return grouped.order_by(names) if names else grouped

@@ -12,7 +12,7 @@ from computeledger import UsageError, open_ledger
 from computeledger.cli import INVOICE_MAPPING
 from computeledger.ingest.validate import validate
 from computeledger.synth import generate
-from tests.synth.conftest import truth
+from tests.conftest import truth
 
 
 def digest(folder) -> str:

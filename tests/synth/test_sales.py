@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from computeledger.synth.company import load_company
 from computeledger.synth.sales import TOKEN_COLUMNS, split
-from tests.synth.conftest import truth
+from tests.conftest import truth
 
 MONTHS = ("2024-05", "2024-06", "2024-07", "2024-08")
 

@@ -64,8 +64,50 @@ QUARANTINE = sch.Schema(
     }
 )
 
+#: A share of a charge, to 12 decimals (see allocate/split.py for the rounding rule).
+SHARE = dt.Decimal(13, 12)
+
+#: Each charge's place under a version of the allocation rules: one row (part 0) for a
+#: directly allocated charge, one row per target for a charge split by a driver. The
+#: parts of a charge add up to it exactly on every cost basis.
+ALLOCATIONS = sch.Schema(
+    {
+        "rules_version": dt.string,  # sha256 of the rules file, first 16 hex digits
+        "x_charge_id": dt.int64,
+        "part": dt.int32,
+        "workload": dt.string,  # inference, training, research, shared, other, or unallocated
+        "model": dt.string,
+        "team": dt.string,
+        "environment": dt.string,
+        "x_dimensions": dt.string,  # JSON object of the rules' own dimensions
+        "placed_by": dt.string,  # JSON object: dimension -> rule that set it
+        "split": dt.string,  # the split that spread the charge, null if direct
+        "share": SHARE,
+        "BilledCost": NUMBER,
+        "EffectiveCost": NUMBER,
+        "ListCost": NUMBER,
+        "ContractedCost": NUMBER,
+        "gpu_hours": NUMBER,  # null where unknown (a GPU instance without quantity)
+        "gpu_model": dt.string,
+    }
+)
+
+ALLOCATION_RUNS = sch.Schema(
+    {
+        "rules_version": dt.string,
+        "rules_file": dt.string,
+        "rules_text": dt.string,  # the rules as run, so a result can be reproduced
+        "dimensions": dt.string,  # JSON list of the rules' own dimensions
+        "charges": dt.int64,
+        "parts": dt.int64,
+        "created_at": dt.Timestamp(),
+    }
+)
+
 TABLES: dict[str, sch.Schema] = {
     "charges": CHARGES,
     "ingests": INGESTS,
     "quarantine": QUARANTINE,
+    "allocations": ALLOCATIONS,
+    "allocation_runs": ALLOCATION_RUNS,
 }

@@ -1,0 +1,253 @@
+"""Allocation: every charge to its dimensions (directly by rules, or split over targets by a
+driver), written to the `allocations` table under the rules' version.
+
+Rounding rule of splits: a charge split into n parts gets, for parts 1 to n-1, its amount
+(to 12 decimals) times the part's share (the target's driver over the total, truncated to
+12 decimals), rounded to 18 decimals; part n gets the amount minus the other parts. The
+parts add up to the charge exactly, on every cost basis, whatever the shares.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_DOWN, Decimal
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from computeledger.allocate.gpu import with_gpus
+from computeledger.allocate.place import matches, placements
+from computeledger.allocate.rules import STANDARD, Rules, Split
+from computeledger.errors import UsageError
+from computeledger.schema.focus import MONEY
+from computeledger.schema.tables import ALLOCATIONS, NUMBER, SHARE
+
+SHARE_PLACES = Decimal(1).scaleb(-12)
+_WORK = dt.Decimal(38, 12)
+
+
+@dataclass
+class Run:
+    version: str
+    charges: int
+    parts: int
+    split_charges: int
+
+
+def direct(charges: ir.Table, rules: Rules) -> ir.Table:
+    """One row per charge: its dimensions, the rules that set them, provider, month, its
+    money, GPU-hours, and the split (if any) that will spread it."""
+    t = with_gpus(charges)
+    placed = placements(t, rules)
+    dims = {d: v for d, (v, _) in placed.items()}
+    by = ibis.struct({d: b for d, (_, b) in placed.items()}).cast(dt.json).cast(dt.string)
+    split = ibis.null().cast("string")
+    for s in reversed(rules.splits):
+        hit = matches(t, s.conditions, f"{rules.path}: split {s.name!r}", dims)
+        split = ibis.ifelse(hit, ibis.literal(s.name), split)
+    return t.select(
+        "x_charge_id",
+        cl_provider=ibis.coalesce(t.HostProviderName, t.ServiceProviderName),
+        cl_month=t.ChargePeriodStart.truncate("M").date(),
+        **dims,
+        placed_by=by,
+        split=split,
+        **{m: t[m] for m in MONEY},
+        gpu_hours=t.gpu_hours,
+        gpu_model=t.gpu_model,
+    )
+
+
+def _driver(rows: ir.Table, split: Split) -> ir.Value:
+    if split.driver == "gpu_hours":
+        return rows.gpu_hours.fill_null(0).sum()
+    if split.driver == "cost":
+        return rows.EffectiveCost.fill_null(0).sum()
+    raise UsageError(
+        f"split {split.name!r}: the tokens driver needs token usage in the ledger, which it does not "
+        "hold yet; use gpu_hours or cost"
+    )
+
+
+def shares(rows: ir.Table, rules: Rules) -> ir.Table | None:
+    """Per split, provider and month: each target's part number and share, computed exactly
+    from the drivers (a small table: targets x months)."""
+    out: list[dict] = []
+    for s in rules.splits:
+        targets = rows.filter(
+            rows.split.isnull() & matches(rows, s.targets, s.name, {d: rows[d] for d in rules.dimensions})
+        )
+        weights = (
+            targets.group_by(["cl_provider", "cl_month", *rules.dimensions])
+            .aggregate(w=_driver(targets, s))
+            .to_pyarrow()
+            .to_pylist()
+        )
+        groups: dict[tuple, list[dict]] = {}
+        for w in weights:
+            if w["w"] and w["w"] > 0:
+                groups.setdefault((w["cl_provider"], w["cl_month"]), []).append(w)
+        for (provider, month), items in groups.items():
+            items.sort(key=lambda w: tuple(str(w[d]) for d in rules.dimensions))
+            total = sum((Decimal(w["w"]) for w in items), Decimal(0))
+            for n, w in enumerate(items, start=1):
+                share = (Decimal(w["w"]) / total).quantize(SHARE_PLACES, ROUND_DOWN)
+                out.append({
+                    "cl_split": s.name, "cl_provider": provider, "cl_month": month, "part": n,
+                    "n_parts": len(items), "share": share, **{f"t_{d}": w[d] for d in rules.dimensions},
+                })  # fmt: skip
+    if not out:
+        return None
+    columns = {k: [r[k] for r in out] for k in out[0]}
+    schema = {"cl_split": "string", "cl_provider": "string", "cl_month": "date", "part": "int32",
+              "n_parts": "int32", "share": SHARE}  # fmt: skip
+    schema |= {f"t_{d}": "string" for d in rules.dimensions}
+    return ibis.memtable(columns, schema=schema)
+
+
+def allocation(charges: ir.Table, rules: Rules) -> ir.Table:
+    """The allocations table's rows for these rules: direct charges as part 0, split
+    charges as their parts."""
+    rows = direct(charges, rules)
+    table = shares(rows, rules)
+    if table is None:  # no split found targets: every charge stays as placed
+        rows = rows.mutate(split=ibis.null().cast("string"))
+    else:  # a charge whose split has no target in its provider and month stays as placed
+        keys = table.select("cl_split", "cl_provider", "cl_month").distinct()
+        joined = rows.left_join(
+            keys,
+            (rows.split == keys.cl_split)
+            & (rows.cl_provider == keys.cl_provider)
+            & (rows.cl_month == keys.cl_month),
+        )
+        rows = joined.mutate(split=ibis.ifelse(joined.cl_split.isnull(), None, joined.split)).drop(
+            "cl_split", "cl_provider_right", "cl_month_right"
+        )
+    keep = rows.split.isnull()
+    whole = rows.filter(keep)
+    parts = [
+        whole.select(
+            rules_version=ibis.literal(rules.version),
+            x_charge_id=whole.x_charge_id,
+            part=ibis.literal(0).cast("int32"),
+            **{d: whole[d] for d in STANDARD},
+            x_dimensions=_extra_json(whole, rules),
+            placed_by=whole.placed_by,
+            split=ibis.null().cast("string"),
+            share=ibis.literal(Decimal(1)).cast(SHARE),
+            **{m: whole[m] for m in MONEY},
+            gpu_hours=whole.gpu_hours,
+            gpu_model=whole.gpu_model,
+        )
+    ]
+    if table is not None:
+        spread = rows.filter(rows.split.notnull())
+        j = spread.inner_join(
+            table,
+            (spread.split == table.cl_split)
+            & (spread.cl_provider == table.cl_provider)
+            & (spread.cl_month == table.cl_month),
+        )
+        last = j.part == j.n_parts
+        win = ibis.window(group_by=j.x_charge_id)
+
+        def portion(col: str) -> ir.Value:
+            piece = (j[col].cast(_WORK) * j.share).cast(NUMBER)
+            others = ibis.ifelse(last, ibis.literal(0).cast(NUMBER), piece).sum().over(win)
+            return ibis.ifelse(last, j[col] - others, piece).cast(NUMBER)
+
+        parts.append(
+            j.select(
+                rules_version=ibis.literal(rules.version),
+                x_charge_id=j.x_charge_id,
+                part=j.part,
+                **{d: j[f"t_{d}"] for d in STANDARD},
+                x_dimensions=_extra_json(j, rules, prefix="t_"),
+                placed_by=j.placed_by,
+                split=j.split,
+                share=j.share,
+                **{m: portion(m) for m in MONEY},
+                gpu_hours=portion("gpu_hours"),
+                gpu_model=j.gpu_model,
+            )
+        )
+    out = parts[0] if len(parts) == 1 else parts[0].union(parts[1])
+    return out.cast(ALLOCATIONS)
+
+
+def _extra_json(t: ir.Table, rules: Rules, prefix: str = "") -> ir.StringValue:
+    if not rules.extra:
+        return ibis.null().cast("string")
+    return ibis.struct({d: t[f"{prefix}{d}"] for d in rules.extra}).cast(dt.json).cast(dt.string)
+
+
+def allocate(ledger, rules: Rules) -> Run:
+    """Write the allocation of every charge under `rules` (replacing an earlier run of the
+    same rules version) in one transaction; returns counts."""
+    con = ledger.con
+    expr = allocation(ledger.charges, rules)
+    raw = con.con
+    raw.execute("BEGIN TRANSACTION")
+    try:
+        raw.execute("DELETE FROM allocations WHERE rules_version = ?", [rules.version])
+        raw.execute("DELETE FROM allocation_runs WHERE rules_version = ?", [rules.version])
+        con.insert("allocations", expr)
+        a = ledger.allocations.filter(ledger.allocations.rules_version == rules.version)
+        counts = (
+            a.aggregate(
+                charges=a.x_charge_id.nunique(),
+                parts=a.count(),
+                split_charges=a.x_charge_id.nunique(where=a.split.notnull()),
+            )
+            .to_pyarrow()
+            .to_pylist()[0]
+        )
+        run = ibis.memtable({
+            "rules_version": [rules.version], "rules_file": [rules.path], "rules_text": [rules.text],
+            "dimensions": [json.dumps(list(rules.extra))], "charges": [counts["charges"]],
+            "parts": [counts["parts"]], "created_at": [datetime.now(UTC).replace(tzinfo=None)],
+        })  # fmt: skip
+        con.insert("allocation_runs", run)
+        raw.execute("COMMIT")
+    except BaseException:
+        raw.execute("ROLLBACK")
+        raise
+    return Run(rules.version, counts["charges"], counts["parts"], counts["split_charges"] or 0)
+
+
+def latest_version(ledger) -> str | None:
+    runs = ledger.con.table("allocation_runs")
+    got = runs.order_by(ibis.desc("created_at")).limit(1).rules_version.to_pyarrow().to_pylist()
+    return got[0] if got else None
+
+
+def allocated_charges(ledger, version: str | None = None) -> ir.Table:
+    """The charges joined with their allocation parts (money and GPU-hours from the parts):
+    what `summary --by workload,...` reads."""
+    version = version or latest_version(ledger)
+    if version is None:
+        raise UsageError("no allocation yet: run `computeledger allocate --rules RULES.toml` first")
+    runs = ledger.con.table("allocation_runs").filter(lambda r: r.rules_version == version)
+    found = runs.select("dimensions").to_pyarrow().to_pylist()
+    if not found:
+        raise UsageError(f"no allocation with rules version {version!r}")
+    extra = json.loads(found[0]["dimensions"])
+    a = ledger.allocations.filter(ledger.allocations.rules_version == version)
+    c = ledger.charges.drop(*MONEY)
+    j = c.inner_join(a, "x_charge_id")
+    if extra:
+        doc = j.x_dimensions.cast(dt.json)
+        j = j.mutate(**{d: doc[d].str for d in extra})
+    return j
+
+
+def allocated_dimensions(ledger) -> set[str]:
+    """Names that only an allocation answers: the standard dimensions, GPU model, split,
+    and every dimension of a past run's rules."""
+    if "allocation_runs" not in ledger.con.list_tables():  # a ledger from before allocation
+        return {*STANDARD, "gpu_model", "split"}
+    runs = ledger.con.table("allocation_runs").dimensions.to_pyarrow().to_pylist()
+    return {*STANDARD, "gpu_model", "split"} | {d for text in runs for d in json.loads(text)}

@@ -1,0 +1,118 @@
+"""What an allocation did: coverage per rule, and why one charge landed where it did."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from computeledger.allocate.engine import allocated_charges, latest_version
+from computeledger.allocate.gpu import with_gpus
+from computeledger.allocate.place import matches, placements, rule_values
+from computeledger.allocate.rules import UNALLOCATED, Rules, parse_rules
+from computeledger.errors import UsageError
+
+NO_RULE = "(no rule: unallocated)"
+
+
+def run_rules(ledger, version: str | None = None) -> Rules:
+    """The rules of a past run, as they were (stored with the run)."""
+    import tomllib
+
+    version = version or latest_version(ledger)
+    runs = ledger.con.table("allocation_runs")
+    found = runs.filter(runs.rules_version == version).to_pyarrow().to_pylist() if version else []
+    if not found:
+        raise UsageError("no allocation yet: run `computeledger allocate --rules RULES.toml` first")
+    text = found[0]["rules_text"]
+    return parse_rules(tomllib.loads(text), found[0]["rules_file"], text.encode())
+
+
+def coverage(ledger, version: str | None = None, dimension: str = "workload") -> ir.Table:
+    """Per rule that placed `dimension`: charges, billed and effective cost placed, and the
+    share of the effective total; the unallocated rest as its own line."""
+    a = allocated_charges(ledger, version)
+    rules = run_rules(ledger, version)
+    if dimension not in rules.dimensions:
+        raise UsageError(f"--dimension: one of {', '.join(rules.dimensions)}")
+    rule = a.placed_by.cast(dt.json)[dimension].str.fill_null(NO_RULE).name("rule")
+    order = {r.name: i for i, r in enumerate(rules.rules)} | {NO_RULE: len(rules.rules)}
+    rank = rule.substitute(order, else_=len(rules.rules) + 1).name("rank")
+    total = a.EffectiveCost.sum().over(ibis.window())
+    grouped = (
+        a.mutate(rule=rule, rank=rank, total=total)
+        .group_by(["rank", "rule"])
+        .aggregate(
+            charges=ibis._.x_charge_id.nunique(),
+            BilledCost=ibis._.BilledCost.sum(),
+            EffectiveCost=ibis._.EffectiveCost.sum(),
+            effective_total=ibis._.total.max(),
+        )
+    )
+    return grouped.order_by("rank").drop("rank")
+
+
+def unallocated_resources(ledger, version: str | None = None, limit: int = 5) -> ir.Table:
+    """The largest resources (by effective cost) left unallocated as to workload."""
+    a = allocated_charges(ledger, version)
+    u = a.filter(a.workload == UNALLOCATED)
+    return (
+        u.group_by(provider=u.HostProviderName, resource=ibis.coalesce(u.ResourceId, u.ResourceName))
+        .aggregate(
+            charges=u.x_charge_id.nunique(),
+            BilledCost=u.BilledCost.sum(),
+            EffectiveCost=u.EffectiveCost.sum(),
+        )
+        .order_by(ibis.desc("EffectiveCost"))
+        .limit(limit)
+    )
+
+
+@dataclass
+class Explanation:
+    charge: dict
+    rules: list[dict] = field(default_factory=list)  # rule, matched, what it would set
+    placed: dict = field(default_factory=dict)  # dimension -> (value, rule)
+    split: str | None = None
+    parts: list[dict] = field(default_factory=list)
+
+
+def explain(ledger, charge_id: int, rules: Rules | None = None) -> Explanation:
+    """Every rule tried on the charge, in order: whether it matched and what it sets; the
+    dimensions it ended with, and its parts in the latest allocation."""
+    rules = rules or run_rules(ledger)
+    c = ledger.charges.filter(ledger.charges.x_charge_id == charge_id)
+    t = with_gpus(c)
+    shown = ["x_charge_id", "HostProviderName", "ServiceName", "ChargeCategory", "ResourceName", "ResourceId",
+             "Tags", "BilledCost", "EffectiveCost", "gpu_hours", "gpu_model"]  # fmt: skip
+    cols: dict[str, ir.Value] = {k: t[k] for k in shown}
+    for i, rule in enumerate(rules.rules):
+        cols[f"r{i}"] = matches(t, rule.conditions, rule.name)
+        for dim, value in rule_values(t, rule, rules).items():
+            cols[f"r{i}_{dim}"] = value
+    for dim, (value, by) in placements(t, rules).items():
+        cols[f"d_{dim}"], cols[f"b_{dim}"] = value, by
+    rows = t.select(**cols).to_pyarrow().to_pylist()
+    if not rows:
+        raise UsageError(f"no charge {charge_id} in the ledger (see x_charge_id in the charges)")
+    row = rows[0]
+    out = Explanation(charge={k: row[k] for k in shown})
+    for i, rule in enumerate(rules.rules):
+        sets = {dim: row[f"r{i}_{dim}"] for dim in rule.sets}
+        out.rules.append({"rule": rule.name, "matched": bool(row[f"r{i}"]), "sets": sets})
+    out.placed = {dim: (row[f"d_{dim}"], row[f"b_{dim}"]) for dim in rules.dimensions}
+    a = ledger.allocations
+    version = latest_version(ledger)
+    if version == rules.version:
+        parts = a.filter((a.rules_version == version) & (a.x_charge_id == charge_id)).order_by("part")
+        out.parts = parts.drop("rules_version", "placed_by").to_pyarrow().to_pylist()
+        out.split = out.parts[0]["split"] if out.parts else None
+        for p in out.parts:
+            if p.get("x_dimensions"):
+                p.update(json.loads(p.pop("x_dimensions")))
+            else:
+                p.pop("x_dimensions", None)
+    return out

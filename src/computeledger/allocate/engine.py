@@ -19,7 +19,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from computeledger.allocate.gpu import with_gpus
-from computeledger.allocate.place import matches, placements
+from computeledger.allocate.place import matches, placed
 from computeledger.allocate.rules import STANDARD, Rules, Split
 from computeledger.errors import UsageError
 from computeledger.schema.focus import MONEY
@@ -40,10 +40,9 @@ class Run:
 def direct(charges: ir.Table, rules: Rules) -> ir.Table:
     """One row per charge: its dimensions, the rules that set them, provider, month, its
     money, GPU-hours, and the split (if any) that will spread it."""
-    t = with_gpus(charges)
-    placed = placements(t, rules)
-    dims = {d: v for d, (v, _) in placed.items()}
-    by = ibis.struct({d: b for d, (_, b) in placed.items()}).cast(dt.json).cast(dt.string)
+    t = placed(with_gpus(charges), rules)
+    dims = {d: t[f"d_{d}"] for d in rules.dimensions}
+    by = ibis.struct({d: t[f"b_{d}"] for d in rules.dimensions}).cast(dt.json).cast(dt.string)
     split = ibis.null().cast("string")
     for s in reversed(rules.splits):
         hit = matches(t, s.conditions, f"{rules.path}: split {s.name!r}", dims)
@@ -111,7 +110,7 @@ def shares(rows: ir.Table, rules: Rules) -> ir.Table | None:
 def allocation(charges: ir.Table, rules: Rules) -> ir.Table:
     """The allocations table's rows for these rules: direct charges as part 0, split
     charges as their parts."""
-    rows = direct(charges, rules)
+    rows = direct(charges, rules).cache()  # computed once, read by the drivers and the parts
     table = shares(rows, rules)
     if table is None:  # no split found targets: every charge stays as placed
         rows = rows.mutate(split=ibis.null().cast("string"))

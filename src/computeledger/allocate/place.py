@@ -21,9 +21,47 @@ def column(table: ir.Table, name: str, where: str) -> ir.Value:
     return table[lower[name.lower()]]
 
 
+def tag_column(key: str) -> str:
+    return "cl_tag_" + "".join(ch if ch.isalnum() else f"_{ord(ch):x}_" for ch in key.lower())
+
+
 def tag(table: ir.Table, key: str) -> ir.StringValue:
-    """A tag's value, key and value case-insensitive (lowercased); null if absent."""
+    """A tag's value, key and value case-insensitive (lowercased); null if absent. Read
+    from the column `with_tags` made, when there is one (the JSON is parsed once)."""
+    name = tag_column(key)
+    if name in table.columns:
+        return table[name]
     return table.Tags.lower().cast("json")[key.lower()].str
+
+
+def with_tags(table: ir.Table, rules: Rules) -> ir.Table:
+    """The table with one column per tag key the rules read."""
+    keys = {
+        c.column[5:].lower()
+        for r in rules.rules
+        for c in r.conditions
+        if c.column.lower().startswith("tags.")
+    }
+    keys |= {
+        c.column[5:].lower()
+        for s in rules.splits
+        for c in s.conditions
+        if c.column.lower().startswith("tags.")
+    }
+    keys |= {
+        ref[5:].lower()
+        for r in rules.rules
+        for v in r.sets.values()
+        for ref in _refs(v)
+        if ref.startswith("tags.")
+    }
+    return table.mutate(**{tag_column(k): tag(table, k) for k in sorted(keys)}) if keys else table
+
+
+def _refs(value: str) -> list[str]:
+    import re
+
+    return re.findall(r"\{([^{}]*)\}", value)
 
 
 def _subject(table: ir.Table, cond: Condition, where: str, dims: dict[str, ir.Value] | None) -> ir.Value:
@@ -85,33 +123,43 @@ def rule_values(table: ir.Table, rule: Rule, rules: Rules) -> dict[str, ir.Strin
     out = {}
     for dim, value in rule.sets.items():
         v = _template(table, rule, value, where)
-        for source, target in rule.maps.get(dim, {}).items():
-            v = ibis.ifelse(v == source, ibis.literal(target), v)
-        if dim == "workload":
-            v = ibis.ifelse(v.isin(list(WORKLOADS)), v, _NULL)  # an unknown workload sets nothing
+        mapping = rule.maps.get(dim, {})
+        if dim == "workload":  # one CASE: mapped, or a known workload as is; else nothing set
+            known = {w: w for w in WORKLOADS if w not in mapping}
+            v = v.substitute(mapping | known, else_=_NULL)
+        elif mapping:
+            v = v.substitute(mapping, else_=v)
         out[dim] = v
     return out
 
 
-def placements(charges: ir.Table, rules: Rules) -> dict[str, tuple[ir.StringValue, ir.StringValue]]:
-    """Per dimension: (value, rule that set it). The first rule, in file order, that matches
-    a charge and sets the dimension wins; no rule: 'unallocated', rule null."""
+def barrier(table: ir.Table) -> ir.Table:
+    """Keep the table's computed columns computed once: Ibis inlines a projection into the
+    next one (repeating each expression at each use) unless it holds something impure."""
+    return table.mutate(cl_barrier=ibis.random()).drop("cl_barrier")
+
+
+def placed(table: ir.Table, rules: Rules) -> ir.Table:
+    """The table with, in layers that each compute a thing once: tag values; per rule
+    whether it matches (`cl_hit_<i>`) and what it sets (`cl_set_<i>_<dimension>`); then per
+    dimension its value (`d_<dimension>`) and the rule that set it (`b_<dimension>`). The
+    first rule, in file order, that matches a charge and sets the dimension wins; none:
+    'unallocated', rule null."""
+    t = barrier(with_tags(table, rules))
+    layer = {}
+    for i, rule in enumerate(rules.rules):
+        layer[f"cl_hit_{i}"] = matches(t, rule.conditions, f"{rules.path}: rule {rule.name!r}")
+        for dim, value in rule_values(t, rule, rules).items():
+            layer[f"cl_set_{i}_{dim}"] = value
+    t = barrier(t.mutate(**layer)) if layer else t
     out = {}
-    hits = [
-        (
-            rule,
-            matches(charges, rule.conditions, f"{rules.path}: rule {rule.name!r}"),
-            rule_values(charges, rule, rules),
-        )
-        for rule in rules.rules
-    ]
     for dim in rules.dimensions:
         value, by = ibis.literal(UNALLOCATED), _NULL
-        for rule, hit, values in reversed(hits):
-            if dim not in values:
+        for i, rule in reversed(list(enumerate(rules.rules))):
+            if dim not in rule.sets:
                 continue
-            placed = hit & values[dim].notnull()
-            value = ibis.ifelse(placed, values[dim], value)
-            by = ibis.ifelse(placed, ibis.literal(rule.name), by)
-        out[dim] = (value, by)
-    return out
+            hit = t[f"cl_hit_{i}"] & t[f"cl_set_{i}_{dim}"].notnull()
+            value = ibis.ifelse(hit, t[f"cl_set_{i}_{dim}"], value)
+            by = ibis.ifelse(hit, ibis.literal(rule.name), by)
+        out[f"d_{dim}"], out[f"b_{dim}"] = value, by
+    return t.mutate(**out)

@@ -11,7 +11,7 @@ import ibis.expr.types as ir
 
 from computeledger.allocate.engine import allocated_charges, latest_version
 from computeledger.allocate.gpu import with_gpus
-from computeledger.allocate.place import matches, placements, rule_values
+from computeledger.allocate.place import placed
 from computeledger.allocate.rules import UNALLOCATED, Rules, parse_rules
 from computeledger.errors import UsageError
 
@@ -88,21 +88,17 @@ def explain(ledger, charge_id: int, rules: Rules | None = None) -> Explanation:
     t = with_gpus(c)
     shown = ["x_charge_id", "HostProviderName", "ServiceName", "ChargeCategory", "ResourceName", "ResourceId",
              "Tags", "BilledCost", "EffectiveCost", "gpu_hours", "gpu_model"]  # fmt: skip
+    t = placed(t, rules)
     cols: dict[str, ir.Value] = {k: t[k] for k in shown}
-    for i, rule in enumerate(rules.rules):
-        cols[f"r{i}"] = matches(t, rule.conditions, rule.name)
-        for dim, value in rule_values(t, rule, rules).items():
-            cols[f"r{i}_{dim}"] = value
-    for dim, (value, by) in placements(t, rules).items():
-        cols[f"d_{dim}"], cols[f"b_{dim}"] = value, by
+    cols |= {c: t[c] for c in t.columns if c.startswith(("cl_hit_", "cl_set_", "d_", "b_"))}
     rows = t.select(**cols).to_pyarrow().to_pylist()
     if not rows:
         raise UsageError(f"no charge {charge_id} in the ledger (see x_charge_id in the charges)")
     row = rows[0]
     out = Explanation(charge={k: row[k] for k in shown})
     for i, rule in enumerate(rules.rules):
-        sets = {dim: row[f"r{i}_{dim}"] for dim in rule.sets}
-        out.rules.append({"rule": rule.name, "matched": bool(row[f"r{i}"]), "sets": sets})
+        sets = {dim: row[f"cl_set_{i}_{dim}"] for dim in rule.sets}
+        out.rules.append({"rule": rule.name, "matched": bool(row[f"cl_hit_{i}"]), "sets": sets})
     out.placed = {dim: (row[f"d_{dim}"], row[f"b_{dim}"]) for dim in rules.dimensions}
     a = ledger.allocations
     version = latest_version(ledger)

@@ -150,6 +150,9 @@ def _rule(r: dict, where: str, dims: tuple[str, ...]) -> Rule:
     for dim, table in maps.items():
         if dim not in sets or not isinstance(table, dict):
             raise UsageError(f"{where}: map.{dim} must be a table for a dimension the rule sets")
+        bad = [str(v) for v in table.values() if dim == "workload" and v not in WORKLOADS]
+        if bad:
+            raise UsageError(f"{where}: map.workload gives {bad[0]!r}, not one of {', '.join(WORKLOADS)}")
     return Rule(
         name,
         conditions,

@@ -148,6 +148,33 @@ def _render_summary(lg, by: str, fmt: str, rules_version: str | None = None) -> 
     console.print(rich_table)
 
 
+@app.command("ingest-usage")
+def ingest_usage(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Usage files or folders: .jsonl (OpenAI) or .json (OTLP)")
+    ],
+    ledger: LedgerOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Load token usage: OpenAI-style usage records (JSONL) or OpenTelemetry GenAI spans (OTLP JSON)."""
+    _check_format(fmt)
+    with _opened(ledger) as lg:
+        try:
+            results = lg.ingest_usage(paths)
+        except ComputeLedgerError as exc:
+            _fail(exc)
+    import pyarrow as pa
+
+    table = pa.Table.from_pylist([
+        {"path": r.path, "format": r.format, "status": r.status, "rows_loaded": r.rows_loaded,
+         "rows_quarantined": r.rows_quarantined, "message": r.message or "; ".join(r.reasons)}
+        for r in results
+    ])  # fmt: skip
+    output.render(table, fmt, console, title="Usage files", unknown="")
+    if any(r.status == "refused" for r in results):
+        raise typer.Exit(1)
+
+
 @app.command()
 def allocate(
     rules: Annotated[Path, typer.Option("--rules", help="Allocation rules (TOML)")],

@@ -51,6 +51,10 @@ class Ledger:
     def allocations(self) -> ir.Table:
         return self.con.table("allocations")
 
+    @property
+    def usage(self) -> ir.Table:
+        return self.con.table("usage")
+
     # -- operations ---------------------------------------------------------------
     def ingest(
         self,
@@ -81,6 +85,12 @@ class Ledger:
         if rules_version is not None or names & allocated_dimensions(self):
             return summary(allocated_charges(self, rules_version), by)
         return summary(self.charges, by)
+
+    def ingest_usage(self, paths: Sequence[str | Path]) -> list:
+        """Load token usage: OpenAI-style usage records (.jsonl) or OTLP GenAI spans (.json)."""
+        from computeledger.ingest.usage import ingest_usage
+
+        return ingest_usage(self, paths)
 
     def allocate(self, rules: str | Path):
         """Place every charge by the rules file (see `computeledger.allocate.rules`)."""

@@ -179,3 +179,37 @@ def test_rerunning_the_same_rules_replaces_and_new_rules_add_a_version(allocated
         old = lg.summary("workload", rules_version=run.version).to_pyarrow().to_pylist()
         new = lg.summary("workload").to_pyarrow().to_pylist()
         assert old == new
+
+
+def test_the_tokens_driver_spreads_by_each_models_tokens(allocated, tmp_path):
+    import shutil
+
+    from tests.conftest import RULES
+
+    path, _, out = allocated
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(path, copy)
+    rules = tmp_path / "tokens.toml"
+    text = RULES.read_text().split("[[splits]]")[0]
+    rules.write_text(
+        text + '[[splits]]\nname = "by tokens"\nmatch = { workload = ["shared"] }\ndriver = "tokens"\n'
+        'targets = { workload = ["inference"] }\n'
+    )
+    tokens: dict = defaultdict(int)
+    for r in truth(out, "tokens"):
+        tokens[(r["month"], r["model"])] += int(r["input_tokens"]) + int(r["output_tokens"])
+    with open_ledger(copy) as lg:
+        loaded = lg.ingest_usage([out / "usage" / "openai"])
+        assert [r.status for r in loaded] == ["loaded"] * 4
+        lg.allocate(rules)
+        rows = lg.summary("provider,month,model,split").to_pyarrow().to_pylist()
+    parts = {
+        (r["month"].strftime("%Y-%m"), r["model"]): r["BilledCost"]
+        for r in rows
+        if r["split"] == "by tokens" and r["provider"] == "AWS"
+    }
+    assert {m for _, m in parts} == {"swift-s", "atlas-l", "embed-e"}
+    for month in ("2024-05", "2024-06"):
+        a, b = parts[(month, "atlas-l")], parts[(month, "swift-s")]
+        expected = Decimal(tokens[(month, "atlas-l")]) / Decimal(tokens[(month, "swift-s")])
+        assert abs(a / b - expected) < Decimal("1e-9")

@@ -73,7 +73,7 @@ def test_the_tokens_driver_says_what_is_missing(tmp_path, sample):
         lg.ingest([sample])
         from computeledger.allocate.engine import allocate
 
-        with pytest.raises(UsageError, match="tokens driver needs token usage"):
+        with pytest.raises(UsageError, match="split 'by tokens': the tokens driver needs token usage"):
             allocate(lg, r)
 
 

@@ -65,15 +65,30 @@ def _driver(rows: ir.Table, split: Split) -> ir.Value:
         return rows.gpu_hours.fill_null(0).sum()
     if split.driver == "cost":
         return rows.EffectiveCost.fill_null(0).sum()
-    raise UsageError(
-        f"split {split.name!r}: the tokens driver needs token usage in the ledger, which it does not "
-        "hold yet; use gpu_hours or cost"
+    return rows.count()  # tokens: target groups counted here, weighed by usage below
+
+
+def _tokens(usage: ir.Table | None, split: Split) -> dict[tuple, int]:
+    """Tokens served (input + output) per model and month, from the usage table."""
+    if usage is None or usage.count().to_pyarrow().as_py() == 0:
+        raise UsageError(
+            f"split {split.name!r}: the tokens driver needs token usage in the ledger "
+            "(computeledger ingest-usage); use gpu_hours or cost, or load usage first"
+        )
+    month = usage.period_start.truncate("M").date()
+    rows = (
+        usage.group_by(model=usage.model.lower(), month=month)
+        .aggregate(tokens=(usage.input_tokens + usage.output_tokens).sum())
+        .to_pyarrow()
+        .to_pylist()
     )
+    return {(r["model"], r["month"]): r["tokens"] for r in rows}
 
 
-def shares(rows: ir.Table, rules: Rules) -> ir.Table | None:
+def shares(rows: ir.Table, rules: Rules, usage: ir.Table | None = None) -> ir.Table | None:
     """Per split, provider and month: each target's part number and share, computed exactly
-    from the drivers (a small table: targets x months)."""
+    from the drivers (a small table: targets x months). With the tokens driver a target's
+    weight is its model's tokens that month, shared evenly by the model's target groups."""
     out: list[dict] = []
     for s in rules.splits:
         targets = rows.filter(
@@ -85,6 +100,16 @@ def shares(rows: ir.Table, rules: Rules) -> ir.Table | None:
             .to_pyarrow()
             .to_pylist()
         )
+        if s.driver == "tokens":
+            tokens = _tokens(usage, s)
+            for w in weights:
+                w["w"] = Decimal(tokens.get((w["model"], w["cl_month"]), 0))
+            groups_per_model: dict[tuple, int] = {}
+            for w in weights:
+                key = (w["cl_provider"], w["cl_month"], w["model"])
+                groups_per_model[key] = groups_per_model.get(key, 0) + 1
+            for w in weights:
+                w["w"] = w["w"] / groups_per_model[(w["cl_provider"], w["cl_month"], w["model"])]
         groups: dict[tuple, list[dict]] = {}
         for w in weights:
             if w["w"] and w["w"] > 0:
@@ -107,11 +132,11 @@ def shares(rows: ir.Table, rules: Rules) -> ir.Table | None:
     return ibis.memtable(columns, schema=schema)
 
 
-def allocation(charges: ir.Table, rules: Rules) -> ir.Table:
+def allocation(charges: ir.Table, rules: Rules, usage: ir.Table | None = None) -> ir.Table:
     """The allocations table's rows for these rules: direct charges as part 0, split
     charges as their parts."""
     rows = direct(charges, rules).cache()  # computed once, read by the drivers and the parts
-    table = shares(rows, rules)
+    table = shares(rows, rules, usage)
     if table is None:  # no split found targets: every charge stays as placed
         rows = rows.mutate(split=ibis.null().cast("string"))
     else:  # a charge whose split has no target in its provider and month stays as placed
@@ -187,7 +212,8 @@ def allocate(ledger, rules: Rules) -> Run:
     """Write the allocation of every charge under `rules` (replacing an earlier run of the
     same rules version) in one transaction; returns counts."""
     con = ledger.con
-    expr = allocation(ledger.charges, rules)
+    usage = ledger.usage if "usage" in con.list_tables() else None
+    expr = allocation(ledger.charges, rules, usage)
     raw = con.con
     raw.execute("BEGIN TRANSACTION")
     try:

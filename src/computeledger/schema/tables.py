@@ -104,10 +104,31 @@ ALLOCATION_RUNS = sch.Schema(
     }
 )
 
+#: Token usage, one row per usage record or span (input includes cached input, output
+#: includes reasoning).
+USAGE = sch.Schema(
+    {
+        "ingest_id": dt.int64,
+        "source_file": dt.string,
+        "period_start": dt.Timestamp(),
+        "period_end": dt.Timestamp(),
+        "model": dt.string,
+        "customer": dt.string,
+        "channel": dt.string,
+        "operation": dt.string,
+        "requests": dt.int64,
+        "input_tokens": dt.int64,
+        "cached_input_tokens": dt.int64,
+        "output_tokens": dt.int64,
+        "reasoning_tokens": dt.int64,
+    }
+)
+
 TABLES: dict[str, sch.Schema] = {
     "charges": CHARGES,
     "ingests": INGESTS,
     "quarantine": QUARANTINE,
     "allocations": ALLOCATIONS,
     "allocation_runs": ALLOCATION_RUNS,
+    "usage": USAGE,
 }

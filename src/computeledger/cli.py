@@ -278,6 +278,88 @@ def explain(
         console.print(output.to_rich(pa.Table.from_pylist(got.parts), title=title))
 
 
+figures_app = typer.Typer(help="Reported figures: what they imply, what contradicts what, where they head.")
+app.add_typer(figures_app, name="figures")
+
+_SECTIONS = {
+    "figures": "Figures (as intervals: rounding, and the widening of disputed and estimated ones)",
+    "implied": "What they imply (reported and derived quantities, with sources)",
+    "contradictions": "Contradictions (figures that cannot all hold, and the gap)",
+    "annualised": "Run-rates (a part of a year brought to the whole year)",
+    "claims": "Claims",
+    "projections": "Projections",
+}
+
+
+@figures_app.command("check")
+def figures_check(
+    path: Annotated[Path, typer.Argument(help="Figures file: CSV or YAML")],
+    fmt: FormatOpt = "table",
+    section: Annotated[str | None, typer.Option(help="Only this section (csv: required)")] = None,
+) -> None:
+    """Derived figures with intervals and sources, bounds, contradictions, claims, projections."""
+    from computeledger.figures.read import read_figures
+    from computeledger.figures.tables import check_tables
+
+    _check_format(fmt)
+    if section is not None and section not in _SECTIONS:
+        raise typer.BadParameter(f"{section!r}: use one of {', '.join(_SECTIONS)}")
+    if fmt == "csv" and section is None:
+        raise typer.BadParameter("--format csv writes one table: add --section (e.g. implied)")
+    try:
+        tables = check_tables(read_figures(path), human=fmt == "table")
+    except ComputeLedgerError as exc:
+        _fail(exc)
+    chosen = {section: tables[section]} if section else tables
+    if fmt == "json":
+        console.out(json.dumps({k: t.to_pylist() for k, t in chosen.items()}, indent=1), highlight=False)
+        return
+    for name, table in chosen.items():
+        if fmt == "csv":
+            console.out(output.to_csv(table), end="", highlight=False)
+        elif table.num_rows:
+            console.print(output.to_rich(table, title=_SECTIONS[name], unknown=""))
+        else:
+            console.print(f"[bold]{_SECTIONS[name]}[/bold]: none")
+
+
+@figures_app.command("compare")
+def figures_compare(
+    path: Annotated[Path, typer.Argument(help="Figures file: CSV or YAML")],
+    ledger: LedgerOpt = None,
+    basis: Annotated[str, typer.Option(help="BilledCost or EffectiveCost")] = "BilledCost",
+    fmt: FormatOpt = "table",
+) -> None:
+    """Reported cost figures against the same quantities computed from the ledger."""
+    import pyarrow as pa
+
+    from computeledger.figures.compare import compare
+    from computeledger.figures.engine import describe
+    from computeledger.figures.read import read_figures
+    from computeledger.figures.tables import amount, interval
+
+    _check_format(fmt)
+    if basis not in ("BilledCost", "EffectiveCost"):
+        raise typer.BadParameter("--basis: BilledCost or EffectiveCost")
+    human = fmt == "table"
+    with _opened(ledger, read_only=True) as lg:
+        try:
+            rows = compare(lg, read_figures(path), basis)
+        except ComputeLedgerError as exc:
+            _fail(exc)
+    table = pa.Table.from_pylist(
+        [{"id": r["id"], "quantity": describe(r["quantity"].key), "stated": r["stated"],
+          "reported": interval(r["reported"], human),
+          "ledger": amount(r["ledger"], human) if r["ledger"] is not None else "",
+          "verdict": r["verdict"],
+          "difference": amount(r.get("difference"), human) if r.get("difference") is not None else ""}
+         for r in rows],
+        schema=pa.schema([(c, pa.string()) for c in
+                          ("id", "quantity", "stated", "reported", "ledger", "verdict", "difference")]),
+    )  # fmt: skip
+    output.render(table, fmt, console, title=f"Reported figures against the ledger ({basis})", unknown="")
+
+
 @app.command()
 def ingests(ledger: LedgerOpt = None, fmt: FormatOpt = "table") -> None:
     """The files ingested: status, rows read, loaded and quarantined, what replaced what."""

@@ -16,6 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 FORMATS = ("table", "csv", "json")
@@ -83,7 +84,8 @@ def to_rich(table: pa.Table, title: str | None = None, unknown: str = "unknown")
             min_width=len(n) if numeric else None,
         )
     for row in rows:
-        out.add_row(*[f"[dim]{unknown}[/dim]" if v is None else cell_text(v) for v in row])
+        # values are data, never markup: "[provider=azure]" stays as written
+        out.add_row(*[f"[dim]{unknown}[/dim]" if v is None else escape(cell_text(v) or "") for v in row])
     return out
 
 

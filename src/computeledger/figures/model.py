@@ -1,0 +1,214 @@
+"""Reported figures as data: intervals, periods, scopes and sources.
+
+A figure's value is read as an interval: `8.7B` as stated to a tenth of a billion is
+[8.65B, 8.75B] (half a unit of its last digit either way); `>12B` is [12B, +inf);
+`3.5B..4B` is itself; suffixes K, M, B (billion) and T are exact powers of ten. Disputed
+and estimated figures are widened by the rules the file declares (or the defaults).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+from computeledger.errors import UsageError
+
+SUFFIX = {"": 0, "K": 3, "M": 6, "B": 9, "BN": 9, "T": 12}
+STATUSES = ("reported", "disputed", "estimate")
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A closed interval; None is an open end (-inf below, +inf above)."""
+
+    lo: Decimal | None
+    hi: Decimal | None
+
+    def __add__(self, other: Interval) -> Interval:
+        return Interval(_opt(self.lo, other.lo, Decimal.__add__), _opt(self.hi, other.hi, Decimal.__add__))
+
+    def __sub__(self, other: Interval) -> Interval:
+        return Interval(_opt(self.lo, other.hi, Decimal.__sub__), _opt(self.hi, other.lo, Decimal.__sub__))
+
+    def scale(self, factor: Decimal) -> Interval:
+        lo, hi = (None if v is None else v * factor for v in (self.lo, self.hi))
+        return Interval(lo, hi) if factor >= 0 else Interval(hi, lo)
+
+    def divide(self, other: Interval) -> Interval:
+        """self / other for a positive `other` (a rate or share): the widest quotient. A
+        larger divisor moves a quotient towards 0; an unbounded one, all the way."""
+        a, b = other.lo, other.hi
+        if a is None or a <= 0:
+            return Interval(None, None)
+
+        def toward_zero(x: Decimal) -> Decimal:
+            return x / b if b is not None else Decimal(0)
+
+        lo = None if self.lo is None else (self.lo / a if self.lo < 0 else toward_zero(self.lo))
+        hi = None if self.hi is None else (self.hi / a if self.hi > 0 else toward_zero(self.hi))
+        return Interval(lo, hi)
+
+    def intersect(self, other: Interval) -> Interval:
+        lo = max((v for v in (self.lo, other.lo) if v is not None), default=None)
+        hi = min((v for v in (self.hi, other.hi) if v is not None), default=None)
+        return Interval(lo, hi)
+
+    @property
+    def empty(self) -> bool:
+        return self.lo is not None and self.hi is not None and self.lo > self.hi
+
+    def gap(self, other: Interval) -> Decimal:
+        """How far apart two intervals are (0 if they meet)."""
+        if self.hi is not None and other.lo is not None and self.hi < other.lo:
+            return other.lo - self.hi
+        if other.hi is not None and self.lo is not None and other.hi < self.lo:
+            return self.lo - other.hi
+        return Decimal(0)
+
+    def widen(self, share: Decimal) -> Interval:
+        lo = None if self.lo is None else self.lo - abs(self.lo) * share
+        hi = None if self.hi is None else self.hi + abs(self.hi) * share
+        return Interval(lo, hi)
+
+
+def _opt(a, b, op):
+    return None if a is None or b is None else op(a, b)
+
+
+@dataclass(frozen=True)
+class Source:
+    publisher: str = ""
+    title: str = ""
+    url: str = ""
+    date: str = ""
+
+    def __str__(self) -> str:
+        return ", ".join(x for x in (self.publisher, self.title, self.date) if x)
+
+
+@dataclass(frozen=True)
+class Period:
+    """[start, end] inclusive dates for a flow; start == end == the date for a balance."""
+
+    start: date
+    end: date
+    instant: bool = False
+
+    def __str__(self) -> str:
+        if self.instant:
+            return f"at {self.start}"
+        return f"{self.start}..{self.end}"
+
+    @property
+    def months(self) -> int:
+        """Whole calendar months covered (a flow's period runs from a 1st to a month end)."""
+        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+
+
+@dataclass(frozen=True)
+class Figure:
+    id: str
+    entity: str
+    metric: str
+    period: Period
+    scope: tuple[tuple[str, str], ...]  # sorted key=value pairs
+    stated: str  # the value as written
+    value: Interval  # after rounding and the status's widening
+    currency: str
+    source: Source
+    status: str
+    note: str = ""
+    line: int = 0
+    sources: tuple[str, ...] = field(default=())  # for derived figures: the ids they come from
+
+    @property
+    def key(self) -> tuple:
+        return (self.entity, self.metric, self.scope, self.period)
+
+
+def parse_amount(text: str, where: str) -> tuple[Interval, bool]:
+    """A stated value as an interval, and whether it was a point (which rounding widens)."""
+    t = text.strip().replace(",", "").replace("$", "").replace(" ", "")
+    if not t:
+        raise UsageError(f"{where}: no value")
+    if ".." in t:
+        a, b = t.split("..", 1)
+        lo, hi = _number(a, where), _number(b, where)
+        if lo > hi:
+            raise UsageError(f"{where}: the interval {text!r} runs backwards")
+        return Interval(lo, hi), False
+    for prefix, make in ((">=", "lo"), ("<=", "hi"), (">", "lo"), ("<", "hi")):
+        if t.startswith(prefix):
+            v = _number(t[len(prefix) :], where)
+            return (Interval(v, None) if make == "lo" else Interval(None, v)), False
+    v = _number(t.lstrip("~"), where)
+    half = _half_unit(t.lstrip("~"))
+    return Interval(v - half, v + half), True
+
+
+_NUMBER = re.compile(r"^(-?\d+(?:\.\d+)?)([A-Za-z]*)$")
+
+
+def _number(text: str, where: str) -> Decimal:
+    m = _NUMBER.match(text.strip())
+    if not m or m.group(2).upper() not in SUFFIX:
+        raise UsageError(f"{where}: not an amount: {text!r} (e.g. 8.7B, >12B, 3.5B..4B)")
+    try:
+        return Decimal(m.group(1)).scaleb(SUFFIX[m.group(2).upper()])
+    except InvalidOperation as exc:
+        raise UsageError(f"{where}: not an amount: {text!r}") from exc
+
+
+def _half_unit(text: str) -> Decimal:
+    """Half a unit of the last stated digit: 8.7B -> 0.05B; 12B -> 0.5B; 3700000 -> 0.5."""
+    m = _NUMBER.match(text)
+    assert m
+    digits = m.group(1)
+    places = len(digits.split(".")[1]) if "." in digits else 0
+    return Decimal(5).scaleb(-places - 1 + SUFFIX[m.group(2).upper()])
+
+
+def parse_date(text, where: str) -> date:
+    if isinstance(text, date):
+        return text
+    try:
+        return date.fromisoformat(str(text).strip())
+    except ValueError as exc:
+        raise UsageError(f"{where}: not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+def parse_period(start, end, instant, where: str) -> Period:
+    if instant not in (None, ""):
+        d = parse_date(instant, where)
+        return Period(d, d, instant=True)
+    if start in (None, "") or end in (None, ""):
+        raise UsageError(f"{where}: a flow needs period_start and period_end (a balance: instant)")
+    a, b = parse_date(start, where), parse_date(end, where)
+    if b < a:
+        raise UsageError(f"{where}: period_end {b} is before period_start {a}")
+    return Period(a, b)
+
+
+def parse_scope(text, where: str) -> tuple[tuple[str, str], ...]:
+    """'provider=azure; workload=inference' (or a mapping) as sorted lowercase pairs."""
+    if isinstance(text, dict):
+        items = [(str(k), str(v)) for k, v in text.items()]
+    else:
+        items = []
+        for part in re.split(r"[;|]", str(text or "")):
+            if not part.strip():
+                continue
+            if "=" not in part:
+                raise UsageError(f"{where}: scope must be key=value pairs separated by ';': {text!r}")
+            k, v = part.split("=", 1)
+            items.append((k, v))
+    pairs = {(k.strip().lower(), v.strip().lower()) for k, v in items}
+    if len({k for k, _ in pairs}) != len(pairs):
+        raise UsageError(f"{where}: a scope key is given twice: {text!r}")
+    return tuple(sorted(pairs))
+
+
+def next_day(d: date) -> date:
+    return d + timedelta(days=1)

@@ -1,0 +1,145 @@
+"""Figures files: CSV (a spreadsheet's export) or YAML (hand-written), parsed as data.
+
+CSV columns: id, entity, metric, period_start, period_end (or instant, for a balance),
+scope (`provider=azure; workload=inference`), value (`8.7B`, `>12B`, `3.5B..4B`), currency,
+status (reported, disputed, estimate), source_publisher, source_title, source_url,
+source_date, note. YAML: the same fields under `figures:` (source and scope as mappings,
+`period: 2025-01-01..2025-09-30` allowed), plus optional `rules:` (how much disputed and
+estimated figures widen), `metrics:` (the user's own), `assumptions:` (monthly growth
+range), `claims:` and `projections:`. Every error names the file and the line or entry.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+
+from computeledger.errors import UsageError
+from computeledger.figures.catalog import Catalog, default_catalog
+from computeledger.figures.model import (
+    STATUSES,
+    Figure,
+    Interval,
+    Source,
+    parse_amount,
+    parse_period,
+    parse_scope,
+)
+
+WIDEN = {"reported": Decimal(0), "disputed": Decimal("0.25"), "estimate": Decimal("0.20")}
+REQUIRED = ("entity", "metric", "value")
+
+
+@dataclass
+class FigureSet:
+    path: str
+    figures: list[Figure]
+    catalog: Catalog
+    widen: dict[str, Decimal]
+    growth: Interval  # monthly growth range for growth-based methods
+    claims: list[dict] = field(default_factory=list)
+    projections: list[dict] = field(default_factory=list)
+
+
+def read_figures(path: str | Path) -> FigureSet:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read: {exc}") from exc
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            doc = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise UsageError(f"{path}: not valid YAML: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise UsageError(f"{path}: expected a mapping with figures:, claims:, ...")
+        return _from_doc(doc, str(path))
+    rows = list(csv.DictReader(text.splitlines()))
+    return _from_doc({"figures": rows}, str(path), csv_lines=True)
+
+
+def _from_doc(doc: dict, where: str, csv_lines: bool = False) -> FigureSet:
+    unknown = set(doc) - {"figures", "rules", "metrics", "assumptions", "claims", "projections"}
+    if unknown:
+        raise UsageError(f"{where}: unknown sections {', '.join(sorted(unknown))}")
+    widen = dict(WIDEN)
+    for status, share in (doc.get("rules") or {}).items():
+        if status not in STATUSES:
+            raise UsageError(f"{where}: rules: unknown status {status!r} (use {', '.join(STATUSES)})")
+        widen[status] = _decimal(share, f"{where}: rules.{status}")
+    catalog = default_catalog().extended(doc.get("metrics") or [], where)
+    growth = (doc.get("assumptions") or {}).get("growth", ["0", "0.10"])
+    if not isinstance(growth, list) or len(growth) != 2:
+        raise UsageError(f"{where}: assumptions.growth must be [lowest, highest] monthly growth")
+    g = Interval(_decimal(growth[0], f"{where}: growth"), _decimal(growth[1], f"{where}: growth"))
+    figures, seen = [], set()
+    for i, row in enumerate(doc.get("figures") or []):
+        at = f"{where}, line {i + 2}" if csv_lines else f"{where}: figure {i + 1}"
+        fig = _figure(row, at, i + 2 if csv_lines else i + 1, catalog, widen)
+        if fig.id in seen:
+            raise UsageError(f"{at}: id {fig.id!r} is used twice")
+        seen.add(fig.id)
+        figures.append(fig)
+    return FigureSet(
+        where, figures, catalog, widen, g, list(doc.get("claims") or []), list(doc.get("projections") or [])
+    )
+
+
+def _decimal(value, where: str) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except Exception as exc:
+        raise UsageError(f"{where}: not a number: {value!r}") from exc
+
+
+def _figure(row: dict, at: str, line: int, catalog: Catalog, widen: dict) -> Figure:
+    if not isinstance(row, dict):
+        raise UsageError(f"{at}: a figure is a mapping of fields")
+    row = {str(k).strip().lower(): v for k, v in row.items() if k is not None}
+    for col in REQUIRED:
+        if row.get(col) in (None, ""):
+            raise UsageError(f"{at}, column {col}: missing")
+    metric = str(row["metric"]).strip()
+    if metric not in catalog.metrics:
+        raise UsageError(
+            f"{at}, column metric: unknown metric {metric!r} (known: {', '.join(sorted(catalog.metrics))})"
+        )
+    start, end = row.get("period_start"), row.get("period_end")
+    if row.get("period") and ".." in str(row["period"]):
+        start, end = str(row["period"]).split("..", 1)
+    period = parse_period(start, end, row.get("instant"), f"{at}, column period")
+    if catalog.metrics[metric].kind == "balance" and not period.instant:
+        raise UsageError(f"{at}: {metric} is a balance: give an instant, not a period")
+    status = str(row.get("status") or "reported").strip().lower()
+    if status not in STATUSES:
+        raise UsageError(f"{at}, column status: {status!r} is not one of {', '.join(STATUSES)}")
+    stated = str(row["value"])
+    value, point = parse_amount(stated, f"{at}, column value")
+    value = value.widen(widen[status]) if status != "reported" else value
+    del point
+    src = row.get("source") if isinstance(row.get("source"), dict) else {}
+    source = Source(
+        publisher=str(src.get("publisher") or row.get("source_publisher") or ""),
+        title=str(src.get("title") or row.get("source_title") or ""),
+        url=str(src.get("url") or row.get("source_url") or ""),
+        date=str(src.get("date") or row.get("source_date") or ""),
+    )
+    return Figure(
+        id=str(row.get("id") or f"line-{line}"),
+        entity=str(row["entity"]).strip(),
+        metric=metric,
+        period=period,
+        scope=parse_scope(row.get("scope"), f"{at}, column scope"),
+        stated=stated,
+        value=value,
+        currency=str(row.get("currency") or "USD").strip().upper(),
+        source=source,
+        status=status,
+        note=str(row.get("note") or ""),
+        line=line,
+    )

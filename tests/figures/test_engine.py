@@ -230,3 +230,29 @@ def test_csv_errors_name_the_line(tmp_path):
     fs = read_figures(path)
     assert fs.figures[0].source.publisher == "The Register"
     assert fs.figures[0].scope == (("provider", "azure"),)
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("2025", "2025-01-01", "2025-12-31"),
+        ("2025-H2", "2025-07-01", "2025-12-31"),
+        ("2025-Q1..2025-Q3", "2025-01-01", "2025-09-30"),
+        ("2024-02", "2024-02-01", "2024-02-29"),
+        ("2024-01..2025-09", "2024-01-01", "2025-09-30"),
+        ("2025-03-05..2025-03-09", "2025-03-05", "2025-03-09"),
+    ],
+)
+def test_periods_in_the_forms_people_write_them(text, start, end):
+    [f] = figures({"period": text, "value": "1B"}).figures
+    assert (str(f.period.start), str(f.period.end)) == (start, end)
+
+
+def test_low_and_high_columns_and_one_currency_per_metric():
+    [a, b] = figures(
+        {"period": "2025", "low": "1B", "high": "2B", "id": "a"}, {"period": "2024", "low": "3B", "id": "b"}
+    ).figures
+    assert a.value == Interval(1 * B, 2 * B) and b.value == Interval(3 * B, None)
+    with pytest.raises(UsageError, match="b is in EUR and a in USD: one currency"):
+        figures({"period": "2025", "value": "1B", "id": "a"}, {"period": "2024", "value": "1B", "id": "b",
+                                                                 "currency": "EUR"})  # fmt: skip

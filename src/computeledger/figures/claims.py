@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from computeledger.errors import UsageError
 from computeledger.figures.engine import Report, annualise
-from computeledger.figures.model import Interval, parse_amount, parse_period, parse_scope
+from computeledger.figures.model import Interval, parse_amount, parse_period, parse_period_text, parse_scope
 from computeledger.figures.read import FigureSet
 
 OPS = (">", ">=", "<", "<=")
@@ -78,9 +78,8 @@ def evaluate(claim: dict, fs: FigureSet, reported: Report, widened: Report) -> d
         raise UsageError(f"{where}: op must be one of {', '.join(OPS)}")
     if "bound" in claim:
         b = claim["bound"]
-        period_text = str(b.get("period") or "")
-        if ".." in period_text:
-            period = parse_period(*period_text.split("..", 1), None, where)
+        if b.get("period"):
+            period = parse_period_text(str(b["period"]), where)
         else:
             period = parse_period(None, None, b.get("instant"), where)
         key = (str(b.get("entity", "")), str(b.get("metric", "")), parse_scope(b.get("scope"), where), period)

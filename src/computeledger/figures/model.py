@@ -15,7 +15,10 @@ from decimal import Decimal, InvalidOperation
 
 from computeledger.errors import UsageError
 
-SUFFIX = {"": 0, "K": 3, "M": 6, "B": 9, "BN": 9, "T": 12}
+SUFFIX = {
+    "": 0, "K": 3, "THOUSAND": 3, "M": 6, "MN": 6, "MM": 6, "MILLION": 6, "B": 9, "BN": 9, "BILLION": 9,
+    "T": 12, "TN": 12, "TRILLION": 12,
+}  # fmt: skip
 STATUSES = ("reported", "disputed", "estimate")
 
 
@@ -130,6 +133,15 @@ class Figure:
 
 def parse_amount(text: str, where: str) -> tuple[Interval, bool]:
     """A stated value as an interval, and whether it was a point (which rounding widens)."""
+    try:
+        return _amount(text, where)
+    except UsageError:
+        raise UsageError(
+            f"{where}: not an amount: {text!r} (e.g. 8.7B, 12 billion, >12B, 3.5B..4B)"
+        ) from None
+
+
+def _amount(text: str, where: str) -> tuple[Interval, bool]:
     t = text.strip().replace(",", "").replace("$", "").replace(" ", "")
     if not t:
         raise UsageError(f"{where}: no value")
@@ -177,6 +189,46 @@ def parse_date(text, where: str) -> date:
         return date.fromisoformat(str(text).strip())
     except ValueError as exc:
         raise UsageError(f"{where}: not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+_QUARTER = re.compile(r"^(\d{4})-?([QH])([1-4])$", re.I)
+
+
+def _span(text: str, where: str) -> tuple[date, date]:
+    """A period written as a year (2025), half (2025-H1), quarter (2025-Q3), month (2025-07)
+    or day (2025-07-15): its first and last day."""
+    t = text.strip()
+    if re.fullmatch(r"\d{4}", t):
+        return date(int(t), 1, 1), date(int(t), 12, 31)
+    m = _QUARTER.match(t)
+    if m:
+        year, kind, n = int(m.group(1)), m.group(2).upper(), int(m.group(3))
+        if kind == "H" and n > 2:
+            raise UsageError(f"{where}: a year has two halves: {text!r}")
+        months = 3 if kind == "Q" else 6
+        first = (n - 1) * months + 1
+        return date(year, first, 1), _month_end(year, first + months - 1)
+    if re.fullmatch(r"\d{4}-\d{2}", t):
+        year, month = (int(x) for x in t.split("-"))
+        if not 1 <= month <= 12:
+            raise UsageError(f"{where}: not a month: {text!r}")
+        return date(year, month, 1), _month_end(year, month)
+    d = parse_date(t, where)
+    return d, d
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+
+
+def parse_period_text(text: str, where: str) -> Period:
+    """`2025-01-01..2025-09-30`, `2025-Q1..2025-Q3`, `2025`, `2025-H1`, `2024-01..2025-09`."""
+    a, _, b = str(text).partition("..")
+    start = _span(a, where)[0]
+    end = _span(b or a, where)[1]
+    if end < start:
+        raise UsageError(f"{where}: period_end {end} is before period_start {start}")
+    return Period(start, end)
 
 
 def parse_period(start, end, instant, where: str) -> Period:

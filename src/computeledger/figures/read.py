@@ -27,11 +27,12 @@ from computeledger.figures.model import (
     Source,
     parse_amount,
     parse_period,
+    parse_period_text,
     parse_scope,
 )
 
 WIDEN = {"reported": Decimal(0), "disputed": Decimal("0.25"), "estimate": Decimal("0.20")}
-REQUIRED = ("entity", "metric", "value")
+REQUIRED = ("entity", "metric")
 
 
 @dataclass
@@ -85,6 +86,14 @@ def _from_doc(doc: dict, where: str, csv_lines: bool = False) -> FigureSet:
             raise UsageError(f"{at}: id {fig.id!r} is used twice")
         seen.add(fig.id)
         figures.append(fig)
+    currencies: dict[tuple, Figure] = {}
+    for f in figures:
+        other = currencies.setdefault((f.entity, f.metric), f)
+        if other.currency != f.currency:
+            raise UsageError(
+                f"{where}: {f.id} is in {f.currency} and {other.id} in {other.currency}: one currency per "
+                "entity and metric (convert first; computeledger does not guess exchange rates)"
+            )
     return FigureSet(
         where, figures, catalog, widen, g, list(doc.get("claims") or []), list(doc.get("projections") or [])
     )
@@ -109,20 +118,31 @@ def _figure(row: dict, at: str, line: int, catalog: Catalog, widen: dict) -> Fig
         raise UsageError(
             f"{at}, column metric: unknown metric {metric!r} (known: {', '.join(sorted(catalog.metrics))})"
         )
-    start, end = row.get("period_start"), row.get("period_end")
-    if row.get("period") and ".." in str(row["period"]):
-        start, end = str(row["period"]).split("..", 1)
-    period = parse_period(start, end, row.get("instant"), f"{at}, column period")
+    if row.get("period") not in (None, ""):
+        period = parse_period_text(str(row["period"]), f"{at}, column period")
+    else:
+        period = parse_period(
+            row.get("period_start"), row.get("period_end"), row.get("instant"), f"{at}, column period"
+        )
     if catalog.metrics[metric].kind == "balance" and not period.instant:
         raise UsageError(f"{at}: {metric} is a balance: give an instant, not a period")
     status = str(row.get("status") or "reported").strip().lower()
     if status not in STATUSES:
         raise UsageError(f"{at}, column status: {status!r} is not one of {', '.join(STATUSES)}")
+    low, high = row.get("low", row.get("value_low")), row.get("high", row.get("value_high"))
+    if row.get("value") in (None, "") and (low not in (None, "") or high not in (None, "")):
+        row["value"] = (
+            f"{low}..{high}"
+            if low not in (None, "") and high not in (None, "")
+            else (f">={low}" if low not in (None, "") else f"<={high}")
+        )
+    if row.get("value") in (None, ""):
+        raise UsageError(f"{at}, column value: missing (a value, or low and/or high)")
     stated = str(row["value"])
     value, point = parse_amount(stated, f"{at}, column value")
     value = value.widen(widen[status]) if status != "reported" else value
     del point
-    src = row.get("source") if isinstance(row.get("source"), dict) else {}
+    src = row.get("source") if isinstance(row.get("source"), dict) else {"publisher": row.get("source")}
     source = Source(
         publisher=str(src.get("publisher") or row.get("source_publisher") or ""),
         title=str(src.get("title") or row.get("source_title") or ""),

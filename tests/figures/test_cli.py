@@ -1,0 +1,80 @@
+"""figures check and compare from the command line; compare against a synthetic lab's ledger."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+
+from typer.testing import CliRunner
+
+from computeledger import open_ledger
+from computeledger.cli import INVOICE_MAPPING, app
+from computeledger.figures.compare import compare
+from computeledger.figures.read import read_figures
+from tests.conftest import ROOT, truth
+
+runner = CliRunner()
+EXAMPLE = ROOT / "examples" / "openai_azure_2025.yaml"
+
+
+def test_check_prints_every_section_and_exports_json_and_csv():
+    got = runner.invoke(app, ["figures", "check", str(EXAMPLE)])
+    assert got.exit_code == 0, got.output
+    assert "[provider=azure, workload=inference]" in got.output  # scopes shown as data, not markup
+    got = runner.invoke(app, ["figures", "check", str(EXAMPLE), "--format", "json"])
+    doc = json.loads(got.output)
+    assert set(doc) == {"figures", "implied", "contradictions", "annualised", "claims", "projections"}
+    first = doc["figures"][0]
+    assert (first["id"], first["interval"]) == (
+        "azure-inference-2024",
+        "3330000000.0..4070000000.0",
+    ) or first["interval"].startswith("3285000000")
+    margin = next(c["detail"] for c in doc["claims"] if c["id"] == "more-than-double")
+    assert margin.endswith("holds unless both err by more than 7.1% in opposite directions")
+    got = runner.invoke(app, ["figures", "check", str(EXAMPLE), "--format", "csv", "--section", "claims"])
+    rows = list(csv.DictReader(io.StringIO(got.output)))
+    assert [r["as_reported"] for r in rows] == ["holds", "holds", "holds", "holds"]
+    got = runner.invoke(app, ["figures", "check", str(EXAMPLE), "--format", "csv"])
+    assert got.exit_code == 2 and "add --section" in got.output
+
+
+def test_check_reports_the_file_and_line_of_a_bad_figure(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "id,entity,metric,period,value\na,Lab,compute_cost,2025,12 billion\nb,Lab,costs,2025,12 bananas\n"
+    )
+    got = runner.invoke(app, ["figures", "check", str(path)])
+    assert got.exit_code == 2
+    assert "bad.csv, line 3, column value: not an amount: '12 bananas'" in " ".join(got.output.split())
+
+
+def test_compare_sets_reported_figures_against_the_ledger(company, tmp_path):
+    out, _ = company
+    billed: dict = {}
+    for r in truth(out):
+        if r["provider"] == "Microsoft" and r["charge_month"] == "2024-06":
+            billed[r["workload"]] = billed.get(r["workload"], Decimal(0)) + Decimal(r["billed_cost"])
+    inference = billed["inference"]
+    figures = tmp_path / "press.csv"
+    figures.write_text(
+        "id,entity,metric,period,scope,value\n"
+        f"close,Lab,compute_cost,2024-06,provider=azure;workload=inference,{inference}..{inference * 2}\n"
+        f"low,Lab,compute_cost,2024-06,provider=azure;workload=inference,{inference / 2}..{inference / 2}\n"
+        "revenue,Lab,revenue,2024-06,,1M\n"
+    )
+    with open_ledger(tmp_path / "l.duckdb") as lg:
+        lg.ingest([out / "focus"])
+        lg.ingest([out / "invoices"], mapping=INVOICE_MAPPING)
+        lg.allocate(ROOT / "src" / "computeledger" / "data" / "rules" / "synth_lab.toml")
+        rows = {r["id"]: r for r in compare(lg, read_figures(figures))}
+    assert rows["close"]["verdict"] == "within"
+    # the ledger's inference spend on Azure that month: the direct charges plus their share of
+    # the month's shared costs (the allocation spreads storage, egress and idle capacity)
+    assert rows["close"]["ledger"] >= inference
+    assert rows["low"]["verdict"] == "above"
+    assert rows["revenue"]["verdict"] == "not in the ledger"
+    got = runner.invoke(app, ["figures", "compare", str(figures), "--ledger", str(tmp_path / "l.duckdb"),
+                              "--format", "json"])  # fmt: skip
+    assert got.exit_code == 0, got.output

@@ -256,3 +256,14 @@ def test_low_and_high_columns_and_one_currency_per_metric():
     with pytest.raises(UsageError, match="b is in EUR and a in USD: one currency"):
         figures({"period": "2025", "value": "1B", "id": "a"}, {"period": "2024", "value": "1B", "id": "b",
                                                                  "currency": "EUR"})  # fmt: skip
+
+
+def test_a_cash_balance_rolls_forward_by_the_burn():
+    fs = figures(
+        {"id": "cash", "metric": "cash", "instant": "2025-01-01", "value": "10B..10B"},
+        {"id": "burn", "metric": "cash_burn", "period": "2025", "value": "3B..4B"},
+    )
+    from datetime import date
+
+    after = ("Lab", "cash", (), Period(date(2026, 1, 1), date(2026, 1, 1), instant=True))
+    assert check(fs).implied(after) == Interval(6 * B, 7 * B)

@@ -7,6 +7,7 @@ and the figures it rests on. Derivations:
 - period algebra on flows of one entity, metric and scope: adjacent periods add up, a
   period minus a sub-period that shares one of its ends gives the rest;
 - identities: revenue = revenue_share / revenue_share_rate; cash_burn = cash_out - cash_in;
+  cash at a period's start - the period's burn = cash the day after it ends;
 - containment: a part bounds its whole from below (the sum of disjoint parts, too), a
   whole bounds its parts from above.
 Entries of one key that cannot all hold are a contradiction, with the gap between them.
@@ -188,6 +189,20 @@ def _identities(book: _Book) -> bool:
                 label = "revenue = revenue_share / revenue_share_rate"
                 value = share[0].divide(rate[0])
                 changed |= book.add(Entry(k, value, "revenue share / rate", _s(share, rate), label))
+        if metric == "cash_burn" and not period.instant:
+            # a balance rolls forward by its flow: cash at the start - burn = cash the day after the end
+            opening = book.best((entity, "cash", scope, Period(period.start, period.start, instant=True)))
+            burn = book.best(key)
+            after = next_day(period.end)
+            if opening and burn:
+                k = (entity, "cash", scope, Period(after, after, instant=True))
+                changed |= book.add(Entry(k, opening[0] - burn[0], "cash - burn", _s(opening, burn),
+                                          "opening cash - net burn"))  # fmt: skip
+            closing = book.best((entity, "cash", scope, Period(after, after, instant=True)))
+            if closing and burn:
+                k = (entity, "cash", scope, Period(period.start, period.start, instant=True))
+                changed |= book.add(Entry(k, closing[0] + burn[0], "cash + burn", _s(closing, burn),
+                                          "closing cash + net burn"))  # fmt: skip
         if metric == "cash_out":
             cin = book.best((entity, "cash_in", scope, period))
             out = book.best(key)

@@ -153,7 +153,7 @@ def test_explain_names_the_rule_that_placed_a_charge(allocated):
     assert [r["matched"] for r in got.rules][:2] == [False, True]
     assert got.rules[0]["sets"]["workload"] is None
     assert got.parts[0]["split"] is None and len(got.parts) == 1
-    assert spread.placed["workload"] == ("shared", "storage and network")
+    assert spread.placed["workload"] == ("shared", "shared by tag")
     assert spread.split == "platform costs" and len(spread.parts) > 1
     assert sum(p["BilledCost"] for p in spread.parts) == spread.charge["BilledCost"]
 

@@ -47,7 +47,7 @@ def test_bills_ingest_to_the_truth_exactly(company, tmp_path):
         c = lg.charges
         placeholders = c.filter((c.ChargeClass == "") | (c.ChargeClass == "NULL")).count().execute()
         assert placeholders == 0
-        assert set(c.ChargeFrequency.execute()) == {"Usage-Based", "One-Time"}
+        assert set(c.ChargeFrequency.execute()) == {"Usage-Based", "One-Time", "Recurring"}
         assert len(results) == result["files"] == 20
         assert sum(r.rows_quarantined for r in results) == 0
         assert sum(r.rows_loaded for r in results) == result["rows"]

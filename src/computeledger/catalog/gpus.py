@@ -1,5 +1,8 @@
 """The GPU catalogue: cloud instance type to GPU model and count, each row with its source.
 
+CPU-only instance types are listed too, with 0 GPUs and gpu_model `none`, so that their
+GPU-hours are known to be 0 rather than unknown.
+
 Shipped as `data/gpu_instances.csv`; a user's own CSV with the same columns extends or
 overrides it (same provider and instance type). Shared by the synthetic company, GPU-hour
 attribution and the capacity model.
@@ -40,10 +43,12 @@ def read_catalog(path: Path) -> list[GpuInstance]:
         for line, row in enumerate(reader, start=2):
             for col in ("gpus", "gpu_memory_gb"):
                 value = row[col].strip()
-                if not value.isdigit() or int(value) <= 0:
-                    raise UsageError(
-                        f"{path}, line {line}, column {col}: not a positive whole number: {value!r}"
-                    )
+                if not value.isdigit():
+                    raise UsageError(f"{path}, line {line}, column {col}: not a whole number: {value!r}")
+            if (int(row["gpus"]) == 0) != (row["gpu_model"].strip().lower() == "none"):
+                raise UsageError(
+                    f"{path}, line {line}, column gpus: a CPU-only instance has 0 GPUs and gpu_model none"
+                )
             for col in ("provider", "instance_type", "gpu_model", "source"):
                 if not row[col].strip():
                     raise UsageError(f"{path}, line {line}, column {col}: missing")

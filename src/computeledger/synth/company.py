@@ -99,6 +99,10 @@ class Cloud:
     reservation_months: int = 12
     reservation_discount: Decimal = Decimal(0)  # off list, for the reserved rate
     tax_rate: Decimal = Decimal(0)  # on the month's net charges, one Tax row
+    cpu_instance: str = ""  # the API gateway's CPU fleet (shared), billed per node-hour
+    cpu_list_price: Decimal = Decimal(0)
+    cpu_nodes: int = 0
+    support_per_month: Decimal = Decimal(0)  # an enterprise support plan, one row a month
 
     @property
     def reservation_rate(self) -> Decimal:
@@ -108,6 +112,11 @@ class Cloud:
     @property
     def unit_price(self) -> Decimal:
         return self.list_price * (1 - self.discount)
+
+    @property
+    def cpu_unit_price(self) -> Decimal:
+        """The CPU nodes' contract rate: list less the discount, to 4 decimals (half even)."""
+        return (self.cpu_list_price * (1 - self.discount)).quantize(Decimal("0.0001"))
 
 
 @dataclass(frozen=True)
@@ -211,6 +220,7 @@ def load_company(path: Path | None = None) -> Company:
                         c.get("reservation_discount", 0), f"{where} reservation_discount", 2
                     ),
                     tax_rate=_share(c.get("tax_rate", 0), f"{where} tax_rate"),
+                    **_cpu_and_support(c, where),
                 )
             )
         shared = doc.get("shared", {})
@@ -248,6 +258,22 @@ def load_company(path: Path | None = None) -> Company:
         )
     except KeyError as exc:
         raise UsageError(f"{path}: missing entry {exc.args[0]!r}") from exc
+
+
+def _cpu_and_support(c: dict, where: str) -> dict:
+    cpu = c.get("cpu_instance", "")
+    if cpu:
+        row = gpus.lookup(cpu)
+        if row is None or row.gpus:
+            raise UsageError(f"{where}: cpu_instance {cpu!r} is not a CPU-only instance of the catalogue")
+        if c.get("focus_version") == "invoice":
+            raise UsageError(f"{where}: a GPU cloud's invoice bills GPU nodes only (no cpu_instance)")
+    return {
+        "cpu_instance": cpu,
+        "cpu_list_price": _money(c.get("cpu_list_price", 0), f"{where} cpu_list_price"),
+        "cpu_nodes": int(c.get("cpu_nodes", 0)),
+        "support_per_month": _money(c.get("support_per_month", 0), f"{where} support_per_month", 2),
+    }
 
 
 def _funding(f: dict, where: str) -> Funding:

@@ -246,17 +246,37 @@ def _month(
             charged, "commitment", "-", _text(purchase), _text(sum(int(h) * rate for h in unused if h > 0)),
             _text(purchase), "0", len(commitment_rows),
         ])  # fmt: skip
+    # Shared, one row a day each: (kind, billed, listed, hours or None)
     shared = []
     for kind, per_day in (("storage", company.storage_per_day), ("egress", company.egress_per_day)):
         if per_day and cloud.focus_version != "invoice":  # a GPU cloud's invoice bills nodes only
-            shared.append((kind, np.full(days, _micro(per_day, 6), dtype=np.int64)))
+            cost = np.full(days, _micro(per_day, 6), dtype=np.int64)
+            shared.append((kind, cost, cost, None))
+    cpu_nodes = round(cloud.cpu_nodes * factor)
+    if cloud.cpu_instance and cpu_nodes:  # the API gateway's CPU fleet, as one row a day
+        hours = np.full(days, cpu_nodes * 2400, dtype=np.int64)
+        shared.append(
+            ("cpu", hours * _micro(cloud.cpu_unit_price, 4), hours * _micro(cloud.cpu_list_price, 4), hours)
+        )
     if shared:
-        total = _text(sum(int(cost.sum()) for _, cost in shared))
-        truths.append([charged, "shared", "-", total, total, total, "0", days * len(shared)])
+        billed_total = _text(sum(int(c.sum()) for _, c, _, _ in shared))
+        list_total = _text(sum(int(c.sum()) for _, _, c, _ in shared))
+        truths.append(
+            [charged, "shared", "-", billed_total, billed_total, list_total, "0", days * len(shared)]
+        )
+    support = _micro((cloud.support_per_month * Decimal(str(factor))).quantize(Decimal("0.01")), 6)
+    if support and cloud.focus_version != "invoice":
+        truths.append([charged, "shared", "-", *[_text(support)] * 3, "0", 1])
+    else:
+        support = 0
     # Credits: the month's charges are covered until the grant runs out (one Credit row).
-    charges = sum(int(p[2].sum()) for p in parts) + sum(int(c.sum()) for _, c in shared) + purchase
+    charges = (
+        sum(int(p[2].sum()) for p in parts) + sum(int(c.sum()) for _, c, _, _ in shared) + purchase + support
+    )
     credit = min(credit_left, charges)
     extra = list(commitment_rows)
+    if support:
+        extra.append(_support_row(cloud, start, end, support))
     if credit:
         amount = _text(-credit)
         truths.append([charged, "credit", "-", amount, amount, amount, "0", 1])
@@ -281,7 +301,15 @@ def _month(
     if not preliminary_days:
         return Month(chunks, truths, credit)
     early = [tuple(a[p[7] < preliminary_days] if isinstance(a, np.ndarray) else a for a in p) for p in parts]
-    early_shared = [(kind, cost[:preliminary_days]) for kind, cost in shared]
+    early_shared = [
+        (
+            kind,
+            billed[:preliminary_days],
+            listed[:preliminary_days],
+            None if hours is None else hours[:preliminary_days],
+        )
+        for kind, billed, listed, hours in shared
+    ]
     return Month(
         chunks, truths, credit, _focus_chunks(company, cloud, start, end, early, early_shared, gpu, [])
     )
@@ -348,6 +376,15 @@ def _correction_row(cloud: Cloud, fix, start: date, end: date, amount: int) -> d
         service=("Compute", "Virtual Machines"), status=None, ChargeClass="Correction",
         ResourceName=f"{label}-node-0",
         Tags=f'{{"workload": "{fix.workload}"{model}, "team": "{TEAMS[fix.workload]}"}}',
+    )  # fmt: skip
+
+
+def _support_row(cloud: Cloud, start: date, end: date, amount: int) -> dict:
+    """The month's enterprise support plan: a recurring charge on no resource."""
+    return _row(
+        amount=_text(amount), effective=_text(amount), start=start, end=end, category="Usage",
+        frequency="Recurring", description="Enterprise support plan, monthly", resource=None,
+        service=("Other", "Support"), status=None, Tags='{"workload": "shared", "team": "platform"}',
     )  # fmt: skip
 
 
@@ -469,20 +506,20 @@ def _focus_table(
         add("CommitmentDiscountStatus", pa.array(np.where(committed, "Used", None).tolist(), pa.string()))
         for name in _COMMITMENT:
             add(name, pa.array(np.where(committed, res.get(name), None).tolist(), pa.string()))
-    for kind, cost in shared:
+    for kind, cost, listed, hours in shared:
         n = len(cost)
         add("BilledCost", _decimal(cost, 6))
         add("EffectiveCost", _decimal(cost, 6))
         add("ContractedCost", _decimal(cost, 6))
-        add("ListCost", _decimal(cost, 6))
-        add("ConsumedQuantity", pa.nulls(n, pa.string()))
-        add("PricingQuantity", pa.array(["1"] * n))
+        add("ListCost", _decimal(listed, 6))
+        add("ConsumedQuantity", pa.nulls(n, pa.string()) if hours is None else _decimal(hours, 2))
+        add("PricingQuantity", pa.array(["1"] * n) if hours is None else _decimal(hours, 2))
         add("ChargePeriodStart", _days(day0, np.arange(n)))
         add("ChargePeriodEnd", _days(day0, np.arange(n) + 1))
         add("ResourceName", pa.array([f"shared-{kind}"] * n))
         add("ResourceId", pa.array([f"{slug}/{cloud.region}/shared-{kind}"] * n))
         add("Tags", pa.array(['{"workload": "shared", "team": "platform"}'] * n))
-        for name, value in _constant_shared(kind).items():
+        for name, value in _constant_shared(kind, cloud).items():
             add(name, pa.array([value] * n, pa.string()))
         for name in ("PricingCategory", "CommitmentDiscountStatus", *_COMMITMENT):
             add(name, pa.array(["Standard" if name == "PricingCategory" else None] * n, pa.string()))
@@ -580,7 +617,22 @@ def _constant_usage(cloud: Cloud, gpu, block: bool = False) -> dict[str, str | N
     }
 
 
-def _constant_shared(kind: str) -> dict[str, str | None]:
+def _constant_shared(kind: str, cloud: Cloud) -> dict[str, str | None]:
+    if kind == "cpu":
+        return {
+            "ChargeDescription": f"{cloud.cpu_instance} instance-hours, API gateway fleet, daily",
+            "ConsumedUnit": "Hours",
+            "ContractedUnitPrice": str(cloud.cpu_unit_price),
+            "ListUnitPrice": str(cloud.cpu_list_price),
+            "PricingUnit": "Hours",
+            "ResourceType": "Virtual Machine",
+            "ServiceCategory": "Compute",
+            "ServiceSubcategory": "Virtual Machines",
+            "ServiceName": "Virtual Machines",
+            "SkuId": cloud.cpu_instance,
+            "SkuPriceId": f"{cloud.cpu_instance}-{cloud.region}-contract",
+            "SkuPriceDetails": f'{{"InstanceType": "{cloud.cpu_instance}", "GpuCount": 0}}',
+        }
     storage = kind == "storage"
     return {
         "ChargeDescription": "Object storage, daily" if storage else "Internet egress, daily",

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import ibis
 import ibis.expr.types as ir
 
-from computeledger.allocate.rules import UNALLOCATED, WORKLOADS, Condition, Rule, Rules
+from computeledger.allocate.rules import (
+    UNALLOCATED,
+    WORKLOADS,
+    Condition,
+    Rule,
+    Rules,
+    is_tag,
+    placeholders,
+)
 from computeledger.errors import UsageError
 from computeledger.summary import SHORTHANDS
 
@@ -36,36 +46,17 @@ def tag(table: ir.Table, key: str) -> ir.StringValue:
 
 def with_tags(table: ir.Table, rules: Rules) -> ir.Table:
     """The table with one column per tag key the rules read."""
-    keys = {
-        c.column[5:].lower()
-        for r in rules.rules
-        for c in r.conditions
-        if c.column.lower().startswith("tags.")
-    }
-    keys |= {
-        c.column[5:].lower()
-        for s in rules.splits
-        for c in s.conditions
-        if c.column.lower().startswith("tags.")
-    }
-    keys |= {
-        ref[5:].lower()
-        for r in rules.rules
-        for v in r.sets.values()
-        for ref in _refs(v)
-        if ref.startswith("tags.")
-    }
+    conditions = [c for r in rules.rules for c in r.conditions] + [
+        c for s in rules.splits for c in s.conditions
+    ]
+    refs = [ref for r in rules.rules for v in r.sets.values() for ref in placeholders(v)]
+    keys = {c.column[5:].lower() for c in conditions if is_tag(c.column)}
+    keys |= {ref[5:].lower() for ref in refs if is_tag(ref)}
     return table.mutate(**{tag_column(k): tag(table, k) for k in sorted(keys)}) if keys else table
 
 
-def _refs(value: str) -> list[str]:
-    import re
-
-    return re.findall(r"\{([^{}]*)\}", value)
-
-
 def _subject(table: ir.Table, cond: Condition, where: str, dims: dict[str, ir.Value] | None) -> ir.Value:
-    if cond.column.lower().startswith("tags."):
+    if is_tag(cond.column):
         return tag(table, cond.column[5:])
     if dims is not None and cond.column in dims:
         return dims[cond.column]
@@ -74,12 +65,10 @@ def _subject(table: ir.Table, cond: Condition, where: str, dims: dict[str, ir.Va
 
 def condition(table: ir.Table, cond: Condition, where: str, dims: dict | None = None) -> ir.BooleanValue:
     value = _subject(table, cond, where, dims).cast("string")
-    if cond.values is not None:
-        hit = value.isin(list(cond.values))
-        if cond.column.lower().startswith("tags."):
-            hit = value.isin([v.lower() for v in cond.values])
-        return hit.fill_null(False)
-    pattern = cond.pattern if not cond.column.lower().startswith("tags.") else f"(?i){cond.pattern}"
+    if cond.values is not None:  # tag values are compared lowercased, as they are read
+        wanted = [v.lower() for v in cond.values] if is_tag(cond.column) else list(cond.values)
+        return value.isin(wanted).fill_null(False)
+    pattern = f"(?i){cond.pattern}" if is_tag(cond.column) else cond.pattern
     return value.re_search(pattern).fill_null(False)
 
 
@@ -93,8 +82,6 @@ def matches(table: ir.Table, conditions, where: str, dims: dict | None = None) -
 def _template(table: ir.Table, rule: Rule, value: str, where: str) -> ir.StringValue:
     """A set value: a literal, or a template whose parts are tags and regex groups; null
     (nothing set) if any part is missing or empty."""
-    import re
-
     pieces = re.split(r"(\{[^{}]*\})", value)
     if len(pieces) == 1:
         return ibis.literal(value)
@@ -105,7 +92,7 @@ def _template(table: ir.Table, rule: Rule, value: str, where: str) -> ir.StringV
                 parts.append(ibis.literal(piece))
             continue
         ref = piece[1:-1]
-        if ref.startswith("tags."):
+        if is_tag(ref):
             got = tag(table, ref[5:])
         else:
             cond = next(c for c in rule.conditions if ref in c.groups)

@@ -80,6 +80,15 @@ class Rules:
         return self.dimensions[len(STANDARD) :]
 
 
+def placeholders(value: str) -> list[str]:
+    """The `{...}` references of a set value's template."""
+    return _PLACEHOLDER.findall(value)
+
+
+def is_tag(column: str) -> bool:
+    return column.lower().startswith("tags.")
+
+
 def load_rules(path: str | Path) -> Rules:
     path = Path(path)
     try:
@@ -138,7 +147,7 @@ def _rule(r: dict, where: str, dims: tuple[str, ...]) -> Rule:
             raise UsageError(f"{where}: unknown dimension {dim!r} (known: {', '.join(dims)})")
         if not isinstance(value, str):
             raise UsageError(f"{where}: set.{dim} must be a string")
-        for ref in _PLACEHOLDER.findall(value):
+        for ref in placeholders(value):
             if not (ref.startswith("tags.") and len(ref) > 5) and ref not in groups:
                 raise UsageError(
                     f"{where}: set.{dim} refers to {{{ref}}}, which is neither tags.KEY nor a named "

@@ -146,5 +146,16 @@ def test_gpu_catalogue_covers_the_instances_the_issues_name():
 def test_gpu_catalogue_errors_name_line_and_column(tmp_path):
     bad = tmp_path / "gpus.csv"
     bad.write_text(",".join(gpus.COLUMNS) + "\nLab,box-1,H100 SXM,eight,80,,me\n")
-    with pytest.raises(UsageError, match=r"line 2, column gpus: not a positive whole number: 'eight'"):
+    with pytest.raises(UsageError, match=r"line 2, column gpus: not a whole number: 'eight'"):
         gpus.read_catalog(bad)
+    bad.write_text(",".join(gpus.COLUMNS) + "\nLab,box-1,H100 SXM,0,80,,me\n")
+    with pytest.raises(
+        UsageError, match=r"line 2, column gpus: a CPU-only instance has 0 GPUs and gpu_model none"
+    ):
+        gpus.read_catalog(bad)
+
+
+def test_cpu_only_instances_have_zero_gpus_known():
+    row = gpus.lookup("m7i.4xlarge")
+    assert (row.gpus, row.gpu_model) == (0, "none")
+    assert gpus.lookup("p5.48xlarge").gpus == 8

@@ -213,3 +213,21 @@ def test_the_tokens_driver_spreads_by_each_models_tokens(allocated, tmp_path):
         a, b = parts[(month, "atlas-l")], parts[(month, "swift-s")]
         expected = Decimal(tokens[(month, "atlas-l")]) / Decimal(tokens[(month, "swift-s")])
         assert abs(a / b - expected) < Decimal("1e-9")
+
+
+def test_charges_loaded_after_the_allocation_are_shown_not_allocated_never_dropped(
+    allocated, tmp_path, sample
+):
+    import shutil
+
+    path, _, _ = allocated
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(path, copy)
+    with open_ledger(copy) as lg:
+        lg.ingest([sample])
+        total = lg.summary([]).to_pyarrow().to_pylist()[0]
+        rows = lg.summary("workload,split").to_pyarrow().to_pylist()
+    assert sum(r["BilledCost"] for r in rows) == total["BilledCost"]
+    late = [r for r in rows if r["split"] == "(loaded after the allocation)"]
+    assert [(r["workload"], r["rows"]) for r in late] == [("unallocated", 1000)]
+    assert late[0]["gpu_hours"] is None  # unknown until allocated, never 0

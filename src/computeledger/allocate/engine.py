@@ -20,12 +20,13 @@ import ibis.expr.types as ir
 
 from computeledger.allocate.gpu import with_gpus
 from computeledger.allocate.place import matches, placed
-from computeledger.allocate.rules import STANDARD, Rules, Split
+from computeledger.allocate.rules import STANDARD, UNALLOCATED, Rules, Split
 from computeledger.errors import UsageError
 from computeledger.schema.focus import MONEY
 from computeledger.schema.tables import ALLOCATIONS, NUMBER, SHARE
 
 SHARE_PLACES = Decimal(1).scaleb(-12)
+NOT_RUN = "(loaded after the allocation)"  # the split column of charges the allocation has not seen
 _WORK = dt.Decimal(38, 12)
 
 
@@ -261,11 +262,20 @@ def allocated_charges(ledger, version: str | None = None) -> ir.Table:
         raise UsageError(f"no allocation with rules version {version!r}")
     extra = json.loads(found[0]["dimensions"])
     a = ledger.allocations.filter(ledger.allocations.rules_version == version)
-    c = ledger.charges.drop(*MONEY)
-    j = c.inner_join(a, "x_charge_id")
+    a = a.rename({f"cl_a_{m}": m for m in (*MONEY, "gpu_hours")} | {"cl_a_id": "x_charge_id"})
+    c = ledger.charges
+    j = c.left_join(a, c.x_charge_id == a.cl_a_id)
+    # charges loaded after the allocation ran are shown, as not allocated, never dropped
+    new = j.cl_a_id.isnull()
+    j = j.mutate(
+        **{d: ibis.ifelse(new, ibis.literal(UNALLOCATED), j[d]) for d in STANDARD},
+        **{m: ibis.ifelse(new, j[m], j[f"cl_a_{m}"]) for m in MONEY},
+        gpu_hours=ibis.ifelse(new, ibis.null(NUMBER), j.cl_a_gpu_hours),
+        split=ibis.ifelse(new, ibis.literal(NOT_RUN), j.split),
+    ).drop("cl_a_id", *(f"cl_a_{m}" for m in (*MONEY, "gpu_hours")))
     if extra:
         doc = j.x_dimensions.cast(dt.json)
-        j = j.mutate(**{d: doc[d].str for d in extra})
+        j = j.mutate(**{d: ibis.ifelse(new, ibis.literal(UNALLOCATED), doc[d].str) for d in extra})
     return j
 
 

@@ -267,3 +267,31 @@ def test_a_cash_balance_rolls_forward_by_the_burn():
 
     after = ("Lab", "cash", (), Period(date(2026, 1, 1), date(2026, 1, 1), instant=True))
     assert check(fs).implied(after) == Interval(6 * B, 7 * B)
+
+
+@pytest.mark.parametrize(
+    ("row", "start", "end", "lo"),
+    [
+        ({"Period Start": "2025-01", "Period End": "2025-09", "Value": "$8.7B"}, "2025-01-01", "2025-09-30",
+         D("8.65e9")),
+        ({"period": "Q3 2025", "value": "US$12 billion", "status": "Projected"}, "2025-07-01",
+         "2025-09-30", D("9.2e9")),  # [11.5B, 12.5B] widened 20% as an estimate
+        ({"period": "CY2024", "value": "€3B..€4B", "status": "contested"}, "2024-01-01", "2024-12-31",
+         D("2.25e9")),
+    ],
+)  # fmt: skip
+def test_spreadsheet_spellings_are_read(row, start, end, lo):
+    [f] = figures(row).figures
+    assert (str(f.period.start), str(f.period.end), f.value.lo) == (start, end, lo)
+
+
+def test_a_currency_symbol_names_the_currency_and_must_agree_with_the_column():
+    [f] = figures({"period": "2024", "value": "€3B"}).figures
+    assert f.currency == "EUR"
+    with pytest.raises(UsageError, match="column currency: USD, but the value '€3B' is in EUR"):
+        figures({"period": "2024", "value": "€3B", "currency": "usd"})
+
+
+def test_a_fiscal_year_must_be_written_as_dates():
+    with pytest.raises(UsageError, match="fiscal years differ by company"):
+        figures({"period": "FY2025", "value": "1B"})

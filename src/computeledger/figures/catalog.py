@@ -71,5 +71,9 @@ def default_catalog() -> Catalog:
         Metric("cash_in", "flow", None, "cash received (revenue collected, funding)"),
         Metric("cash_burn", "flow", None, "net burn: cash out minus cash in"),
         Metric("cash", "balance", None, "cash balance"),
+        Metric("funding", "flow", "cash_in", "equity or debt raised"),
+        Metric("valuation", "balance", None, "company valuation"),
+        Metric("arr", "balance", None, "annualised revenue run-rate at a date"),
+        Metric("gross_margin", "ratio", None, "gross margin as a fraction of revenue"),
     ]
     return Catalog({m.name: m for m in items})

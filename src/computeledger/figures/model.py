@@ -131,6 +131,15 @@ class Figure:
         return (self.entity, self.metric, self.scope, self.period)
 
 
+_SYMBOLS = {"US$": "USD", "USD": "USD", "$": "USD", "€": "EUR", "EUR": "EUR", "£": "GBP", "GBP": "GBP"}
+
+
+def stated_currency(text: str) -> str | None:
+    """The currency a value names by its symbol or code (`$8.7B`, `€3B`), if any."""
+    t = text.strip().lstrip("~<>=").upper()
+    return next((code for sym, code in _SYMBOLS.items() if t.startswith(sym)), None)
+
+
 def parse_amount(text: str, where: str) -> tuple[Interval, bool]:
     """A stated value as an interval, and whether it was a point (which rounding widens)."""
     try:
@@ -142,7 +151,9 @@ def parse_amount(text: str, where: str) -> tuple[Interval, bool]:
 
 
 def _amount(text: str, where: str) -> tuple[Interval, bool]:
-    t = text.strip().replace(",", "").replace("$", "").replace(" ", "")
+    t = text.strip().replace(",", "").replace(" ", "")
+    t = re.sub(r"^(~|[<>]=?)?(?:US\$|USD|\$|€|EUR|£|GBP)", r"\1", t, flags=re.I)
+    t = re.sub(r"\.\.(?:US\$|USD|\$|€|EUR|£|GBP)", "..", t, flags=re.I)
     if not t:
         raise UsageError(f"{where}: no value")
     if ".." in t:
@@ -195,9 +206,18 @@ _QUARTER = re.compile(r"^(\d{4})-?([QH])([1-4])$", re.I)
 
 
 def _span(text: str, where: str) -> tuple[date, date]:
-    """A period written as a year (2025), half (2025-H1), quarter (2025-Q3), month (2025-07)
-    or day (2025-07-15): its first and last day."""
+    """A period written as a year (2025, CY2025), half (2025-H1, H1 2025), quarter (2025-Q3,
+    Q3 2025), month (2025-07) or day (2025-07-15): its first and last day."""
     t = text.strip()
+    m = re.fullmatch(r"([QH][1-4])[\s-]*(\d{4})", t, re.I)
+    if m:
+        t = f"{m.group(2)}-{m.group(1)}"
+    if re.match(r"^FY", t, re.I):
+        raise UsageError(
+            f"{where}: {text!r}: fiscal years differ by company; write the dates (2024-07-01..2025-06-30)"
+        )
+    t = re.sub(r"^CY\s*(\d{4})$", r"\1", t, flags=re.I)
+    t = re.sub(r"^(\d{4})\s+([QH][1-4])$", r"\1-\2", t, flags=re.I)
     if re.fullmatch(r"\d{4}", t):
         return date(int(t), 1, 1), date(int(t), 12, 31)
     m = _QUARTER.match(t)
@@ -237,7 +257,8 @@ def parse_period(start, end, instant, where: str) -> Period:
         return Period(d, d, instant=True)
     if start in (None, "") or end in (None, ""):
         raise UsageError(f"{where}: a flow needs period_start and period_end (a balance: instant)")
-    a, b = parse_date(start, where), parse_date(end, where)
+    a = start if isinstance(start, date) else _span(str(start), where)[0]
+    b = end if isinstance(end, date) else _span(str(end), where)[1]
     if b < a:
         raise UsageError(f"{where}: period_end {b} is before period_start {a}")
     return Period(a, b)

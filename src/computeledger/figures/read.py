@@ -29,8 +29,13 @@ from computeledger.figures.model import (
     parse_period,
     parse_period_text,
     parse_scope,
+    stated_currency,
 )
 
+SYNONYMS = {
+    "estimated": "estimate", "projection": "estimate", "projected": "estimate", "forecast": "estimate",
+    "contested": "disputed", "denied": "disputed", "confirmed": "reported",
+}  # fmt: skip
 WIDEN = {"reported": Decimal(0), "disputed": Decimal("0.25"), "estimate": Decimal("0.20")}
 REQUIRED = ("entity", "metric")
 
@@ -106,10 +111,18 @@ def _decimal(value, where: str) -> Decimal:
         raise UsageError(f"{where}: not a number: {value!r}") from exc
 
 
+def _currency(row: dict, stated: str, at: str) -> str:
+    given = str(row.get("currency") or "").strip().upper()
+    named = stated_currency(stated)
+    if given and named and given != named:
+        raise UsageError(f"{at}, column currency: {given}, but the value {stated!r} is in {named}")
+    return given or named or "USD"
+
+
 def _figure(row: dict, at: str, line: int, catalog: Catalog, widen: dict) -> Figure:
     if not isinstance(row, dict):
         raise UsageError(f"{at}: a figure is a mapping of fields")
-    row = {str(k).strip().lower(): v for k, v in row.items() if k is not None}
+    row = {"_".join(str(k).strip().lower().split()): v for k, v in row.items() if k is not None}
     for col in REQUIRED:
         if row.get(col) in (None, ""):
             raise UsageError(f"{at}, column {col}: missing")
@@ -127,6 +140,7 @@ def _figure(row: dict, at: str, line: int, catalog: Catalog, widen: dict) -> Fig
     if catalog.metrics[metric].kind == "balance" and not period.instant:
         raise UsageError(f"{at}: {metric} is a balance: give an instant, not a period")
     status = str(row.get("status") or "reported").strip().lower()
+    status = SYNONYMS.get(status, status)
     if status not in STATUSES:
         raise UsageError(f"{at}, column status: {status!r} is not one of {', '.join(STATUSES)}")
     low, high = row.get("low", row.get("value_low")), row.get("high", row.get("value_high"))
@@ -157,7 +171,7 @@ def _figure(row: dict, at: str, line: int, catalog: Catalog, widen: dict) -> Fig
         scope=parse_scope(row.get("scope"), f"{at}, column scope"),
         stated=stated,
         value=value,
-        currency=str(row.get("currency") or "USD").strip().upper(),
+        currency=_currency(row, stated, at),
         source=source,
         status=status,
         note=str(row.get("note") or ""),

@@ -51,14 +51,21 @@ def test_bad_usage_records_are_quarantined_with_a_reason(tmp_path):
         {**good, "start_time": "soon"},
     ]
     path = tmp_path / "usage.jsonl"
-    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    text = [json.dumps(x) for x in lines]
+    text.insert(2, "")  # a blank line: not a record
+    text.append('{"object": "organization.usage.completions.result", "input_tokens": 1')  # cut short
+    path.write_text("\n".join(text) + "\n")
     broken = tmp_path / "broken.json"
     broken.write_text('{"resourceSpans": [')
     with open_ledger(tmp_path / "l.duckdb") as lg:
         [result] = lg.ingest_usage([path])
         [refused] = lg.ingest_usage([broken])
-        reasons = sorted(lg.quarantine.reason.execute())
+        q = lg.quarantine.order_by("source_line").to_pyarrow().to_pylist()
         assert lg.usage.count().execute() == 1
-    assert (result.rows_loaded, result.rows_quarantined) == (1, 3)
-    assert reasons == ["no model", "no period (start and end time)", "token counts do not add up"]
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 4)
+    assert [(r["source_line"], r["reason"]) for r in q] == [
+        (2, "no model"), (4, "token counts do not add up"), (5, "no period (start and end time)"),
+        (6, "not a JSON object"),
+    ]  # fmt: skip
+    assert q[-1]["raw"].endswith('"input_tokens": 1')
     assert refused.status == "refused" and "not readable as otel-spans" in refused.message

@@ -21,25 +21,39 @@ from computeledger.ingest.files import fingerprint
 
 FORMATS = {".jsonl": "openai-usage", ".ndjson": "openai-usage", ".json": "otel-spans"}
 
-_OPENAI = """
+# JSONL is read line by line as text, so that a damaged line is quarantined with its line
+# number and text (a JSON reader would refuse the whole file, or skip the line unseen).
+_LINES = """
+SELECT * FROM read_csv(?, columns = {'j': 'VARCHAR'}, header = false, delim = chr(1), quote = '',
+                       escape = '', auto_detect = false, max_line_size = 4194304)
+"""
+
+
+def _field(path: str) -> str:
+    return f"json_extract_string(j, '$.{path}')"
+
+
+_OPENAI = f"""
 SELECT
-  to_timestamp(TRY_CAST(start_time AS BIGINT)) AT TIME ZONE 'UTC' AS period_start,
-  to_timestamp(TRY_CAST(end_time AS BIGINT)) AT TIME ZONE 'UTC' AS period_end,
-  CAST(model AS VARCHAR) AS model,
-  CAST(project_id AS VARCHAR) AS customer,
-  CAST(json_extract_string(CAST(metadata AS JSON), '$.channel') AS VARCHAR) AS channel,
-  CASE WHEN CAST(object AS VARCHAR) LIKE '%embeddings%' THEN 'embeddings' ELSE 'chat' END AS operation,
-  TRY_CAST(num_model_requests AS BIGINT) AS requests,
-  TRY_CAST(input_tokens AS BIGINT) AS input_tokens,
-  coalesce(TRY_CAST(input_cached_tokens AS BIGINT), 0) AS cached_input_tokens,
-  coalesce(TRY_CAST(output_tokens AS BIGINT), 0) AS output_tokens,
-  coalesce(TRY_CAST(output_reasoning_tokens AS BIGINT), 0) AS reasoning_tokens
-FROM read_json(?, format = 'newline_delimited', union_by_name = true, sample_size = -1,
-               columns = {start_time: 'VARCHAR', end_time: 'VARCHAR', model: 'VARCHAR',
-                          project_id: 'VARCHAR', metadata: 'JSON', object: 'VARCHAR',
-                          num_model_requests: 'VARCHAR', input_tokens: 'VARCHAR',
-                          input_cached_tokens: 'VARCHAR', output_tokens: 'VARCHAR',
-                          output_reasoning_tokens: 'VARCHAR'})
+  line,
+  raw,
+  j IS NOT NULL AND json_type(j) = 'OBJECT' AS is_json,
+  to_timestamp(TRY_CAST({_field("start_time")} AS BIGINT)) AT TIME ZONE 'UTC' AS period_start,
+  to_timestamp(TRY_CAST({_field("end_time")} AS BIGINT)) AT TIME ZONE 'UTC' AS period_end,
+  {_field("model")} AS model,
+  {_field("project_id")} AS customer,
+  {_field("metadata.channel")} AS channel,
+  CASE WHEN {_field("object")} LIKE '%embeddings%' THEN 'embeddings' ELSE 'chat' END AS operation,
+  TRY_CAST({_field("num_model_requests")} AS BIGINT) AS requests,
+  TRY_CAST({_field("input_tokens")} AS BIGINT) AS input_tokens,
+  coalesce(TRY_CAST({_field("input_cached_tokens")} AS BIGINT), 0) AS cached_input_tokens,
+  coalesce(TRY_CAST({_field("output_tokens")} AS BIGINT), 0) AS output_tokens,
+  coalesce(TRY_CAST({_field("output_reasoning_tokens")} AS BIGINT), 0) AS reasoning_tokens
+FROM (
+  SELECT rowid + 1 AS line, j AS raw, CASE WHEN coalesce(json_valid(j), false) THEN j END AS j
+  FROM cl_usage_lines
+  WHERE j IS NOT NULL AND trim(j) <> ''
+)
 """
 
 _ATTR = "list_filter(sp.attributes, a -> a.key = '{key}')[1].value"
@@ -49,6 +63,9 @@ WITH rs AS (SELECT unnest(resourceSpans) AS rs FROM read_json(?, maximum_object_
 ss AS (SELECT unnest(rs.scopeSpans) AS ss FROM rs),
 spans AS (SELECT unnest(ss.spans) AS sp FROM ss)
 SELECT
+  CAST(NULL AS BIGINT) AS line,
+  to_json(sp)::VARCHAR AS raw,
+  true AS is_json,
   make_timestamp(CAST(TRY_CAST(sp.startTimeUnixNano AS HUGEINT) // 1000 AS BIGINT)) AS period_start,
   make_timestamp(CAST(TRY_CAST(sp.endTimeUnixNano AS HUGEINT) // 1000 AS BIGINT)) AS period_end,
   {_ATTR.format(key="gen_ai.request.model")}.stringValue AS model,
@@ -114,14 +131,19 @@ def _one(ledger, path: Path) -> UsageResult:
     try:
         # an OTLP export is one JSON document: the reader's buffer must hold the whole file
         size = max(16 * 2**20, path.stat().st_size + 2**20)
-        query = _OPENAI if fmt == "openai-usage" else _OTEL.replace("{size}", str(int(size)))
-        raw.execute(f"CREATE OR REPLACE TEMP TABLE cl_usage AS {query}", [str(path)])
+        if fmt == "openai-usage":
+            raw.execute(f"CREATE OR REPLACE TEMP TABLE cl_usage_lines AS {_LINES}", [str(path)])
+            raw.execute(f"CREATE OR REPLACE TEMP TABLE cl_usage AS {_OPENAI}")
+        else:
+            query = _OTEL.replace("{size}", str(int(size)))
+            raw.execute(f"CREATE OR REPLACE TEMP TABLE cl_usage AS {query}", [str(path)])
     except duckdb.Error as exc:
         result.message = f"not readable as {fmt}: {str(exc).splitlines()[0]}"
         _record(raw, result, sha, started)
         return result
     bad = (
-        "CASE WHEN model IS NULL THEN 'no model' WHEN period_start IS NULL OR period_end IS NULL "
+        "CASE WHEN NOT is_json THEN 'not a JSON object' "
+        "WHEN model IS NULL THEN 'no model' WHEN period_start IS NULL OR period_end IS NULL "
         "THEN 'no period (start and end time)' WHEN input_tokens IS NULL THEN 'no input token count' "
         "WHEN input_tokens < 0 OR output_tokens < 0 OR cached_input_tokens > input_tokens "
         "OR reasoning_tokens > output_tokens THEN 'token counts do not add up' END"
@@ -143,7 +165,7 @@ def _one(ledger, path: Path) -> UsageResult:
         result.rows_quarantined = sum(n for _, n in reasons)
         result.reasons = [f"{n} records: {r}" for r, n in reasons]
         raw.execute(
-            "INSERT INTO quarantine SELECT ?, ?, NULL, to_json(cl_usage)::VARCHAR, " + bad + " FROM cl_usage "
+            "INSERT INTO quarantine SELECT ?, ?, line, raw, " + bad + " FROM cl_usage "
             f"WHERE ({bad}) IS NOT NULL",
             [ingest_id, str(path)],
         )

@@ -41,7 +41,7 @@ def key(metric="compute_cost", scope=(), start="2025-01-01", end="2025-12-31"):
     ],
 )
 def test_amounts_are_intervals_of_their_stated_precision(text, lo, hi):
-    assert parse_amount(text, "x")[0] == Interval(lo, hi)
+    assert parse_amount(text, "x") == Interval(lo, hi)
 
 
 def test_period_algebra_q1_q3_minus_h1_gives_q3_with_intervals_carried():

@@ -36,7 +36,7 @@ def _verdict(a: Interval, op: str, b: Interval) -> str:
 
 def exact(value, where: str) -> Interval:
     """A threshold as written: exactly its value (no rounding interval)."""
-    stated = parse_amount(str(value), where)[0]
+    stated = parse_amount(str(value), where)
     if stated.lo is None or stated.hi is None:
         return stated
     middle = (stated.lo + stated.hi) / 2
@@ -54,7 +54,7 @@ def _value(report: Report, fs: FigureSet, fid: str, how: str | None, widened: bo
         if how not in ("linear", "growth"):
             raise UsageError(f"{where}: annualise must be linear or growth")
         return a[how]
-    return fig.value if widened else parse_amount(fig.stated, fid)[0]
+    return fig.value if widened else fig.reported
 
 
 def evaluate(claim: dict, fs: FigureSet, reported: Report, widened: Report) -> dict:

@@ -120,7 +120,7 @@ def check(fs: FigureSet, widened: bool = True) -> Report:
     their declared widening (else as reported, only rounded)."""
     book = _Book()
     for f in fs.figures:
-        value = f.value if widened else parse_amount(f.stated, f.id)[0]
+        value = f.value if widened else f.reported
         book.add(Entry(f.key, value, f.status, (f.id,), f.id))
     for _ in range(ROUNDS):
         changed = _periods(book, fs) | _identities(book) | _containment(book, fs)
@@ -302,7 +302,7 @@ def annualise(f: Figure, growth: Interval, widened: bool = True) -> dict | None:
     p = f.period
     if p.instant or p.start.month != 1 or p.start.day != 1 or p.start.year != p.end.year or p.months >= 12:
         return None
-    value = f.value if widened else parse_amount(f.stated, f.id)[0]
+    value = f.value if widened else f.reported
     n = p.months
     linear = value.scale(Decimal(12) / Decimal(n))
     lo_g, hi_g = growth.lo or Decimal(0), growth.hi or Decimal(0)
@@ -340,7 +340,7 @@ def project(report: Report, fs: FigureSet, spec: dict, seed: int = 20251112, dra
     threshold = spec.get("threshold")
     if threshold is not None:
         t_fig = next((f for f in fs.figures if f.id == str(threshold)), None)
-        t_val = t_fig.value if t_fig else parse_amount(str(threshold), f"{where}: threshold")[0]
+        t_val = t_fig.value if t_fig else parse_amount(str(threshold), f"{where}: threshold")
         if t_fig:
             out["sources"].append(t_fig.id)
         out["threshold"] = t_val

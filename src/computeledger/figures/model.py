@@ -119,6 +119,7 @@ class Figure:
     scope: tuple[tuple[str, str], ...]  # sorted key=value pairs
     stated: str  # the value as written
     value: Interval  # after rounding and the status's widening
+    reported: Interval  # as stated: the rounding of its last digit only
     currency: str
     source: Source
     status: str
@@ -140,8 +141,8 @@ def stated_currency(text: str) -> str | None:
     return next((code for sym, code in _SYMBOLS.items() if t.startswith(sym)), None)
 
 
-def parse_amount(text: str, where: str) -> tuple[Interval, bool]:
-    """A stated value as an interval, and whether it was a point (which rounding widens)."""
+def parse_amount(text: str, where: str) -> Interval:
+    """A stated value as an interval (a point widened by the rounding of its last digit)."""
     try:
         return _amount(text, where)
     except UsageError:
@@ -150,7 +151,7 @@ def parse_amount(text: str, where: str) -> tuple[Interval, bool]:
         ) from None
 
 
-def _amount(text: str, where: str) -> tuple[Interval, bool]:
+def _amount(text: str, where: str) -> Interval:
     t = text.strip().replace(",", "").replace(" ", "")
     t = re.sub(r"^(~|[<>]=?)?(?:US\$|USD|\$|€|EUR|£|GBP)", r"\1", t, flags=re.I)
     t = re.sub(r"\.\.(?:US\$|USD|\$|€|EUR|£|GBP)", "..", t, flags=re.I)
@@ -161,14 +162,14 @@ def _amount(text: str, where: str) -> tuple[Interval, bool]:
         lo, hi = _number(a, where), _number(b, where)
         if lo > hi:
             raise UsageError(f"{where}: the interval {text!r} runs backwards")
-        return Interval(lo, hi), False
+        return Interval(lo, hi)
     for prefix, make in ((">=", "lo"), ("<=", "hi"), (">", "lo"), ("<", "hi")):
         if t.startswith(prefix):
             v = _number(t[len(prefix) :], where)
-            return (Interval(v, None) if make == "lo" else Interval(None, v)), False
+            return Interval(v, None) if make == "lo" else Interval(None, v)
     v = _number(t.lstrip("~"), where)
     half = _half_unit(t.lstrip("~"))
-    return Interval(v - half, v + half), True
+    return Interval(v - half, v + half)
 
 
 _NUMBER = re.compile(r"^(-?\d+(?:\.\d+)?)([A-Za-z]*)$")

@@ -153,9 +153,8 @@ def _figure(row: dict, at: str, line: int, catalog: Catalog, widen: dict) -> Fig
     if row.get("value") in (None, ""):
         raise UsageError(f"{at}, column value: missing (a value, or low and/or high)")
     stated = str(row["value"])
-    value, point = parse_amount(stated, f"{at}, column value")
-    value = value.widen(widen[status]) if status != "reported" else value
-    del point
+    reported = parse_amount(stated, f"{at}, column value")
+    value = reported.widen(widen[status]) if status != "reported" else reported
     src = row.get("source") if isinstance(row.get("source"), dict) else {"publisher": row.get("source")}
     source = Source(
         publisher=str(src.get("publisher") or row.get("source_publisher") or ""),
@@ -171,6 +170,7 @@ def _figure(row: dict, at: str, line: int, catalog: Catalog, widen: dict) -> Fig
         scope=parse_scope(row.get("scope"), f"{at}, column scope"),
         stated=stated,
         value=value,
+        reported=reported,
         currency=_currency(row, stated, at),
         source=source,
         status=status,

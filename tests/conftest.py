@@ -77,3 +77,17 @@ def company(tmp_path_factory):
     out = tmp_path_factory.mktemp("company")
     result = generate(out, months=4, start="2024-05", seed=11)
     return out, result
+
+
+@pytest.fixture(scope="session")
+def allocated(company, tmp_path_factory):
+    """The shared test company's bills (no token usage), allocated by the shipped rules."""
+    from computeledger.cli import INVOICE_MAPPING
+
+    out, _ = company
+    path = tmp_path_factory.mktemp("allocated") / "ledger.duckdb"
+    with open_ledger(path) as lg:
+        lg.ingest([out / "focus"])
+        lg.ingest([out / "invoices"], mapping=INVOICE_MAPPING)
+        run = lg.allocate(RULES)
+    return path, run, out

@@ -139,3 +139,10 @@ def test_demo_recovers_the_synthetic_truth(tmp_path):
     assert "1000 rows read, 1000 loaded, 0 quarantined" in r.output
     assert "10 files:" in r.output
     assert ": equal" in r.output
+    # the capacity model's verdict on the lab: its GPUs served a small share of what they could
+    import re
+
+    atlas = re.search(r"atlas-l\s*│\s*Llama-3.3-70B\s*│\s*([\d.]+)\s*│\s*([\d.]+)\s*│\s*([\d.]+)%", r.output)
+    assert atlas, r.output
+    billed, needed, share = (float(x) for x in atlas.groups())
+    assert round(needed / billed * 100, 1) == share and 0 < share < 100

@@ -3,56 +3,29 @@
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from computeledger import output
+from computeledger.cli_capacity import capacity_app
+from computeledger.cli_shared import FormatOpt, LedgerOpt, console, err
+from computeledger.cli_shared import check_format as _check_format
+from computeledger.cli_shared import fail as _fail
+from computeledger.cli_shared import opened as _opened
 from computeledger.errors import ComputeLedgerError
 from computeledger.ingest.files import discover
-from computeledger.ledger import ENV_PATH, Ledger, default_path, open_ledger
+from computeledger.ledger import Ledger, open_ledger
 
 app = typer.Typer(
     help="computeledger: an exact, auditable ledger for the economics of AI compute.",
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console(width=None if sys.stdout.isatty() else 240)
-err = Console(stderr=True)
-
-LedgerOpt = Annotated[
-    str | None,
-    typer.Option("--ledger", envvar=ENV_PATH, help="Ledger file [default: ./computeledger.duckdb]"),
-]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, csv or json")]
-
-
-def _check_format(fmt: str) -> str:
-    if fmt not in output.FORMATS:
-        raise typer.BadParameter(f"{fmt!r}: use one of {', '.join(output.FORMATS)}")
-    return fmt
-
-
-def _fail(exc: ComputeLedgerError) -> None:
-    err.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
-    raise typer.Exit(2)
-
-
-@contextmanager
-def _opened(ledger: str | None, *, read_only: bool = False) -> Iterator[Ledger]:
-    """The ledger a command works on; its errors end the command with a message, exit 2."""
-    try:
-        with open_ledger(ledger or default_path(), read_only=read_only) as lg:
-            yield lg
-    except ComputeLedgerError as exc:
-        _fail(exc)
+app.add_typer(capacity_app, name="capacity")
 
 
 @app.command()
@@ -288,6 +261,7 @@ _SECTIONS = {
     "annualised": "Run-rates (a part of a year brought to the whole year)",
     "claims": "Claims",
     "projections": "Projections",
+    "fleet": "The fleet each compute cost implies (GPU-hours and average GPUs, estimated)",
 }
 
 
@@ -296,8 +270,15 @@ def figures_check(
     path: Annotated[Path, typer.Argument(help="Figures file: CSV or YAML")],
     fmt: FormatOpt = "table",
     section: Annotated[str | None, typer.Option(help="Only this section (csv: required)")] = None,
+    fleet_gpu: Annotated[
+        str | None, typer.Option("--fleet-gpu", help="Add the fleet each compute cost implies on this GPU")
+    ] = None,
+    price: Annotated[str | None, typer.Option(help="With --fleet-gpu: dollars per GPU-hour, 2..4")] = None,
 ) -> None:
     """Derived figures with intervals and sources, bounds, contradictions, claims, projections."""
+    import pyarrow as pa
+
+    from computeledger.cli_capacity import price_range
     from computeledger.figures.read import read_figures
     from computeledger.figures.tables import check_tables
 
@@ -307,12 +288,19 @@ def figures_check(
     if fmt == "csv" and section is None:
         raise typer.BadParameter("--format csv writes one table: add --section (e.g. implied)")
     try:
-        tables = check_tables(read_figures(path), human=fmt == "table")
+        figures = read_figures(path)
+        tables = check_tables(figures, human=fmt == "table")
+        if fleet_gpu:
+            from computeledger.capacity.invert import figures_fleet
+
+            rows = figures_fleet(figures, price_range(price, fleet_gpu, None, None), fleet_gpu)
+            tables["fleet"] = pa.Table.from_pylist(rows)
     except ComputeLedgerError as exc:
         _fail(exc)
     chosen = {section: tables[section]} if section else tables
     if fmt == "json":
-        console.out(json.dumps({k: t.to_pylist() for k, t in chosen.items()}, indent=1), highlight=False)
+        doc = {k: json.loads(output.to_json(t)) for k, t in chosen.items()}
+        console.out(json.dumps(doc, indent=1), highlight=False)
         return
     for name, table in chosen.items():
         if fmt == "csv":
@@ -510,6 +498,9 @@ def demo(
                 _render_summary(lg, "workload,provider", "table")
                 _render_summary(lg, "workload,model", "table")
                 _render_coverage(lg, None, "workload", "table")
+                console.rule("[bold]4. What it should cost[/bold]: billed GPU-hours against tokens served")
+                lg.ingest_usage([bills / "usage" / "openai"])
+                _render_physics(lg)
             with (bills / "truth" / "costs.csv").open() as f:
                 truth = sum((Decimal(r["billed_cost"]) for r in csv.DictReader(f)), Decimal(0))
             verdict = "[green]equal[/green]" if truth == total else "[red]DIFFERENT[/red]"
@@ -521,6 +512,35 @@ def demo(
             _fail(exc)
     if truth != total:
         raise typer.Exit(1)
+
+
+def _render_physics(lg: Ledger) -> None:
+    """Per model over the whole period: billed inference GPU-hours, the GPU-hours its
+    tokens needed by the capacity model, and the utilization that implies."""
+    import pyarrow as pa
+
+    from computeledger.capacity import catalog
+    from computeledger.capacity.compare import compare
+    from computeledger.synth.company import load_company
+
+    mapping = {m.name: m.architecture for m in load_company().models if m.architecture}
+    rows = compare(lg, mapping, catalog.calibrations())
+    per_model: dict[str, dict] = {}
+    for r in rows:
+        zero = {"billed_gpu_hours": Decimal(0), "needed_gpu_hours": Decimal(0)}
+        t = per_model.setdefault(r["model"], {"model": r["model"], "shape": r["catalogue_model"]} | zero)
+        t["billed_gpu_hours"] += r["billed_gpu_hours"] or 0
+        if r["needed_gpu_hours"] is None:
+            t["needed_gpu_hours"] = None
+            t["note"] = r["note"]
+        elif t["needed_gpu_hours"] is not None:
+            t["needed_gpu_hours"] += r["needed_gpu_hours"]
+    for t in per_model.values():
+        needed = t["needed_gpu_hours"]
+        t["implied_utilization"] = f"{needed / t['billed_gpu_hours']:.1%}" if needed is not None else None
+        t.setdefault("note", "estimated: throughput-optimal on the billed GPU")
+    table = pa.Table.from_pylist(list(per_model.values()))
+    console.print(output.to_rich(table, title="Bills against physics (computeledger capacity compare)"))
 
 
 INVOICE_MAPPING = Path(__file__).parent / "data" / "mappings" / "gpu_cloud_invoice.toml"

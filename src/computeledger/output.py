@@ -2,7 +2,8 @@
 
 Decimals are written as plain strings (no exponent, trailing zeros past the input's
 digits dropped) in every format; in JSON money is a string, as a number would be
-read back as a float by most consumers. Nulls stay null: unknown is never 0.
+read back as a float by most consumers. Floats (estimates from physics, never money)
+stay JSON numbers. Nulls stay null: unknown is never 0.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def to_json(table: pa.Table) -> str:
     for row in rows:
         rec = {}
         for n, v in zip(names, row, strict=True):
-            rec[n] = v if isinstance(v, (int, bool)) or v is None else cell_text(v)
+            rec[n] = v if isinstance(v, (int, bool, float)) or v is None else cell_text(v)
         records.append(rec)
     return json.dumps(records, indent=2)
 
@@ -75,7 +76,8 @@ def to_rich(table: pa.Table, title: str | None = None, unknown: str = "unknown")
     names, rows = rows_of(table)
     out = Table(title=title, show_lines=False)
     for n, col in zip(names, table.columns, strict=True):
-        numeric = pa.types.is_decimal(col.type) or pa.types.is_integer(col.type)
+        kind = col.type
+        numeric = pa.types.is_decimal(kind) or pa.types.is_integer(kind) or pa.types.is_floating(kind)
         # money is never cut short: a narrow terminal folds it onto more lines instead
         out.add_column(
             n,

@@ -185,6 +185,17 @@ def _number(text: str, where: str) -> Decimal:
         raise UsageError(f"{where}: not an amount: {text!r}") from exc
 
 
+def parse_number(value, where: str) -> Decimal:
+    """An exact quantity as written: 608B, 1.5M, 3700000, or a YAML number."""
+    if isinstance(value, bool):
+        raise UsageError(f"{where}: not a number: {value!r}")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return _number(str(value).replace(",", "").replace("_", ""), where)
+
+
 def _half_unit(text: str) -> Decimal:
     """Half a unit of the last stated digit: 8.7B -> 0.05B; 12B -> 0.5B; 3700000 -> 0.5."""
     m = _NUMBER.match(text)

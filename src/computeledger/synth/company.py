@@ -31,6 +31,7 @@ class Model:
     price_cached_input: Decimal = Decimal(0)
     price_output: Decimal = Decimal(0)
     price_cuts: tuple[tuple[int, Decimal], ...] = ()  # (month, factor applied from that month)
+    architecture: str | None = None  # a capacity-catalogue model of the same shape
 
     def prices(self, month: int) -> tuple[Decimal, Decimal, Decimal]:
         """Input, cached-input and output prices per million tokens in month number `month`."""
@@ -184,6 +185,7 @@ def load_company(path: Path | None = None) -> Company:
                 growth=_money(m.get("growth", 0), f"{path}: model {m['name']} growth"),
                 training_nodes=float(m.get("training_nodes", 0)),
                 launch_month=int(m.get("launch_month", 0)),
+                architecture=m.get("architecture"),
                 **_serving(m, f"{path}: model {m['name']}"),
             )
             for m in doc["models"]

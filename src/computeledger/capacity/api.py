@@ -1,0 +1,142 @@
+"""The capacity model's Python API: each function answers one question, as rows.
+
+from computeledger.capacity import api
+api.throughput("Llama-3.3-70B", "H200 SXM", 1000, 500, tpot_ms=40, price=parse_price("3.5"))
+api.invert("8.7B", "2025-01..2025-09", "H100 SXM", parse_price("2..4"))
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from computeledger.capacity import catalog
+from computeledger.capacity.calibrate import errors_of, fit, read_measurements, write_calibration
+from computeledger.capacity.invert import DEFAULT_SLO, mix_throughput, parse_range
+from computeledger.capacity.invert import invert as _invert
+from computeledger.capacity.operating import (
+    Costed,
+    PriceRange,
+    Slo,
+    candidate_setups,
+    latency_bound,
+    throughput_optimal,
+)
+from computeledger.capacity.physics import Setup, Workload
+from computeledger.errors import UsageError
+from computeledger.figures.model import parse_amount, parse_period_text
+
+
+def throughput(
+    model: str,
+    gpu: str,
+    input_tokens: float,
+    output_tokens: float,
+    cache_hit: float = 0.0,
+    precision: str = "fp8",
+    tp: int | None = None,
+    ep: int = 1,
+    pp: int = 1,
+    tpot_ms: float | None = None,
+    ttft_ms: float | None = None,
+    price: PriceRange | None = None,
+    disaggregated: bool = False,
+    calibrations: dict | None = None,
+) -> list[dict]:
+    """The throughput-optimal point and, with an SLO, the latency-bound one, each on the
+    parallelism with the lowest cost per output token (or the one given)."""
+    if price is None:
+        raise UsageError("a price per GPU-hour is needed (or a provider in the catalogue)")
+    calibrations = calibrations if calibrations is not None else catalog.calibrations()
+    m = catalog.find(catalog.models(), model, "model")
+    g = catalog.find(catalog.gpus(), gpu, "gpu")
+    if precision not in catalog.PRECISIONS:
+        raise UsageError(f"precision {precision!r}: use one of {', '.join(catalog.PRECISIONS)}")
+    w = Workload(input_tokens, output_tokens, cache_hit)
+    setups = [Setup(m, g, precision, tp, pp, ep)] if tp is not None or ep > 1 or pp > 1 else None
+    setups = setups or candidate_setups(m, g, precision)
+    if not setups:
+        raise UsageError(f"{m.model} in {precision} does not fit on a node of {g.gpu}")
+    c, note = catalog.calibration_for(calibrations, g.gpu, precision)
+    slo = Slo(tpot_ms, ttft_ms)
+    best: dict[str, tuple] = {}
+    for s in setups:
+        points = [("throughput-optimal", throughput_optimal(s, w, c, disaggregated))]
+        if slo.given:
+            points.append(("latency-bound", latency_bound(s, w, c, slo, disaggregated)))
+        for name, p in points:
+            if p is not None and (
+                name not in best or p.gpu_s_per_output_token < best[name].gpu_s_per_output_token
+            ):
+                best[name] = p
+    rows = [Costed(name, p, c.median_abs_error, price, note).row() for name, p in best.items()]
+    if slo.given and "latency-bound" not in best:
+        rows.append({"point": "latency-bound", "setup": f"no batch meets the SLO on {len(setups)} setups"})
+    return rows
+
+
+def invert(
+    spend: str,
+    period: str,
+    gpu: str,
+    price: PriceRange,
+    utilization: str = "0.4..0.8",
+    mix: str | None = None,
+    input_tokens: float = 1000,
+    output_tokens: float = 500,
+    tokens: str | None = None,
+    calibrations: dict | None = None,
+) -> tuple[dict, list[dict]]:
+    """What a spend over a period buys on a GPU: intervals and a tornado."""
+    calibrations = calibrations if calibrations is not None else catalog.calibrations()
+    amount = parse_amount(spend, "spend")
+    p = parse_period_text(period, "--period")
+    hours = Decimal((p.end - p.start).days + 1) * 24
+    rate = None
+    notes: list[str] = []
+    if mix:
+        shares = {}
+        for part in mix.split(","):
+            name, sep, share = part.partition("=")
+            try:
+                shares[name.strip()] = float(share) if sep else 1.0
+            except ValueError:
+                raise UsageError(f"--mix {part!r}: write MODEL=SHARE") from None
+        rate, notes = mix_throughput(
+            gpu, shares, Workload(input_tokens, output_tokens), calibrations, DEFAULT_SLO
+        )
+    reported = parse_amount(tokens, "tokens") if tokens else None
+    implied, tornado = _invert(amount, hours, price, parse_range(utilization, "utilization"), rate, reported)
+    given = {"spend_low": amount.lo, "spend_high": amount.hi, "period": str(p), "gpu": gpu}
+    priced = {"price_low": price.low, "price_high": price.high, "price_source": price.source}
+    implied = given | priced | implied
+    if rate is not None:
+        implied |= {
+            "output_tokens_per_gpu_hour_low": round(rate.low),
+            "output_tokens_per_gpu_hour_high": round(rate.high),
+        }
+        implied["calibration"] = "; ".join(notes)
+    implied["source"] = "estimated"
+    return implied, tornado
+
+
+def calibrate(
+    paths: list[Path], held_out: Path | None = None, out: Path | None = None
+) -> tuple[list[dict], list[dict]]:
+    """Fit calibrations to measurement files; the error on a held-out file, unfitted."""
+    rows = [m for p in paths for m in read_measurements(p)]
+    if not rows:
+        raise UsageError("no measurements to fit")
+    fitted = fit(rows, "; ".join(p.name for p in paths))
+    if out is not None:
+        write_calibration(fitted, out)
+    errors = []
+    if held_out is not None:
+        table = {(c.gpu.lower(), c.engine, c.precision): c for c in fitted}
+        for m, got, err in errors_of(read_measurements(held_out), table):
+            errors.append({"where": m.where, "setup": m.setup.label(), "input": m.workload.input_tokens,
+                           "output": m.workload.output_tokens, "measured": m.output_tps,
+                           "predicted": round(got, 1), "error": round(err, 4)})  # fmt: skip
+    from dataclasses import asdict
+
+    return [asdict(c) for c in fitted], errors

@@ -1,0 +1,139 @@
+"""Bills against physics: the GPU-hours billed per model and month against the GPU-hours
+the model's token volume needed, and so the utilization the bills imply.
+
+Billed GPU-hours come from the allocation (workload `inference`); tokens and requests
+from the usage table. Both are aggregated by Ibis in the ledger; only the aggregates,
+one row per model and month, meet the physics here.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from computeledger.capacity import catalog
+from computeledger.capacity.operating import candidate_setups, throughput_optimal
+from computeledger.capacity.physics import Workload
+from computeledger.errors import UsageError
+
+DEFAULT_WORKLOAD = "inference"
+
+
+def parse_map(pairs: list[str]) -> dict[str, str]:
+    """['atlas-l=Llama-3.3-70B', ...] to {ledger model: catalogue model}."""
+    out = {}
+    for pair in pairs:
+        name, sep, model = pair.partition("=")
+        if not sep or not name.strip() or not model.strip():
+            raise UsageError(f"--map {pair!r}: write LEDGER_MODEL=CATALOGUE_MODEL")
+        out[name.strip()] = catalog.find(catalog.models(), model, "model").model
+    return out
+
+
+def billed_and_used(ledger, workload: str = DEFAULT_WORKLOAD) -> tuple[list[dict], list[dict]]:
+    """(billed GPU-hours and their cost per model, month and GPU model, GPU charges only;
+    tokens per model and month)."""
+    billed = ledger.summary(["workload", "model", "month", "gpu_model"]).to_pyarrow().to_pylist()
+    billed = [
+        r
+        for r in billed
+        if r["workload"] == workload
+        and r["model"] not in (None, "unallocated")
+        and r["gpu_model"] not in (None, "none")
+    ]
+    u = ledger.usage
+    used = (
+        u.mutate(month=u.period_start.truncate("M").date())
+        .group_by(["model", "month"])
+        .aggregate(
+            requests=u.requests.sum(),
+            input_tokens=u.input_tokens.sum(),
+            cached_input_tokens=u.cached_input_tokens.sum(),
+            output_tokens=u.output_tokens.sum(),
+        )
+        .to_pyarrow()
+        .to_pylist()
+    )
+    return billed, used
+
+
+def compare(
+    ledger, mapping: dict[str, str], calibrations: dict, workload: str = DEFAULT_WORKLOAD
+) -> list[dict]:
+    """Per model, month and GPU model: billed GPU-hours, tokens, the GPU-hours the model
+    needed at its throughput-optimal point (a band from the calibration error), and the
+    implied utilization. Unknown stays unknown: a model without a catalogue mapping or
+    without usage gets no estimate, never 0."""
+    billed, used = billed_and_used(ledger, workload)
+    tokens = {(r["model"], r["month"]): r for r in used}
+    rows = []
+    for b in sorted(billed, key=lambda r: (r["model"], r["month"], r["gpu_model"] or "")):
+        t = tokens.get((b["model"], b["month"]))
+        row = {
+            "model": b["model"],
+            "month": b["month"],
+            "gpu_model": b["gpu_model"],
+            "billed_gpu_hours": b["gpu_hours"],
+            "billed_gpu_cost": b["BilledCost"],
+            "input_tokens": t["input_tokens"] if t else None,
+            "output_tokens": t["output_tokens"] if t else None,
+            "catalogue_model": mapping.get(b["model"]),
+            "needed_gpu_hours": None,
+            "needed_gpu_hours_low": None,
+            "needed_gpu_hours_high": None,
+            "implied_utilization": None,
+            "note": "",
+        }
+        rows.append(row)
+        if not t or not t["requests"]:
+            row["note"] = "no token usage for this model and month"
+            continue
+        if not t["output_tokens"]:
+            row["note"] = "no output tokens (embeddings?): the serving model needs decode steps"
+            continue
+        if row["catalogue_model"] is None:
+            row["note"] = "no catalogue model mapped (--map)"
+            continue
+        if b["gpu_model"].lower() not in catalog.gpus():
+            row["note"] = f"GPU {b['gpu_model']!r} is not in the capacity catalogue"
+            continue
+        needed, err, note = _needed(row["catalogue_model"], b["gpu_model"], t, calibrations)
+        row["needed_gpu_hours"] = needed
+        row["needed_gpu_hours_low"] = needed / Decimal(repr(1 + err))
+        row["needed_gpu_hours_high"] = needed / Decimal(repr(max(1 - err, 0.05)))
+        row["note"] = note
+        if b["gpu_hours"]:
+            row["implied_utilization"] = round(float(needed / b["gpu_hours"]), 4)
+    for r in rows:
+        for k in ("needed_gpu_hours", "needed_gpu_hours_low", "needed_gpu_hours_high"):
+            if r[k] is not None:
+                r[k] = r[k].quantize(Decimal("0.01"))
+        r["source"] = "billed; estimated" if r["needed_gpu_hours"] is not None else "billed"
+    return rows
+
+
+def _needed(model_name: str, gpu_name: str, t: dict, calibrations: dict) -> tuple[Decimal, float, str]:
+    model = catalog.find(catalog.models(), model_name, "model")
+    gpu = catalog.find(catalog.gpus(), gpu_name, "gpu")
+    precision = "fp8" if gpu.tflops_fp8 is not None else "bf16"
+    requests = t["requests"]
+    inp, out = t["input_tokens"], t["output_tokens"]
+    cached = t["cached_input_tokens"] or 0
+    w = Workload(inp / requests, max(out / requests, 1.0), min(cached / inp, 0.999) if inp else 0.0)
+    c, note = catalog.calibration_for(calibrations, gpu.gpu, precision)
+    best = None
+    for s in candidate_setups(model, gpu, precision):
+        try:
+            p = throughput_optimal(s, w, c)
+        except UsageError:
+            continue
+        gpu_s = inp * p.gpu_s_per_input_token + out * p.gpu_s_per_output_token
+        if best is None or gpu_s < best[0]:
+            best = (gpu_s, p)
+    if best is None:
+        raise UsageError(f"{model.model} does not fit on a node of {gpu.gpu}")
+    gpu_s, p = best
+    return (
+        Decimal(repr(gpu_s)) / 3600,
+        c.median_abs_error,
+        f"{p.setup.label()}, throughput-optimal; calibration {note}",
+    )

@@ -1,0 +1,46 @@
+"""Fixtures of the capacity model: catalogues, a fit of the shipped measurements, a lab ledger."""
+
+from __future__ import annotations
+
+import pytest
+
+from computeledger import open_ledger
+from computeledger.capacity import calibrate, catalog
+from tests.conftest import RULES
+
+CALIBRATION_SET = ("trtllm_1.0.csv", "trtllm_0.9_a100_l40s.csv")
+HELD_OUT = "trtllm_0.9_hopper.csv"
+
+
+def calibration_for(gpu: str, precision: str = "fp8"):
+    return catalog.calibration_for(catalog.calibrations(), gpu, precision)[0]
+
+
+def model(name: str):
+    return catalog.find(catalog.models(), name, "model")
+
+
+def gpu(name: str):
+    return catalog.find(catalog.gpus(), name, "gpu")
+
+
+@pytest.fixture(scope="session")
+def fitted():
+    """The calibration fitted afresh on the shipped calibration set (about 10 s)."""
+    rows = [m for name in CALIBRATION_SET for m in calibrate.read_measurements(calibrate.shipped(name))]
+    return calibrate.fit(rows, "; ".join(CALIBRATION_SET))
+
+
+@pytest.fixture(scope="session")
+def lab_ledger(company, tmp_path_factory):
+    """The shared test company with its bills, token usage and allocation."""
+    from computeledger.cli import INVOICE_MAPPING
+
+    out, _ = company
+    path = tmp_path_factory.mktemp("capacity") / "ledger.duckdb"
+    with open_ledger(path) as lg:
+        lg.ingest([out / "focus"])
+        lg.ingest([out / "invoices"], mapping=INVOICE_MAPPING)
+        lg.ingest_usage([out / "usage" / "openai"])
+        lg.allocate(RULES)
+    return path, out

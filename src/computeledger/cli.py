@@ -12,13 +12,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from computeledger import output
 from computeledger.cli_capacity import capacity_app
-from computeledger.cli_shared import FormatOpt, LedgerOpt, console, err
+from computeledger.cli_shared import BACKEND, FormatOpt, LedgerOpt, console, err
 from computeledger.cli_shared import check_format as _check_format
 from computeledger.cli_shared import fail as _fail
 from computeledger.cli_shared import opened as _opened
 from computeledger.errors import ComputeLedgerError
 from computeledger.ingest.files import discover
-from computeledger.ledger import Ledger, open_ledger
+from computeledger.ledger import BACKENDS, Ledger, open_ledger
 
 app = typer.Typer(
     help="computeledger: an exact, auditable ledger for the economics of AI compute.",
@@ -26,6 +26,23 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(capacity_app, name="capacity")
+
+
+@app.callback()
+def _options(
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend",
+            help="duckdb (a ledger file) or spark (a ledger folder of Parquet tables) "
+            "[default: $COMPUTELEDGER_BACKEND, ./computeledger.toml, duckdb]",
+        ),
+    ] = None,
+) -> None:
+    """computeledger: an exact, auditable ledger for the economics of AI compute."""
+    if backend is not None and backend not in BACKENDS:
+        raise typer.BadParameter(f"{backend!r}: use one of {', '.join(BACKENDS)}", param_hint="--backend")
+    BACKEND["name"] = backend
 
 
 @app.command()
@@ -381,6 +398,22 @@ def quarantine(
     output.render(table, fmt, console, title="Quarantined rows", unknown="")
     if fmt == "table" and limit and total > limit:
         console.print(f"{total - limit} more; use --limit 0 or --format csv for all")
+
+
+@app.command()
+def convert(
+    paths: Annotated[list[Path], typer.Argument(help="CSV or CSV.gz bills, or folders of them")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the Parquet files")],
+) -> None:
+    """CSV bills to Parquet with every column as text, for the Spark ledger."""
+    from computeledger.ingest.convert import to_parquet
+
+    try:
+        pairs = to_parquet(paths, out)
+    except ComputeLedgerError as exc:
+        _fail(exc)
+    for source, target in pairs:
+        console.print(f"{source} -> {target}", highlight=False)
 
 
 @app.command()

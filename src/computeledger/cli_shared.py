@@ -35,11 +35,15 @@ def fail(exc: ComputeLedgerError) -> None:
     raise typer.Exit(2)
 
 
+#: The backend `--backend` chose for this invocation (None: environment, config, DuckDB).
+BACKEND: dict[str, str | None] = {"name": None}
+
+
 @contextmanager
 def opened(ledger: str | None, *, read_only: bool = False) -> Iterator[Ledger]:
     """The ledger a command works on; its errors end the command with a message, exit 2."""
     try:
-        with open_ledger(ledger or default_path(), read_only=read_only) as lg:
+        with open_ledger(ledger or default_path(), read_only=read_only, backend=BACKEND["name"]) as lg:
             yield lg
     except ComputeLedgerError as exc:
         fail(exc)

@@ -1,7 +1,9 @@
 """The Ledger: one backend connection, the ledger's tables, and the operations on them.
 
-The embedded default is a DuckDB file. Reads go through Ibis expressions so the
-same code runs on another backend; writes happen one file per transaction.
+The embedded default is a DuckDB file; `backend="spark"` keeps the ledger as Parquet
+folders run by Spark (see `computeledger.backends.spark`). Reads go through Ibis
+expressions, so the same code runs on both; writes happen one file per transaction on
+DuckDB and are committed by the ingests table on Spark.
 """
 
 from __future__ import annotations
@@ -21,39 +23,57 @@ from computeledger.schema.tables import TABLES
 DEFAULT_PATH = "computeledger.duckdb"
 ENV_PATH = "COMPUTELEDGER_LEDGER"
 ENV_MEMORY = "COMPUTELEDGER_MEMORY_LIMIT"
+ENV_BACKEND = "COMPUTELEDGER_BACKEND"
+BACKENDS = ("duckdb", "spark")
+CONFIG_FILE = "computeledger.toml"
 
 
 def default_path() -> str:
-    return os.environ.get(ENV_PATH) or DEFAULT_PATH
+    return os.environ.get(ENV_PATH) or settings().get("path") or DEFAULT_PATH
 
 
 class Ledger:
     """An open ledger. Its tables are Ibis tables; its methods are what the CLI runs."""
 
-    def __init__(self, con: ibis.BaseBackend, path: str):
+    def __init__(self, con: ibis.BaseBackend, path: str, store=None):
         self.con = con
         self.path = path
+        self.store = store  # the Spark store; None on DuckDB
+
+    @property
+    def backend(self) -> str:
+        return "spark" if self.store is not None else "duckdb"
 
     # -- tables -----------------------------------------------------------------
+    def table(self, name: str) -> ir.Table:
+        return self.store.table(name) if self.store is not None else self.con.table(name)
+
+    def has_table(self, name: str) -> bool:
+        return self.store.exists(name) if self.store is not None else name in self.con.list_tables()
+
     @property
     def charges(self) -> ir.Table:
-        return self.con.table("charges")
+        return self.table("charges")
 
     @property
     def ingests(self) -> ir.Table:
-        return self.con.table("ingests")
+        return self.table("ingests")
 
     @property
     def quarantine(self) -> ir.Table:
-        return self.con.table("quarantine")
+        return self.table("quarantine")
 
     @property
     def allocations(self) -> ir.Table:
-        return self.con.table("allocations")
+        return self.table("allocations")
+
+    @property
+    def allocation_runs(self) -> ir.Table:
+        return self.table("allocation_runs")
 
     @property
     def usage(self) -> ir.Table:
-        return self.con.table("usage")
+        return self.table("usage")
 
     # -- operations ---------------------------------------------------------------
     def ingest(
@@ -100,6 +120,9 @@ class Ledger:
         return allocate(self, load_rules(rules))
 
     def close(self) -> None:
+        if self.store is not None:
+            self.store.close()  # the Spark session stays for the process: starting one is slow
+            return
         self.con.disconnect()
 
     def __enter__(self) -> Ledger:
@@ -141,10 +164,48 @@ def create_tables(con: ibis.BaseBackend) -> None:
             con.create_table(name, schema=schema)
 
 
-def open_ledger(path: str | Path | None = None, *, read_only: bool = False) -> Ledger:
+def settings(path: Path | None = None) -> dict:
+    """The `[ledger]` table of ./computeledger.toml (backend, path, spark_master), if any."""
+    import tomllib
+
+    path = path or Path(CONFIG_FILE)
+    if not path.exists():
+        return {}
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not TOML: {exc}") from None
+    ledger = doc.get("ledger", {})
+    unknown = set(ledger) - {"backend", "path", "spark_master"}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise UsageError(f"{path}: [ledger] has no setting {name!r} (backend, path, spark_master)")
+    return ledger
+
+
+def resolve_backend(backend: str | None) -> str:
+    """The backend asked for, else $COMPUTELEDGER_BACKEND, else the config file, else DuckDB."""
+    chosen = backend or os.environ.get(ENV_BACKEND) or settings().get("backend") or "duckdb"
+    if chosen not in BACKENDS:
+        raise UsageError(f"backend {chosen!r}: use one of {', '.join(BACKENDS)}")
+    return chosen
+
+
+def open_ledger(
+    path: str | Path | None = None, *, read_only: bool = False, backend: str | None = None
+) -> Ledger:
     """Open the ledger at `path` (by default ./computeledger.duckdb or $COMPUTELEDGER_LEDGER),
-    creating it unless `read_only`."""
+    creating it unless `read_only`. `backend="spark"` opens a ledger folder on Spark (the
+    master from the config file's `spark_master` or $COMPUTELEDGER_SPARK_MASTER)."""
     path = str(path) if path is not None else default_path()
+    if resolve_backend(backend) == "spark":
+        from computeledger.backends.spark import SparkStore
+
+        store = SparkStore(path, read_only=read_only, master=settings().get("spark_master"))
+        if not read_only:
+            for name in TABLES:
+                store.path(name).mkdir(exist_ok=True)
+        return Ledger(store.con, str(store.root), store)
     if read_only and path != ":memory:" and not Path(path).exists():
         raise UsageError(f"no ledger at {path}: load bills first with `computeledger ingest`")
     con = connect_duckdb(path, read_only=read_only)

@@ -10,6 +10,7 @@ parts add up to the charge exactly, on every cost basis, whatever the shares.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
@@ -22,6 +23,7 @@ from computeledger.allocate.gpu import with_gpus
 from computeledger.allocate.place import matches, placed
 from computeledger.allocate.rules import STANDARD, UNALLOCATED, Rules, Split
 from computeledger.errors import UsageError
+from computeledger.portable import cached, json_field
 from computeledger.schema.focus import MONEY
 from computeledger.schema.tables import ALLOCATIONS, NUMBER, SHARE
 
@@ -136,7 +138,7 @@ def shares(rows: ir.Table, rules: Rules, usage: ir.Table | None = None) -> ir.Ta
 def allocation(charges: ir.Table, rules: Rules, usage: ir.Table | None = None) -> ir.Table:
     """The allocations table's rows for these rules: direct charges as part 0, split
     charges as their parts."""
-    rows = direct(charges, rules).cache()  # computed once, read by the drivers and the parts
+    rows = cached(direct(charges, rules))  # computed once, read by the drivers and the parts
     table = shares(rows, rules, usage)
     if table is None:  # no split found targets: every charge stays as placed
         rows = rows.mutate(split=ibis.null().cast("string"))
@@ -212,40 +214,69 @@ def _extra_json(t: ir.Table, rules: Rules, prefix: str = "") -> ir.StringValue:
 def allocate(ledger, rules: Rules) -> Run:
     """Write the allocation of every charge under `rules` (replacing an earlier run of the
     same rules version) in one transaction; returns counts."""
-    con = ledger.con
-    usage = ledger.usage if "usage" in con.list_tables() else None
+    usage = ledger.usage if ledger.has_table("usage") else None
     expr = allocation(ledger.charges, rules, usage)
+    write = _write_spark if ledger.store is not None else _write_duckdb
+    counts = write(ledger, rules, expr)
+    return Run(rules.version, counts["charges"], counts["parts"], counts["split_charges"] or 0)
+
+
+def _counts(ledger, version: str) -> dict:
+    a = ledger.allocations.filter(ledger.allocations.rules_version == version)
+    return (
+        a.aggregate(
+            charges=a.x_charge_id.nunique(),
+            parts=a.count(),
+            split_charges=a.x_charge_id.nunique(where=a.split.notnull()),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+
+
+def _run_row(rules: Rules, counts: dict) -> dict:
+    return {
+        "rules_version": rules.version, "rules_file": rules.path, "rules_text": rules.text,
+        "dimensions": json.dumps(list(rules.extra)), "charges": counts["charges"],
+        "parts": counts["parts"], "created_at": datetime.now(UTC).replace(tzinfo=None),
+    }  # fmt: skip
+
+
+def _write_duckdb(ledger, rules: Rules, expr: ir.Table) -> dict:
+    """One transaction: the version's earlier run out, this one in."""
+    con = ledger.con
     raw = con.con
     raw.execute("BEGIN TRANSACTION")
     try:
         raw.execute("DELETE FROM allocations WHERE rules_version = ?", [rules.version])
         raw.execute("DELETE FROM allocation_runs WHERE rules_version = ?", [rules.version])
         con.insert("allocations", expr)
-        a = ledger.allocations.filter(ledger.allocations.rules_version == rules.version)
-        counts = (
-            a.aggregate(
-                charges=a.x_charge_id.nunique(),
-                parts=a.count(),
-                split_charges=a.x_charge_id.nunique(where=a.split.notnull()),
-            )
-            .to_pyarrow()
-            .to_pylist()[0]
-        )
-        run = ibis.memtable({
-            "rules_version": [rules.version], "rules_file": [rules.path], "rules_text": [rules.text],
-            "dimensions": [json.dumps(list(rules.extra))], "charges": [counts["charges"]],
-            "parts": [counts["parts"]], "created_at": [datetime.now(UTC).replace(tzinfo=None)],
-        })  # fmt: skip
-        con.insert("allocation_runs", run)
+        counts = _counts(ledger, rules.version)
+        con.insert("allocation_runs", ibis.memtable([_run_row(rules, counts)]))
         raw.execute("COMMIT")
     except BaseException:
         raw.execute("ROLLBACK")
         raise
-    return Run(rules.version, counts["charges"], counts["parts"], counts["split_charges"] or 0)
+    return counts
+
+
+def _write_spark(ledger, rules: Rules, expr: ir.Table) -> dict:
+    """The version's partition replaced, then its run recorded: the run row commits it
+    (summaries read the latest run's version)."""
+    store = ledger.store
+    rows, where = store.scratch(expr, "allocation")  # computed before anything is replaced
+    store.drop_partition("allocations", rules.version)
+    store.append("allocations", rows)
+    shutil.rmtree(where, ignore_errors=True)
+    counts = _counts(ledger, rules.version)
+    runs = ledger.allocation_runs
+    kept = runs.filter(runs.rules_version != rules.version)
+    store.rewrite("allocation_runs", kept.union(store.memtable([_run_row(rules, counts)], "allocation_runs")))
+    return counts
 
 
 def latest_version(ledger) -> str | None:
-    runs = ledger.con.table("allocation_runs")
+    runs = ledger.allocation_runs
     got = runs.order_by(ibis.desc("created_at")).limit(1).rules_version.to_pyarrow().to_pylist()
     return got[0] if got else None
 
@@ -256,7 +287,7 @@ def allocated_charges(ledger, version: str | None = None) -> ir.Table:
     version = version or latest_version(ledger)
     if version is None:
         raise UsageError("no allocation yet: run `computeledger allocate --rules RULES.toml` first")
-    runs = ledger.con.table("allocation_runs").filter(lambda r: r.rules_version == version)
+    runs = ledger.allocation_runs.filter(lambda r: r.rules_version == version)
     found = runs.select("dimensions").to_pyarrow().to_pylist()
     if not found:
         raise UsageError(f"no allocation with rules version {version!r}")
@@ -274,15 +305,15 @@ def allocated_charges(ledger, version: str | None = None) -> ir.Table:
         split=ibis.ifelse(new, ibis.literal(NOT_RUN), j.split),
     ).drop("cl_a_id", *(f"cl_a_{m}" for m in (*MONEY, "gpu_hours")))
     if extra:
-        doc = j.x_dimensions.cast(dt.json)
-        j = j.mutate(**{d: ibis.ifelse(new, ibis.literal(UNALLOCATED), doc[d].str) for d in extra})
+        doc = j.x_dimensions
+        j = j.mutate(**{d: ibis.ifelse(new, ibis.literal(UNALLOCATED), json_field(doc, d)) for d in extra})
     return j
 
 
 def allocated_dimensions(ledger) -> set[str]:
     """Names that only an allocation answers: the standard dimensions, GPU model, split,
     and every dimension of a past run's rules."""
-    if "allocation_runs" not in ledger.con.list_tables():  # a ledger from before allocation
+    if not ledger.has_table("allocation_runs"):  # a ledger from before allocation
         return {*STANDARD, "gpu_model", "split"}
-    runs = ledger.con.table("allocation_runs").dimensions.to_pyarrow().to_pylist()
+    runs = ledger.allocation_runs.dimensions.to_pyarrow().to_pylist()
     return {*STANDARD, "gpu_model", "split"} | {d for text in runs for d in json.loads(text)}

@@ -14,6 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from computeledger.catalog import gpus
+from computeledger.portable import json_field, strip
 
 HOURS = ("hours", "hour", "hrs", "hr", "1 hour", "instance-hours", "instance hours")
 
@@ -31,21 +32,21 @@ def catalogue_table(extra=None) -> ir.Table:
 
 def with_gpus(charges: ir.Table, extra=None) -> ir.Table:
     """The charges with gpu_count, gpu_model and gpu_hours."""
-    details = charges.SkuPriceDetails.cast("json")
-    ext = charges.x_extensions.cast("json")
+    details, ext = charges.SkuPriceDetails, charges.x_extensions
     instance = (
-        ibis.coalesce(details["InstanceType"].str, ext["x_InstanceType"].str, charges.SkuId)
+        ibis.coalesce(json_field(details, "InstanceType"), json_field(ext, "x_InstanceType"), charges.SkuId)
         .lower()
         .name("cl_key")
     )
     stated = ibis.coalesce(
-        details["GpuCount"].cast("string").try_cast("int64"), ext["x_GpuCount"].str.try_cast("int64")
+        json_field(details, "GpuCount", number=True).try_cast("int64"),
+        json_field(ext, "x_GpuCount").try_cast("int64"),
     )
     cat = catalogue_table(extra)
     keyed = charges.mutate(cl_key=instance, cl_stated=stated)
     joined = keyed.left_join(cat, keyed.cl_key == cat.cl_instance)
     count = ibis.coalesce(joined.cl_stated, joined.cl_gpus)
-    unit = joined.ConsumedUnit.lower().strip()
+    unit = strip(joined.ConsumedUnit.lower())
     hours = unit.isin(list(HOURS))
     no_gpus = (
         (joined.ChargeCategory != "Usage")

@@ -17,6 +17,8 @@ from computeledger.allocate.rules import (
     placeholders,
 )
 from computeledger.errors import UsageError
+from computeledger.portable import json_field, strip
+from computeledger.portable import pattern as portable_pattern
 from computeledger.summary import SHORTHANDS
 
 _NULL = ibis.null().cast("string")
@@ -41,7 +43,7 @@ def tag(table: ir.Table, key: str) -> ir.StringValue:
     name = tag_column(key)
     if name in table.columns:
         return table[name]
-    return table.Tags.lower().cast("json")[key.lower()].str
+    return json_field(table.Tags.lower(), key.lower())
 
 
 def with_tags(table: ir.Table, rules: Rules) -> ir.Table:
@@ -69,7 +71,7 @@ def condition(table: ir.Table, cond: Condition, where: str, dims: dict | None = 
         wanted = [v.lower() for v in cond.values] if is_tag(cond.column) else list(cond.values)
         return value.isin(wanted).fill_null(False)
     pattern = f"(?i){cond.pattern}" if is_tag(cond.column) else cond.pattern
-    return value.re_search(pattern).fill_null(False)
+    return value.re_search(portable_pattern(pattern)).fill_null(False)
 
 
 def matches(table: ir.Table, conditions, where: str, dims: dict | None = None) -> ir.BooleanValue:
@@ -96,8 +98,10 @@ def _template(table: ir.Table, rule: Rule, value: str, where: str) -> ir.StringV
             got = tag(table, ref[5:])
         else:
             cond = next(c for c in rule.conditions if ref in c.groups)
-            got = _subject(table, cond, where, None).cast("string").re_extract(cond.pattern, cond.groups[ref])
-        parts.append(got.strip().nullif(""))
+            got = _subject(table, cond, where, None).cast("string").re_extract(
+                portable_pattern(cond.pattern), cond.groups[ref]
+            )
+        parts.append(strip(got).nullif(""))
     out = parts[0]
     for p in parts[1:]:
         out = out.concat(p)

@@ -6,7 +6,6 @@ import json
 from dataclasses import dataclass, field
 
 import ibis
-import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from computeledger.allocate.engine import allocated_charges, latest_version
@@ -14,6 +13,7 @@ from computeledger.allocate.gpu import with_gpus
 from computeledger.allocate.place import placed
 from computeledger.allocate.rules import UNALLOCATED, Rules, parse_rules
 from computeledger.errors import UsageError
+from computeledger.portable import json_field
 
 NO_RULE = "(no rule: unallocated)"
 
@@ -23,7 +23,7 @@ def run_rules(ledger, version: str | None = None) -> Rules:
     import tomllib
 
     version = version or latest_version(ledger)
-    runs = ledger.con.table("allocation_runs")
+    runs = ledger.allocation_runs
     found = runs.filter(runs.rules_version == version).to_pyarrow().to_pylist() if version else []
     if not found:
         raise UsageError("no allocation yet: run `computeledger allocate --rules RULES.toml` first")
@@ -38,7 +38,7 @@ def coverage(ledger, version: str | None = None, dimension: str = "workload") ->
     rules = run_rules(ledger, version)
     if dimension not in rules.dimensions:
         raise UsageError(f"--dimension: one of {', '.join(rules.dimensions)}")
-    rule = a.placed_by.cast(dt.json)[dimension].str.fill_null(NO_RULE).name("rule")
+    rule = json_field(a.placed_by, dimension).fill_null(NO_RULE).name("rule")
     order = {r.name: i for i, r in enumerate(rules.rules)} | {NO_RULE: len(rules.rules)}
     rank = rule.substitute(order, else_=len(rules.rules) + 1).name("rank")
     total = a.EffectiveCost.sum().over(ibis.window())

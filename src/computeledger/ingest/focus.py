@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from computeledger.errors import UsageError
 from computeledger.ingest import stage as staging
 from computeledger.ingest.files import discover, file_format, fingerprint
 from computeledger.ingest.mapping import Mapping, MappingMismatch
@@ -67,8 +68,15 @@ def ingest_files(
 ) -> list[FileResult]:
     batch = uuid.uuid4().hex
     results = []
+    if ledger.store is not None and mapping is not None:
+        raise UsageError("the Spark ledger ingests FOCUS Parquet files: map other bills on DuckDB")
     for path in discover(list(paths)):
-        result = ingest_file(ledger, path, batch=batch, strict=strict, mapping=mapping)
+        if ledger.store is not None:
+            from computeledger.ingest import spark
+
+            result = spark.ingest_file(ledger, path, file_format(path), batch=batch, strict=strict)
+        else:
+            result = ingest_file(ledger, path, batch=batch, strict=strict, mapping=mapping)
         results.append(result)
         if on_file:
             on_file(result)

@@ -16,6 +16,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
+from computeledger.portable import is_json_object, re_replace, strip
 from computeledger.schema.focus import COLUMNS, LEGACY_VALUES, Kind
 from computeledger.schema.tables import CHARGES, NUMBER, NUMBER_INTEGER_DIGITS, NUMBER_SCALE
 
@@ -45,7 +46,7 @@ def _nullish(raw: ir.StringValue) -> tuple[ir.StringValue, ir.BooleanValue, ir.B
     """Blank strings and the literal NULL are nulls (FOCUS forbids placeholders). Only
     short values, or values starting with white space, can be either: the rest pass as is."""
     suspect = (raw.length() <= 4) | raw.startswith(" ") | raw.startswith("\t")
-    blank = ibis.ifelse(suspect, raw.strip() == "", False)
+    blank = ibis.ifelse(suspect, strip(raw) == "", False)
     literal = ibis.ifelse(raw.length() == 4, raw.upper() == "NULL", False)
     value = ibis.ifelse(suspect & (blank | literal), _NULL_STR, raw)
     return value, literal, blank
@@ -72,7 +73,7 @@ def _decimal_problem(name: str, v: ir.StringValue, num: ir.Value) -> ir.StringVa
     engine evaluates each branch only on the rows that reach it."""
     dot = v.find(".")
     long_fraction = (dot >= 0) & (v.length() - dot - 1 > NUMBER_SCALE)
-    lossy_plain = ibis.ifelse(long_fraction, v.strip().re_search(rf"\.\d{{{NUMBER_SCALE}}}\d*[1-9]"), False)
+    lossy_plain = ibis.ifelse(long_fraction, strip(v).re_search(rf"\.\d{{{NUMBER_SCALE}}}\d*[1-9]"), False)
     # E notation: digits after the point, less the exponent, must fit the scale
     fraction_digits = v.re_extract(r"\.(\d*[1-9])0*[eE]", 1).length()
     exponent = v.re_extract(r"[eE]([+-]?\d+)\s*$", 1).try_cast(dt.int64).fill_null(0)
@@ -95,13 +96,15 @@ def _datetime(v: ir.StringValue) -> ir.Value:
     (Azure native and spreadsheet exports) are read as month/day/year and flagged."""
     us4 = r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})"
     us2 = r"^\s*(\d{1,2})/(\d{1,2})/(\d{2})"
-    us_text = ibis.ifelse(v.re_search(us4), v.re_replace(us4, r"\3-\1-\2"), v.re_replace(us2, r"20\3-\1-\2"))
+    us_text = ibis.ifelse(
+        v.re_search(us4), re_replace(v, us4, r"\3-\1-\2"), re_replace(v, us2, r"20\3-\1-\2")
+    )
     return ibis.cases(
         (
             v.re_search(_ISO_DATE),
-            v.strip().try_cast(dt.Timestamp(timezone="UTC")).cast(dt.Timestamp()),
+            strip(v).try_cast(dt.Timestamp(timezone="UTC")).cast(dt.Timestamp()),
         ),
-        (v.re_search(_US_DATE), us_text.strip().try_cast(dt.Timestamp())),
+        (v.re_search(_US_DATE), strip(us_text).try_cast(dt.Timestamp())),
         else_=ibis.null(dt.Timestamp()),
     )
 
@@ -112,8 +115,8 @@ def _is_us_date(v: ir.StringValue) -> ir.BooleanValue:
 
 def _enum(name: str, v: ir.StringValue, allowed: tuple[str, ...]) -> ir.StringValue:
     """A value of an allowed set; a case or pre-1.0 spelling is mapped to the FOCUS one."""
-    fixes = [(v.lower().strip() == a.lower(), a) for a in allowed]
-    fixes += [(v.lower().strip() == old, new) for old, new in LEGACY_VALUES.get(name, {}).items()]
+    fixes = [(strip(v.lower()) == a.lower(), a) for a in allowed]
+    fixes += [(strip(v.lower()) == old, new) for old, new in LEGACY_VALUES.get(name, {}).items()]
     return ibis.ifelse(v.isin(allowed), v, ibis.cases(*fixes, else_=_NULL_STR))
 
 
@@ -125,7 +128,7 @@ def _enum_problem(name: str, v: ir.StringValue, value: ir.StringValue, allowed) 
 
 def _json_problem(name: str, v: ir.StringValue) -> ir.StringValue:
     """Tags, SkuPriceDetails and the like must be serialised JSON objects."""
-    is_object = v.strip().startswith("{") & v.try_cast(dt.json).notnull()
+    is_object = is_json_object(v)
     return _problem(v.notnull() & ~is_object, f"{name}: not a JSON object: " + _shown(v))
 
 
@@ -165,8 +168,8 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
         elif col.allowed:
             layer2[_V + col.name] = _enum(col.name, v, col.allowed)
         elif col.name == "BillingCurrency":
-            ok = v.strip().re_search(r"^[A-Za-z]{3}$")
-            layer2[_V + col.name] = ibis.ifelse(ok, v.strip().upper(), v)
+            ok = strip(v).re_search(r"^[A-Za-z]{3}$")
+            layer2[_V + col.name] = ibis.ifelse(ok, strip(v).upper(), v)
         else:
             layer2[_V + col.name] = v
     t2 = t1.mutate(**layer2)
@@ -188,7 +191,7 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
             problems.append(_enum_problem(col.name, v, value, col.allowed))
             flags.append(_problem(value.notnull() & (value != v), "value_spelling_fixed:" + col.name))
         elif col.name == "BillingCurrency":
-            problems.append(_problem(v.notnull() & ~v.strip().re_search(r"^[A-Za-z]{3}$"),
+            problems.append(_problem(v.notnull() & ~strip(v).re_search(r"^[A-Za-z]{3}$"),
                                      "BillingCurrency: not an ISO 4217 code: " + _shown(v)))  # fmt: skip
             flags.append(_problem(value != v, "value_spelling_fixed:BillingCurrency"))
 

@@ -1,0 +1,161 @@
+"""The ledger on Spark: each table a Parquet directory, read and written through one
+SparkSession, queried through Ibis's PySpark backend.
+
+What Ibis cannot express lives here, behind the same few operations the DuckDB ledger
+does with SQL: read a table, append rows, replace a partition, rewrite a small table.
+
+Layout under the ledger folder: `charges/` partitioned by `x_ingest_id`, `allocations/`
+by `rules_version`, the other tables as plain Parquet folders. Parquet has no
+transactions, so the `ingests` table is the commit log: a file's charges become visible
+when its ingest row says `loaded`, written last. A file that fails before that leaves
+rows no reader sees. One writer at a time holds the folder's lock file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from computeledger.errors import LedgerInUse, UsageError
+from computeledger.schema.tables import TABLES
+
+ENV_MASTER = "COMPUTELEDGER_SPARK_MASTER"
+PARTITIONS = {"charges": "x_ingest_id", "allocations": "rules_version"}
+VISIBLE = "loaded"
+
+
+def session(master: str | None = None, conf: dict[str, str] | None = None):
+    """A SparkSession: local on this machine unless `master` (or $COMPUTELEDGER_SPARK_MASTER)
+    names a cluster. UTC, exact decimals (no silent precision loss), no UI."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:  # pragma: no cover - pyspark is a declared dependency
+        raise UsageError("the Spark backend needs pyspark: pip install 'computeledger[spark]'") from None
+    builder = SparkSession.builder.appName("computeledger")
+    builder = builder.master(master or os.environ.get(ENV_MASTER) or "local[2]")
+    settings = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.decimalOperations.allowPrecisionLoss": "false",
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        "spark.sql.shuffle.partitions": "8",
+        "spark.ui.enabled": "false",
+        "spark.sql.warehouse.dir": str(Path(tempfile.gettempdir()) / "computeledger-spark-warehouse"),
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.ansi.enabled": "false",
+        "spark.sql.jsonGenerator.ignoreNullFields": "false",  # JSON keeps null keys, as DuckDB's
+    } | (conf or {})
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+class SparkStore:
+    """The ledger's tables in a folder, through one Spark session."""
+
+    name = "spark"
+
+    def __init__(self, root: str | Path, *, read_only: bool = False, master: str | None = None):
+        self.root = Path(root).resolve()
+        if read_only and not (self.root / "ingests").exists():
+            raise UsageError(f"no ledger at {self.root}: load bills first with `computeledger ingest`")
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._lock = None
+        if not read_only:
+            self._lock = (self.root / ".lock").open("w")
+            try:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LedgerInUse(f"ledger in use: {self.root} is open in another process") from None
+        self.spark = session(master)
+        self.con = ibis.pyspark.connect(self.spark)
+
+    def close(self) -> None:
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
+
+    # -- reading ---------------------------------------------------------------------
+    def path(self, name: str) -> Path:
+        return self.root / name
+
+    def spark_schema(self, name: str):
+        from ibis.backends.pyspark.datatypes import PySparkSchema
+
+        return PySparkSchema.from_ibis(TABLES[name])
+
+    def table(self, name: str) -> ir.Table:
+        """The table as it is now (files listed afresh); charges only of committed ingests."""
+        if name not in TABLES:
+            raise UsageError(f"no table {name!r} in the ledger")
+        df = self.spark.read.schema(self.spark_schema(name)).parquet(str(self.path(name)))
+        view = f"cl_{name}"
+        df.createOrReplaceTempView(view)
+        t = self.con.table(view).select(*TABLES[name].names)  # partition columns back in place
+        if name == "charges":
+            ingests = self.table("ingests")
+            done = ingests.filter(ingests.status == VISIBLE).select(cl_done=ingests.ingest_id)
+            t = t.semi_join(done, t.x_ingest_id == done.cl_done)
+        return t
+
+    def exists(self, name: str) -> bool:
+        return name in TABLES
+
+    # -- writing ---------------------------------------------------------------------
+    def dataframe(self, expr: ir.Table):
+        """An Ibis expression as a Spark DataFrame, in the table's column order."""
+        self.con._run_pre_execute_hooks(expr)
+        return self.spark.sql(self.con.compile(expr))
+
+    def append(self, name: str, rows: Any) -> None:
+        """Add rows (an Ibis table or a Spark DataFrame) to a table."""
+        df = rows if hasattr(rows, "write") else self.dataframe(rows)
+        df = df.select(*TABLES[name].names)
+        writer = df.write.mode("append")
+        if name in PARTITIONS:
+            writer = writer.partitionBy(PARTITIONS[name])
+        writer.parquet(str(self.path(name)))
+
+    def replace_partitions(self, name: str, rows: Any) -> None:
+        """Replace the partitions the rows fall in (and only those) by the rows."""
+        df = rows if hasattr(rows, "write") else self.dataframe(rows)
+        df = df.select(*TABLES[name].names)
+        df.write.mode("overwrite").partitionBy(PARTITIONS[name]).parquet(str(self.path(name)))
+
+    def drop_partition(self, name: str, value: Any) -> None:
+        shutil.rmtree(self.path(name) / f"{PARTITIONS[name]}={value}", ignore_errors=True)
+
+    def rewrite(self, name: str, rows: ir.Table) -> None:
+        """Replace a small table by `rows`: written beside it, then swapped in."""
+        new = self.root / f".{name}.{uuid.uuid4().hex}"
+        df = self.dataframe(rows).select(*TABLES[name].names)
+        df.write.parquet(str(new))
+        old = self.root / f".{name}.old.{uuid.uuid4().hex}"
+        if self.path(name).exists():
+            self.path(name).rename(old)
+        new.rename(self.path(name))
+        shutil.rmtree(old, ignore_errors=True)
+
+    def scratch(self, rows: Any, label: str):
+        """Rows written once to a scratch folder and read back: one computation, many reads."""
+        df = rows if hasattr(rows, "write") else self.dataframe(rows)
+        where = self.root / ".scratch" / f"{label}-{uuid.uuid4().hex}"
+        df.write.parquet(str(where))
+        return self.spark.read.parquet(str(where)), where
+
+    def memtable(self, rows: list[dict], name: str) -> ir.Table:
+        return ibis.memtable(rows, schema=TABLES[name])
+
+    def next_id(self) -> int:
+        got = self.table("ingests").ingest_id.max().to_pyarrow().as_py()
+        return (got or 0) + 1

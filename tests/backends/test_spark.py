@@ -1,0 +1,149 @@
+"""The same pipeline on DuckDB and on Spark: the same inputs give the same ledger, to the
+last digit and the last row. Runs on a local Spark (pyspark from PyPI, Java on the machine)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from computeledger import open_ledger
+from computeledger.cli import app
+from computeledger.ingest.convert import to_parquet
+from tests.conftest import RULES
+
+MONEY = ["BilledCost", "EffectiveCost", "ListCost", "ContractedCost"]
+
+
+def damaged(source, target):
+    """A Parquet bill with a bad amount, a bad date, tags that are not an object and a
+    US-style date, on rows 6, 10, 12 and 14 (lines of the file's rows, counting from 1)."""
+    t = pq.read_table(source)
+    cols = {n: t[n].to_pylist() for n in t.column_names}
+    cols["BilledCost"][5] = "12,50"
+    cols["ChargePeriodStart"][9] = "yesterday"
+    cols["Tags"][11] = "[1, 2]"
+    cols["ChargePeriodEnd"][13] = "08/02/2024 00:00:00"
+    pq.write_table(pa.table({n: pa.array(v, pa.string()) for n, v in cols.items()}), target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def both(company, tmp_path_factory):
+    """One sequence of ingests and an allocation, run on a DuckDB ledger and a Spark ledger."""
+    out, _ = company
+    root = tmp_path_factory.mktemp("spark")
+    files = dict(to_parquet([out / "focus", out / "preliminary"], root / "pq"))
+    final = {p.parent.name + "/" + p.stem: q for p, q in files.items() if p.parts[-3] == "focus"}
+    early = sorted(q for p, q in files.items() if p.parts[-3] == "preliminary")
+    july = sorted(q for k, q in final.items() if k.endswith("2024-07"))
+    august = sorted(q for k, q in final.items() if k.endswith("2024-08"))
+    bad = damaged(final["aws/2024-07"], root / "damaged.parquet")
+    steps = [july, early, august, [bad], [final["aws/2024-07"]]]
+    got = {}
+    for backend, path in (("duckdb", root / "ledger.duckdb"), ("spark", root / "ledger")):
+        with open_ledger(path, backend=backend) as lg:
+            results = [lg.ingest(step) for step in steps]
+            run = lg.allocate(RULES)
+            got[backend] = {
+                "results": [[r.to_dict() for r in rs] for rs in results],
+                "run": run,
+                "charges": lg.charges.order_by("x_charge_id").to_pyarrow(),
+                "quarantine": lg.quarantine.order_by(["ingest_id", "source_line"]).to_pyarrow(),
+                "ingests": lg.ingests.order_by("ingest_id")
+                .drop("started_at", "finished_at", "batch_id")
+                .to_pyarrow(),
+                "allocations": lg.allocations.order_by(["x_charge_id", "part"]).to_pyarrow(),
+                "summary": lg.summary("workload,model,provider,month").to_pyarrow().to_pylist(),
+                "path": path,
+            }
+    return got
+
+
+def test_the_spark_ledger_holds_the_same_charges_row_for_row(both):
+    d, s = both["duckdb"]["charges"], both["spark"]["charges"]
+    assert d.num_rows == s.num_rows == 2505
+    assert d.schema.names == s.schema.names
+    for name in d.schema.names:
+        assert d[name].to_pylist() == s[name].to_pylist(), name
+
+
+def test_the_same_files_are_loaded_refused_replaced_and_quarantined(both):
+    d, s = both["duckdb"], both["spark"]
+    drop = ("path", "sha256", "format")
+    assert [[{k: v for k, v in r.items() if k not in drop} for r in rs] for rs in d["results"]] == [
+        [{k: v for k, v in r.items() if k not in drop} for r in rs] for rs in s["results"]
+    ]
+    assert d["ingests"].drop(["path"]).to_pylist() == s["ingests"].drop(["path"]).to_pylist()
+    # the restated open month replaced the mid-month exports, on both
+    august = d["results"][2]
+    assert sum(r["rows_replaced"] for r in august) > 0
+    assert {r["status"] for r in d["results"][1]} == {"loaded"}
+    assert [r["status"] for r in d["results"][4]] == ["duplicate"]
+    # superseded: the four mid-month exports, and July's AWS bill by the damaged copy of it
+    statuses = s["ingests"]["status"].to_pylist()
+    assert statuses.count("superseded") == 5
+
+
+def test_quarantine_reasons_are_the_same(both):
+    d, s = both["duckdb"]["quarantine"], both["spark"]["quarantine"]
+    assert d.drop(["source_file"]).to_pylist() == s.drop(["source_file"]).to_pylist()
+    reasons = dict(zip(d["source_line"].to_pylist(), d["reason"].to_pylist(), strict=True))
+    assert reasons == {
+        6: "BilledCost: not a number: '12,50'",
+        10: "ChargePeriodStart: not a date-time: 'yesterday'",
+        12: "Tags: not a JSON object: '[1, 2]'",
+    }
+    bad_file = both["spark"]["results"][3][0]
+    assert (bad_file["rows_read"], bad_file["rows_quarantined"]) == (
+        bad_file["rows_loaded"] + 3, 3,
+    )  # fmt: skip
+
+
+def test_a_us_date_is_read_and_flagged_on_both(both):
+    for backend in ("duckdb", "spark"):
+        c = both[backend]["charges"].to_pylist()
+        row = next(
+            r for r in c if r["x_source_file"].endswith("damaged.parquet") and r["x_source_line"] == 14
+        )
+        assert str(row["ChargePeriodEnd"]) == "2024-08-02 00:00:00"
+        assert "us_date_format:ChargePeriodEnd" in row["x_quality_flags"]
+
+
+def test_allocations_and_summaries_are_identical_to_the_last_digit(both):
+    d, s = both["duckdb"], both["spark"]
+    assert d["run"] == s["run"]
+    assert d["allocations"].to_pylist() == s["allocations"].to_pylist()
+    assert d["summary"] == s["summary"]
+    assert all(isinstance(r["BilledCost"], Decimal) for r in s["summary"])
+    total = sum(r["BilledCost"] for r in s["summary"])
+    assert total == sum(both["duckdb"]["charges"]["BilledCost"].to_pylist())
+
+
+def test_the_cli_gives_the_same_answer_on_spark(both):
+    runner = CliRunner()
+    out = {}
+    for backend in ("duckdb", "spark"):
+        r = runner.invoke(app, ["--backend", backend, "summary", "--ledger", str(both[backend]["path"]),
+                                "--by", "provider,workload", "--format", "json"])  # fmt: skip
+        assert r.exit_code == 0, r.output
+        out[backend] = json.loads(r.output[r.output.index("[") :])
+    assert out["duckdb"] == out["spark"] and len(out["spark"]) > 5
+
+
+def test_spark_refuses_what_it_cannot_ingest(both, tmp_path):
+    csv = tmp_path / "bill.csv"
+    csv.write_text("BilledCost\n1\n")
+    with open_ledger(both["spark"]["path"], backend="spark") as lg:
+        [r] = lg.ingest([csv])
+        assert r.status == "refused"
+        assert r.message == "the Spark ledger ingests Parquet files (convert CSV first)"
+        notfocus = tmp_path / "other.parquet"
+        pq.write_table(pa.table({"a": ["1"], "b": ["2"]}), notfocus)
+        [r] = lg.ingest([notfocus])
+        assert r.message == "not a FOCUS file: none of its columns is a FOCUS column (it has a, b)"
+        assert lg.charges.count().to_pyarrow().as_py() == both["spark"]["charges"].num_rows

@@ -1,0 +1,61 @@
+"""The helpers that keep one set of Ibis rules for every backend, checked on each."""
+
+from __future__ import annotations
+
+import ibis
+import pytest
+
+from computeledger import portable
+
+TEXT = ['{"Team": "Serving", "n": 8}', "[1, 2]", "not json", None, '{"a": {"b": 1}}']
+WORDS = [" inf ", "fev\t", "08/02/2024", "tra-atlas-l-node-3"]
+
+
+@pytest.fixture(scope="module", params=["duckdb", "spark"])
+def con(request):
+    if request.param == "duckdb":
+        return ibis.duckdb.connect()
+    from computeledger.backends.spark import session
+
+    return ibis.pyspark.connect(session())
+
+
+def table(con, values: list, name: str):
+    """A table of the backend itself (the helpers choose by the backend a table lives on)."""
+    rows = list(enumerate(values))
+    if con.name == "pyspark":
+        con._session.createDataFrame(rows, "i int, v string").createOrReplaceTempView(name)
+        return con.table(name)
+    return con.create_table(name, ibis.memtable({"i": [i for i, _ in rows], "v": values}), temp=True)
+
+
+def run(con, t, **columns):
+    return con.to_pyarrow(t.select(t.i, **{k: f(t.v) for k, f in columns.items()}).order_by("i")).to_pydict()
+
+
+def test_json_fields_and_objects(con):
+    got = run(
+        con,
+        table(con, TEXT, "cl_portable_json"),
+        team=lambda v: portable.json_field(v, "Team"),
+        n=lambda v: portable.json_field(v, "n", number=True),
+        obj=lambda v: portable.is_json_object(v).fill_null(False),
+    )
+    assert got["team"] == ["Serving", None, None, None, None]
+    assert got["n"] == ["8", None, None, None, None]
+    assert got["obj"] == [True, False, False, False, True]
+
+
+def test_strip_regex_groups_and_back_references(con):
+    pattern = portable.pattern(r"^(?P<kind>inf|tra)-(?P<model>.+)-node-\d+$")
+    got = run(
+        con,
+        table(con, WORDS, "cl_portable_words"),
+        s=portable.strip,
+        us=lambda v: portable.re_replace(v, r"^(\d{2})/(\d{2})/(\d{4})$", r"\3-\1-\2"),
+        model=lambda v: v.re_extract(pattern, 2),
+    )
+    assert got["s"] == ["inf", "fev", "08/02/2024", "tra-atlas-l-node-3"]  # v and f stay
+    assert got["us"] == [" inf ", "fev\t", "2024-08-02", "tra-atlas-l-node-3"]
+    assert got["model"][3] == "atlas-l"
+    assert pattern == r"^(inf|tra)-(.+)-node-\d+$"

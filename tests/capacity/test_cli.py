@@ -47,6 +47,8 @@ def test_invert_json_has_the_interval_and_the_tornado():
     assert (out["implied"]["gpus_low"], out["implied"]["gpus_high"]) == (330052, 667735)
     assert out["implied"]["spend_low"] == "8650000000.00"
     assert out["tornado"][0]["input"] == "price per GPU-hour"
+    spend = next(t for t in out["tornado"] if t["input"] == "spend")
+    assert (spend["low"], spend["high"]) == ("8650000000.00", "8750000000.00")  # money: strings
 
 
 def test_compare_on_a_ledger(lab_ledger, allocated):

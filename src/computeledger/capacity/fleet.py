@@ -235,11 +235,11 @@ def _offer_matches(p: Price, provider: str | None, pricing: str | None) -> bool:
     )
 
 
-def _cost(d: Demand, o: Option) -> float:
-    return (
-        float(d.input_tokens_per_day) * o.gpu_s_per_input
-        + float(d.output_tokens_per_day) * o.gpu_s_per_output
-    ) * float(o.price.usd_per_gpu_hour)
+def _cost(d: Demand, o: Option) -> Decimal:
+    """Dollars a day of busy GPU-time: what options are ranked by."""
+    seconds = d.input_tokens_per_day * Decimal(repr(o.gpu_s_per_input))
+    seconds += d.output_tokens_per_day * Decimal(repr(o.gpu_s_per_output))
+    return seconds * o.price.usd_per_gpu_hour / 3600
 
 
 def cheapest(

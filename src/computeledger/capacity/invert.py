@@ -143,7 +143,9 @@ def invert(
     tornado = []
     for name, (lo, hi) in inputs.items():
         at_lo, at_hi = mids | {name: lo}, mids | {name: hi}
-        row = {"input": name, "low": lo, "high": hi}
+        stated = {"spend": (spend.lo, spend.hi), "price per GPU-hour": (price.high, price.low)}
+        low, high = stated.get(name, (lo, hi))  # money as given (Decimal), the rest as estimated
+        row = {"input": name, "low": low, "high": high}
         row |= {"gpus_at_low": round(_gpus(at_lo, hours)), "gpus_at_high": round(_gpus(at_hi, hours))}
         if throughput is not None:
             row |= {

@@ -141,17 +141,21 @@ def _prepare(
             staged = staging.apply_mapping(con, staged, mapping)
     except (staging.Unreadable, MappingMismatch) as exc:
         raise Refused(str(exc)) from exc
-    header_map = map_headers(staged.columns)
+    return staged, focus_columns(staged.columns, result)
+
+
+def focus_columns(columns: list[str], result: FileResult) -> dict[str, str]:
+    """The file's columns mapped to FOCUS ones, its version noted; refused unless it is FOCUS."""
+    header_map = map_headers(columns)
     result.focus_version = detect_version(set(header_map.values()))
     if not header_map:
         raise Refused(
-            "not a FOCUS file: none of its columns is a FOCUS column "
-            f"(it has {_shown_columns(staged.columns)})"
+            f"not a FOCUS file: none of its columns is a FOCUS column (it has {_shown_columns(columns)})"
         )
     missing = missing_mandatory(set(header_map.values()))
     if missing:
         raise Refused("missing mandatory FOCUS columns: " + ", ".join(missing))
-    return staged, header_map
+    return header_map
 
 
 def _load(ledger, staged, header_map, path: Path, fmt: str, lines, result: FileResult, batch, strict):

@@ -20,15 +20,9 @@ from typing import TYPE_CHECKING
 import ibis
 
 from computeledger.ingest.files import fingerprint
-from computeledger.ingest.focus import (
-    _ROWS_PER_INGEST,
-    FileResult,
-    Refused,
-    _shown_columns,
-    map_headers,
-)
+from computeledger.ingest.focus import _ROWS_PER_INGEST, FileResult, Refused, focus_columns
 from computeledger.ingest.normalize import RAW, REASON, ROW, normalize
-from computeledger.schema.focus import COLUMNS, detect_version, missing_mandatory
+from computeledger.schema.focus import COLUMNS
 from computeledger.schema.tables import CHARGES, QUARANTINE
 
 if TYPE_CHECKING:
@@ -65,16 +59,7 @@ def ingest_file(
         return result
     try:
         raw, columns = _stage(store, path)
-        header_map = map_headers(columns)
-        result.focus_version = detect_version(set(header_map.values()))
-        if not header_map:
-            raise Refused(
-                "not a FOCUS file: none of its columns is a FOCUS column "
-                f"(it has {_shown_columns(columns)})"
-            )
-        missing = missing_mandatory(set(header_map.values()))
-        if missing:
-            raise Refused("missing mandatory FOCUS columns: " + ", ".join(missing))
+        header_map = focus_columns(columns, result)
         _load(ledger, raw, header_map, path, result, batch, strict)
     except Refused as exc:
         return _refuse(ledger, result, batch, started, str(exc))

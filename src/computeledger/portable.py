@@ -1,4 +1,4 @@
-"""JSON in text columns, the same on every backend.
+"""JSON in text columns, regex back-references and trimming, the same on every backend.
 
 Ibis casts text to JSON on DuckDB; Spark has no JSON type and reads JSON text with its
 own functions. Each helper picks by the backend the expression runs on, so the ledger's
@@ -58,15 +58,6 @@ def cached(table: ir.Table) -> ir.Table:
     if on_spark(table):
         table._find_backend()._run_pre_execute_hooks(table)
     return table.cache()
-
-
-_NAMED_GROUP = re.compile(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>")
-
-
-def pattern(text: str) -> str:
-    """A rule's regex for any engine: Python's named groups `(?P<name>...)` become plain
-    groups (RE2 and Java number them alike; the names are resolved to numbers first)."""
-    return _NAMED_GROUP.sub("(", text)
 
 
 def re_replace(value: ir.StringValue, regex: str, replacement: str) -> ir.StringValue:

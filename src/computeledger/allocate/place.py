@@ -18,7 +18,6 @@ from computeledger.allocate.rules import (
 )
 from computeledger.errors import UsageError
 from computeledger.portable import json_field, strip
-from computeledger.portable import pattern as portable_pattern
 from computeledger.summary import SHORTHANDS
 
 _NULL = ibis.null().cast("string")
@@ -71,7 +70,7 @@ def condition(table: ir.Table, cond: Condition, where: str, dims: dict | None = 
         wanted = [v.lower() for v in cond.values] if is_tag(cond.column) else list(cond.values)
         return value.isin(wanted).fill_null(False)
     pattern = f"(?i){cond.pattern}" if is_tag(cond.column) else cond.pattern
-    return value.re_search(portable_pattern(pattern)).fill_null(False)
+    return value.re_search(pattern).fill_null(False)
 
 
 def matches(table: ir.Table, conditions, where: str, dims: dict | None = None) -> ir.BooleanValue:
@@ -98,9 +97,7 @@ def _template(table: ir.Table, rule: Rule, value: str, where: str) -> ir.StringV
             got = tag(table, ref[5:])
         else:
             cond = next(c for c in rule.conditions if ref in c.groups)
-            got = _subject(table, cond, where, None).cast("string").re_extract(
-                portable_pattern(cond.pattern), cond.groups[ref]
-            )
+            got = _subject(table, cond, where, None).cast("string").re_extract(cond.pattern, cond.groups[ref])
         parts.append(strip(got).nullif(""))
     out = parts[0]
     for p in parts[1:]:

@@ -98,12 +98,13 @@ class Ledger:
         """Totals of the four FOCUS cost columns grouped by the given dimensions. Allocated
         dimensions (workload, model, team, environment, gpu_model, split, and the rules'
         own) read the allocation (the latest, or `rules_version`), and add GPU-hours."""
-        from computeledger.allocate.engine import allocated_charges, allocated_dimensions
+        from computeledger.allocate.engine import allocated_charges, allocated_dimensions, allocation_parts
         from computeledger.summary import parse_by, summary
 
         names = {n.lower() for n in parse_by(by)}
         if rules_version is not None or names & allocated_dimensions(self):
-            return summary(allocated_charges(self, rules_version), by)
+            parts = allocation_parts(self, names, rules_version)
+            return summary(parts if parts is not None else allocated_charges(self, rules_version), by)
         return summary(self.charges, by)
 
     def ingest_usage(self, paths: Sequence[str | Path]) -> list:

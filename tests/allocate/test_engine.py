@@ -231,3 +231,20 @@ def test_charges_loaded_after_the_allocation_are_shown_not_allocated_never_dropp
     late = [r for r in rows if r["split"] == "(loaded after the allocation)"]
     assert [(r["workload"], r["rows"]) for r in late] == [("unallocated", 1000)]
     assert late[0]["gpu_hours"] is None  # unknown until allocated, never 0
+
+
+def test_a_fresh_allocation_is_summed_from_its_parts_alone(allocated):
+    """With nothing loaded since the run, totals by allocated dimensions come from the parts
+    without the join to the charges: the same figures, to the digit."""
+    from computeledger.allocate.engine import allocated_charges, allocation_parts
+    from computeledger.summary import summary
+
+    path, _, _ = allocated
+    with open_ledger(path, read_only=True) as lg:
+        parts = allocation_parts(lg, {"workload", "model"})
+        assert parts is not None
+        by = "workload,model,gpu_model"
+        fast = summary(parts, by).to_pyarrow().to_pylist()
+        joined = summary(allocated_charges(lg), by).to_pyarrow().to_pylist()
+        assert fast == joined and len(fast) > 8
+        assert allocation_parts(lg, {"workload", "provider"}) is None  # provider is a charge column

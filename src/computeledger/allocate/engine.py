@@ -310,6 +310,32 @@ def allocated_charges(ledger, version: str | None = None) -> ir.Table:
     return j
 
 
+_PART_COLUMNS = {*STANDARD, "gpu_model", "split"}
+
+
+def allocation_parts(ledger, names: set[str], version: str | None = None) -> ir.Table | None:
+    """The allocation's parts alone, when a summary needs nothing else: every dimension
+    asked is a column of the parts, and the ledger holds exactly the charges the run
+    placed (as many, and none loaded since: the highest charge id is the run's). Then the
+    join to the charges, which keeps late charges visible, would change nothing."""
+    if not names <= _PART_COLUMNS:
+        return None
+    version = version or latest_version(ledger)
+    if version is None:
+        return None
+    runs = ledger.allocation_runs.filter(ledger.allocation_runs.rules_version == version)
+    placed = runs.select("charges").to_pyarrow().to_pylist()
+    if not placed:
+        return None
+    parts = ledger.allocations.filter(ledger.allocations.rules_version == version)
+    c = ledger.charges
+    now = c.aggregate(n=c.count(), top=c.x_charge_id.max()).to_pyarrow().to_pylist()[0]
+    top = parts.x_charge_id.max().to_pyarrow().as_py()
+    if now["n"] != placed[0]["charges"] or now["top"] != top:
+        return None
+    return parts
+
+
 def allocated_dimensions(ledger) -> set[str]:
     """Names that only an allocation answers: the standard dimensions, GPU model, split,
     and every dimension of a past run's rules."""

@@ -111,6 +111,8 @@ class Ledger:
         """Load token usage: OpenAI-style usage records (.jsonl) or OTLP GenAI spans (.json)."""
         from computeledger.ingest.usage import ingest_usage
 
+        if self.store is not None:
+            raise UsageError("token usage is read on the DuckDB ledger (its JSONL reader is line-exact)")
         return ingest_usage(self, paths)
 
     def allocate(self, rules: str | Path):

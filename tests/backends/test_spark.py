@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from computeledger import open_ledger
 from computeledger.cli import app
+from computeledger.errors import UsageError
 from computeledger.ingest.convert import to_parquet
 from tests.conftest import RULES
 
@@ -147,3 +148,5 @@ def test_spark_refuses_what_it_cannot_ingest(both, tmp_path):
         [r] = lg.ingest([notfocus])
         assert r.message == "not a FOCUS file: none of its columns is a FOCUS column (it has a, b)"
         assert lg.charges.count().to_pyarrow().as_py() == both["spark"]["charges"].num_rows
+        with pytest.raises(UsageError, match="token usage is read on the DuckDB ledger"):
+            lg.ingest_usage([tmp_path])

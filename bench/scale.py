@@ -14,8 +14,9 @@ For each N, each in its own process (peak memory is that process tree's, sampled
   - computeledger on Spark (local[2]), the same steps;
   - baseline: plain DuckDB SQL by hand: the typed columns cast from the text (no checks,
     no provenance), bench/allocate.py's hand-written allocation, and GROUP BY queries.
-`--query-rows` builds a ledger of that many rows by copying the largest DuckDB ledger's
-charges and allocations in SQL, and times the summary queries on it (ours and by hand).
+`--query-rows` times the summary queries (ours, and by hand on the same tables) on ledgers
+of those sizes, each built by copying the largest DuckDB ledger not above it (charges and
+allocations, in SQL); `--queries-only` runs just those on ledgers an earlier run left.
 Results go to bench/scale.json (rows, seconds, peak MiB per step) and a chart to
 docs/scale.svg.
 """
@@ -174,6 +175,7 @@ with open_ledger(path) as lg:
     for k in range(1, copies):
         raw.execute("INSERT INTO charges SELECT * REPLACE (x_charge_id + ? AS x_charge_id) FROM charges WHERE x_charge_id < 1e15", [k * 10**15])
         raw.execute("INSERT INTO allocations SELECT * REPLACE (x_charge_id + ? AS x_charge_id) FROM allocations WHERE x_charge_id < 1e15", [k * 10**15])
+    raw.execute("UPDATE allocation_runs SET charges = charges * ?, parts = parts * ?", [copies, copies])
     out["build"] = time.perf_counter() - t
     out["rows"] = raw.execute("SELECT count(*) FROM charges").fetchone()[0]
     print("STEP query", flush=True)
@@ -268,21 +270,56 @@ def chart(results: list[dict], path: Path) -> None:
     path.write_text("\n".join(parts))
 
 
+def report(results: list[dict]) -> str:
+    """The markdown table of docs/benchmarks.md: rows/s per step, ratios to the baseline."""
+    by = {(r["run"], r.get("size")): r for r in results}
+    lines = ["| rows | step | DuckDB | Spark | hand-written DuckDB | DuckDB / hand | peak MiB DuckDB / Spark / hand |",
+             "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    for n in sorted({r["size"] for r in results if r.get("size")}):
+        d, s, h = by.get(("duckdb", n)), by.get(("spark", n)), by.get(("baseline", n))
+        for step, label in (("ingest", "ingest"), ("allocate", "allocation")):
+            cells = []
+            for r in (d, s, h):
+                cells.append(f"{r[step]:,.1f} s ({r['rows'] / r[step]:,.0f} rows/s)" if r else "not run")
+            ratio = f"{h[step] / d[step]:.2f}x" if d and h else ""
+            peak = " / ".join(str(r["peak_mib"].get(step if step == "ingest" else "allocate", "")) if r else "-"
+                              for r in (d, s, h))  # fmt: skip
+            lines.append(f"| {n:,} | {label} | {' | '.join(cells)} | {ratio} | {peak} |")
+        for q, label in QUERIES.items():
+            cells = [f"{r['query ' + q]:.2f} s" if r else "not run" for r in (d, s, h)]
+            ratio = f"{h['query ' + q] / d['query ' + q]:.2f}x" if d and h else ""
+            lines.append(f"| {n:,} | summary {label} | {' | '.join(cells)} | {ratio} | |")
+    for r in sorted((r for r in results if r["run"] == "query"), key=lambda r: r["rows"]):
+        if r["run"] == "query":
+            for q, label in QUERIES.items():
+                ratio = r["hand " + q] / r["query " + q]
+                lines.append(f"| {r['rows']:,} | summary {label} | {r['query ' + q]:.2f} s | not run | "
+                             f"{r['hand ' + q]:.2f} s | {ratio:.2f}x | {r['peak_mib'].get('query', '')} / - / - |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--rows", default="1M,10M", help="sizes for DuckDB and the baseline")
     ap.add_argument("--spark", default="1M", help="sizes for Spark ('' for none)")
-    ap.add_argument("--query-rows", default="", help="a size for the summary queries alone, e.g. 100M")
+    ap.add_argument("--query-rows", default="", help="sizes for the summary queries alone, e.g. 1M,10M,100M")
+    ap.add_argument("--queries-only", action="store_true", help="only the queries, on ledgers already built")
     ap.add_argument("--dir", default=None, help="working folder (default: a temporary one)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "scale.json"))
+    ap.add_argument("--report", action="store_true", help="print the table of --out's results and stop")
     args = ap.parse_args()
+    if args.report:
+        results = json.loads(Path(args.out).read_text())
+        print(report(results))
+        chart(results, ROOT / "docs" / "scale.svg")
+        return
     work = Path(args.dir or tempfile.mkdtemp(prefix="cl-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     base = base_bill(work)
     sizes = sorted({rows_of(s) for s in args.rows.split(",") if s} | {rows_of(s) for s in args.spark.split(",") if s})
     spark = {rows_of(s) for s in args.spark.split(",") if s}
-    results = []
-    for n in sizes:
+    results = json.loads(Path(args.out).read_text()) if args.queries_only else []
+    for n in [] if args.queries_only else sizes:
         files = [str(f) for f in dataset(work, base, n)]
         runs = [("duckdb", CHILD_LEDGER, ["duckdb", str(work / f"ledger-{n}.duckdb"), *files]),
                 ("baseline", CHILD_HAND, [str(work / f"hand-{n}.duckdb"), str(ROOT / "bench"), *files])]  # fmt: skip
@@ -293,11 +330,11 @@ def main() -> None:
             results.append(got)
             print(json.dumps(got), flush=True)
         Path(args.out).write_text(json.dumps(results, indent=1))
-    if args.query_rows:
-        target = rows_of(args.query_rows)
-        largest = max(n for n in sizes)
-        copies = math.ceil(target / largest)
-        got = run_child(CHILD_QUERY, str(work / f"ledger-{largest}.duckdb"), str(copies)) | {"run": "query"}
+    for target in sorted(rows_of(s) for s in args.query_rows.split(",") if s):
+        # the largest DuckDB ledger at most the target's size, copied up to it (in place: last)
+        source = max((n for n in sizes if n <= target), default=min(sizes))
+        copies = math.ceil(target / source)
+        got = run_child(CHILD_QUERY, str(work / f"ledger-{source}.duckdb"), str(copies)) | {"run": "query"}
         results.append(got)
         print(json.dumps(got), flush=True)
     Path(args.out).write_text(json.dumps(results, indent=1))

@@ -104,6 +104,7 @@ with open_ledger(path, backend=backend) as lg:
     results = lg.ingest([Path(f) for f in files])
     out["ingest"] = time.perf_counter() - t
     out["rows"] = sum(r.rows_loaded for r in results)
+    print("TIME ingest", out["ingest"], flush=True)
     mark("allocate"); t = time.perf_counter()
     run = lg.allocate(SYNTH_RULES)
     out["allocate"] = time.perf_counter() - t
@@ -223,6 +224,8 @@ def run_child(code: str, *args: str) -> dict:
     for line in proc.stdout:
         if line.startswith("STEP "):
             state["step"] = line.split()[1]
+        elif line.startswith("TIME "):
+            print(line.strip(), dict(peaks), flush=True)  # a partial result, should the run stop
         elif line.startswith("RESULT "):
             state["result"] = json.loads(line[7:])
     proc.wait()

@@ -251,8 +251,8 @@ def chart(results: list[dict], path: Path) -> None:
     ys = [y for s in series.values() for _, y in s]
     x0, x1 = math.log10(min(xs)) - 0.1, math.log10(max(xs)) + 0.1
     y0, y1 = math.log10(min(ys)) - 0.2, math.log10(max(ys)) + 0.2
-    w, h, m = 640, 400, 60
-    px = lambda x: m + (math.log10(x) - x0) / (x1 - x0) * (w - 2 * m)  # noqa: E731
+    w, h, m, legend = 800, 400, 60, 160
+    px = lambda x: m + (math.log10(x) - x0) / (x1 - x0) * (w - 2 * m - legend)  # noqa: E731
     py = lambda y: h - m - (math.log10(y) - y0) / (y1 - y0) * (h - 2 * m)  # noqa: E731
     colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">',
@@ -262,13 +262,13 @@ def chart(results: list[dict], path: Path) -> None:
         parts.append(f'<text x="{px(10**e):.0f}" y="{h - m + 18}" text-anchor="middle">1e{e}</text>')
     for e in range(math.ceil(y0), math.floor(y1) + 1):
         parts.append(f'<text x="{m - 8}" y="{py(10**e) + 4:.0f}" text-anchor="end">{10**e:g} s</text>')
-        parts.append(f'<line x1="{m}" x2="{w - m}" y1="{py(10**e):.0f}" y2="{py(10**e):.0f}" stroke="#eee"/>')
+        parts.append(f'<line x1="{m}" x2="{w - m - legend}" y1="{py(10**e):.0f}" y2="{py(10**e):.0f}" stroke="#eee"/>')
     for i, (name, pts) in enumerate(sorted(series.items())):
         c = colours[i % len(colours)]
         pts = sorted(pts)
         d = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
         parts.append(f'<polyline points="{d}" fill="none" stroke="{c}" stroke-width="2"/>')
-        parts.append(f'<text x="{w - m + 4}" y="{m + 14 * i}" fill="{c}">{name}</text>')
+        parts.append(f'<text x="{w - m - legend + 12}" y="{m + 14 * i}" fill="{c}">{name}</text>')
     parts.append("</svg>")
     path.write_text("\n".join(parts))
 

@@ -2,7 +2,7 @@
 SparkSession, queried through Ibis's PySpark backend.
 
 What Ibis cannot express lives here, behind the same few operations the DuckDB ledger
-does with SQL: read a table, append rows, replace a partition, rewrite a small table.
+does with SQL: read a table, append rows, drop a partition, rewrite a small table.
 
 Layout under the ledger folder: `charges/` partitioned by `x_ingest_id`, `allocations/`
 by `rules_version`, the other tables as plain Parquet folders. Parquet has no
@@ -44,7 +44,6 @@ def session(master: str | None = None, conf: dict[str, str] | None = None):
     settings = {
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.decimalOperations.allowPrecisionLoss": "false",
-        "spark.sql.sources.partitionOverwriteMode": "dynamic",
         "spark.sql.shuffle.partitions": "8",
         "spark.ui.enabled": "false",
         "spark.sql.warehouse.dir": str(Path(tempfile.gettempdir()) / "computeledger-spark-warehouse"),
@@ -125,12 +124,6 @@ class SparkStore:
         if name in PARTITIONS:
             writer = writer.partitionBy(PARTITIONS[name])
         writer.parquet(str(self.path(name)))
-
-    def replace_partitions(self, name: str, rows: Any) -> None:
-        """Replace the partitions the rows fall in (and only those) by the rows."""
-        df = rows if hasattr(rows, "write") else self.dataframe(rows)
-        df = df.select(*TABLES[name].names)
-        df.write.mode("overwrite").partitionBy(PARTITIONS[name]).parquet(str(self.path(name)))
 
     def drop_partition(self, name: str, value: Any) -> None:
         shutil.rmtree(self.path(name) / f"{PARTITIONS[name]}={value}", ignore_errors=True)

@@ -7,7 +7,7 @@ import pytest
 
 from computeledger import portable
 
-TEXT = ['{"Team": "Serving", "n": 8}', "[1, 2]", "not json", None, '{"a": {"b": 1}}']
+TEXT = ['{"Team": "Serving", "n": 8}', "[1, 2]", "not json", None, '{"a": {"b": 1}, "n": null, "x/~y": "k"}']
 WORDS = [" inf ", "fev\t", "08/02/2024", "tra-atlas-l-node-3"]
 
 
@@ -38,11 +38,15 @@ def test_json_fields_and_objects(con):
         con,
         table(con, TEXT, "cl_portable_json"),
         team=lambda v: portable.json_field(v, "Team"),
-        n=lambda v: portable.json_field(v, "n", number=True),
+        n=lambda v: portable.json_field(v, "n"),
+        a=lambda v: portable.json_field(v, "a"),
+        odd=lambda v: portable.json_field(v, "x/~y"),
         obj=lambda v: portable.is_json_object(v).fill_null(False),
     )
     assert got["team"] == ["Serving", None, None, None, None]
-    assert got["n"] == ["8", None, None, None, None]
+    assert got["n"] == ["8", None, None, None, None]  # a number as its digits, JSON null as null
+    assert got["a"] == [None, None, None, None, '{"b":1}']
+    assert got["odd"] == [None, None, None, None, "k"]
     assert got["obj"] == [True, False, False, False, True]
 
 

@@ -248,3 +248,25 @@ def test_a_fresh_allocation_is_summed_from_its_parts_alone(allocated):
         joined = summary(allocated_charges(lg), by).to_pyarrow().to_pylist()
         assert fast == joined and len(fast) > 8
         assert allocation_parts(lg, {"workload", "provider"}) is None  # provider is a charge column
+
+
+def test_placed_by_names_each_dimensions_rule_as_json_whatever_the_name(allocated, tmp_path):
+    import json
+    import shutil
+
+    from tests.conftest import RULES
+
+    path, _, _ = allocated
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(path, copy)
+    odd = 'prod "eu" \\ café'  # a quote, a backslash and an accent: escaped, not broken
+    changed = tmp_path / "rules.toml"
+    changed.write_text(RULES.read_text().replace('name = "production"', f"name = '{odd}'"))
+    with open_ledger(copy) as lg:
+        run = lg.allocate(changed)
+        a = lg.allocations.filter(lg.allocations.rules_version == run.version)
+        placed = [json.loads(t) for t in a.placed_by.execute().unique()]
+    assert {p["environment"] for p in placed} == {odd}
+    assert all(list(p) == ["workload", "model", "team", "environment"] for p in placed)
+    assert {"workload": "node names", "model": None, "team": "node names", "environment": odd} in placed
+    assert {"workload": "workload tags", "model": "workload tags", "team": "workload tags", "environment": odd} in placed

@@ -20,7 +20,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from computeledger.allocate.gpu import with_gpus
-from computeledger.allocate.place import matches, placed
+from computeledger.allocate.place import matches, placed, placed_by
 from computeledger.allocate.rules import STANDARD, UNALLOCATED, Rules, Split
 from computeledger.errors import UsageError
 from computeledger.portable import cached, json_field
@@ -41,11 +41,10 @@ class Run:
 
 
 def direct(charges: ir.Table, rules: Rules) -> ir.Table:
-    """One row per charge: its dimensions, the rules that set them, provider, month, its
-    money, GPU-hours, and the split (if any) that will spread it."""
+    """One row per charge: its dimensions, the rules that set them (by position), provider,
+    month, its money, GPU-hours, and the split (if any) that will spread it."""
     t = placed(with_gpus(charges), rules)
     dims = {d: t[f"d_{d}"] for d in rules.dimensions}
-    by = ibis.struct({d: t[f"b_{d}"] for d in rules.dimensions}).cast(dt.json).cast(dt.string)
     split = ibis.null().cast("string")
     for s in reversed(rules.splits):
         hit = matches(t, s.conditions, f"{rules.path}: split {s.name!r}", dims)
@@ -55,7 +54,7 @@ def direct(charges: ir.Table, rules: Rules) -> ir.Table:
         cl_provider=ibis.coalesce(t.HostProviderName, t.ServiceProviderName),
         cl_month=t.ChargePeriodStart.truncate("M").date(),
         **dims,
-        placed_by=by,
+        **{f"i_{d}": t[f"i_{d}"] for d in rules.dimensions},  # placed_by, written at the end
         split=split,
         **{m: t[m] for m in MONEY},
         gpu_hours=t.gpu_hours,
@@ -162,7 +161,7 @@ def allocation(charges: ir.Table, rules: Rules, usage: ir.Table | None = None) -
             part=ibis.literal(0).cast("int32"),
             **{d: whole[d] for d in STANDARD},
             x_dimensions=_extra_json(whole, rules),
-            placed_by=whole.placed_by,
+            placed_by=placed_by(whole, rules),
             split=ibis.null().cast("string"),
             share=ibis.literal(Decimal(1)).cast(SHARE),
             **{m: whole[m] for m in MONEY},
@@ -193,7 +192,7 @@ def allocation(charges: ir.Table, rules: Rules, usage: ir.Table | None = None) -
                 part=j.part,
                 **{d: j[f"t_{d}"] for d in STANDARD},
                 x_dimensions=_extra_json(j, rules, prefix="t_"),
-                placed_by=j.placed_by,
+                placed_by=placed_by(j, rules),
                 split=j.split,
                 share=j.share,
                 **{m: portion(m) for m in MONEY},

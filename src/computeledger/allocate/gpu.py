@@ -39,7 +39,7 @@ def with_gpus(charges: ir.Table, extra=None) -> ir.Table:
         .name("cl_key")
     )
     stated = ibis.coalesce(
-        json_field(details, "GpuCount", number=True).try_cast("int64"),
+        json_field(details, "GpuCount").try_cast("int64"),
         json_field(ext, "x_GpuCount").try_cast("int64"),
     )
     cat = catalogue_table(extra)

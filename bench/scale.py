@@ -2,7 +2,7 @@
 DuckDB and on a local Spark, against the same work written by hand in plain DuckDB SQL.
 
 Run by hand (not in CI):
-    python bench/scale.py --rows 1M,10M --spark 1M,10M --query-rows 100M [--dir /big/disk]
+    python bench/scale.py --rows 1M,10M,100M --spark 1M,10M [--dir /big/disk]
 
 Data: one month of the synthetic lab's AWS bill (FOCUS 1.2, every column as text, as
 `computeledger convert` writes it) copied under distinct billing accounts until N rows,
@@ -14,6 +14,9 @@ For each N, each in its own process (peak memory is that process tree's, sampled
   - computeledger on Spark (local[2]), the same steps;
   - baseline: plain DuckDB SQL by hand: the typed columns cast from the text (no checks,
     no provenance), bench/allocate.py's hand-written allocation, and GROUP BY queries.
+    Above --hand-ingest-max (10M) the baseline skips its ingest (hours at 100M, at the rate
+    the smaller runs measure) and copies computeledger's typed charges instead.
+`--runs spark --append` adds runs to an earlier run's results (a long Spark run apart).
 `--query-rows` times the summary queries (ours, and by hand on the same tables) on ledgers
 of those sizes, each built by copying the largest DuckDB ledger not above it (charges and
 allocations, in SQL); `--queries-only` runs just those on ledgers an earlier run left.
@@ -81,7 +84,9 @@ def dataset(work: Path, base: Path, n: int) -> list[Path]:
         path = folder / f"part-{first:05d}.parquet"
         con.execute(
             "COPY (SELECT * REPLACE (BillingAccountId || '-copy-' || k::VARCHAR AS BillingAccountId) "
-            "FROM read_parquet(?) , range(?, ?) r(k) ORDER BY k LIMIT ?) TO '" + str(path) + "' (FORMAT parquet)",
+            "FROM read_parquet(?) , range(?, ?) r(k) ORDER BY k LIMIT ?) TO '"
+            + str(path)
+            + "' (FORMAT parquet)",
             [str(base), k.start, k.stop, rows],
         )
         written += rows
@@ -133,7 +138,7 @@ con.execute("SET memory_limit = '1GB'"); con.execute("SET enable_progress_bar = 
 out = {}
 if files[0] == "--from-ledger":  # no hand ingest: the typed charges taken from computeledger's ledger
     mark("copy"); t = time.perf_counter()
-    con.execute("ATTACH ? AS l (READ_ONLY)", [files[1]])
+    con.execute("ATTACH '" + files[1].replace("'", "''") + "' AS l (READ_ONLY)")  # ATTACH takes no parameter
     names = ", ".join(f'"{c.name}"' for c in COLUMNS)
     con.execute(f"CREATE TABLE charges AS SELECT x_charge_id, x_extensions, {names} FROM l.charges")
     con.execute("DETACH l")
@@ -192,11 +197,14 @@ with open_ledger(path) as lg:
     for by in ("provider,month", "workload,model"):
         lg.summary(by).to_pyarrow()
         t = time.perf_counter(); lg.summary(by).to_pyarrow(); out["query " + by] = time.perf_counter() - t
+    # by hand, the same sums over the same tables (a fresh allocation: its parts alone)
+    version = raw.execute("SELECT rules_version FROM allocation_runs ORDER BY created_at DESC LIMIT 1").fetchone()[0]
     hand = {"provider,month": "SELECT coalesce(HostProviderName, ServiceProviderName), date_trunc('month', ChargePeriodStart), count(*), sum(BilledCost), sum(EffectiveCost), sum(ListCost), sum(ContractedCost) FROM charges GROUP BY ALL",
-            "workload,model": "SELECT a.workload, a.model, count(*), sum(a.BilledCost), sum(a.EffectiveCost), sum(a.gpu_hours) FROM charges c LEFT JOIN allocations a USING (x_charge_id) GROUP BY ALL"}
+            "workload,model": "SELECT workload, model, count(*), sum(BilledCost), sum(EffectiveCost), sum(ListCost), sum(ContractedCost), sum(gpu_hours) FROM allocations WHERE rules_version = ? GROUP BY ALL"}
     for by, sql in hand.items():
-        raw.execute(sql).fetchall()
-        t = time.perf_counter(); raw.execute(sql).fetchall(); out["hand " + by] = time.perf_counter() - t
+        args = [version] if "?" in sql else []
+        raw.execute(sql, args).fetchall()
+        t = time.perf_counter(); raw.execute(sql, args).fetchall(); out["hand " + by] = time.perf_counter() - t
 print("RESULT", json.dumps(out), flush=True)
 """
 
@@ -271,7 +279,9 @@ def chart(results: list[dict], path: Path) -> None:
         parts.append(f'<text x="{px(10**e):.0f}" y="{h - m + 18}" text-anchor="middle">1e{e}</text>')
     for e in range(math.ceil(y0), math.floor(y1) + 1):
         parts.append(f'<text x="{m - 8}" y="{py(10**e) + 4:.0f}" text-anchor="end">{10**e:g} s</text>')
-        parts.append(f'<line x1="{m}" x2="{w - m - legend}" y1="{py(10**e):.0f}" y2="{py(10**e):.0f}" stroke="#eee"/>')
+        parts.append(
+            f'<line x1="{m}" x2="{w - m - legend}" y1="{py(10**e):.0f}" y2="{py(10**e):.0f}" stroke="#eee"/>'
+        )
     for i, (name, pts) in enumerate(sorted(series.items())):
         c = colours[i % len(colours)]
         pts = sorted(pts)
@@ -292,7 +302,9 @@ def report(results: list[dict]) -> str:
         for step, label in (("ingest", "ingest"), ("allocate", "allocation")):
             cells = []
             for r in (d, s, h):
-                cells.append(f"{r[step]:,.1f} s ({r['rows'] / r[step]:,.0f} rows/s)" if r and step in r else "not run")
+                cells.append(
+                    f"{r[step]:,.1f} s ({r['rows'] / r[step]:,.0f} rows/s)" if r and step in r else "not run"
+                )
             ratio = f"{h[step] / d[step]:.2f}x" if d and h and step in h else ""
             peak = " / ".join(str(r["peak_mib"].get(step, "-")) if r else "-" for r in (d, s, h))
             lines.append(f"| {n:,} | {label} | {' | '.join(cells)} | {ratio} | {peak} |")
@@ -317,6 +329,10 @@ def main() -> None:
     ap.add_argument("--queries-only", action="store_true", help="only the queries, on ledgers already built")
     ap.add_argument("--hand-ingest-max", default="10M",
                     help="above this size the baseline does not ingest: it copies computeledger's typed charges")  # fmt: skip
+    ap.add_argument(
+        "--runs", default="duckdb,baseline,spark", help="which runs to make (Spark only at --spark sizes)"
+    )
+    ap.add_argument("--append", action="store_true", help="add to --out's results instead of replacing them")
     ap.add_argument("--dir", default=None, help="working folder (default: a temporary one)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "scale.json"))
     ap.add_argument("--report", action="store_true", help="print the table of --out's results and stop")
@@ -329,19 +345,24 @@ def main() -> None:
     work = Path(args.dir or tempfile.mkdtemp(prefix="cl-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     base = base_bill(work)
-    sizes = sorted({rows_of(s) for s in args.rows.split(",") if s} | {rows_of(s) for s in args.spark.split(",") if s})
+    sizes = sorted(
+        {rows_of(s) for s in args.rows.split(",") if s} | {rows_of(s) for s in args.spark.split(",") if s}
+    )
     spark = {rows_of(s) for s in args.spark.split(",") if s}
     hand_ingest_max = rows_of(args.hand_ingest_max)
-    results = json.loads(Path(args.out).read_text()) if args.queries_only else []
+    keep = args.queries_only or args.append
+    results = json.loads(Path(args.out).read_text()) if keep and Path(args.out).exists() else []
+    wanted = set(args.runs.split(","))
     for n in [] if args.queries_only else sizes:
         files = [str(f) for f in dataset(work, base, n)]
         runs = [("duckdb", CHILD_LEDGER, ["duckdb", str(work / f"ledger-{n}.duckdb"), *files]),
                 ("baseline", CHILD_HAND, [str(work / f"hand-{n}.duckdb"), str(ROOT / "bench"), *files])]  # fmt: skip
-        if n > hand_ingest_max:  # the hand ingest's rate is known from smaller runs; its time is not spent again
+        # above it, the hand ingest's rate is known from the smaller runs: its hours are not spent again
+        if n > hand_ingest_max:
             runs[1][2][2:] = ["--from-ledger", str(work / f"ledger-{n}.duckdb")]
         if n in spark:
             runs.append(("spark", CHILD_LEDGER, ["spark", str(work / f"ledger-{n}-spark"), *files]))
-        for name, code, child_args in runs:
+        for name, code, child_args in [r for r in runs if r[0] in wanted]:
             got = run_child(code, *child_args) | {"run": name, "size": n}
             results.append(got)
             print(json.dumps(got), flush=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from computeledger import open_ledger
 from computeledger.allocate.gpu import catalogue_table
-from computeledger.cli import INVOICE_MAPPING, SYNTH_RULES
+from computeledger.shipped import INVOICE_MAPPING, SYNTH_RULES
 from computeledger.synth import generate
 
 NAMES = r"^(inf|tra|res)(?:-(.+))?-node-\d+$"

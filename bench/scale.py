@@ -100,7 +100,7 @@ CHILD_LEDGER = r"""
 import sys, time, json
 from pathlib import Path
 from computeledger import open_ledger
-from computeledger.cli import SYNTH_RULES
+from computeledger.shipped import SYNTH_RULES
 backend, path, files = sys.argv[1], sys.argv[2], sys.argv[3:]
 def mark(step): print("STEP", step, flush=True)
 out = {}

@@ -82,7 +82,7 @@ def company(tmp_path_factory):
 @pytest.fixture(scope="session")
 def allocated(company, tmp_path_factory):
     """The shared test company's bills (no token usage), allocated by the shipped rules."""
-    from computeledger.cli import INVOICE_MAPPING
+    from computeledger.shipped import INVOICE_MAPPING
 
     out, _ = company
     path = tmp_path_factory.mktemp("allocated") / "ledger.duckdb"

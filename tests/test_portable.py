@@ -15,7 +15,7 @@ WORDS = [" inf ", "fev\t", "08/02/2024", "tra-atlas-l-node-3"]
 def con(request):
     if request.param == "duckdb":
         return ibis.duckdb.connect()
-    from computeledger.backends.spark import session
+    from computeledger.store.spark import session
 
     return ibis.pyspark.connect(session())
 

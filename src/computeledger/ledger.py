@@ -1,55 +1,59 @@
-"""The Ledger: one backend connection, the ledger's tables, and the operations on them.
+"""The Ledger: one store, the ledger's tables, and the operations on them.
 
 The embedded default is a DuckDB file; `backend="spark"` keeps the ledger as Parquet
-folders run by Spark (see `computeledger.backends.spark`). Reads go through Ibis
-expressions, so the same code runs on both; writes happen one file per transaction on
-DuckDB and are committed by the ingests table on Spark.
+folders run by Spark. Everything here is backend-blind: reads are Ibis expressions over
+the store's tables, writes go through the store (see `computeledger.store`).
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-import duckdb
 import ibis
 import ibis.expr.types as ir
 
-from computeledger.errors import LedgerInUse, UsageError
-from computeledger.schema.tables import TABLES
+from computeledger.errors import UsageError
+from computeledger.store import STORES, Store, open_store
 
 DEFAULT_PATH = "computeledger.duckdb"
 ENV_PATH = "COMPUTELEDGER_LEDGER"
-ENV_MEMORY = "COMPUTELEDGER_MEMORY_LIMIT"
 ENV_BACKEND = "COMPUTELEDGER_BACKEND"
-BACKENDS = ("duckdb", "spark")
+BACKENDS = tuple(STORES)
 CONFIG_FILE = "computeledger.toml"
 
 
 def default_path() -> str:
+    """The ledger's path: $COMPUTELEDGER_LEDGER, else the config file's, else ./computeledger.duckdb."""
     return os.environ.get(ENV_PATH) or settings().get("path") or DEFAULT_PATH
 
 
 class Ledger:
     """An open ledger. Its tables are Ibis tables; its methods are what the CLI runs."""
 
-    def __init__(self, con: ibis.BaseBackend, path: str, store=None):
-        self.con = con
-        self.path = path
-        self.store = store  # the Spark store; None on DuckDB
+    def __init__(self, store: Store):
+        self.store = store
+
+    @property
+    def con(self) -> ibis.BaseBackend:
+        """The Ibis backend the tables live on."""
+        return self.store.con
+
+    @property
+    def path(self) -> str:
+        return str(self.store.root)
 
     @property
     def backend(self) -> str:
-        return "spark" if self.store is not None else "duckdb"
+        return self.store.name
 
     # -- tables -----------------------------------------------------------------
     def table(self, name: str) -> ir.Table:
-        return self.store.table(name) if self.store is not None else self.con.table(name)
+        return self.store.table(name)
 
     def has_table(self, name: str) -> bool:
-        return self.store.exists(name) if self.store is not None else name in self.con.list_tables()
+        return self.store.exists(name)
 
     @property
     def charges(self) -> ir.Table:
@@ -90,7 +94,7 @@ class Ledger:
         from computeledger.ingest.mapping import load_mapping
 
         parsed = load_mapping(mapping) if mapping is not None else None
-        return ingest_files(self, paths, strict=strict, mapping=parsed, on_file=on_file)
+        return ingest_files(self.store, paths, strict=strict, mapping=parsed, on_file=on_file)
 
     def summary(
         self, by: str | Iterable[str] = ("provider",), *, rules_version: str | None = None
@@ -111,9 +115,7 @@ class Ledger:
         """Load token usage: OpenAI-style usage records (.jsonl) or OTLP GenAI spans (.json)."""
         from computeledger.ingest.usage import ingest_usage
 
-        if self.store is not None:
-            raise UsageError("token usage is read on the DuckDB ledger (its JSONL reader is line-exact)")
-        return ingest_usage(self, paths)
+        return ingest_usage(self.store, paths)
 
     def allocate(self, rules: str | Path):
         """Place every charge by the rules file (see `computeledger.allocate.rules`)."""
@@ -123,48 +125,14 @@ class Ledger:
         return allocate(self, load_rules(rules))
 
     def close(self) -> None:
-        if self.store is not None:
-            self.store.close()  # the Spark session stays for the process: starting one is slow
-            return
-        self.con.disconnect()
+        """Release the ledger (the Spark session stays for the process: starting one is slow)."""
+        self.store.close()
 
     def __enter__(self) -> Ledger:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def connect_duckdb(path: str, *, read_only: bool = False) -> ibis.BaseBackend:
-    """An Ibis DuckDB connection in UTC with bounded memory; 'ledger in use' if locked."""
-    memory = os.environ.get(ENV_MEMORY, "1GB")
-    try:
-        con = ibis.duckdb.connect(path, read_only=read_only)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise LedgerInUse(
-                f"ledger in use: {path} is open in another process; try again when it finishes"
-            ) from exc
-        raise
-    raw = con.con
-    raw.execute("SET TimeZone = 'UTC'")
-    raw.execute("SET enable_progress_bar = false")
-    raw.execute(f"SET memory_limit = '{_checked_memory(memory)}'")  # validated: no injection
-    return con
-
-
-def _checked_memory(value: str) -> str:
-    """A DuckDB memory size such as '1GB' or '512MB', refused if it is anything else."""
-    if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", value, re.I):
-        raise UsageError(f"{ENV_MEMORY}: not a memory size such as 1GB: {value!r}")
-    return value.strip()
-
-
-def create_tables(con: ibis.BaseBackend) -> None:
-    existing = set(con.list_tables())
-    for name, schema in TABLES.items():
-        if name not in existing:
-            con.create_table(name, schema=schema)
 
 
 def settings(path: Path | None = None) -> dict:
@@ -201,17 +169,7 @@ def open_ledger(
     creating it unless `read_only`. `backend="spark"` opens a ledger folder on Spark (the
     master from the config file's `spark_master` or $COMPUTELEDGER_SPARK_MASTER)."""
     path = str(path) if path is not None else default_path()
-    if resolve_backend(backend) == "spark":
-        from computeledger.backends.spark import SparkStore
-
-        store = SparkStore(path, read_only=read_only, master=settings().get("spark_master"))
-        if not read_only:
-            for name in TABLES:
-                store.path(name).mkdir(exist_ok=True)
-        return Ledger(store.con, str(store.root), store)
-    if read_only and path != ":memory:" and not Path(path).exists():
-        raise UsageError(f"no ledger at {path}: load bills first with `computeledger ingest`")
-    con = connect_duckdb(path, read_only=read_only)
-    if not read_only:
-        create_tables(con)
-    return Ledger(con, path)
+    store = open_store(
+        resolve_backend(backend), path, read_only=read_only, master=settings().get("spark_master")
+    )
+    return Ledger(store)

@@ -1,17 +1,22 @@
 """JSON in text columns, regex back-references and trimming, the same on every backend.
 
 Ibis casts text to JSON on DuckDB; Spark has no JSON type and reads JSON text with its
-own functions. Each helper picks by the backend the expression runs on, so the ledger's
-rules stay one set of Ibis expressions.
+own functions. Each helper looks up its implementation by the name of the Ibis backend
+the expression runs on (`duckdb`, `pyspark`) and raises on a backend it does not know,
+so the ledger's rules stay one set of Ibis expressions and a new backend's gaps show up
+as one clear error per helper. A new backend adds its entry to each table below.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+
+from computeledger.errors import UsageError
 
 
 @ibis.udf.scalar.builtin(name="get_json_object")
@@ -35,52 +40,71 @@ def _json_extract_string(doc: str, path: str) -> str:  # DuckDB's own function
 
 
 def backend_name(expr: ir.Expr) -> str:
+    """The Ibis backend an expression runs on (an expression of literals only: DuckDB)."""
     try:
         return expr._find_backend(use_default=True).name
     except Exception:  # an expression of literals only
         return "duckdb"
 
 
+def _pick(table: dict[str, Callable], expr: ir.Expr, what: str) -> Callable:
+    name = backend_name(expr)
+    if name not in table:
+        raise UsageError(f"{what} has no implementation for the {name!r} backend (known: {', '.join(table)})")
+    return table[name]
+
+
 def on_spark(expr: ir.Expr) -> bool:
+    """Whether the expression runs on Spark."""
     return backend_name(expr) == "pyspark"
+
+
+def _json_field_spark(doc: ir.StringValue, key: str) -> ir.StringValue:
+    escaped = key.replace("\\", "\\\\").replace("'", "\\'")
+    return _get_json_object(doc, f"$['{escaped}']")
+
+
+def _json_field_duckdb(doc: ir.StringValue, key: str) -> ir.StringValue:
+    pointer = "/" + key.replace("~", "~0").replace("/", "~1")  # RFC 6901: any key, verbatim
+    return ibis.ifelse(_json_valid(doc), _json_extract_string(doc, pointer), ibis.null("string"))
+
+
+_JSON_FIELD = {"duckdb": _json_field_duckdb, "pyspark": _json_field_spark}
 
 
 def json_field(doc: ir.StringValue, key: str) -> ir.StringValue:
     """`doc`'s top-level `key` as text (a number as its digits, an object or array as its
     JSON), null if absent, JSON null, or `doc` is not JSON. On DuckDB the text is parsed
     by the JSON functions directly, twice as fast as through a cast to JSON."""
-    if on_spark(doc):
-        escaped = key.replace("\\", "\\\\").replace("'", "\\'")
-        return _get_json_object(doc, f"$['{escaped}']")
-    pointer = "/" + key.replace("~", "~0").replace("/", "~1")  # RFC 6901: any key, verbatim
-    return ibis.ifelse(_json_valid(doc), _json_extract_string(doc, pointer), ibis.null("string"))
+    return _pick(_JSON_FIELD, doc, "json_field")(doc, key)
+
+
+_IS_JSON_OBJECT = {
+    "duckdb": lambda doc: strip(doc).startswith("{") & doc.try_cast(dt.json).notnull(),
+    "pyspark": lambda doc: strip(doc).startswith("{") & _from_json(doc, "map<string,string>").notnull(),
+}
 
 
 def is_json_object(doc: ir.StringValue) -> ir.BooleanValue:
     """Whether text is a serialised JSON object."""
-    if on_spark(doc):
-        return strip(doc).startswith("{") & _from_json(doc, "map<string,string>").notnull()
-    return strip(doc).startswith("{") & doc.try_cast(dt.json).notnull()
+    return _pick(_IS_JSON_OBJECT, doc, "is_json_object")(doc)
 
 
-def cached(table: ir.Table) -> ir.Table:
-    """The table computed once and kept for the rest of the work. On Spark the in-memory
-    tables it reads are registered first (Ibis's cache does not)."""
-    if on_spark(table):
-        table._find_backend()._run_pre_execute_hooks(table)
-    return table.cache()
+_BACKREFERENCE = {"duckdb": lambda r: r, "pyspark": lambda r: re.sub(r"\\(\d)", r"$\1", r)}
 
 
 def re_replace(value: ir.StringValue, regex: str, replacement: str) -> ir.StringValue:
-    r"""Replace with back-references written `\1`; Java's regex engine writes them `$1`."""
-    if on_spark(value):
-        replacement = re.sub(r"\\(\d)", r"$\1", replacement)
-    return value.re_replace(regex, replacement)
+    r"""Replace with back-references written `\1` (Java's regex engine writes them `$1`)."""
+    return value.re_replace(regex, _pick(_BACKREFERENCE, value, "re_replace")(replacement))
+
+
+_STRIP = {
+    "duckdb": lambda v: v.strip(),
+    # Ibis 12 writes Spark's TRIM with escapes Spark SQL does not read (it would cut v and f too)
+    "pyspark": lambda v: v.re_replace(r"^\s+|\s+$", ""),
+}
 
 
 def strip(value: ir.StringValue) -> ir.StringValue:
-    """Without leading and trailing white space. (Ibis 12 writes Spark's TRIM with escapes
-    Spark SQL does not read, so there it would cut the letters v and f too.)"""
-    if on_spark(value):
-        return value.re_replace(r"^\s+|\s+$", "")
-    return value.strip()
+    """Without leading and trailing white space."""
+    return _pick(_STRIP, value, "strip")(value)

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from typer.testing import CliRunner
 
+from computeledger import open_ledger
 from computeledger.cli import app
 from tests.conftest import RULES
 
@@ -56,6 +57,8 @@ def test_bad_rules_and_missing_charges_exit_2_with_the_reason(allocated, tmp_pat
     got = runner.invoke(app, ["allocate", "--rules", str(bad), "--ledger", str(tmp_path / "l.duckdb")])
     assert got.exit_code == 2
     assert "rule 'x': match.ResourceName: bad regular expression" in got.output
+    assert not (tmp_path / "l.duckdb").exists()  # refused before the ledger is touched
+    open_ledger(tmp_path / "l.duckdb").close()
     got = runner.invoke(app, ["explain", "42", "--ledger", str(path)])
     assert got.exit_code == 2 and "no charge 42" in got.output
     got = runner.invoke(app, ["summary", "--by", "workload", "--ledger", str(tmp_path / "l.duckdb")])

@@ -34,7 +34,7 @@ def fitted():
 @pytest.fixture(scope="session")
 def lab_ledger(company, tmp_path_factory):
     """The shared test company with its bills, token usage and allocation."""
-    from computeledger.cli import INVOICE_MAPPING
+    from computeledger.shipped import INVOICE_MAPPING
 
     out, _ = company
     path = tmp_path_factory.mktemp("capacity") / "ledger.duckdb"

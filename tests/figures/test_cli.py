@@ -10,9 +10,10 @@ from decimal import Decimal
 from typer.testing import CliRunner
 
 from computeledger import open_ledger
-from computeledger.cli import INVOICE_MAPPING, app
+from computeledger.cli import app
 from computeledger.figures.compare import compare
 from computeledger.figures.read import read_figures
+from computeledger.shipped import INVOICE_MAPPING
 from tests.conftest import ROOT, truth
 
 runner = CliRunner()

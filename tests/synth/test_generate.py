@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from computeledger import UsageError, open_ledger
-from computeledger.cli import INVOICE_MAPPING
 from computeledger.ingest.validate import validate
+from computeledger.shipped import INVOICE_MAPPING
 from computeledger.synth import generate
 from tests.conftest import truth
 

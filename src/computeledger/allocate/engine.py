@@ -10,7 +10,6 @@ parts add up to the charge exactly, on every cost basis, whatever the shares.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
@@ -23,7 +22,7 @@ from computeledger.allocate.gpu import with_gpus
 from computeledger.allocate.place import matches, placed, placed_by
 from computeledger.allocate.rules import STANDARD, UNALLOCATED, Rules, Split
 from computeledger.errors import UsageError
-from computeledger.portable import cached, json_field
+from computeledger.portable import json_field
 from computeledger.schema.focus import MONEY
 from computeledger.schema.tables import ALLOCATIONS, NUMBER, SHARE
 
@@ -134,10 +133,10 @@ def shares(rows: ir.Table, rules: Rules, usage: ir.Table | None = None) -> ir.Ta
     return ibis.memtable(columns, schema=schema)
 
 
-def allocation(charges: ir.Table, rules: Rules, usage: ir.Table | None = None) -> ir.Table:
-    """The allocations table's rows for these rules: direct charges as part 0, split
-    charges as their parts."""
-    rows = cached(direct(charges, rules))  # computed once, read by the drivers and the parts
+def allocation(rows: ir.Table, rules: Rules, usage: ir.Table | None = None) -> ir.Table:
+    """The allocations table's rows for these rules from `direct`'s rows (computed once:
+    the drivers and the parts both read them): direct charges as part 0, split charges
+    as their parts."""
     table = shares(rows, rules, usage)
     if table is None:  # no split found targets: every charge stays as placed
         rows = rows.mutate(split=ibis.null().cast("string"))
@@ -212,11 +211,16 @@ def _extra_json(t: ir.Table, rules: Rules, prefix: str = "") -> ir.StringValue:
 
 def allocate(ledger, rules: Rules) -> Run:
     """Write the allocation of every charge under `rules` (replacing an earlier run of the
-    same rules version) in one transaction; returns counts."""
+    same rules version) in one unit of work; returns counts. The run's row is written
+    last: on Spark it commits the run (summaries read the latest run's version)."""
+    store = ledger.store
     usage = ledger.usage if ledger.has_table("usage") else None
-    expr = allocation(ledger.charges, rules, usage)
-    write = _write_spark if ledger.store is not None else _write_duckdb
-    counts = write(ledger, rules, expr)
+    with store.transaction(), store.scratch(direct(ledger.charges, rules)) as rows:
+        expr = allocation(rows, rules, usage)
+        store.replace("allocations", {"rules_version": rules.version}, expr)
+        counts = _counts(ledger, rules.version)
+        run = store.memtable([_run_row(rules, counts)], "allocation_runs")
+        store.replace("allocation_runs", {"rules_version": rules.version}, run)
     return Run(rules.version, counts["charges"], counts["parts"], counts["split_charges"] or 0)
 
 
@@ -241,39 +245,6 @@ def _run_row(rules: Rules, counts: dict) -> dict:
         "dimensions": json.dumps(list(rules.extra)), "charges": counts["charges"],
         "parts": counts["parts"], "created_at": datetime.now(UTC).replace(tzinfo=None),
     }  # fmt: skip
-
-
-def _write_duckdb(ledger, rules: Rules, expr: ir.Table) -> dict:
-    """One transaction: the version's earlier run out, this one in."""
-    con = ledger.con
-    raw = con.con
-    raw.execute("BEGIN TRANSACTION")
-    try:
-        raw.execute("DELETE FROM allocations WHERE rules_version = ?", [rules.version])
-        raw.execute("DELETE FROM allocation_runs WHERE rules_version = ?", [rules.version])
-        con.insert("allocations", expr)
-        counts = _counts(ledger, rules.version)
-        con.insert("allocation_runs", ibis.memtable([_run_row(rules, counts)]))
-        raw.execute("COMMIT")
-    except BaseException:
-        raw.execute("ROLLBACK")
-        raise
-    return counts
-
-
-def _write_spark(ledger, rules: Rules, expr: ir.Table) -> dict:
-    """The version's partition replaced, then its run recorded: the run row commits it
-    (summaries read the latest run's version)."""
-    store = ledger.store
-    rows, where = store.scratch(expr, "allocation")  # computed before anything is replaced
-    store.drop_partition("allocations", rules.version)
-    store.append("allocations", rows)
-    shutil.rmtree(where, ignore_errors=True)
-    counts = _counts(ledger, rules.version)
-    runs = ledger.allocation_runs
-    kept = runs.filter(runs.rules_version != rules.version)
-    store.rewrite("allocation_runs", kept.union(store.memtable([_run_row(rules, counts)], "allocation_runs")))
-    return counts
 
 
 def latest_version(ledger) -> str | None:

@@ -140,3 +140,25 @@ def calibrate(
     from dataclasses import asdict
 
     return [asdict(c) for c in fitted], errors
+
+
+def price_range(text: str | None, gpu: str, provider: str | None = None, prices_path: Path | None = None):
+    """The price range asked for (`3.5` or `2..4` dollars per GPU-hour), else the range of
+    the catalogue's newest prices for the GPU (at `provider`, if given)."""
+    from computeledger.capacity.operating import parse_price
+
+    if text:
+        return parse_price(text)
+    offers = catalog.latest_prices(catalog.prices(prices_path), gpu)
+    if provider:
+        offers = [p for p in offers if p.provider.lower() == provider.lower()]
+    if not offers:
+        raise UsageError(
+            f"no price for {gpu}{' at ' + provider if provider else ''} in the catalogue: give --price"
+        )
+    lo, hi = offers[0], offers[-1]
+    return PriceRange(
+        lo.usd_per_gpu_hour,
+        hi.usd_per_gpu_hour,
+        f"catalogue: {lo.provider} {lo.pricing} ({lo.as_of}) .. {hi.provider} {hi.pricing} ({hi.as_of})",
+    )

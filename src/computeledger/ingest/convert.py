@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
-
-from computeledger.errors import UsageError
 from computeledger.ingest.files import discover, file_format
+from computeledger.store.duckdb_files import csv_to_parquet
 
 
 def to_parquet(paths: list[Path], out: Path) -> list[tuple[Path, Path]]:
@@ -26,13 +24,6 @@ def to_parquet(paths: list[Path], out: Path) -> list[tuple[Path, Path]]:
         where = Path(folder.name) / path.parent.relative_to(folder) if folder else Path()
         target = out / where / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect()
-        try:
-            con.read_csv(str(path), all_varchar=True, header=True).write_parquet(str(target))
-        except duckdb.Error as exc:
-            reason = str(exc).splitlines()[0]
-            raise UsageError(f"{path}: cannot convert: {reason} (ingest it on DuckDB)") from None
-        finally:
-            con.close()
+        csv_to_parquet(path, target)
         pairs.append((path, target))
     return pairs

@@ -35,6 +35,7 @@ import sqlglot.expressions as sge
 from computeledger.catalog import gpus
 from computeledger.errors import UsageError
 from computeledger.schema.focus import BY_NAME
+from computeledger.store.base import Staged, Unreadable
 
 _FUNCTIONS = {
     "ROUND", "COALESCE", "NULLIF", "UPPER", "LOWER", "TRIM", "CONCAT", "ABS", "LEAST", "GREATEST",
@@ -230,3 +231,36 @@ def _lookup(node: sge.Anonymous, attr: str, table) -> sge.Expression:
     rows = {k: getattr(row, attr) for k, row in table.items()}
     ifs = [sge.If(this=key.eq(sge.convert(k)), true=sge.convert(v)) for k, v in sorted(rows.items())]
     return sge.Case(ifs=ifs, default=sge.Null())
+
+
+_STAGED = "cl_staged"
+
+
+def apply_mapping(staged: Staged, mapping: Mapping) -> Staged:
+    """The staged file seen through a mapping: FOCUS-named text columns, then its own as x_.
+    The file's numeric operands are measured first (their decimal places fix the exact
+    type their arithmetic runs in); E notation and more than 18 places are refused."""
+    from computeledger.ingest.normalize import ROW
+
+    t = staged.table
+    operands = sorted(numeric_operands(mapping) & set(staged.columns))
+    scales: dict[str, int] = {}
+    if operands:
+        aggs = {}
+        for i, name in enumerate(operands):
+            v = t[name].strip()
+            aggs[f"d{i}"] = v.re_extract(r"\.(.*)$", 1).length().max()
+            aggs[f"e{i}"] = v.lower().contains("e").any()
+        got = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+        for i, name in enumerate(operands):
+            if got[f"e{i}"]:
+                raise Unreadable(
+                    f"column {name!r} has numbers in E notation; mapped arithmetic needs plain decimals"
+                )
+            if (got[f"d{i}"] or 0) > 18:
+                raise Unreadable(f"column {name!r} has numbers with more than 18 decimal places")
+            scales[name] = got[f"d{i}"] or 0
+    select = mapped_select(mapping, staged.columns, scales, ROW)
+    table = t.alias(_STAGED).sql(f"{select} FROM {_STAGED}", dialect="duckdb")
+    columns = [c for c in table.columns if c != ROW]
+    return Staged(table, columns, staged.first_line, "mapped", staged.rejects, staged.delimiter, staged.quote)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from computeledger.ingest import focus as ingest
 from computeledger.ingest.files import discover
-from computeledger.ledger import Ledger, connect_duckdb, create_tables
+from computeledger.store import open_store
 
 
 @dataclass
@@ -49,30 +49,31 @@ def validate(paths: list[str | Path]) -> list[Problem]:
 
 
 def validate_file(path: Path) -> list[Problem]:
-    con = connect_duckdb(":memory:")
+    """Problems of one file: ingest it into a scratch in-memory ledger and read what it did."""
+    store = open_store("duckdb", ":memory:")
     try:
-        create_tables(con)
-        scratch = Ledger(con, ":memory:")
-        result = ingest.ingest_file(scratch, path, batch="validate")
+        result = ingest.ingest_file(store, path, batch="validate")
         if result.status == "refused":
             return [Problem(str(path), None, None, "error", result.message or "refused")]
         problems = []
-        for line, reason in con.con.execute(
-            "SELECT source_line, reason FROM quarantine ORDER BY source_line"
-        ).fetchall():
-            for column, message in _split(reason):
-                problems.append(Problem(str(path), line, column, "error", message))
-        flags = con.con.execute(
-            "SELECT flag, count(*), min(x_source_line) FROM ("
-            "  SELECT unnest(string_split(x_quality_flags, ';')) AS flag, x_source_line"
-            "  FROM charges WHERE x_quality_flags IS NOT NULL) GROUP BY flag ORDER BY flag"
-        ).fetchall()
-        for flag, n, line in flags:
-            kind, _, column = flag.partition(":")
-            problems.append(Problem(str(path), line, column or None, "warning", _WARNINGS.get(kind, kind), n))
+        q = store.table("quarantine").order_by("source_line")
+        for row in q.select("source_line", "reason").to_pyarrow().to_pylist():
+            for column, message in _split(row["reason"]):
+                problems.append(Problem(str(path), row["source_line"], column, "error", message))
+        c = store.table("charges")
+        flagged = c.filter(c.x_quality_flags.notnull())
+        flags = flagged.select(flag=flagged.x_quality_flags.split(";").unnest(), line=flagged.x_source_line)
+        counts = flags.group_by("flag").aggregate(n=flags.count(), line=flags.line.min()).order_by("flag")
+        for row in counts.to_pyarrow().to_pylist():
+            kind, _, column = row["flag"].partition(":")
+            problems.append(
+                Problem(
+                    str(path), row["line"], column or None, "warning", _WARNINGS.get(kind, kind), row["n"]
+                )
+            )
         return problems
     finally:
-        con.disconnect()
+        store.close()
 
 
 _WARNINGS = {

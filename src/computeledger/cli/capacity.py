@@ -11,10 +11,10 @@ import pyarrow as pa
 import typer
 
 from computeledger import output
-from computeledger.cli_shared import FormatOpt, LedgerOpt, check_format, console, fail, opened
-from computeledger.errors import ComputeLedgerError, UsageError
+from computeledger.capacity.api import price_range
+from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened
 
-capacity_app = typer.Typer(
+app = typer.Typer(
     help="What compute should cost: throughput, fleets, spend to GPUs, bills against physics.",
     no_args_is_help=True,
 )
@@ -37,29 +37,7 @@ def _show(rows: list[dict], fmt: str, title: str) -> None:
     output.render(pa.Table.from_pylist(rows), fmt, console, title=title, unknown="")
 
 
-def price_range(text: str | None, gpu: str, provider: str | None, prices_path: Path | None):
-    """The price range asked for, else the catalogue's newest prices for the GPU."""
-    from computeledger.capacity import catalog
-    from computeledger.capacity.operating import PriceRange, parse_price
-
-    if text:
-        return parse_price(text)
-    offers = catalog.latest_prices(catalog.prices(prices_path), gpu)
-    if provider:
-        offers = [p for p in offers if p.provider.lower() == provider.lower()]
-    if not offers:
-        raise UsageError(
-            f"no price for {gpu}{' at ' + provider if provider else ''} in the catalogue: give --price"
-        )
-    lo, hi = offers[0], offers[-1]
-    return PriceRange(
-        lo.usd_per_gpu_hour,
-        hi.usd_per_gpu_hour,
-        f"catalogue: {lo.provider} {lo.pricing} ({lo.as_of}) .. {hi.provider} {hi.pricing} ({hi.as_of})",
-    )
-
-
-@capacity_app.command("throughput")
+@app.command("throughput")
 def throughput(
     model: Annotated[str, typer.Option(help="Catalogue model, e.g. Llama-3.3-70B")],
     gpu: Annotated[str, typer.Option(help="Catalogue GPU, e.g. 'H200 SXM'")],
@@ -85,17 +63,14 @@ def throughput(
     from computeledger.capacity.api import throughput as run
 
     check_format(fmt)
-    try:
-        rows = run(
-            model, gpu, input_tokens, output_tokens, cache_hit, precision, tp, ep, pp, tpot_ms, ttft_ms,
-            price_range(price, gpu, provider, prices), disaggregated, _calibrations(calibration),
-        )  # fmt: skip
-    except ComputeLedgerError as exc:
-        fail(exc)
+    rows = run(
+        model, gpu, input_tokens, output_tokens, cache_hit, precision, tp, ep, pp, tpot_ms, ttft_ms,
+        price_range(price, gpu, provider, prices), disaggregated, _calibrations(calibration),
+    )  # fmt: skip
     _show(rows, fmt, "Operating points (estimated; low..high: calibration error and price range)")
 
 
-@capacity_app.command("fleet")
+@app.command("fleet")
 def fleet(
     demand: Annotated[Path, typer.Argument(help="Demand file: YAML or CSV")],
     gpu: Annotated[str | None, typer.Option(help="What-if: search only this GPU")] = None,
@@ -110,14 +85,11 @@ def fleet(
     from computeledger.capacity.fleet import read_demand
 
     check_format(fmt)
-    try:
-        rows = run(read_demand(demand), _calibrations(calibration), catalog.prices(prices), gpu, provider)
-    except ComputeLedgerError as exc:
-        fail(exc)
+    rows = run(read_demand(demand), _calibrations(calibration), catalog.prices(prices), gpu, provider)
     _show(rows, fmt, "Fleet (estimated)")
 
 
-@capacity_app.command("invert")
+@app.command("invert")
 def invert(
     spend: Annotated[str, typer.Argument(help="Spend: 8.7B, 3.5B..4B, $12 billion")],
     period: Annotated[str, typer.Option(help="2025-01..2025-09, 2025-Q1..2025-Q3, 2025")],
@@ -138,13 +110,10 @@ def invert(
     from computeledger.capacity.api import invert as run
 
     check_format(fmt)
-    try:
-        implied, tornado = run(
-            spend, period, gpu, price_range(price, gpu, None, prices), utilization, mix, input_tokens,
-            output_tokens, tokens, _calibrations(calibration),
-        )  # fmt: skip
-    except ComputeLedgerError as exc:
-        fail(exc)
+    implied, tornado = run(
+        spend, period, gpu, price_range(price, gpu, None, prices), utilization, mix, input_tokens,
+        output_tokens, tokens, _calibrations(calibration),
+    )  # fmt: skip
     if fmt == "json":
         console.out(json.dumps({"implied": implied, "tornado": tornado}, default=output.cell_text, indent=1))
         return
@@ -153,8 +122,9 @@ def invert(
         _show(tornado, fmt, "Tornado: each input over its range, the others at their midpoints")
 
 
-@capacity_app.command("compare")
+@app.command("compare")
 def compare(
+    ctx: typer.Context,
     ledger: LedgerOpt = None,
     map_: Annotated[
         list[str] | None, typer.Option("--map", help="LEDGER_MODEL=CATALOGUE_MODEL, repeatable")
@@ -168,15 +138,12 @@ def compare(
     from computeledger.capacity.compare import parse_map
 
     check_format(fmt)
-    with opened(ledger, read_only=True) as lg:
-        try:
-            rows = run(lg, parse_map(map_ or []), _calibrations(calibration), workload)
-        except ComputeLedgerError as exc:
-            fail(exc)
+    with opened(ctx, ledger, read_only=True) as lg:
+        rows = run(lg, parse_map(map_ or []), _calibrations(calibration), workload)
     _show(rows, fmt, "Billed GPU-hours against the GPU-hours the tokens needed")
 
 
-@capacity_app.command("calibrate")
+@app.command("calibrate")
 def calibrate(
     measurements: Annotated[list[Path], typer.Argument(help="Measurements CSV files")],
     held_out: Annotated[
@@ -191,10 +158,7 @@ def calibrate(
     from computeledger.capacity.api import calibrate as run
 
     check_format(fmt)
-    try:
-        fitted, errors = run(measurements, held_out, out)
-    except ComputeLedgerError as exc:
-        fail(exc)
+    fitted, errors = run(measurements, held_out, out)
     median = round(statistics.median(abs(e["error"]) for e in errors), 4) if errors else None
     if fmt == "json":
         doc = {"calibration": fitted, "held_out": errors, "held_out_median_abs_error": median}
@@ -206,7 +170,7 @@ def calibrate(
         console.print(f"held-out median absolute error: {median:.1%} over {len(errors)} measurements")
 
 
-@capacity_app.command("catalog")
+@app.command("catalog")
 def show_catalog(
     which: Annotated[str, typer.Argument(help="gpus, models, prices or calibration")],
     prices: PricesOpt = None,

@@ -1,8 +1,9 @@
 """The ledger on Spark: each table a Parquet directory, read and written through one
 SparkSession, queried through Ibis's PySpark backend.
 
-What Ibis cannot express lives here, behind the same few operations the DuckDB ledger
-does with SQL: read a table, append rows, drop a partition, rewrite a small table.
+What Ibis cannot express lives here, behind the operations every store offers
+(`computeledger.store.base.Store`): read a table, append rows, delete or update rows,
+replace a partition, a unit of work, the next id, a scratch copy, and reading a file.
 
 Layout under the ledger folder: `charges/` partitioned by `x_ingest_id`, `allocations/`
 by `rules_version`, the other tables as plain Parquet folders. Parquet has no
@@ -18,6 +19,8 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,9 @@ import ibis.expr.types as ir
 
 from computeledger.errors import LedgerInUse, UsageError
 from computeledger.schema.tables import TABLES
+from computeledger.store.base import Staged, Unreadable, Where
+
+ROW = "__row"  # the staged row number; the name ingest's FOCUS rules expect
 
 ENV_MASTER = "COMPUTELEDGER_SPARK_MASTER"
 PARTITIONS = {"charges": "x_ingest_id", "allocations": "rules_version"}
@@ -63,7 +69,7 @@ class SparkStore:
 
     name = "spark"
 
-    def __init__(self, root: str | Path, *, read_only: bool = False, master: str | None = None):
+    def __init__(self, root: str | Path, *, read_only: bool = False, master: str | None = None, **_: Any):
         self.root = Path(root).resolve()
         if read_only and not (self.root / "ingests").exists():
             raise UsageError(f"no ledger at {self.root}: load bills first with `computeledger ingest`")
@@ -77,6 +83,9 @@ class SparkStore:
                 raise LedgerInUse(f"ledger in use: {self.root} is open in another process") from None
         self.spark = session(master)
         self.con = ibis.pyspark.connect(self.spark)
+        if not read_only:
+            for name in TABLES:
+                self.path(name).mkdir(exist_ok=True)
 
     def close(self) -> None:
         if self._lock is not None:
@@ -112,11 +121,11 @@ class SparkStore:
 
     # -- writing ---------------------------------------------------------------------
     def dataframe(self, expr: ir.Table):
-        """An Ibis expression as a Spark DataFrame, in the table's column order."""
+        """An Ibis expression as a Spark DataFrame."""
         self.con._run_pre_execute_hooks(expr)
         return self.spark.sql(self.con.compile(expr))
 
-    def append(self, name: str, rows: Any) -> None:
+    def append(self, name: str, rows: ir.Table) -> None:
         """Add rows (an Ibis table or a Spark DataFrame) to a table."""
         df = rows if hasattr(rows, "write") else self.dataframe(rows)
         df = df.select(*TABLES[name].names)
@@ -125,6 +134,57 @@ class SparkStore:
             writer = writer.partitionBy(PARTITIONS[name])
         writer.parquet(str(self.path(name)))
 
+    def _stored(self, name: str) -> ir.Table:
+        """Every row of the table's files, committed or not (what a rewrite must keep)."""
+        df = self.spark.read.schema(self.spark_schema(name)).parquet(str(self.path(name)))
+        view = f"cl_all_{name}"
+        df.createOrReplaceTempView(view)
+        return self.con.table(view).select(*TABLES[name].names)
+
+    def delete(self, name: str, where: Where) -> None:
+        """Partitioned tables: the partitions holding matching rows are rewritten without
+        them; other tables are rewritten whole (they are small)."""
+        t = self._stored(name)
+        hit = where(t).fill_null(False)
+        if name not in PARTITIONS:
+            self.rewrite(name, t.filter(~hit))
+            return
+        column = PARTITIONS[name]
+        touched = t.filter(hit)[column].distinct().to_pyarrow().to_pylist()
+        if not touched:
+            return
+        kept = t.filter(t[column].isin(touched) & ~hit)
+        with self.scratch(kept) as rows:
+            for value in touched:  # partitions left empty would not be overwritten: drop them all first
+                self.drop_partition(name, value)
+            self.append(name, rows)
+
+    def update(self, name: str, where: Where, values: dict[str, Callable[[ir.Table], ir.Value]]) -> None:
+        t = self._stored(name)
+        hit = where(t).fill_null(False)
+        self.rewrite(name, t.mutate(**{c: ibis.ifelse(hit, f(t), t[c]) for c, f in values.items()}))
+
+    def replace(self, name: str, key: dict[str, Any], rows: ir.Table) -> None:
+        """The rows are computed first, then the old ones go: a failure leaves the old."""
+        with self.scratch(rows) as new:
+            if name in PARTITIONS and list(key) == [PARTITIONS[name]]:
+                self.drop_partition(name, key[PARTITIONS[name]])
+                self.append(name, new)
+                return
+            t = self._stored(name)
+            cond = ibis.literal(True)
+            for column, value in key.items():
+                cond &= t[column] == value
+            self.rewrite(name, t.filter(~cond.fill_null(False)).union(new.select(*TABLES[name].names)))
+
+    def transaction(self):
+        """Parquet has no transactions: a file's ingests row, written last, commits it."""
+        return nullcontext()
+
+    def next_id(self, name: str, column: str) -> int:
+        got = self._stored(name)[column].max().to_pyarrow().as_py()
+        return (got or 0) + 1
+
     def drop_partition(self, name: str, value: Any) -> None:
         shutil.rmtree(self.path(name) / f"{PARTITIONS[name]}={value}", ignore_errors=True)
 
@@ -132,23 +192,56 @@ class SparkStore:
         """Replace a small table by `rows`: written beside it, then swapped in."""
         new = self.root / f".{name}.{uuid.uuid4().hex}"
         df = self.dataframe(rows).select(*TABLES[name].names)
-        df.write.parquet(str(new))
+        writer = df.write
+        if name in PARTITIONS:
+            writer = writer.partitionBy(PARTITIONS[name])
+        writer.parquet(str(new))
         old = self.root / f".{name}.old.{uuid.uuid4().hex}"
         if self.path(name).exists():
             self.path(name).rename(old)
         new.rename(self.path(name))
         shutil.rmtree(old, ignore_errors=True)
 
-    def scratch(self, rows: Any, label: str):
+    @contextmanager
+    def scratch(self, rows: ir.Table) -> Iterator[ir.Table]:
         """Rows written once to a scratch folder and read back: one computation, many reads."""
         df = rows if hasattr(rows, "write") else self.dataframe(rows)
-        where = self.root / ".scratch" / f"{label}-{uuid.uuid4().hex}"
-        df.write.parquet(str(where))
-        return self.spark.read.parquet(str(where)), where
+        where = self.root / ".scratch" / uuid.uuid4().hex
+        try:
+            df.write.parquet(str(where))
+            view = f"cl_scratch_{where.name[:12]}"
+            self.spark.read.parquet(str(where)).createOrReplaceTempView(view)
+            yield self.con.table(view)
+        finally:
+            shutil.rmtree(where, ignore_errors=True)
 
     def memtable(self, rows: list[dict], name: str) -> ir.Table:
         return ibis.memtable(rows, schema=TABLES[name])
 
-    def next_id(self) -> int:
-        got = self.table("ingests").ingest_id.max().to_pyarrow().as_py()
-        return (got or 0) + 1
+    # -- files -------------------------------------------------------------------------
+    def stage(self, path: Path, fmt: str) -> Staged:
+        """A Parquet bill as text columns with its 0-based row number."""
+        if fmt != "parquet":
+            raise Unreadable("the Spark ledger ingests Parquet files (convert CSV first)")
+        try:
+            df = self.spark.read.parquet(str(path))
+            columns = list(df.columns)
+            df = df.select("*", "_metadata.row_index")
+        except Exception as exc:  # Spark's analysis errors: not Parquet, damaged footer
+            raise Unreadable(f"not a readable Parquet file: {str(exc).splitlines()[0]}") from None
+        df.createOrReplaceTempView("cl_stage")
+        src = self.con.table("cl_stage")
+        text = {}
+        for c in columns:
+            typ = src[c].type()
+            if typ.is_string():
+                text[c] = src[c]
+            elif typ.is_map() or typ.is_struct() or typ.is_array() or typ.is_json():
+                text[c] = src[c].cast("json").cast("string")
+            else:
+                text[c] = src[c].cast("string")
+        text[ROW] = src["row_index"]
+        return Staged(src.select(**text), columns, first_line=1, source="parquet")
+
+    def read_usage(self, path: Path, fmt: str, attributes: dict[str, str]) -> ir.Table:
+        raise UsageError("token usage is read on the DuckDB ledger (its JSONL reader is line-exact)")

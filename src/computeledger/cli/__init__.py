@@ -1,0 +1,51 @@
+"""The command line: thin commands over the library, one module per capability.
+
+Each command parses its options, calls the library by keyword and renders what it
+returns; errors the user can act on end every command the same way (`common.Group`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from computeledger.cli import allocate, capacity, demo, figures, ledger, synth, usage
+from computeledger.cli.common import Group
+from computeledger.ledger import BACKENDS
+
+app = typer.Typer(
+    cls=Group,
+    help="computeledger: an exact, auditable ledger for the economics of AI compute.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend",
+            help=f"{' or '.join(BACKENDS)}: duckdb keeps a ledger file, spark a ledger folder of Parquet "
+            "tables [default: $COMPUTELEDGER_BACKEND, ./computeledger.toml, duckdb]",
+        ),
+    ] = None,
+) -> None:
+    """computeledger: an exact, auditable ledger for the economics of AI compute."""
+    if backend is not None and backend not in BACKENDS:
+        raise typer.BadParameter(f"{backend!r}: use one of {', '.join(BACKENDS)}", param_hint="--backend")
+    ctx.obj = {"backend": backend}
+
+
+for _module in (ledger, usage, allocate, synth, demo):
+    _module.register(app)
+app.add_typer(figures.app, name="figures")
+app.add_typer(capacity.app, name="capacity")
+
+
+def main() -> None:  # pragma: no cover
+    """The console script."""
+    app()

@@ -1,0 +1,72 @@
+"""What every command shares: the consoles, common options, the one error handler, and
+the ledger a command opens (its backend from the root command's `--backend`)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.core import TyperGroup
+
+from computeledger import output
+from computeledger.errors import ComputeLedgerError
+from computeledger.ledger import ENV_PATH, Ledger, default_path, open_ledger
+
+console = Console(width=None if sys.stdout.isatty() else 240)
+err = Console(stderr=True)
+
+LedgerOpt = Annotated[
+    str | None,
+    typer.Option("--ledger", envvar=ENV_PATH, help="Ledger file [default: ./computeledger.duckdb]"),
+]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, csv or json")]
+
+
+class Group(TyperGroup):
+    """A command group whose commands end on a ComputeLedgerError with one line on
+    stderr and exit 2: the one error path of every command."""
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            return super().invoke(ctx)
+        except ComputeLedgerError as exc:
+            err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+
+def check_format(fmt: str) -> str:
+    """The output format, or a usage error naming the choices."""
+    if fmt not in output.FORMATS:
+        raise typer.BadParameter(f"{fmt!r}: use one of {', '.join(output.FORMATS)}")
+    return fmt
+
+
+def backend(ctx: typer.Context) -> str | None:
+    """The backend `--backend` chose for this invocation (None: environment, config, DuckDB)."""
+    return (ctx.find_root().obj or {}).get("backend")
+
+
+@contextmanager
+def opened(ctx: typer.Context, ledger: str | None, *, read_only: bool = False) -> Iterator[Ledger]:
+    """The ledger a command works on, on the backend the root command chose."""
+    with open_ledger(ledger or default_path(), read_only=read_only, backend=backend(ctx)) as lg:
+        yield lg
+
+
+def progress() -> Progress:
+    """A progress bar on stderr, shown only on a terminal."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not err.is_terminal,  # plain output when not on a terminal
+        transient=True,
+    )

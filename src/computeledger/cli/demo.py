@@ -1,0 +1,82 @@
+"""`computeledger demo`: real bills, then a synthetic lab, each into a fresh ledger."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import pyarrow as pa
+import typer
+
+from computeledger import output
+from computeledger.cli.allocate import render_coverage
+from computeledger.cli.common import console, progress
+from computeledger.cli.ledger import ingest_line, render_summary
+from computeledger.ledger import open_ledger
+from computeledger.shipped import FOCUS_SAMPLE, SYNTH_RULES
+
+
+def demo(
+    ledger: Annotated[
+        str | None, typer.Option("--ledger", help="Keep the demo ledgers in this folder [default: temporary]")
+    ] = None,
+    months: Annotated[int, typer.Option(min=1, help="Months of the synthetic lab")] = 12,
+) -> None:
+    """Real bills, then a synthetic AI lab: ingested into fresh ledgers and summarised."""
+    from computeledger.capacity import catalog
+    from computeledger.capacity.compare import compare, per_model
+    from computeledger.demo import build_lab
+    from computeledger.synth.company import load_company
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(ledger or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        console.rule("[bold]1. Real bills[/bold]: the FOCUS 1.0 sample (AWS, Microsoft, Oracle)")
+        console.print("FOCUS Sample Data, FinOps Open Cost and Usage Specification project, CC BY 4.0")
+        with open_ledger(folder / "sample.duckdb") as lg:
+            [result] = lg.ingest([FOCUS_SAMPLE])
+            console.print(ingest_line(result), highlight=False, soft_wrap=True)
+            render_summary(lg, "provider", "table")
+        console.rule(f"[bold]2. A synthetic AI lab[/bold]: {months} months of GPU bills on five clouds")
+        with progress() as bar:
+            task = bar.add_task("generate and ingest", total=None)
+            lab = build_lab(folder, months=months, on_file=lambda r: bar.advance(task))
+        loaded = sum(r.rows_loaded for r in lab.final)
+        quarantined = sum(r.rows_quarantined for r in lab.final)
+        console.print(
+            f"generated {lab.made['rows']:,} charges in {lab.made['files']} FOCUS files, and their truth"
+        )
+        console.print(f"{len(lab.final)} files: {loaded:,} rows loaded, {quarantined} quarantined")
+        console.print(
+            f"{len(lab.preliminary)} mid-month exports of the open month, restated by the final ones: "
+            f"{lab.superseded} superseded"
+        )
+        with open_ledger(lab.ledger, read_only=True) as lg:
+            render_summary(lg, "provider,month", "table")
+            console.rule("[bold]3. Attribution[/bold]: every charge to a workload and a model")
+            console.print(f"rules: {SYNTH_RULES.name} (tags, then naming conventions; shared costs split)")
+            console.print(f"{lab.charges_placed:,} charges placed in {lab.parts:,} parts", highlight=False)
+            render_summary(lg, "workload,provider", "table")
+            render_summary(lg, "workload,model", "table")
+            render_coverage(lg, None, "workload", "table")
+            console.rule("[bold]4. What it should cost[/bold]: billed GPU-hours against tokens served")
+            mapping = {m.name: m.architecture for m in load_company().models if m.architecture}
+            rows = per_model(compare(lg, mapping, catalog.calibrations()))
+            table = pa.Table.from_pylist(rows)
+            console.print(
+                output.to_rich(table, title="Bills against physics (computeledger capacity compare)")
+            )
+        equal = lab.truth_total == lab.ledger_total
+        verdict = "[green]equal[/green]" if equal else "[red]DIFFERENT[/red]"
+        console.print(
+            f"ledger total {output.decimal_text(lab.ledger_total)} vs the lab's ground truth "
+            f"{output.decimal_text(lab.truth_total)}: {verdict}"
+        )
+    if not equal:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the application."""
+    app.command()(demo)

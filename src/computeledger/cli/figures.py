@@ -1,0 +1,106 @@
+"""`computeledger figures ...`: reported figures as intervals, and against the ledger."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from computeledger import output
+from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened
+
+app = typer.Typer(
+    help="Reported figures: what they imply, what contradicts what, where they head.",
+    no_args_is_help=True,
+)
+
+_SECTIONS = {
+    "figures": "Figures (as intervals: rounding, and the widening of disputed and estimated ones)",
+    "implied": "What they imply (reported and derived quantities, with sources)",
+    "contradictions": "Contradictions (figures that cannot all hold, and the gap)",
+    "annualised": "Run-rates (a part of a year brought to the whole year)",
+    "claims": "Claims",
+    "projections": "Projections",
+    "fleet": "The fleet each compute cost implies (GPU-hours and average GPUs, estimated)",
+}
+
+
+@app.command("check")
+def figures_check(
+    path: Annotated[Path, typer.Argument(help="Figures file: CSV or YAML")],
+    fmt: FormatOpt = "table",
+    section: Annotated[str | None, typer.Option(help="Only this section (csv: required)")] = None,
+    fleet_gpu: Annotated[
+        str | None, typer.Option("--fleet-gpu", help="Add the fleet each compute cost implies on this GPU")
+    ] = None,
+    price: Annotated[str | None, typer.Option(help="With --fleet-gpu: dollars per GPU-hour, 2..4")] = None,
+) -> None:
+    """Derived figures with intervals and sources, bounds, contradictions, claims, projections."""
+    import pyarrow as pa
+
+    from computeledger.capacity.api import price_range
+    from computeledger.figures.read import read_figures
+    from computeledger.figures.tables import check_tables
+
+    check_format(fmt)
+    if section is not None and section not in _SECTIONS:
+        raise typer.BadParameter(f"{section!r}: use one of {', '.join(_SECTIONS)}")
+    if fmt == "csv" and section is None:
+        raise typer.BadParameter("--format csv writes one table: add --section (e.g. implied)")
+    figures = read_figures(path)
+    tables = check_tables(figures, human=fmt == "table")
+    if fleet_gpu:
+        from computeledger.capacity.invert import figures_fleet
+
+        rows = figures_fleet(figures, price_range(price, fleet_gpu), fleet_gpu)
+        tables["fleet"] = pa.Table.from_pylist(rows)
+    chosen = {section: tables[section]} if section else tables
+    if fmt == "json":
+        doc = {k: json.loads(output.to_json(t)) for k, t in chosen.items()}
+        console.out(json.dumps(doc, indent=1), highlight=False)
+        return
+    for name, table in chosen.items():
+        if fmt == "csv":
+            console.out(output.to_csv(table), end="", highlight=False)
+        elif table.num_rows:
+            console.print(output.to_rich(table, title=_SECTIONS[name], unknown=""))
+        else:
+            console.print(f"[bold]{_SECTIONS[name]}[/bold]: none")
+
+
+@app.command("compare")
+def figures_compare(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Figures file: CSV or YAML")],
+    ledger: LedgerOpt = None,
+    basis: Annotated[str, typer.Option(help="BilledCost or EffectiveCost")] = "BilledCost",
+    fmt: FormatOpt = "table",
+) -> None:
+    """Reported cost figures against the same quantities computed from the ledger."""
+    import pyarrow as pa
+
+    from computeledger.figures.compare import compare
+    from computeledger.figures.engine import describe
+    from computeledger.figures.read import read_figures
+    from computeledger.figures.tables import amount, interval
+
+    check_format(fmt)
+    if basis not in ("BilledCost", "EffectiveCost"):
+        raise typer.BadParameter("--basis: BilledCost or EffectiveCost")
+    human = fmt == "table"
+    with opened(ctx, ledger, read_only=True) as lg:
+        rows = compare(lg, read_figures(path), basis)
+    table = pa.Table.from_pylist(
+        [{"id": r["id"], "quantity": describe(r["quantity"].key), "stated": r["stated"],
+          "reported": interval(r["reported"], human),
+          "ledger": amount(r["ledger"], human) if r["ledger"] is not None else "",
+          "verdict": r["verdict"],
+          "difference": amount(r.get("difference"), human) if r.get("difference") is not None else ""}
+         for r in rows],
+        schema=pa.schema([(c, pa.string()) for c in
+                          ("id", "quantity", "stated", "reported", "ledger", "verdict", "difference")]),
+    )  # fmt: skip
+    output.render(table, fmt, console, title=f"Reported figures against the ledger ({basis})", unknown="")
+

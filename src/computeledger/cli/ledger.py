@@ -1,0 +1,181 @@
+"""Commands on the ledger's bills: ingest, summary, ingests, quarantine, validate, convert."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import pyarrow as pa
+import typer
+from rich.markup import escape
+
+from computeledger import output
+from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened, progress
+from computeledger.ingest.files import discover
+
+
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="FOCUS files (CSV, CSV.gz, Parquet) or folders")],
+    ledger: LedgerOpt = None,
+    strict: Annotated[bool, typer.Option(help="Refuse a whole file if any row breaks a rule")] = False,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="TOML mapping for a billing CSV that is not FOCUS")
+    ] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Load FOCUS cost and usage files (or other bills, through --mapping), one transaction per file."""
+    check_format(fmt)
+    files = discover(list(paths))
+    with opened(ctx, ledger) as lg, progress() as bar:
+        task = bar.add_task("ingest", total=len(files))
+
+        def on_file(result) -> None:
+            bar.advance(task)
+            if fmt == "json":
+                console.out(json.dumps(result.to_dict()), highlight=False)
+            elif fmt == "table":
+                bar.console.print(ingest_line(result), highlight=False, soft_wrap=True)
+
+        results = lg.ingest(files, strict=strict, mapping=mapping, on_file=on_file)
+    if fmt == "csv":
+        cols = ["path", "sha256", "status", "focus_version", "rows_read", "rows_loaded",
+                "rows_quarantined", "rows_replaced", "message"]  # fmt: skip
+        table = pa.Table.from_pylist([{c: r.to_dict()[c] for c in cols} for r in results])
+        console.out(output.to_csv(table), end="", highlight=False)
+    if any(r.status == "refused" for r in results):
+        raise typer.Exit(1)
+
+
+def ingest_line(r) -> str:
+    """One file's outcome as a line of Rich markup (the file's own text escaped)."""
+    path = escape(r.path)
+    if r.status == "refused":
+        return f"[red]refused[/red]  {path}: {escape(r.message or '')}"
+    if r.status == "duplicate":
+        return f"[yellow]duplicate[/yellow] {path}: {escape(r.message or '')}"
+    text = (
+        f"[green]loaded[/green]   {path}: FOCUS {r.focus_version}, {r.rows_read} rows read, "
+        f"{r.rows_loaded} loaded, {r.rows_quarantined} quarantined"
+    )
+    if r.rows_replaced:
+        text += f", replaced {r.rows_replaced} rows of an earlier export"
+    for reason in r.reasons[:5]:
+        text += f"\n           quarantine: {escape(reason)}"
+    return text
+
+
+def summary(
+    ctx: typer.Context,
+    by: Annotated[
+        str, typer.Option("--by", help="Comma-separated dimensions, e.g. provider,month")
+    ] = "provider",
+    ledger: LedgerOpt = None,
+    rules_version: Annotated[
+        str | None, typer.Option("--rules-version", help="Allocation to read [default: the latest]")
+    ] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Totals of BilledCost, EffectiveCost, ListCost and ContractedCost, exact. Allocated
+    dimensions (workload, model, team, environment, gpu_model, ...) read the allocation."""
+    check_format(fmt)
+    with opened(ctx, ledger, read_only=True) as lg:
+        render_summary(lg, by, fmt, rules_version)
+
+
+def render_summary(lg, by: str, fmt: str, rules_version: str | None = None) -> None:
+    """A summary as asked; on screen the missing-value counts become a caption, with the total."""
+    table = lg.summary(by, rules_version=rules_version).to_pyarrow()
+    if fmt != "table":
+        output.render(table, fmt, console)
+        return
+    total = lg.summary([], rules_version=rules_version).to_pyarrow().to_pylist()[0]
+    shown = table.select([c for c in table.column_names if not c.endswith("_missing")])
+    rich_table = output.to_rich(shown, title=f"Costs by {escape(by)}")
+    parts = [
+        f"{m} {output.cell_text(total[m])}" if total[m] is not None
+        else f"{m} unknown ({total[m + '_missing']} rows without a value)"
+        for m in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
+    ]  # fmt: skip
+    rich_table.caption = f"Total of {total['rows']} charges: " + "; ".join(parts)
+    console.print(rich_table)
+
+
+def ingests(
+    ctx: typer.Context,
+ledger: LedgerOpt = None, fmt: FormatOpt = "table") -> None:
+    """The files ingested: status, rows read, loaded and quarantined, what replaced what."""
+    check_format(fmt)
+    with opened(ctx, ledger, read_only=True) as lg:
+        t = lg.ingests
+        cols = ["ingest_id", "path", "status", "focus_version", "rows_read", "rows_loaded",
+                "rows_quarantined", "rows_superseded", "superseded_by", "message"]  # fmt: skip
+        table = t.select(cols if fmt == "table" else t.columns).order_by("ingest_id").to_pyarrow()
+    output.render(table, fmt, console, title="Ingests", unknown="")
+
+
+def quarantine(
+    ctx: typer.Context,
+    ingest_id: Annotated[int | None, typer.Option("--ingest", help="Only this ingest's rows")] = None,
+    limit: Annotated[int, typer.Option(min=0, help="At most this many rows (0: all)")] = 50,
+    ledger: LedgerOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Rows that were not loaded, with file, line, reason and the row as read."""
+    check_format(fmt)
+    with opened(ctx, ledger, read_only=True) as lg:
+        q = lg.quarantine
+        if ingest_id is not None:
+            q = q.filter(q.ingest_id == ingest_id)
+        total = q.count().to_pyarrow().as_py()
+        q = q.order_by(["ingest_id", "source_line"])
+        table = (q.limit(limit) if limit else q).to_pyarrow()
+    if fmt == "table":
+        table = table.select(["ingest_id", "source_file", "source_line", "reason"])
+    output.render(table, fmt, console, title="Quarantined rows", unknown="")
+    if fmt == "table" and limit and total > limit:
+        console.print(f"{total - limit} more; use --limit 0 or --format csv for all")
+
+
+def convert(
+    paths: Annotated[list[Path], typer.Argument(help="CSV or CSV.gz bills, or folders of them")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the Parquet files")],
+) -> None:
+    """CSV bills to Parquet with every column as text, for the Spark ledger."""
+    from computeledger.ingest.convert import to_parquet
+
+    for source, target in to_parquet(paths, out):
+        console.print(f"{escape(str(source))} -> {escape(str(target))}", highlight=False, soft_wrap=True)
+
+
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to check")],
+    fmt: FormatOpt = "table",
+) -> None:
+    """Check files against the FOCUS rules without loading them."""
+    from computeledger.ingest.validate import validate as run
+
+    check_format(fmt)
+    problems = run(list(paths))
+    table = pa.Table.from_pylist(
+        [p.to_dict() for p in problems],
+        schema=pa.schema([("file", pa.string()), ("line", pa.int64()), ("column", pa.string()),
+                          ("severity", pa.string()), ("message", pa.string()), ("rows", pa.int64())]),
+    )  # fmt: skip
+    output.render(table, fmt, console, title="FOCUS problems", unknown="")
+    errors = sum(p.severity == "error" for p in problems)
+    if fmt == "table":
+        console.print(f"{errors} error(s), {len(problems) - errors} warning kind(s)")
+    if errors:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the application."""
+    app.command()(ingest)
+    app.command()(summary)
+    app.command()(ingests)
+    app.command()(quarantine)
+    app.command()(convert)
+    app.command()(validate)

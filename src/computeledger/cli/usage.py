@@ -1,0 +1,42 @@
+"""`computeledger ingest-usage`: token telemetry into the ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pyarrow as pa
+import typer
+
+from computeledger import output
+from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened
+
+
+def ingest_usage(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path], typer.Argument(help="Usage files or folders: .jsonl (OpenAI) or .json (OTLP)")
+    ],
+    ledger: LedgerOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Load token usage: OpenAI-style usage records (JSONL) or OpenTelemetry GenAI spans (OTLP JSON)."""
+    check_format(fmt)
+    with opened(ctx, ledger) as lg:
+        results = lg.ingest_usage(paths)
+    table = pa.Table.from_pylist(
+        [{"path": r.path, "format": r.format, "status": r.status, "rows_loaded": r.rows_loaded,
+          "rows_quarantined": r.rows_quarantined, "message": r.message or "; ".join(r.reasons)}
+         for r in results],
+        schema=pa.schema([("path", pa.string()), ("format", pa.string()), ("status", pa.string()),
+                          ("rows_loaded", pa.int64()), ("rows_quarantined", pa.int64()),
+                          ("message", pa.string())]),
+    )  # fmt: skip
+    output.render(table, fmt, console, title="Usage files", unknown="")
+    if any(r.status == "refused" for r in results):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the application."""
+    app.command("ingest-usage")(ingest_usage)

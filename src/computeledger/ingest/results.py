@@ -1,0 +1,32 @@
+"""What ingest reports for each file, shared by ingest, the ledger and the commands."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+class Refused(Exception):
+    """The whole file is refused; nothing of it is loaded."""
+
+
+@dataclass
+class FileResult:
+    """What happened to one file; the CLI prints it, `--format json` prints it as is."""
+
+    path: str
+    sha256: str | None = None
+    status: str = "loaded"
+    format: str | None = None
+    focus_version: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_replaced: int = 0
+    ingest_id: int | None = None
+    mapping: str | None = None
+    mapping_sha256: str | None = None
+    message: str | None = None
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,31 @@
+"""The store: the only code that knows the engine a ledger runs on.
+
+Each engine is one module here with a class that offers `computeledger.store.base.Store`;
+`STORES` names them. Adding an Ibis backend is one module plus its entry below and its
+entries in `computeledger.portable` (see docs/design.md).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from pathlib import Path
+
+from computeledger.errors import UsageError
+from computeledger.store.base import Staged, Store, Unreadable, Where
+
+#: Store name -> "module:class".
+STORES = {
+    "duckdb": "computeledger.store.duckdb:DuckDBStore",
+    "spark": "computeledger.store.spark:SparkStore",
+}
+
+
+def open_store(backend: str, path: str | Path, *, read_only: bool = False, **options) -> Store:
+    """The store of `backend` over the ledger at `path` (created unless `read_only`)."""
+    if backend not in STORES:
+        raise UsageError(f"backend {backend!r}: use one of {', '.join(STORES)}")
+    module, _, cls = STORES[backend].partition(":")
+    return getattr(import_module(module), cls)(path, read_only=read_only, **options)
+
+
+__all__ = ["STORES", "Staged", "Store", "Unreadable", "Where", "open_store"]

@@ -1,0 +1,85 @@
+"""What every store offers: the ledger's tables behind a few operations.
+
+A store is the only code that knows its engine. Everything above it builds Ibis
+expressions over `table(name)` and hands rows back through these operations; the
+engine's own SQL, files and transactions stay inside the store's module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import ibis.expr.types as ir
+
+#: A condition on a table, given as a function of the table: `lambda t: t.x == 1`.
+Where = Callable[[ir.Table], ir.BooleanValue]
+
+
+class Unreadable(Exception):
+    """The file cannot be read as the format its name says."""
+
+
+@dataclass
+class Staged:
+    """A file read as text columns, before any FOCUS rule: what ingest starts from."""
+
+    table: ir.Table  # the file's columns as text, plus the row number column (0-based, file order)
+    columns: list[str]
+    first_line: int  # line of row 0 when rows and lines go one to one
+    source: str = "csv"  # csv, parquet, or mapped
+    #: (record number, raw text, message) of the records the reader could not split
+    rejects: list[tuple[int, str, str]] = field(default_factory=list)
+    delimiter: str = ","
+    quote: str = '"'
+
+
+class Store(Protocol):
+    """The ledger's tables on one engine. `con` is the Ibis backend the tables live on."""
+
+    name: str
+    con: Any
+    root: str
+
+    def table(self, name: str) -> ir.Table:
+        """The table as it is now (on Spark: charges of committed ingests only)."""
+
+    def exists(self, name: str) -> bool:
+        """Whether the ledger has this table."""
+
+    def append(self, name: str, rows: ir.Table) -> None:
+        """Add rows (an Ibis table in the table's columns) to a table."""
+
+    def delete(self, name: str, where: Where) -> None:
+        """Remove the rows for which `where` holds."""
+
+    def update(self, name: str, where: Where, values: dict[str, Callable[[ir.Table], ir.Value]]) -> None:
+        """Set columns on the rows for which `where` holds (small tables: ingests, runs)."""
+
+    def replace(self, name: str, key: dict[str, Any], rows: ir.Table) -> None:
+        """Replace the rows whose columns equal `key` (a partition, or one ingest's rows) by `rows`."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """All or nothing: on DuckDB a transaction; on Spark the ingests row commits."""
+
+    def next_id(self, name: str, column: str) -> int:
+        """One more than the largest id of `column` in `name` (1 on an empty table)."""
+
+    def scratch(self, rows: ir.Table) -> AbstractContextManager[ir.Table]:
+        """The rows computed once and kept while the block runs: one computation, many reads."""
+
+    def memtable(self, rows: list[dict], name: str) -> ir.Table:
+        """Python rows as a table with `name`'s schema."""
+
+    def stage(self, path: Path, fmt: str) -> Staged:
+        """A bill file as text columns (the one engine-specific step of reading a bill)."""
+
+    def read_usage(self, path: Path, fmt: str, attributes: dict[str, str]) -> ir.Table:
+        """A usage file's records as typed columns with their line and raw text."""
+
+    def close(self) -> None:
+        """Release the ledger (its lock, its connection)."""
+

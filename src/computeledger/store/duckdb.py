@@ -1,0 +1,193 @@
+"""The ledger in one DuckDB file: the embedded default.
+
+Writes are SQL built by sqlglot from Ibis expressions (never user text formatted into
+SQL); a file's ingest is one DuckDB transaction. Reading files (CSV, Parquet, JSON
+usage) is in `computeledger.store.duckdb_files`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+import sqlglot as sg
+import sqlglot.expressions as sge
+
+from computeledger.errors import LedgerInUse, UsageError
+from computeledger.schema.tables import TABLES
+from computeledger.store import duckdb_files
+from computeledger.store.base import Staged, Where
+
+ENV_MEMORY = "COMPUTELEDGER_MEMORY_LIMIT"
+
+
+def connect(path: str, *, read_only: bool = False) -> ibis.BaseBackend:
+    """An Ibis DuckDB connection in UTC with bounded memory; 'ledger in use' if locked."""
+    memory = os.environ.get(ENV_MEMORY, "1GB")
+    try:
+        con = ibis.duckdb.connect(path, read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise LedgerInUse(
+                f"ledger in use: {path} is open in another process; try again when it finishes"
+            ) from exc
+        raise
+    raw = con.con
+    raw.execute("SET TimeZone = 'UTC'")
+    raw.execute("SET enable_progress_bar = false")
+    raw.execute(f"SET memory_limit = '{_checked_memory(memory)}'")  # validated: no injection
+    return con
+
+
+def _checked_memory(value: str) -> str:
+    """A DuckDB memory size such as '1GB' or '512MB', refused if it is anything else."""
+    if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", value, re.I):
+        raise UsageError(f"{ENV_MEMORY}: not a memory size such as 1GB: {value!r}")
+    return value.strip()
+
+
+class DuckDBStore:
+    """The ledger's tables in a DuckDB file (or `:memory:`)."""
+
+    name = "duckdb"
+
+    def __init__(self, path: str | Path, *, read_only: bool = False, **_: Any):
+        path = str(path)
+        if read_only and path != ":memory:" and not Path(path).exists():
+            raise UsageError(f"no ledger at {path}: load bills first with `computeledger ingest`")
+        self.root = path
+        self.con = connect(path, read_only=read_only)
+        self.raw = self.con.con
+        self._compiled: dict[int, tuple[ir.Table, str]] = {}
+        if not read_only:
+            existing = set(self.con.list_tables())
+            for name, schema in TABLES.items():
+                if name not in existing:
+                    self.con.create_table(name, schema=schema)
+
+    # -- reading ---------------------------------------------------------------------
+    def table(self, name: str) -> ir.Table:
+        if name not in TABLES:
+            raise UsageError(f"no table {name!r} in the ledger")
+        return self.con.table(name)
+
+    def exists(self, name: str) -> bool:
+        return name in self.con.list_tables()
+
+    def _sql(self, expr: ir.Expr) -> str:
+        """An expression's SQL, compiled once per expression object (ingest reuses one
+        expression per file layout: compiling the FOCUS rules is the costly part)."""
+        got = self._compiled.get(id(expr))
+        if got is None or got[0] is not expr:
+            got = (expr, self.con.compile(expr))
+            self._compiled[id(expr)] = got
+            if len(self._compiled) > 64:  # bounded: the oldest expression goes first
+                self._compiled.pop(next(iter(self._compiled)))
+        self.con._run_pre_execute_hooks(expr)  # registers the in-memory tables it reads
+        return got[1]
+
+    def _clause(self, name: str, where: Where, values=None) -> sge.Select:
+        t = self.table(name)
+        expr = t.filter(where(t))
+        if values:
+            expr = expr.select(**{c: f(t) for c, f in values.items()})
+        self.con._run_pre_execute_hooks(expr)
+        return sg.parse_one(self.con.compile(expr), read="duckdb")
+
+    # -- writing ---------------------------------------------------------------------
+    def append(self, name: str, rows: ir.Table) -> None:
+        columns = ", ".join(sge.to_identifier(c, quoted=True).sql("duckdb") for c in TABLES[name].names)
+        target = sge.to_identifier(name, quoted=True).sql("duckdb")
+        self.raw.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM ({self._sql(rows)})")
+
+    def delete(self, name: str, where: Where) -> None:
+        q = self._clause(name, where)
+        stmt = sge.Delete(this=_arg(q, "from").this, where=q.args["where"])
+        self._run_with(stmt, q)
+
+    def update(self, name: str, where: Where, values: dict[str, Callable[[ir.Table], ir.Value]]) -> None:
+        q = self._clause(name, where, values)
+        sets = [sge.EQ(this=sge.column(e.alias, quoted=True), expression=e.this) for e in q.expressions]
+        stmt = sge.Update(this=_arg(q, "from").this, expressions=sets, where=q.args["where"])
+        self._run_with(stmt, q)
+
+    def _run_with(self, stmt: sge.Expression, q: sge.Select) -> None:
+        with_ = _arg(q, "with")
+        if with_ is not None:
+            stmt.set("with", with_)
+        self.raw.execute(stmt.sql("duckdb"))
+
+    def replace(self, name: str, key: dict[str, Any], rows: ir.Table) -> None:
+        with self.transaction():
+            self.delete(name, lambda t: _equal(t, key))
+            self.append(name, rows)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.raw.execute("BEGIN TRANSACTION")
+        self._depth = 1
+        try:
+            yield
+            self.raw.execute("COMMIT")
+        except BaseException:
+            self.raw.execute("ROLLBACK")
+            raise
+        finally:
+            self._depth = 0
+
+    _depth = 0
+
+    def next_id(self, name: str, column: str) -> int:
+        got = self.table(name)[column].max().to_pyarrow().as_py()
+        return (got or 0) + 1
+
+    @contextmanager
+    def scratch(self, rows: ir.Table) -> Iterator[ir.Table]:
+        view = f"cl_scratch_{uuid.uuid4().hex[:12]}"
+        self.raw.execute(f"CREATE TEMP TABLE {view} AS {self._sql(rows)}")
+        try:
+            yield self.con.table(view)
+        finally:
+            self.raw.execute(f"DROP TABLE IF EXISTS {view}")
+
+    def memtable(self, rows: list[dict], name: str) -> ir.Table:
+        return ibis.memtable(rows, schema=TABLES[name])
+
+    # -- files -------------------------------------------------------------------------
+    def stage(self, path: Path, fmt: str) -> Staged:
+        return duckdb_files.stage(self.con, path, fmt)
+
+    def read_usage(self, path: Path, fmt: str, attributes: dict[str, str]) -> ir.Table:
+        return duckdb_files.read_usage(self.con, path, fmt, attributes)
+
+    def close(self) -> None:
+        duckdb_files.drop_scratch(self.con)
+        self.con.disconnect()
+
+
+def _arg(q: sge.Expression, name: str) -> Any:
+    """An argument of a sqlglot node: sqlglot 28 and later name `from` and `with` with a
+    trailing underscore."""
+    return q.args.get(name + "_", q.args.get(name))
+
+
+def _equal(t: ir.Table, key: dict[str, Any]) -> ir.BooleanValue:
+    cond = ibis.literal(True)
+    for column, value in key.items():
+        cond &= t[column] == value
+    return cond

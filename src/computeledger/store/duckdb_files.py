@@ -1,0 +1,221 @@
+"""Files read by DuckDB: bills as text columns, usage records as typed rows.
+
+Its CSV reader splits the file; rows it cannot split are kept as rejects with their
+line and raw text, never dropped. Everything after staging (FOCUS rules, typing,
+provenance) is an Ibis expression, the same on every store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+import sqlglot.expressions as sge
+
+from computeledger.errors import UsageError
+from computeledger.store.base import Staged, Unreadable
+
+ROW = "__row"  # the staged row number; the name ingest's FOCUS rules expect
+SRC = "cl_src"
+STAGE = "cl_stage"
+NUMBERED = "cl_numbered"
+REJECTS = "cl_rejects"
+REJECT_SCANS = "cl_reject_scans"
+USAGE_LINES = "cl_usage_lines"
+USAGE = "cl_usage"
+
+
+def stage(con: ibis.BaseBackend, path: Path, fmt: str) -> Staged:
+    """The file as text columns numbered in file order (CSV rejects kept aside)."""
+    if fmt == "parquet":
+        return _stage_parquet(con, path)
+    return _stage_csv(con, path)
+
+
+def _read_csv_call(path: Path, **options) -> str:
+    return sge.Anonymous(
+        this="read_csv",
+        expressions=[sge.convert(str(path))]
+        + [sge.EQ(this=sge.column(k), expression=sge.convert(v)) for k, v in options.items()],
+    ).sql("duckdb")
+
+
+def _stage_csv(con: ibis.BaseBackend, path: Path) -> Staged:
+    raw = con.con
+    for name in (REJECTS, REJECT_SCANS):
+        raw.execute(f"DROP TABLE IF EXISTS {name}")
+    call = _read_csv_call(
+        path, all_varchar=True, header=True, store_rejects=True, rejects_table=REJECTS,
+        rejects_scan=REJECT_SCANS,
+    )  # fmt: skip
+    # Staged into a table, which the reader fills in parallel and in file order: its
+    # rowid numbers the rows, and the FOCUS rules then run in parallel over it. (Numbering
+    # the reader's rows directly, WITH ORDINALITY or a window, serialises what follows.)
+    try:
+        raw.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT * FROM {call}")
+    except duckdb.Error as exc:
+        raise Unreadable(f"not a readable CSV file: {first_line(exc)}") from exc
+    columns = [r[0] for r in raw.execute(f"DESCRIBE {STAGE}").fetchall()]
+    if ROW in columns:
+        raise Unreadable(f"a column is named {ROW!r}, which computeledger reserves")
+    quoted = [c for c in columns if len(c) > 1 and c[0] == c[-1] and c[0] in "\"'"]
+    if quoted and len(quoted) * 2 > len(columns):
+        raise Unreadable(
+            "the CSV's quoting could not be detected (its column names still carry quotes, "
+            f"e.g. {quoted[0]}): the file may be damaged"
+        )
+    if len(columns) == 1 and any(sep in columns[0] for sep in ",;\t|"):
+        raise Unreadable(
+            "the CSV could not be split into columns (is it damaged, or compressed other than "
+            f"its name says?); its first line reads {columns[0][:80]!r}"
+        )
+    raw.execute(f"CREATE OR REPLACE TEMP VIEW {NUMBERED} AS SELECT rowid AS {ROW}, * FROM {STAGE}")
+    delimiter, quote = ",", '"'
+    dialect = raw.execute(f"SELECT delimiter, quote FROM {REJECT_SCANS} LIMIT 1").fetchone()
+    if dialect and len(dialect[0] or "") == 1:
+        delimiter = dialect[0]
+    if dialect and len(dialect[1] or "") == 1:
+        quote = dialect[1]
+    return Staged(con.table(NUMBERED), columns, 2, "csv", _csv_rejects(con), delimiter, quote)
+
+
+def _csv_rejects(con: ibis.BaseBackend) -> list[tuple[int, str, str]]:
+    """(record number, raw line, message) of the rows the CSV reader could not split."""
+    rows = con.con.execute(
+        # the reader logs a short row once per missing column: one entry per line
+        f"SELECT line, any_value(csv_line), min_by(error_message, column_idx) FROM {REJECTS} "
+        "GROUP BY line ORDER BY line"
+    ).fetchall()
+    # DuckDB numbers records, counting the header as 1.
+    return [(int(line) - 1, raw or "", msg) for line, raw, msg in rows]
+
+
+def _stage_parquet(con: ibis.BaseBackend, path: Path) -> Staged:
+    try:
+        src = con.read_parquet(str(path), table_name=SRC, file_row_number=True)
+    except duckdb.Error as exc:
+        raise Unreadable(f"not a readable Parquet file: {first_line(exc)}") from exc
+    columns = [c for c in src.columns if c != "file_row_number"]
+    text = {}
+    for c in columns:
+        typ = src[c].type()
+        if typ.is_string():
+            text[c] = src[c]
+        elif typ.is_map() or typ.is_struct() or typ.is_array() or typ.is_json():
+            text[c] = src[c].cast("json").cast("string")
+        else:
+            text[c] = src[c].cast("string")
+    text[ROW] = src["file_row_number"]
+    return Staged(src.select(**text), columns, first_line=1, source="parquet")
+
+
+def drop_scratch(con: ibis.BaseBackend) -> None:
+    """Drop what staging left (views before the tables they read)."""
+    for view in (NUMBERED, SRC):
+        con.con.execute(f"DROP VIEW IF EXISTS {view}")
+    for name in (STAGE, REJECTS, REJECT_SCANS, USAGE_LINES, USAGE):
+        con.con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def csv_to_parquet(path: Path, target: Path) -> None:
+    """A CSV file to Parquet with every column as the text the file holds."""
+    con = duckdb.connect()
+    try:
+        con.read_csv(str(path), all_varchar=True, header=True).write_parquet(str(target))
+    except duckdb.Error as exc:
+        raise UsageError(f"{path}: cannot convert: {first_line(exc)} (ingest it on DuckDB)") from None
+    finally:
+        con.close()
+
+
+# -- usage -----------------------------------------------------------------------------
+# JSONL is read line by line as text, so that a damaged line is quarantined with its line
+# number and text (a JSON reader would refuse the whole file, or skip the line unseen).
+_LINES = """
+SELECT * FROM read_csv(?, columns = {'j': 'VARCHAR'}, header = false, delim = chr(1), quote = '',
+                       escape = '', auto_detect = false, max_line_size = 4194304)
+"""
+
+
+def _field(path: str) -> str:
+    return f"json_extract_string(j, '$.{path}')"
+
+
+_OPENAI = f"""
+SELECT
+  line,
+  raw,
+  j IS NOT NULL AND json_type(j) = 'OBJECT' AS is_json,
+  to_timestamp(TRY_CAST({_field("start_time")} AS BIGINT)) AT TIME ZONE 'UTC' AS period_start,
+  to_timestamp(TRY_CAST({_field("end_time")} AS BIGINT)) AT TIME ZONE 'UTC' AS period_end,
+  {_field("model")} AS model,
+  {_field("project_id")} AS customer,
+  {_field("metadata.channel")} AS channel,
+  CASE WHEN {_field("object")} LIKE '%embeddings%' THEN 'embeddings' ELSE 'chat' END AS operation,
+  TRY_CAST({_field("num_model_requests")} AS BIGINT) AS requests,
+  TRY_CAST({_field("input_tokens")} AS BIGINT) AS input_tokens,
+  coalesce(TRY_CAST({_field("input_cached_tokens")} AS BIGINT), 0) AS cached_input_tokens,
+  coalesce(TRY_CAST({_field("output_tokens")} AS BIGINT), 0) AS output_tokens,
+  coalesce(TRY_CAST({_field("output_reasoning_tokens")} AS BIGINT), 0) AS reasoning_tokens
+FROM (
+  SELECT rowid + 1 AS line, j AS raw, CASE WHEN coalesce(json_valid(j), false) THEN j END AS j
+  FROM {USAGE_LINES}
+  WHERE j IS NOT NULL AND trim(j) <> ''
+)
+"""
+
+
+def _attr(key: str, kind: str) -> str:
+    """The value of a span attribute named `key` (a literal, safely quoted)."""
+    return f"list_filter(sp.attributes, a -> a.key = {sge.convert(key).sql('duckdb')})[1].value.{kind}"
+
+
+def _otel(attributes: dict[str, str], size: int) -> str:
+    a = attributes
+    return f"""
+WITH rs AS (SELECT unnest(resourceSpans) AS rs FROM read_json(?, maximum_object_size = {int(size)})),
+ss AS (SELECT unnest(rs.scopeSpans) AS ss FROM rs),
+spans AS (SELECT unnest(ss.spans) AS sp FROM ss)
+SELECT
+  CAST(NULL AS BIGINT) AS line,
+  to_json(sp)::VARCHAR AS raw,
+  true AS is_json,
+  make_timestamp(CAST(TRY_CAST(sp.startTimeUnixNano AS HUGEINT) // 1000 AS BIGINT)) AS period_start,
+  make_timestamp(CAST(TRY_CAST(sp.endTimeUnixNano AS HUGEINT) // 1000 AS BIGINT)) AS period_end,
+  {_attr("gen_ai.request.model", "stringValue")} AS model,
+  {_attr(a["customer"], "stringValue")} AS customer,
+  {_attr(a["channel"], "stringValue")} AS channel,
+  {_attr("gen_ai.operation.name", "stringValue")} AS operation,
+  coalesce(TRY_CAST({_attr(a["requests"], "intValue")} AS BIGINT), 1) AS requests,
+  TRY_CAST({_attr("gen_ai.usage.input_tokens", "intValue")} AS BIGINT) AS input_tokens,
+  coalesce(TRY_CAST({_attr("gen_ai.usage.cache_read.input_tokens", "intValue")} AS BIGINT), 0)
+    AS cached_input_tokens,
+  coalesce(TRY_CAST({_attr("gen_ai.usage.output_tokens", "intValue")} AS BIGINT), 0) AS output_tokens,
+  coalesce(TRY_CAST({_attr("gen_ai.usage.reasoning.output_tokens", "intValue")} AS BIGINT), 0)
+    AS reasoning_tokens
+FROM spans
+"""
+
+
+def read_usage(con: ibis.BaseBackend, path: Path, fmt: str, attributes: dict[str, str]) -> ir.Table:
+    """A usage file's records: line (JSONL), raw text, whether it parsed, and the typed
+    fields. OTLP's customer, channel and request-count attributes are named by the caller."""
+    raw = con.con
+    try:
+        if fmt == "openai-usage":
+            raw.execute(f"CREATE OR REPLACE TEMP TABLE {USAGE_LINES} AS {_LINES}", [str(path)])
+            raw.execute(f"CREATE OR REPLACE TEMP TABLE {USAGE} AS {_OPENAI}")
+        else:
+            # an OTLP export is one JSON document: the reader's buffer must hold the whole file
+            size = max(16 * 2**20, path.stat().st_size + 2**20)
+            raw.execute(f"CREATE OR REPLACE TEMP TABLE {USAGE} AS {_otel(attributes, size)}", [str(path)])
+    except duckdb.Error as exc:
+        raise Unreadable(f"not readable as {fmt}: {first_line(exc)}") from None
+    return con.table(USAGE)
+
+
+def first_line(exc: Exception) -> str:
+    """The first line of an engine's error message."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -148,5 +148,6 @@ def test_spark_refuses_what_it_cannot_ingest(both, tmp_path):
         [r] = lg.ingest([notfocus])
         assert r.message == "not a FOCUS file: none of its columns is a FOCUS column (it has a, b)"
         assert lg.charges.count().to_pyarrow().as_py() == both["spark"]["charges"].num_rows
+        (tmp_path / "usage.jsonl").write_text('{"model": "m"}\n')
         with pytest.raises(UsageError, match="token usage is read on the DuckDB ledger"):
             lg.ingest_usage([tmp_path])

@@ -150,7 +150,7 @@ class SparkStore:
             self.rewrite(name, t.filter(~hit))
             return
         column = PARTITIONS[name]
-        touched = t.filter(hit)[column].distinct().to_pyarrow().to_pylist()
+        touched = t.filter(hit).select(column).distinct()[column].to_pyarrow().to_pylist()
         if not touched:
             return
         kept = t.filter(t[column].isin(touched) & ~hit)

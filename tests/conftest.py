@@ -1,4 +1,5 @@
-"""Shared fixtures: the real public data in ../shared, and fresh ledgers."""
+"""Shared fixtures: the real public data vendored under tests/data (and the FOCUS sample
+the package bundles), fresh ledgers, and the synthetic companies several suites share."""
 
 from __future__ import annotations
 
@@ -8,21 +9,26 @@ from decimal import Decimal, localcontext
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from computeledger import open_ledger
+from computeledger.shipped import FOCUS_SAMPLE, SYNTH_RULES
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
-SAMPLE = SHARED / "focus-sample" / "FOCUS-1.0" / "focus_sample.csv"
-BUNDLED_SAMPLE = ROOT / "src" / "computeledger" / "data" / "focus_sample.csv"
-SPEC = SHARED / "focus-spec-examples"
-NATIVE = SHARED / "focus-converters" / "provider-samples"
-RULES = ROOT / "src" / "computeledger" / "data" / "rules" / "synth_lab.toml"
+DATA = ROOT / "tests" / "data"
+SAMPLE = FOCUS_SAMPLE
+SPEC = DATA / "focus-spec-examples"
+NATIVE = DATA / "native"
+RULES = SYNTH_RULES
+
+settings.register_profile("ci", deadline=None, print_blob=True)
+settings.load_profile("ci")
 
 
 def shared(path: Path) -> Path:
+    """A vendored data file, which must be there (a missing one is a broken checkout)."""
     if not path.exists():
-        pytest.fail(f"the shared data is missing: {path} (tests read ../shared/data)")
+        pytest.fail(f"the vendored test data is missing: {path}")
     return path
 
 

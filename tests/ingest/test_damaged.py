@@ -102,9 +102,9 @@ def test_missing_mandatory_column_refused_naming_it(ledger, sample, tmp_path):
 @pytest.mark.parametrize(
     "native",
     [
-        "aws/sample-anonymous-aws-export-dataset.csv",
+        "aws/sample-anonymous-aws-export-dataset.csv.gz",
         "azure/sample-anonymous-ea-export-dataset.csv",
-        "oci/reports_cost-csv_0000000030000269.redacted.csv",
+        "oci/reports_cost-csv_0000000030000269.redacted.csv.gz",
     ],
 )
 def test_native_exports_are_refused(ledger, sample, native):

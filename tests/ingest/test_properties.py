@@ -46,13 +46,14 @@ def row(amount: str, start: str, end: str, provider: str = "AWS", note: str = "x
             provider, provider, "Compute", "EC2"]  # fmt: skip
 
 
-settings.register_profile(
-    "ci", deadline=None, max_examples=12, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+#: Each example ingests files into a fresh ledger: a dozen examples per property.
+few = settings(
+    max_examples=12, phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )  # fmt: skip
-settings.load_profile("ci")
 
 
+@few
 @given(st.lists(st.tuples(money, st.integers(0, 2)), min_size=1, max_size=40))
 def test_totals_are_exact_for_any_decimals(tmp_path_factory, amounts):
     tmp = tmp_path_factory.mktemp("p")
@@ -64,6 +65,7 @@ def test_totals_are_exact_for_any_decimals(tmp_path_factory, amounts):
         assert totals(lg)["AWS"]["BilledCost"] == exact_sum(d for d, _ in amounts)
 
 
+@few
 @given(st.lists(money, min_size=2, max_size=30), st.integers(1, 5), st.randoms())
 def test_order_and_split_do_not_change_totals(tmp_path_factory, amounts, parts, rnd):
     tmp = tmp_path_factory.mktemp("s")
@@ -77,6 +79,7 @@ def test_order_and_split_do_not_change_totals(tmp_path_factory, amounts, parts, 
         assert totals(lg)["AWS"]["BilledCost"] == exact_sum(amounts)
 
 
+@few
 @given(st.decimals(min_value=0, max_value=1, places=25, allow_nan=False))
 def test_digits_past_the_scale_are_refused_not_rounded(tmp_path_factory, d):
     tmp = tmp_path_factory.mktemp("r")
@@ -90,6 +93,7 @@ def test_digits_past_the_scale_are_refused_not_rounded(tmp_path_factory, d):
             assert "more than 18 decimal places" in r.reasons[0]
 
 
+@few
 @given(
     st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1)).map(
         lambda d: d.replace(microsecond=0)

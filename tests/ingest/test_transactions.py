@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import duckdb
 
-from computeledger import LedgerInUse, open_ledger
+from computeledger import open_ledger
 from tests.conftest import ROOT, read_rows, totals, write_rows
 
 
@@ -82,7 +82,14 @@ def test_second_writer_gets_ledger_in_use(tmp_path, sample):
             f"try:\n    open_ledger({str(path)!r})\nexcept LedgerInUse as e:\n    sys.exit(7)\n"
         )
         assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 7
-    assert LedgerInUse.__name__ == "LedgerInUse"
+    # once the first writer is gone, the same command loads the file
+    proc = subprocess.run(
+        [sys.executable, "-m", "computeledger", "ingest", str(sample), "--ledger", str(path)],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    with open_ledger(path) as lg:
+        assert lg.charges.count().execute() == 1000
 
 
 GENERATE = """

@@ -159,9 +159,13 @@ def _share(value, where: str) -> Decimal:
     return d
 
 
-def _quirks(values: list, where: str) -> tuple[str, ...]:
-    from computeledger.synth.generate import QUIRKS
+#: What real exports do that a cloud of the company may be set to do (see generate._with_quirks).
+QUIRKS = (
+    "null_literal", "blank_nulls", "space_timestamps", "lowercase_frequency", "tag_case", "block_pricing",
+)  # fmt: skip
 
+
+def _quirks(values: list, where: str) -> tuple[str, ...]:
     unknown = set(values) - set(QUIRKS)
     if unknown:
         raise UsageError(

@@ -554,9 +554,6 @@ def _focus_table(
     return _with_quirks(pa.table(data), cloud.quirks)
 
 
-QUIRKS = (
-    "null_literal", "blank_nulls", "space_timestamps", "lowercase_frequency", "tag_case", "block_pricing",
-)  # fmt: skip
 _TIMESTAMPS = ("BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd")
 
 

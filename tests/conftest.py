@@ -12,7 +12,7 @@ import pytest
 from hypothesis import settings
 
 from computeledger import open_ledger
-from computeledger.shipped import FOCUS_SAMPLE, SYNTH_RULES
+from computeledger.shipped import FOCUS_SAMPLE, INVOICE_MAPPING, SYNTH_RULES
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -87,13 +87,13 @@ def company(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def allocated(company, tmp_path_factory):
-    """The shared test company's bills (no token usage), allocated by the shipped rules."""
-    from computeledger.shipped import INVOICE_MAPPING
-
+    """The shared test company's bills and token usage, allocated by the shipped rules:
+    one ledger for every suite that only reads it (writers copy it first)."""
     out, _ = company
     path = tmp_path_factory.mktemp("allocated") / "ledger.duckdb"
     with open_ledger(path) as lg:
         lg.ingest([out / "focus"])
         lg.ingest([out / "invoices"], mapping=INVOICE_MAPPING)
+        lg.ingest_usage([out / "usage" / "openai"])
         run = lg.allocate(RULES)
     return path, run, out

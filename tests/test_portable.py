@@ -11,7 +11,7 @@ TEXT = ['{"Team": "Serving", "n": 8}', "[1, 2]", "not json", None, '{"a": {"b": 
 WORDS = [" inf ", "fev\t", "08/02/2024", "tra-atlas-l-node-3"]
 
 
-@pytest.fixture(scope="module", params=["duckdb", "spark"])
+@pytest.fixture(scope="module", params=["duckdb", pytest.param("spark", marks=pytest.mark.slow)])
 def con(request):
     if request.param == "duckdb":
         return ibis.duckdb.connect()
@@ -62,3 +62,14 @@ def test_strip_regex_groups_and_back_references(con):
     assert got["s"] == ["inf", "fev", "08/02/2024", "tra-atlas-l-node-3"]  # v and f stay
     assert got["us"] == [" inf ", "fev\t", "2024-08-02", "tra-atlas-l-node-3"]
     assert got["model"][3] == "atlas-l"
+
+
+def test_a_backend_without_an_implementation_is_an_error_naming_it(monkeypatch):
+    from computeledger.errors import UsageError
+
+    monkeypatch.setattr(portable, "backend_name", lambda expr: "polars")
+    v = ibis.literal("x")
+    for helper in (lambda: portable.json_field(v, "k"), lambda: portable.strip(v),
+                   lambda: portable.is_json_object(v), lambda: portable.re_replace(v, "a", "b")):  # fmt: skip
+        with pytest.raises(UsageError, match="no implementation for the 'polars' backend"):
+            helper()

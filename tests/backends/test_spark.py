@@ -17,6 +17,8 @@ from computeledger.errors import UsageError
 from computeledger.ingest.convert import to_parquet
 from tests.conftest import RULES
 
+pytestmark = pytest.mark.slow  # a JVM and a local Spark
+
 MONEY = ["BilledCost", "EffectiveCost", "ListCost", "ContractedCost"]
 
 

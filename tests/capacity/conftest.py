@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from computeledger import open_ledger
 from computeledger.capacity import calibrate, catalog
-from tests.conftest import RULES
 
 CALIBRATION_SET = ("trtllm_1.0.csv", "trtllm_0.9_a100_l40s.csv")
 HELD_OUT = "trtllm_0.9_hopper.csv"
@@ -32,15 +30,7 @@ def fitted():
 
 
 @pytest.fixture(scope="session")
-def lab_ledger(company, tmp_path_factory):
+def lab_ledger(allocated):
     """The shared test company with its bills, token usage and allocation."""
-    from computeledger.shipped import INVOICE_MAPPING
-
-    out, _ = company
-    path = tmp_path_factory.mktemp("capacity") / "ledger.duckdb"
-    with open_ledger(path) as lg:
-        lg.ingest([out / "focus"])
-        lg.ingest([out / "invoices"], mapping=INVOICE_MAPPING)
-        lg.ingest_usage([out / "usage" / "openai"])
-        lg.allocate(RULES)
+    path, _, out = allocated
     return path, out

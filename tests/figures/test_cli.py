@@ -13,7 +13,6 @@ from computeledger import open_ledger
 from computeledger.cli import app
 from computeledger.figures.compare import compare
 from computeledger.figures.read import read_figures
-from computeledger.shipped import INVOICE_MAPPING
 from tests.conftest import ROOT, truth
 
 runner = CliRunner()
@@ -51,8 +50,8 @@ def test_check_reports_the_file_and_line_of_a_bad_figure(tmp_path):
     assert "bad.csv, line 3, column value: not an amount: '12 bananas'" in " ".join(got.output.split())
 
 
-def test_compare_sets_reported_figures_against_the_ledger(company, tmp_path):
-    out, _ = company
+def test_compare_sets_reported_figures_against_the_ledger(allocated, tmp_path):
+    _, _, out = allocated
     billed: dict = {}
     for r in truth(out):
         if r["provider"] == "Microsoft" and r["charge_month"] == "2024-06":
@@ -65,10 +64,8 @@ def test_compare_sets_reported_figures_against_the_ledger(company, tmp_path):
         f"low,Lab,compute_cost,2024-06,provider=azure;workload=inference,{inference / 2}..{inference / 2}\n"
         "revenue,Lab,revenue,2024-06,,1M\n"
     )
-    with open_ledger(tmp_path / "l.duckdb") as lg:
-        lg.ingest([out / "focus"])
-        lg.ingest([out / "invoices"], mapping=INVOICE_MAPPING)
-        lg.allocate(ROOT / "src" / "computeledger" / "data" / "rules" / "synth_lab.toml")
+    path, _, _ = allocated
+    with open_ledger(path, read_only=True) as lg:
         rows = {r["id"]: r for r in compare(lg, read_figures(figures))}
     assert rows["close"]["verdict"] == "within"
     # the ledger's inference spend on Azure that month: the direct charges plus their share of
@@ -76,6 +73,6 @@ def test_compare_sets_reported_figures_against_the_ledger(company, tmp_path):
     assert rows["close"]["ledger"] >= inference
     assert rows["low"]["verdict"] == "above"
     assert rows["revenue"]["verdict"] == "not in the ledger"
-    got = runner.invoke(app, ["figures", "compare", str(figures), "--ledger", str(tmp_path / "l.duckdb"),
+    got = runner.invoke(app, ["figures", "compare", str(figures), "--ledger", str(path),
                               "--format", "json"])  # fmt: skip
     assert got.exit_code == 0, got.output

@@ -10,6 +10,7 @@ import time
 from decimal import Decimal
 
 import duckdb
+import pytest
 
 from computeledger import open_ledger
 from tests.conftest import ROOT, read_rows, totals, write_rows
@@ -105,6 +106,7 @@ COPY (SELECT '2024-09-01T00:00:00Z' AS BillingPeriodStart, '2024-10-01T00:00:00Z
 """
 
 
+@pytest.mark.slow
 def test_killed_ingest_leaves_the_ledger_as_it_was(tmp_path, sample):
     ledger_path = tmp_path / "atomic.duckdb"
     with open_ledger(ledger_path) as lg:

@@ -217,6 +217,7 @@ def test_block_pricing_keeps_price_times_quantity_equal_to_cost(company, tmp_pat
         assert set(blocks.ContractedUnitPrice.execute()) == {Decimal("6390.8")}  # 63.908 per hour x 100
 
 
+@pytest.mark.slow
 def test_a_medium_company_ingests_to_its_truth_to_the_last_digit(tmp_path):
     out = tmp_path / "medium"
     made = generate(out, months=12, start="2024-01", scale="medium", seed=2)

@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
+from computeledger import money
 from computeledger.allocate.gpu import with_gpus
 from computeledger.allocate.place import matches, placed, placed_by
 from computeledger.allocate.rules import STANDARD, UNALLOCATED, Rules, Split
@@ -26,7 +27,6 @@ from computeledger.portable import json_field
 from computeledger.schema.focus import MONEY
 from computeledger.schema.tables import ALLOCATIONS, NUMBER, SHARE
 
-SHARE_PLACES = Decimal(1).scaleb(-12)
 NOT_RUN = "(loaded after the allocation)"  # the split column of charges the allocation has not seen
 _WORK = dt.Decimal(38, 12)
 
@@ -110,7 +110,7 @@ def shares(rows: ir.Table, rules: Rules, usage: ir.Table | None = None) -> ir.Ta
                 key = (w["cl_provider"], w["cl_month"], w["model"])
                 groups_per_model[key] = groups_per_model.get(key, 0) + 1
             for w in weights:
-                w["w"] = w["w"] / groups_per_model[(w["cl_provider"], w["cl_month"], w["model"])]
+                w["w"] = money.divide(w["w"], groups_per_model[(w["cl_provider"], w["cl_month"], w["model"])])
         groups: dict[tuple, list[dict]] = {}
         for w in weights:
             if w["w"] and w["w"] > 0:
@@ -119,7 +119,7 @@ def shares(rows: ir.Table, rules: Rules, usage: ir.Table | None = None) -> ir.Ta
             items.sort(key=lambda w: tuple(str(w[d]) for d in rules.dimensions))
             total = sum((Decimal(w["w"]) for w in items), Decimal(0))
             for n, w in enumerate(items, start=1):
-                share = (Decimal(w["w"]) / total).quantize(SHARE_PLACES, ROUND_DOWN)
+                share = money.share(Decimal(w["w"]), total)
                 out.append({
                     "cl_split": s.name, "cl_provider": provider, "cl_month": month, "part": n,
                     "n_parts": len(items), "share": share, **{f"t_{d}": w[d] for d in rules.dimensions},

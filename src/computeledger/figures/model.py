@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
+from computeledger import money
 from computeledger.errors import UsageError
 
 SUFFIX = {
@@ -46,11 +47,19 @@ class Interval:
         if a is None or a <= 0:
             return Interval(None, None)
 
-        def toward_zero(x: Decimal) -> Decimal:
-            return x / b if b is not None else Decimal(0)
-
-        lo = None if self.lo is None else (self.lo / a if self.lo < 0 else toward_zero(self.lo))
-        hi = None if self.hi is None else (self.hi / a if self.hi > 0 else toward_zero(self.hi))
+        # quotients rounded outward: the lower end down, the upper end up
+        if self.lo is None:
+            lo = None
+        elif self.lo < 0:
+            lo = money.divide_down(self.lo, a)
+        else:
+            lo = money.divide_down(self.lo, b) if b is not None else Decimal(0)
+        if self.hi is None:
+            hi = None
+        elif self.hi > 0:
+            hi = money.divide_up(self.hi, a)
+        else:
+            hi = money.divide_up(self.hi, b) if b is not None else Decimal(0)
         return Interval(lo, hi)
 
     def intersect(self, other: Interval) -> Interval:

@@ -33,7 +33,7 @@ from computeledger.schema.tables import CHARGES
 from computeledger.store import Staged, Store, Unreadable
 
 ROWS_PER_INGEST = 10_000_000_000  # x_charge_id = ingest_id * this + row
-_NORMALIZED: dict[tuple, ir.Table] = {}
+_NORMALIZED: dict[tuple, tuple[ir.Table, dict]] = {}
 
 
 def ingest_files(
@@ -142,64 +142,87 @@ def map_headers(columns: list[str]) -> dict[str, str]:
     return mapping
 
 
-def _normalized(staged: Staged, header_map: dict[str, str]) -> ir.Table:
-    """The FOCUS rules over the staged file: one expression per column layout, so that the
-    store compiles it once for a folder of same-shaped files."""
-    key = (tuple(staged.table.schema().items()), tuple(header_map.items()), staged.source, staged.table)
-    if key not in _NORMALIZED:
+_PARAMS = ("base", "ingest", "path")
+
+
+def _typed(
+    staged: Staged, header_map: dict[str, str], lines: ir.Table | None = None
+) -> tuple[ir.Table, dict]:
+    """The FOCUS rules over the staged file as the charges table's rows: good rows with
+    their ids and provenance, rejected ones with a negative x_charge_id, their reason in
+    x_quality_flags and their raw text in x_extensions (moved to `quarantine` before the
+    unit of work ends). The ingest's own values are parameters, so that for a folder of
+    same-shaped files the store compiles the (large) expression once."""
+    key = (tuple(header_map.items()), staged.source, staged.table.op(), staged.first_line)
+    if lines is None and key in _NORMALIZED:
+        return _NORMALIZED[key]
+    n = normalize(staged.table, header_map)
+    params = {"base": ibis.param("int64"), "ingest": ibis.param("int64"), "path": ibis.param("string")}
+    line = n[ROW] + staged.first_line
+    if lines is not None:
+        n = n.left_join(lines, n[ROW] == lines[ROW_COLUMN])
+        line = ibis.coalesce(n[LINE_COLUMN], n[ROW] + staged.first_line)
+    bad = n[REASON].notnull()
+    rows = n.select(
+        *[c for c in CHARGES.names if not c.startswith("x_")],
+        x_charge_id=ibis.ifelse(bad, -(n[ROW] + params["base"]), n[ROW] + params["base"]),
+        x_ingest_id=params["ingest"],
+        x_source_file=params["path"],
+        x_source_line=line.cast("int64"),
+        x_quality_flags=ibis.ifelse(bad, n[REASON], n.x_quality_flags),
+        x_extensions=ibis.ifelse(bad, n[RAW], n.x_extensions),
+    )
+    if lines is None:
         if len(_NORMALIZED) > 32:
             _NORMALIZED.clear()
-        _NORMALIZED[key] = normalize(staged.table, header_map)
-    return _NORMALIZED[key]
+        _NORMALIZED[key] = (rows, params)
+    return rows, params
 
 
 def _load(store: Store, staged: Staged, header_map, path: Path, fmt: str, lines, result, batch, strict):
-    """Normalise the file once into a scratch table; its good rows go to `charges`, its
-    rejected ones (and the records the reader could not split) to `quarantine`."""
+    """Normalise and write the file in one pass: every row goes to `charges`, the rejected
+    ones marked, and these are then moved to `quarantine` with the records the reader
+    could not split. One computation and one write of the data; no reader sees them."""
     ingest_id = store.next_id("ingests", "ingest_id")
     result.ingest_id = ingest_id
-    with store.scratch(_normalized(staged, header_map)) as rows:
-        counts = rows.aggregate(
-            good=rows[REASON].isnull().sum(), bad=rows[REASON].notnull().sum()
-        ).to_pyarrow().to_pylist()[0]  # fmt: skip
-        good, bad = counts["good"] or 0, counts["bad"] or 0
-        rejects = staged.rejects
-        result.rows_read = good + bad + len(rejects)
-        starts: list[int] = []
-        line = rows[ROW] + staged.first_line
-        if fmt != "parquet" and (rejects or lines != result.rows_read + 1):
-            starts = record_lines(path, fmt, staged.delimiter, staged.quote)
-            m = ibis.memtable(line_map(starts, {r for r, _, _ in rejects}))
-            rows = rows.left_join(m, rows[ROW] == m[ROW_COLUMN])
-            line = ibis.coalesce(rows[LINE_COLUMN], rows[ROW] + staged.first_line)
-        typed = rows.mutate(
-            x_charge_id=rows[ROW] + ingest_id * ROWS_PER_INGEST,
-            x_ingest_id=ibis.literal(ingest_id, "int64"),
-            x_source_file=ibis.literal(str(path), "string"),
-            x_source_line=line.cast("int64"),
-        )
-        if strict and (bad or rejects):
-            raise Refused(f"--strict: {bad + len(rejects)} rows break FOCUS rules; "
-                          + _first_problems(typed, rejects, starts))  # fmt: skip
-        ok = typed.filter(typed[REASON].isnull())
-        store.append("charges", ok.select(*CHARGES.names))
-        if bad:
-            rejected = typed.filter(typed[REASON].notnull())
-            store.append("quarantine", rejected.select(
-                ingest_id=rejected.x_ingest_id, source_file=rejected.x_source_file,
-                source_line=rejected.x_source_line, raw=rejected[RAW], reason=rejected[REASON],
-            ))  # fmt: skip
-        if rejects:
-            store.append("quarantine", store.memtable([
-                {"ingest_id": ingest_id, "source_file": str(path), "source_line": reject_line(starts, rec),
-                 "raw": raw, "reason": f"row cannot be read: {message}"}
-                for rec, raw, message in rejects
-            ], "quarantine"))  # fmt: skip
-        result.rows_loaded = good
-        result.rows_quarantined = bad + len(rejects)
-        if result.rows_quarantined:
-            result.reasons = _reason_counts(typed, rejects, starts)
-        result.rows_replaced = _supersede(store, ok, ingest_id, batch)
+    rejects = staged.rejects
+    result.rows_read = staged.table.count().to_pyarrow().as_py() + len(rejects)
+    starts: list[int] = []
+    line_table = None
+    if fmt != "parquet" and (rejects or lines != result.rows_read + 1):
+        starts = record_lines(path, fmt, staged.delimiter, staged.quote)
+        line_table = ibis.memtable(line_map(starts, {r for r, _, _ in rejects}))
+    rows, params = _typed(staged, header_map, line_table)
+    values = {"base": ingest_id * ROWS_PER_INGEST, "ingest": ingest_id, "path": str(path)}
+    try:
+        store.append("charges", rows, params={params[k]: v for k, v in values.items()})
+    except Unreadable as exc:  # a reader that meets damaged rows late
+        raise Refused(str(exc)) from exc
+    mine = store.pending("charges", lambda t: t.x_ingest_id == ingest_id)
+    counts = mine.aggregate(good=(mine.x_charge_id >= 0).sum(), bad=(mine.x_charge_id < 0).sum())
+    good, bad = (counts.to_pyarrow().to_pylist()[0][k] or 0 for k in ("good", "bad"))
+    if strict and (bad or rejects):
+        raise Refused(f"--strict: {bad + len(rejects)} rows break FOCUS rules; "
+                      + _first_problems(mine, rejects, starts))  # fmt: skip
+    if bad:
+        rejected = mine.filter(mine.x_charge_id < 0)
+        store.append("quarantine", rejected.select(
+            ingest_id=rejected.x_ingest_id, source_file=rejected.x_source_file,
+            source_line=rejected.x_source_line, raw=rejected.x_extensions, reason=rejected.x_quality_flags,
+        ))  # fmt: skip
+        store.delete("charges", lambda t: (t.x_ingest_id == ingest_id) & (t.x_charge_id < 0))
+    if rejects:
+        store.append("quarantine", store.memtable([
+            {"ingest_id": ingest_id, "source_file": str(path), "source_line": reject_line(starts, rec),
+             "raw": raw, "reason": f"row cannot be read: {message}"}
+            for rec, raw, message in rejects
+        ], "quarantine"))  # fmt: skip
+    result.rows_loaded = good
+    result.rows_quarantined = bad + len(rejects)
+    if result.rows_quarantined:
+        result.reasons = _reason_counts(store, ingest_id)
+    new = store.pending("charges", lambda t: t.x_ingest_id == ingest_id)
+    result.rows_replaced = _supersede(store, new, ingest_id, batch)
 
 
 def _provider_key(t: ir.Table) -> ir.StringValue:
@@ -255,29 +278,26 @@ def _gone(charges: ir.Table, replaced) -> dict[int, int]:
     return {r["x_ingest_id"]: r["n"] for r in rows}
 
 
-def _first_problems(typed: ir.Table, rejects, starts, limit: int = 3) -> str:
-    bad = typed.filter(typed[REASON].notnull()).order_by("x_source_line").limit(limit)
-    rows = bad.select("x_source_line", r=bad[REASON]).to_pyarrow().to_pylist()
-    items = [f"line {r['x_source_line']}: {r['r']}" for r in rows]
+def _first_problems(mine: ir.Table, rejects, starts, limit: int = 3) -> str:
+    bad = mine.filter(mine.x_charge_id < 0).order_by("x_source_line").limit(limit)
+    rows = bad.select("x_source_line", "x_quality_flags").to_pyarrow().to_pylist()
+    items = [f"line {r['x_source_line']}: {r['x_quality_flags']}" for r in rows]
     items += [f"line {reject_line(starts, rec)}: row cannot be read: {m}" for rec, _, m in rejects]
     return "; ".join(items[:limit])
 
 
-def _reason_counts(typed: ir.Table, rejects, starts, limit: int = 10) -> list[str]:
-    bad = typed.filter(typed[REASON].notnull())
+def _reason_counts(store: Store, ingest_id: int, limit: int = 10) -> list[str]:
+    q = store.table("quarantine")
+    q = q.filter(q.ingest_id == ingest_id)
     rows = (
-        bad.group_by(reason=bad[REASON])
-        .aggregate(n=bad.count(), line=bad.x_source_line.min())
+        q.group_by("reason")
+        .aggregate(n=q.count(), line=q.source_line.min())
+        .order_by([ibis.desc("n"), "reason"])
+        .limit(limit)
         .to_pyarrow()
         .to_pylist()
     )
-    counts = {r["reason"]: [r["n"], r["line"]] for r in rows}
-    for rec, _, message in rejects:
-        got = counts.setdefault(f"row cannot be read: {message}", [0, reject_line(starts, rec)])
-        got[0] += 1
-        got[1] = min(got[1], reject_line(starts, rec))
-    ordered = sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
-    return [f"{n} row(s), first at line {line}: {reason}" for reason, (n, line) in ordered]
+    return [f"{r['n']} row(s), first at line {r['line']}: {r['reason']}" for r in rows]
 
 
 def _refuse(store: Store, result: FileResult, batch, started, message: str) -> FileResult:

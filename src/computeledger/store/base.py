@@ -50,8 +50,13 @@ class Store(Protocol):
     def exists(self, name: str) -> bool:
         """Whether the ledger has this table."""
 
-    def append(self, name: str, rows: ir.Table) -> None:
-        """Add rows (an Ibis table in the table's columns) to a table."""
+    def append(self, name: str, rows: ir.Table, params: dict | None = None) -> None:
+        """Add rows (an Ibis table in the table's columns) to a table; `params` binds the
+        expression's `ibis.param`s (the store may compile it once for many values)."""
+
+    def pending(self, name: str, where: Where) -> ir.Table:
+        """The rows for which `where` holds, including those not yet committed (on Spark a
+        file's charges before its ingests row is written)."""
 
     def delete(self, name: str, where: Where) -> None:
         """Remove the rows for which `where` holds."""

@@ -24,7 +24,7 @@ import sqlglot.expressions as sge
 from computeledger.errors import LedgerInUse, UsageError
 from computeledger.schema.tables import TABLES
 from computeledger.store import duckdb_files
-from computeledger.store.base import Staged, Where
+from computeledger.store.base import Staged, Unreadable, Where
 
 ENV_MEMORY = "COMPUTELEDGER_MEMORY_LIMIT"
 
@@ -66,7 +66,8 @@ class DuckDBStore:
         self.root = path
         self.con = connect(path, read_only=read_only)
         self.raw = self.con.con
-        self._compiled: dict[int, tuple[ir.Table, str]] = {}
+        self._compiled: dict[int, tuple[ir.Expr, tuple[str, dict]]] = {}
+        self._tables: dict[str, ir.Table] = {}
         if not read_only:
             existing = set(self.con.list_tables())
             for name, schema in TABLES.items():
@@ -77,22 +78,44 @@ class DuckDBStore:
     def table(self, name: str) -> ir.Table:
         if name not in TABLES:
             raise UsageError(f"no table {name!r} in the ledger")
-        return self.con.table(name)
+        if name not in self._tables:  # the schema is fixed: looked up once per connection
+            self._tables[name] = self.con.table(name)
+        return self._tables[name]
 
     def exists(self, name: str) -> bool:
         return name in self.con.list_tables()
 
-    def _sql(self, expr: ir.Expr) -> str:
-        """An expression's SQL, compiled once per expression object (ingest reuses one
-        expression per file layout: compiling the FOCUS rules is the costly part)."""
+    def _sql(self, expr: ir.Expr, params: dict | None = None) -> tuple[str, dict]:
+        """An expression's SQL and its bound values. Compiled once per expression object:
+        parameters become named placeholders, so an expression reused with other values
+        (ingest: one per file layout; the FOCUS rules are the costly part) is not
+        compiled again."""
         got = self._compiled.get(id(expr))
         if got is None or got[0] is not expr:
-            got = (expr, self.con.compile(expr))
+            got = (expr, self._compile(expr, list(params or {})))
             self._compiled[id(expr)] = got
             if len(self._compiled) > 64:  # bounded: the oldest expression goes first
                 self._compiled.pop(next(iter(self._compiled)))
         self.con._run_pre_execute_hooks(expr)  # registers the in-memory tables it reads
-        return got[1]
+        sql, names = got[1]
+        return sql, {names[p]: v for p, v in (params or {}).items()}
+
+    def _compile(self, expr: ir.Expr, params: list) -> tuple[str, dict]:
+        if not params:
+            return self.con.compile(expr), {}
+        # each parameter compiled as a sentinel literal, then swapped for a placeholder
+        sentinels = {p: (f"cl-param-{i}-{uuid.uuid4().hex}" if p.type().is_string() else 9007199254740000 + i)
+                     for i, p in enumerate(params)}  # fmt: skip
+        names = {p: f"p{i}" for i, p in enumerate(params)}
+        by_text = {str(v): names[p] for p, v in sentinels.items()}
+
+        def placeholder(node: sge.Expression) -> sge.Expression:
+            if isinstance(node, sge.Literal) and node.this in by_text:
+                return sge.Placeholder(this=by_text[node.this])
+            return node
+
+        ast = self.con.compiler.to_sqlglot(expr, params=sentinels)
+        return ast.transform(placeholder).sql("duckdb"), names
 
     def _clause(self, name: str, where: Where, values=None) -> sge.Select:
         t = self.table(name)
@@ -103,10 +126,20 @@ class DuckDBStore:
         return sg.parse_one(self.con.compile(expr), read="duckdb")
 
     # -- writing ---------------------------------------------------------------------
-    def append(self, name: str, rows: ir.Table) -> None:
+    def append(self, name: str, rows: ir.Table, params: dict | None = None) -> None:
         columns = ", ".join(sge.to_identifier(c, quoted=True).sql("duckdb") for c in TABLES[name].names)
         target = sge.to_identifier(name, quoted=True).sql("duckdb")
-        self.raw.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM ({self._sql(rows)})")
+        sql, values = self._sql(rows, params)
+        try:
+            self.raw.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM ({sql})", values)
+        except duckdb.Error as exc:  # a reader meeting damaged rows late (encoding, quoting)
+            if "read_" in sql or "Conversion" in str(exc) or "CSV" in str(exc):
+                raise Unreadable(f"not a readable file: {duckdb_files.first_line(exc)}") from exc
+            raise
+
+    def pending(self, name: str, where: Where) -> ir.Table:
+        t = self.table(name)
+        return t.filter(where(t))
 
     def delete(self, name: str, where: Where) -> None:
         q = self._clause(name, where)
@@ -159,7 +192,8 @@ class DuckDBStore:
     @contextmanager
     def scratch(self, rows: ir.Table) -> Iterator[ir.Table]:
         view = f"cl_scratch_{uuid.uuid4().hex[:12]}"
-        self.raw.execute(f"CREATE TEMP TABLE {view} AS {self._sql(rows)}")
+        sql, values = self._sql(rows)
+        self.raw.execute(f"CREATE TEMP TABLE {view} AS {sql}", values)
         try:
             yield self.con.table(view)
         finally:

@@ -120,14 +120,14 @@ class SparkStore:
         return name in TABLES
 
     # -- writing ---------------------------------------------------------------------
-    def dataframe(self, expr: ir.Table):
+    def dataframe(self, expr: ir.Table, params: dict | None = None):
         """An Ibis expression as a Spark DataFrame."""
         self.con._run_pre_execute_hooks(expr)
-        return self.spark.sql(self.con.compile(expr))
+        return self.spark.sql(self.con.compile(expr, params=params))
 
-    def append(self, name: str, rows: ir.Table) -> None:
+    def append(self, name: str, rows: ir.Table, params: dict | None = None) -> None:
         """Add rows (an Ibis table or a Spark DataFrame) to a table."""
-        df = rows if hasattr(rows, "write") else self.dataframe(rows)
+        df = rows if hasattr(rows, "write") else self.dataframe(rows, params)
         df = df.select(*TABLES[name].names)
         writer = df.write.mode("append")
         if name in PARTITIONS:
@@ -140,6 +140,11 @@ class SparkStore:
         view = f"cl_all_{name}"
         df.createOrReplaceTempView(view)
         return self.con.table(view).select(*TABLES[name].names)
+
+    def pending(self, name: str, where: Where) -> ir.Table:
+        """Rows written in this unit of work, committed or not (charges before their ingests row)."""
+        t = self._stored(name)
+        return t.filter(where(t))
 
     def delete(self, name: str, where: Where) -> None:
         """Partitioned tables: the partitions holding matching rows are rewritten without

@@ -17,9 +17,9 @@ WORKLOADS = ("inference", "training", "research")
 @dataclass(frozen=True)
 class Model:
     name: str
-    inference_nodes: float
+    inference_nodes: Decimal
     growth: Decimal
-    training_nodes: float
+    training_nodes: Decimal
     launch_month: int = 0
     operation: str = "chat"  # or "embeddings" (input tokens only)
     tokens_per_gpu_hour: int = 0  # served tokens (input + output) per inference GPU-hour
@@ -185,9 +185,13 @@ def load_company(path: Path | None = None) -> Company:
         models = tuple(
             Model(
                 name=m["name"],
-                inference_nodes=float(m.get("inference_nodes", 0)),
+                inference_nodes=_money(
+                    m.get("inference_nodes", 0), f"{path}: model {m['name']} inference_nodes", 6
+                ),
                 growth=_money(m.get("growth", 0), f"{path}: model {m['name']} growth"),
-                training_nodes=float(m.get("training_nodes", 0)),
+                training_nodes=_money(
+                    m.get("training_nodes", 0), f"{path}: model {m['name']} training_nodes", 6
+                ),
                 launch_month=int(m.get("launch_month", 0)),
                 architecture=m.get("architecture"),
                 **_serving(m, f"{path}: model {m['name']}"),

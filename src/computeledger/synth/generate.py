@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +27,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from computeledger import money
 from computeledger.catalog import gpus
 from computeledger.errors import UsageError
 from computeledger.synth.company import Cloud, Company, load_company
 from computeledger.synth.sales import write_cash, write_usage_and_revenue
 
-SCALES = {"small": 1.0, "medium": 10.0, "large": 400.0}
+SCALES = {"small": Decimal(1), "medium": Decimal(10), "large": Decimal(400)}
 CHUNK_ROWS = 200_000  # rows built and written at a time
 MICRO = 1_000_000
 PARTIAL_SHARE = 0.06  # node-days that ran part of the day
@@ -53,14 +54,15 @@ class Plan:
     nodes: int
 
 
-def parse_scale(scale: str) -> float:
+def parse_scale(scale: str) -> Decimal:
+    """The size factor of a lab: small (1), medium (10), large (400) or a positive number."""
     if scale in SCALES:
         return SCALES[scale]
     try:
-        factor = float(scale)
-    except ValueError as exc:
+        factor = Decimal(scale.strip())
+    except (InvalidOperation, AttributeError) as exc:
         raise UsageError(f"--scale: use small, medium, large or a factor such as 25: {scale!r}") from exc
-    if factor <= 0:
+    if not factor.is_finite() or factor <= 0:
         raise UsageError(f"--scale: must be positive: {scale!r}")
     return factor
 
@@ -78,7 +80,7 @@ def month_starts(start: str, months: int) -> list[date]:
     return out
 
 
-def plans(company: Company, cloud: Cloud, month: int, factor: float) -> list[Plan]:
+def plans(company: Company, cloud: Cloud, month: int, factor: Decimal) -> list[Plan]:
     """What runs on `cloud` in month number `month`: nodes split evenly over the clouds
     hosting each workload (the first clouds take the remainder)."""
     out = []
@@ -94,7 +96,7 @@ def plans(company: Company, cloud: Cloud, month: int, factor: float) -> list[Pla
                 if month < m.launch_month:
                     continue
                 if workload == "inference":
-                    growth = float((1 + m.growth) ** (month - m.launch_month))
+                    growth = money.power(1 + m.growth, month - m.launch_month)
                     demand[m.name] = m.inference_nodes * factor * growth
                 elif _training_month(m.name, month):
                     demand[m.name] = m.training_nodes * factor
@@ -200,7 +202,7 @@ class Month:
 
 
 def _month(
-    company: Company, cloud: Cloud, month: int, start: date, end: date, factor: float, rng,
+    company: Company, cloud: Cloud, month: int, start: date, end: date, factor: Decimal, rng,
     credit_left: int, reserved: int, purchase: int, corrections: list, preliminary_days: int = 0,
 ) -> Month:  # fmt: skip
     """`reserved` inference node-slots are covered by a prepaid reservation (billed 0, amortized
@@ -264,7 +266,7 @@ def _month(
         truths.append(
             [charged, "shared", "-", billed_total, billed_total, list_total, "0", days * len(shared)]
         )
-    support = _micro((cloud.support_per_month * Decimal(str(factor))).quantize(Decimal("0.01")), 6)
+    support = _micro((cloud.support_per_month * factor).quantize(Decimal("0.01")), 6)
     if support and cloud.focus_version != "invoice":
         truths.append([charged, "shared", "-", *[_text(support)] * 3, "0", 1])
     else:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from computeledger import money
 from computeledger.synth.company import Channel, Company, Model
 
 CENT = Decimal("0.01")
@@ -98,7 +99,7 @@ def _unix(day: date) -> int:
 
 def write_usage_and_revenue(
     out: Path, company: Company, starts: list[date], served: dict[tuple[str, int], int], seed: int,
-    factor: float = 1.0,
+    factor: Decimal = Decimal(1),
 ) -> Sales:  # fmt: skip
     """Usage logs, invoices, payments and revenue-share statements, with their truth.
     `served` holds each (model, month)'s inference GPU-hours x 100, from the bills."""
@@ -199,11 +200,11 @@ def write_usage_and_revenue(
 
 
 def _invoice_lines(
-    company: Company, channel: Channel, month: int, used: dict[str, dict[str, int]], factor: float
+    company: Company, channel: Channel, month: int, used: dict[str, dict[str, int]], factor: Decimal
 ) -> list:
     """(model, item, quantity, unit, unit price, amount) lines of one customer's monthly invoice."""
     if channel.subscription_price:
-        subscribers = round(channel.subscribers * factor * float(1 + channel.subscriber_growth) ** month)
+        subscribers = round(channel.subscribers * factor * money.power(1 + channel.subscriber_growth, month))
         amount = (subscribers * channel.subscription_price).quantize(CENT)
         return [("-", "subscription", subscribers, "subscriber-month", channel.subscription_price, amount)]
     lines = []
@@ -274,12 +275,12 @@ def _otlp(key: str, value: str | int) -> dict:
 
 def write_cash(
     out: Path, company: Company, starts: list[date], billed: dict[tuple[str, int], Decimal], sales: Sales,
-    factor: float = 1.0,
+    factor: Decimal = Decimal(1),
 ) -> None:  # fmt: skip
     """The bank statement (every cash movement, dated) and its monthly roll as truth. The
     opening balance and funding grow with the scale, like the lab's spend."""
     horizon = starts[-1]
-    scale = Decimal(str(factor))
+    scale = Decimal(factor)
     opening = (company.opening_cash * scale).quantize(CENT)
     (out / "finance").mkdir(parents=True, exist_ok=True)
     moves: list[tuple[date, str, str, str, Decimal]] = []

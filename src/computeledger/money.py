@@ -1,0 +1,59 @@
+"""Decimal arithmetic on money and shares, in one place: one context, explicit rounding.
+
+Sums of ledger values are exact in any context (they fit its 50 digits); divisions are
+where digits are lost, so every division of money or of a share runs here:
+
+- `divide`: a quotient to 50 significant digits, rounded half-even (enough that any
+  later truncation to 12 or 18 decimals is the truncation of the exact quotient for
+  the ledger's 38-digit values);
+- `share`: a part of a whole truncated to 12 decimals (the allocation's shares: the last
+  part takes the remainder, so parts still add up exactly);
+- `divide_down` / `divide_up`: quotients rounded toward -inf / +inf, so an interval
+  divided by another only ever widens.
+"""
+
+from __future__ import annotations
+
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+)
+
+PRECISION = 50
+SHARE_PLACES = 12
+_TRAPS = [DivisionByZero, InvalidOperation, Overflow]
+CONTEXT = Context(prec=PRECISION, rounding=ROUND_HALF_EVEN, traps=_TRAPS)
+_FLOOR = Context(prec=PRECISION, rounding=ROUND_FLOOR, traps=_TRAPS)
+_CEILING = Context(prec=PRECISION, rounding=ROUND_CEILING, traps=_TRAPS)
+
+
+def divide(a: Decimal | int, b: Decimal | int) -> Decimal:
+    """a / b to 50 significant digits, half-even; dividing by zero raises."""
+    return CONTEXT.divide(Decimal(a), Decimal(b))
+
+
+def share(part: Decimal | int, whole: Decimal | int, places: int = SHARE_PLACES) -> Decimal:
+    """part / whole truncated (toward zero) to `places` decimals."""
+    return divide(part, whole).quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN, context=CONTEXT)
+
+
+def divide_down(a: Decimal, b: Decimal) -> Decimal:
+    """a / b rounded toward -inf: a lower bound of the exact quotient."""
+    return _FLOOR.divide(a, b)
+
+
+def divide_up(a: Decimal, b: Decimal) -> Decimal:
+    """a / b rounded toward +inf: an upper bound of the exact quotient."""
+    return _CEILING.divide(a, b)
+
+
+def power(base: Decimal, exponent: int) -> Decimal:
+    """base ** exponent (an integer exponent) to 50 significant digits."""
+    return CONTEXT.power(Decimal(base), exponent)

@@ -102,3 +102,41 @@ def render(
         console.out(to_csv(table), end="", highlight=False)
     else:
         console.print(to_rich(table, title, unknown))
+
+
+def from_rows(rows: list[dict], columns: list[str] | None = None) -> pa.Table:
+    """Result rows as a table: decimals as exact DECIMAL(38, 18), dates as dates, the
+    column order of `columns` (or of the first row); an empty result keeps its columns."""
+    names = columns or (list(rows[0]) if rows else [])
+    arrays = {}
+    for n in names:
+        values = [r.get(n) for r in rows]
+        sample = next((v for v in values if v is not None), None)
+        if isinstance(sample, Decimal):
+            arrays[n] = pa.array(values, pa.decimal128(38, 18))
+        elif isinstance(sample, bool):
+            arrays[n] = pa.array(values, pa.bool_())
+        elif isinstance(sample, int):
+            arrays[n] = pa.array(values, pa.int64())
+        elif isinstance(sample, _dt.date) and not isinstance(sample, _dt.datetime):
+            arrays[n] = pa.array(values, pa.date32())
+        elif sample is None:
+            arrays[n] = pa.array(values, pa.string())
+        else:
+            arrays[n] = pa.array([None if v is None else str(v) for v in values], pa.string())
+    return pa.table(arrays) if names else pa.table({})
+
+
+def for_screen(table: pa.Table, places: dict[str, int], default: int = 2) -> pa.Table:
+    """Decimals rounded for reading (money to the cent; `places` for others): the table
+    shown on screen. CSV and JSON keep every digit."""
+    columns = {}
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_decimal(col.type):
+            q = Decimal(1).scaleb(-places.get(name, default))
+            columns[name] = pa.array(
+                [None if v is None else v.quantize(q) for v in col.to_pylist()], pa.decimal128(38, 18)
+            )
+        else:
+            columns[name] = col
+    return pa.table(columns)

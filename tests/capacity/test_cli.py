@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from pathlib import Path
 
 from typer.testing import CliRunner
 
+from computeledger import open_ledger
 from computeledger.capacity import calibrate
 from computeledger.cli import app
 
@@ -51,7 +53,7 @@ def test_invert_json_has_the_interval_and_the_tornado():
     assert (spend["low"], spend["high"]) == ("8650000000.00", "8750000000.00")  # money: strings
 
 
-def test_compare_on_a_ledger(lab_ledger, allocated):
+def test_compare_on_a_ledger(lab_ledger, allocated, tmp_path):
     path, _ = lab_ledger
     r = run(
         "capacity", "compare", "--ledger", str(path), "--map", "atlas-l=Llama-3.3-70B", "--format", "json"
@@ -62,7 +64,10 @@ def test_compare_on_a_ledger(lab_ledger, allocated):
     assert len(atlas) == 4 and all(x["implied_utilization"] is not None for x in atlas)
     swift = [x for x in rows if x["model"] == "swift-s"]
     assert {x["note"] for x in swift} == {"no catalogue model mapped (--map)"}
-    no_usage, _, _ = allocated
+    no_usage = tmp_path / "no-usage.duckdb"
+    shutil.copy(allocated[0], no_usage)
+    with open_ledger(no_usage) as lg:
+        lg.store.delete("usage", lambda t: t.ingest_id.notnull())
     r = run(
         "capacity", "compare", "--ledger", str(no_usage), "--map", "atlas-l=Llama-3.3-70B", "--format", "json"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 
@@ -125,9 +126,10 @@ def test_identities_solve_for_the_unknown_revenue_from_a_share_and_its_rate():
     )
     rep = check(fs)
     revenue = rep.implied(key("revenue"))
-    assert revenue.lo == D("2.0e9") / D("0.25") and revenue.hi == D("2.2e9") / D(
-        "0.15"
-    )  # 0.2 is [0.15, 0.25]
+    # 0.2 is [0.15, 0.25]; the quotients are rounded outward (the upper one up, to 50 digits)
+    assert revenue.lo == D("8e9")
+    exact_hi = Fraction(22 * 10**8) / Fraction(15, 100)
+    assert exact_hi <= Fraction(revenue.hi) < exact_hi + Fraction(1, 10**30)
     # a share known only from below (net of something) bounds revenue from below only
     assert rep.implied(key("revenue", start="2024-01-01", end="2024-12-31")) == Interval(D("4e9"), None)
 

@@ -62,6 +62,7 @@ class Mapping:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     expressions: dict[str, sge.Expression] = field(default_factory=dict)
     gpu_catalog: Path | None = None
+    kind: str | None = None  # None: a bill (FOCUS targets); else the table kind it maps to
 
     def source_columns(self) -> set[str]:
         used = set(self.columns.values())
@@ -70,8 +71,10 @@ class Mapping:
         return used
 
 
-def load_mapping(path: str | Path) -> Mapping:
-    """Parse and check a mapping file; every error names the file and the entry."""
+def load_mapping(path: str | Path, targets: dict[str, set[str]] | None = None) -> Mapping:
+    """Parse and check a mapping file; every error names the file and the entry. Bills map
+    to FOCUS columns; a file with `kind = "..."` maps to the columns `targets` gives for
+    that kind (the revenue tables)."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -81,13 +84,20 @@ def load_mapping(path: str | Path) -> Mapping:
         doc = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: not a TOML mapping: {exc}") from exc
-    known = {"name", "constants", "columns", "values", "expressions", "gpu"}
+    known = {"name", "kind", "constants", "columns", "values", "expressions", "gpu"}
     extra = set(doc) - known
     if extra:
         raise UsageError(
             f"{path}: unknown section(s) {', '.join(sorted(extra))}; use {', '.join(sorted(known))}"
         )
     m = Mapping(name=str(doc.get("name", path.stem)), path=str(path), sha256=hashlib.sha256(raw).hexdigest())
+    allowed: set[str] | None = None
+    if "kind" in doc:
+        kinds = targets or {}
+        if doc["kind"] not in kinds:
+            choices = ", ".join(sorted(kinds)) or "none here"
+            raise UsageError(f"{path}: kind {doc['kind']!r}: use one of {choices}")
+        m.kind, allowed = doc["kind"], kinds[doc["kind"]]
     targets: dict[str, str] = {}
     for section in ("constants", "columns", "expressions"):
         entries = doc.get(section, {})
@@ -95,7 +105,9 @@ def load_mapping(path: str | Path) -> Mapping:
             raise UsageError(f"{path}: [{section}] must be a table of 'Column = \"...\"' entries")
         for target, value in entries.items():
             where = f"{path}: [{section}] {target}"
-            if target not in BY_NAME and not target.startswith("x_"):
+            if allowed is not None and target not in allowed:
+                raise UsageError(f"{where}: not a column of {m.kind} ({', '.join(sorted(allowed))})")
+            if allowed is None and target not in BY_NAME and not target.startswith("x_"):
                 raise UsageError(f"{where}: not a FOCUS column (custom columns start with x_)")
             if target in targets:
                 raise UsageError(f"{where}: already set in [{targets[target]}]")
@@ -142,7 +154,21 @@ def _parse(text: str, where: str) -> sge.Expression:
                 raise UsageError(f"{where}: function {name.lower()} is not allowed (allowed: {allowed})")
         if isinstance(node, sge.Column) and node.table:
             raise UsageError(f"{where}: columns are plain names of the file, not {node.sql()!r}")
+        if isinstance(node, sge.Div) and _power_of_ten(node.expression) is None:
+            raise UsageError(
+                f"{where}: division is exact only by a power of ten (e.g. amount / 100): {text!r}"
+            )
     return expr
+
+
+def _power_of_ten(node: sge.Expression) -> int | None:
+    """The exponent n of a literal divisor 10**n, else None."""
+    if not isinstance(node, sge.Literal) or node.is_string:
+        return None
+    text = node.this.strip()
+    if not text.isdigit() or text[0] != "1" or set(text[1:]) - {"0"}:
+        return None
+    return len(text) - 1 if len(text) <= 19 else None
 
 
 def mapped_select(mapping: Mapping, columns: list[str], scales: dict[str, int], row: str) -> str:
@@ -212,6 +238,11 @@ def _resolve(expr: sge.Expression, scales: dict[str, int], table) -> sge.Express
     """Catalogue lookups inlined; columns quoted, and read as exact decimals in arithmetic."""
 
     def visit(node: sge.Expression) -> sge.Expression:
+        if isinstance(node, sge.Div):  # by 10**n: an exact multiplication by 10**-n
+            n = _power_of_ten(node.expression)
+            factor = sge.Cast(this=sge.convert(f"0.{'0' * (n - 1)}1" if n else "1"),
+                              to=sge.DataType.build(f"DECIMAL(38, {min(n, 18)})"))  # fmt: skip
+            return sge.Mul(this=node.this, expression=factor)
         if isinstance(node, sge.Anonymous) and str(node.this).upper() in _LOOKUPS:
             return _lookup(node, _LOOKUPS[str(node.this).upper()], table)
         if isinstance(node, sge.Column):

@@ -42,7 +42,7 @@ def _problem(cond: ir.BooleanValue, message: ir.StringValue | str) -> ir.StringV
     return ibis.ifelse(cond, message, _NULL_STR)
 
 
-def _nullish(raw: ir.StringValue) -> tuple[ir.StringValue, ir.BooleanValue, ir.BooleanValue]:
+def nullish(raw: ir.StringValue) -> tuple[ir.StringValue, ir.BooleanValue, ir.BooleanValue]:
     """Blank strings and the literal NULL are nulls (FOCUS forbids placeholders). Only
     short values, or values starting with white space, can be either: the rest pass as is."""
     suspect = (raw.length() <= 4) | raw.startswith(" ") | raw.startswith("\t")
@@ -56,7 +56,7 @@ _FAST = dt.Decimal(18, 10)  # 64-bit decimals parse ~100x faster than 128-bit on
 _FAST_INT, _FAST_FRAC = 18 - 10, 10
 
 
-def _to_decimal(v: ir.StringValue) -> ir.Value:
+def to_decimal(v: ir.StringValue) -> ir.Value:
     """Text to the ledger's exact decimal. Text that provably fits a 64-bit decimal (at
     most 8 characters before the point and 10 after, no exponent) goes through one:
     the result is identical, the parse far cheaper. Other text takes the 128-bit path."""
@@ -67,7 +67,7 @@ def _to_decimal(v: ir.StringValue) -> ir.Value:
     return ibis.ifelse(fast, v.try_cast(_FAST).cast(NUMBER), v.try_cast(NUMBER))
 
 
-def _decimal_problem(name: str, v: ir.StringValue, num: ir.Value) -> ir.StringValue:
+def decimal_problem(name: str, v: ir.StringValue, num: ir.Value) -> ir.StringValue:
     """Why a text value is not an exact decimal; null if it is. Digits that do not fit
     the ledger's scale are refused, never rounded away. Nested conditions, as the
     engine evaluates each branch only on the rows that reach it."""
@@ -91,7 +91,7 @@ def _decimal_problem(name: str, v: ir.StringValue, num: ir.Value) -> ir.StringVa
     )
 
 
-def _datetime(v: ir.StringValue) -> ir.Value:
+def to_datetime(v: ir.StringValue) -> ir.Value:
     """ISO 8601 (with Z, an offset, or none: UTC) to a naive UTC timestamp. M/D/Y dates
     (Azure native and spreadsheet exports) are read as month/day/year and flagged."""
     us4 = r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})"
@@ -150,7 +150,7 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
     layer1: dict[str, ir.Value] = {}
     null_literal, blank = [], []
     for col in present:
-        layer1[_T + col.name], lit, blk = _nullish(raw[by_focus[col.name]])
+        layer1[_T + col.name], lit, blk = nullish(raw[by_focus[col.name]])
         null_literal.append(lit)
         blank.append(blk)
     layer1[_F + "null"] = _problem(_any(null_literal), "null_literal")
@@ -162,9 +162,9 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
     for col in present:
         v = t1[_T + col.name]
         if col.kind is Kind.DECIMAL:
-            layer2[_V + col.name] = _to_decimal(v)
+            layer2[_V + col.name] = to_decimal(v)
         elif col.kind is Kind.DATETIME:
-            layer2[_V + col.name] = _datetime(v)
+            layer2[_V + col.name] = to_datetime(v)
         elif col.allowed:
             layer2[_V + col.name] = _enum(col.name, v, col.allowed)
         elif col.name == "BillingCurrency":
@@ -180,7 +180,7 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
     for col in present:
         v, value = t2[_T + col.name], t2[_V + col.name]
         if col.kind is Kind.DECIMAL:
-            problems.append(_decimal_problem(col.name, v, value))
+            problems.append(decimal_problem(col.name, v, value))
         elif col.kind is Kind.DATETIME:
             problems.append(_problem(v.notnull() & value.isnull(),
                                      f"{col.name}: not a date-time: " + _shown(v)))  # fmt: skip

@@ -124,6 +124,62 @@ USAGE = sch.Schema(
     }
 )
 
+_SOURCE = {"ingest_id": dt.int64, "source_file": dt.string, "source_line": dt.int64}
+
+#: Customer invoice lines, one row per line: what was sold, for which service period.
+#: Amounts are exact and in `currency`; a credit note is a line with a negative amount.
+REVENUE_LINES = sch.Schema(
+    _SOURCE
+    | {
+        "invoice_id": dt.string,
+        "customer": dt.string,
+        "channel": dt.string,
+        "model": dt.string,  # null when the line sells no one model (a subscription)
+        "item": dt.string,  # input, cached_input, output, subscription, ...
+        "quantity": NUMBER,
+        "unit": dt.string,  # "1M tokens", "subscriber-month", ...
+        "unit_price": NUMBER,
+        "amount": NUMBER,
+        "currency": dt.string,
+        "period_start": dt.date,  # the service period: revenue accrues here
+        "period_end": dt.date,  # exclusive
+        "issued_on": dt.date,
+        "due_on": dt.date,
+        "x_quality_flags": dt.string,  # e.g. amount_not_quantity_times_price
+    }
+)
+
+#: Customer payments, as received.
+PAYMENTS = sch.Schema(
+    _SOURCE
+    | {
+        "payment_id": dt.string,
+        "invoice_id": dt.string,  # may name no invoice in the ledger: kept, listed as unmatched
+        "customer": dt.string,
+        "paid_on": dt.date,
+        "amount": NUMBER,
+        "currency": dt.string,
+    }
+)
+
+#: Partners' revenue-share statements: what a partner's channel earned and the share owed.
+REVENUE_SHARE = sch.Schema(
+    _SOURCE
+    | {
+        "statement_id": dt.string,
+        "partner": dt.string,
+        "channel": dt.string,
+        "model": dt.string,
+        "period_start": dt.date,
+        "period_end": dt.date,
+        "revenue": NUMBER,
+        "rate": NUMBER,
+        "amount": NUMBER,
+        "due_on": dt.date,
+        "currency": dt.string,
+    }
+)
+
 TABLES: dict[str, sch.Schema] = {
     "charges": CHARGES,
     "ingests": INGESTS,
@@ -131,4 +187,7 @@ TABLES: dict[str, sch.Schema] = {
     "allocations": ALLOCATIONS,
     "allocation_runs": ALLOCATION_RUNS,
     "usage": USAGE,
+    "revenue_lines": REVENUE_LINES,
+    "payments": PAYMENTS,
+    "revenue_share": REVENUE_SHARE,
 }

@@ -1,0 +1,167 @@
+"""Unit economics commands: ingest-revenue, unit-costs, margin."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from computeledger import output
+from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened
+
+BasisOpt = Annotated[
+    str, typer.Option("--basis", help="effective (by charge month) or billed (by billing month)")
+]
+RulesVersionOpt = Annotated[
+    str | None, typer.Option("--rules-version", help="Allocation to read [default: the latest]")
+]
+_RATIOS = {c: 6 for c in ("cost_per_million_tokens", "cost_per_million_input_tokens",
+                          "cost_per_million_output_tokens", "gpu_hours_per_million_tokens",
+                          "revenue_per_million_tokens", "margin_per_million_tokens",
+                          "coverage_cost_with_tokens", "coverage_tokens_with_cost",
+                          "coverage_revenue_with_tokens")}  # fmt: skip
+
+
+def ingest_revenue(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path], typer.Argument(help="Invoices, payments or revenue-share CSV files or folders")
+    ],
+    ledger: LedgerOpt = None,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="TOML mapping (kind = invoices|payments|revenue_share)")
+    ] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Load customer invoices, payments and partners' revenue-share statements."""
+    from computeledger.economics.revenue import unmatched_payments
+    from computeledger.ingest.revenue import ingest_revenue as run
+    from computeledger.ingest.revenue import load_revenue_mapping
+
+    check_format(fmt)
+    parsed = load_revenue_mapping(mapping) if mapping else None
+    with opened(ctx, ledger) as lg:
+        results = run(lg.store, paths, parsed)
+        unmatched = unmatched_payments(lg)
+    table = output.from_rows(
+        [{k: r.to_dict()[k] for k in ("path", "status", "format", "rows_read", "rows_loaded",
+                                      "rows_quarantined", "message")} for r in results],
+        ["path", "status", "format", "rows_read", "rows_loaded", "rows_quarantined", "message"],
+    )  # fmt: skip
+    output.render(table, fmt, console, title="Revenue files", unknown="")
+    if fmt == "table":
+        for r in results:
+            for reason in r.reasons[:5]:
+                console.print(
+                    f"  {escape(r.path)}: quarantine: {escape(reason)}", highlight=False, soft_wrap=True
+                )
+        if unmatched:
+            ids = ", ".join(p["payment_id"] for p in unmatched[:5])
+            console.print(
+                f"{len(unmatched)} payment(s) match no invoice in the ledger (kept): {escape(ids)}",
+                highlight=False,
+            )
+    if any(r.status == "refused" for r in results):
+        raise typer.Exit(1)
+
+
+def unit_costs(
+    ctx: typer.Context,
+    by: Annotated[
+        str, typer.Option("--by", help="model, customer, channel, provider, month, quarter")
+    ] = "model,month",
+    basis: BasisOpt = "effective",
+    cost: Annotated[str, typer.Option("--cost", help="loaded (with shared costs) or direct")] = "loaded",
+    output_weight: Annotated[
+        str | None,
+        typer.Option(
+            "--output-weight", help="Cost of an output token in input tokens [default: list-price ratio]"
+        ),
+    ] = None,
+    rules_version: RulesVersionOpt = None,
+    ledger: LedgerOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Cost per million tokens (all, input, output) and GPU-hours per million tokens, labelled."""
+    from computeledger.economics.unit_costs import unit_costs as run
+
+    check_format(fmt)
+    weight = _decimal(output_weight, "--output-weight") if output_weight else None
+    with opened(ctx, ledger, read_only=True) as lg:
+        got = run(lg, by, basis=basis, cost=cost, output_weight=weight, rules_version=rules_version)
+    table = output.from_rows(got.rows)
+    if fmt != "table":
+        output.render(table, fmt, console)
+        return
+    shown = [*got.dimensions, "input_tokens", "output_tokens", "inference_cost", "cost_per_million_tokens",
+             "cost_per_million_input_tokens", "cost_per_million_output_tokens",
+             "gpu_hours_per_million_tokens", "provenance", "coverage_cost_with_tokens"]  # fmt: skip
+    table = output.for_screen(table.select(shown), _RATIOS)
+    console.print(
+        output.to_rich(
+            table, title=f"Unit costs by {escape(by)} ({basis}, {cost}; all columns: --format csv)"
+        )
+    )
+    _gaps(got.gaps)
+
+
+def margin(
+    ctx: typer.Context,
+    by: Annotated[
+        str, typer.Option("--by", help="model, customer or channel, with month or quarter")
+    ] = "model,month",
+    basis: BasisOpt = "effective",
+    cost: Annotated[str, typer.Option("--cost", help="loaded (with shared costs) or direct")] = "loaded",
+    rules_version: RulesVersionOpt = None,
+    ledger: LedgerOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Revenue, revenue share, inference cost, gross margin and margin %, per million tokens too."""
+    from computeledger.economics.margin import margin as run
+
+    check_format(fmt)
+    with opened(ctx, ledger, read_only=True) as lg:
+        got = run(lg, by, basis=basis, cost=cost, rules_version=rules_version)
+    table = output.from_rows(got.rows)
+    if fmt != "table":
+        output.render(table, fmt, console)
+        return
+    console.print(
+        output.to_rich(output.for_screen(table, _RATIOS | {"margin_pct": 2}), title=f"Margin by {escape(by)}")
+    )
+    _gaps(got.gaps)
+
+
+def _gaps(gaps: list[dict]) -> None:
+    if not gaps:
+        return
+    console.print(f"{len(gaps)} gap(s): figures unknown, not 0")
+    shown = [{k: v for k, v in g.items() if v is not None} for g in gaps[:10]]
+    for g in shown:
+        console.print(
+            "  " + escape(", ".join(f"{k}={output.cell_text(v)}" for k, v in g.items())), highlight=False
+        )
+    if len(gaps) > 10:
+        console.print(
+            f"  ... and {len(gaps) - 10} more (--format json lists none of them; see the Python API)"
+        )
+
+
+def _decimal(text: str, option: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise typer.BadParameter(f"{text!r}: not a number", param_hint=option) from None
+    if not value.is_finite() or value <= 0:
+        raise typer.BadParameter(f"{text!r}: must be a positive number", param_hint=option)
+    return value
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the application."""
+    app.command("ingest-revenue")(ingest_revenue)
+    app.command("unit-costs")(unit_costs)
+    app.command()(margin)

@@ -1,0 +1,134 @@
+"""The aggregates unit economics starts from, computed in the engine (one row per model,
+month and provider of cost; per model, month, customer and channel of tokens and revenue):
+only these small tables leave the engine."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import ibis
+
+from computeledger.allocate.engine import allocated_charges
+from computeledger.errors import UsageError
+
+BASES = {"effective": ("EffectiveCost", "ChargePeriodStart"), "billed": ("BilledCost", "BillingPeriodStart")}
+COSTS = ("direct", "loaded")
+TOKENS = ("requests", "input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens")
+
+
+@dataclass
+class CostCell:
+    """Inference cost of one model, provider and month (None: a charge without a value)."""
+
+    cost: Decimal | None
+    gpu_hours: Decimal | None
+    currency: str | None
+
+
+def inference_costs(
+    ledger, basis: str = "effective", cost: str = "loaded", rules_version: str | None = None
+) -> dict[tuple[str, str, date], CostCell]:
+    """(model, provider, month) -> inference cost and GPU-hours from the allocation.
+    `effective`: EffectiveCost by charge month; `billed`: BilledCost by billing month.
+    `direct`: what the rules placed on the model; `loaded`: with the shared costs splits
+    spread onto it."""
+    if basis not in BASES:
+        raise UsageError(f"--basis {basis!r}: use one of {', '.join(BASES)}")
+    if cost not in COSTS:
+        raise UsageError(f"--cost {cost!r}: use one of {', '.join(COSTS)}")
+    money, when = BASES[basis]
+    a = allocated_charges(ledger, rules_version)
+    a = a.filter(a.workload == "inference")
+    if cost == "direct":
+        a = a.filter(a.split.isnull())
+    rows = (
+        a.group_by(
+            model=a.model,
+            provider=ibis.coalesce(a.HostProviderName, a.ServiceProviderName),
+            month=a[when].truncate("M").date(),
+            currency=a.BillingCurrency,
+        )
+        .aggregate(cost=a[money].sum(), missing=a[money].isnull().sum(), gpu_hours=a.gpu_hours.sum())
+        .to_pyarrow()
+        .to_pylist()
+    )
+    out: dict[tuple, CostCell] = {}
+    for r in rows:
+        key = (r["model"], r["provider"], r["month"])
+        value = None if r["missing"] else r["cost"]
+        if key in out:  # two currencies for one cell: refused where it is used
+            out[key].currency = None
+            continue
+        out[key] = CostCell(value, r["gpu_hours"], r["currency"])
+    return out
+
+
+def token_counts(ledger) -> dict[tuple[str, date, str | None, str | None], dict[str, int]]:
+    """(model, month, customer, channel) -> requests and tokens from the usage table."""
+    u = ledger.usage
+    rows = (
+        u.group_by(model=u.model, month=u.period_start.truncate("M").date(), customer=u.customer,
+                   channel=u.channel)
+        .aggregate(**{c: u[c].sum() for c in TOKENS})
+        .to_pyarrow()
+        .to_pylist()
+    )  # fmt: skip
+    return {
+        (r["model"], r["month"], r["customer"], r["channel"]): {c: r[c] or 0 for c in TOKENS} for r in rows
+    }
+
+
+def revenue_by_period(ledger) -> tuple[dict[tuple, Decimal], set[str]]:
+    """(model, month, customer, channel) -> revenue accrued in the service month (invoice
+    lines by period start; credit notes are negative lines), and the currencies seen."""
+    t = ledger.table("revenue_lines")
+    rows = (
+        t.group_by(model=t.model, month=t.period_start.truncate("M"), customer=t.customer,
+                   channel=t.channel, currency=t.currency)
+        .aggregate(amount=t.amount.sum())
+        .to_pyarrow()
+        .to_pylist()
+    )  # fmt: skip
+    out: dict[tuple, Decimal] = defaultdict(Decimal)
+    for r in rows:
+        out[(r["model"], _as_date(r["month"]), r["customer"], r["channel"])] += r["amount"]
+    return dict(out), {r["currency"] for r in rows}
+
+
+def revenue_share_owed(ledger) -> tuple[dict[tuple, Decimal], set[str]]:
+    """(model, month, channel) -> revenue share owed by the partners' statements."""
+    t = ledger.table("revenue_share")
+    rows = (
+        t.group_by(model=t.model, month=t.period_start.truncate("M"), channel=t.channel, currency=t.currency)
+        .aggregate(amount=t.amount.sum())
+        .to_pyarrow()
+        .to_pylist()
+    )
+    out: dict[tuple, Decimal] = defaultdict(Decimal)
+    for r in rows:
+        out[(r["model"], _as_date(r["month"]), r["channel"])] += r["amount"]
+    return dict(out), {r["currency"] for r in rows}
+
+
+def output_weights(ledger) -> dict[str, Decimal]:
+    """Per model, its list price of an output token over that of an input token (the
+    latest invoice prices): the default weight of output tokens in splitting cost."""
+    t = ledger.table("revenue_lines")
+    t = t.filter(t.item.isin(["input", "output"]) & t.unit_price.notnull() & (t.unit_price > 0))
+    latest = t.group_by("model", "item").aggregate(price=t.unit_price.argmax(t.period_start))
+    rows = latest.to_pyarrow().to_pylist()
+    prices: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for r in rows:
+        prices[r["model"]][r["item"]] = r["price"]
+    from computeledger import money
+
+    return {
+        m: money.divide(p["output"], p["input"]) for m, p in prices.items() if {"input", "output"} <= set(p)
+    }
+
+
+def _as_date(value) -> date:
+    return value.date() if hasattr(value, "date") and callable(value.date) else value

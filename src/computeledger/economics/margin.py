@@ -1,0 +1,147 @@
+"""Gross margin of serving: revenue accrued by service period, the partners' revenue share,
+and inference cost (loaded by default), per model, customer or channel and period.
+
+Rules:
+- Revenue is the invoice lines' amounts in their service month (credit notes negative).
+- Revenue share is what the partners' statements say is owed for a channel, model and
+  month; by customer, it is spread over the channel's customers by their revenue (exact
+  parts, as in `unit_costs.spread`).
+- Inference cost is `unit_costs`' cost of the same model-months, spread over customers by
+  tokens.
+- Gross margin = revenue - revenue share - inference cost; margin % = margin / revenue.
+  A group without cost (revenue of no model, or of a model-month with no bill) has an
+  unknown cost and margin, never 0; `gaps` lists it.
+- One currency: revenue, shares and cost in different currencies are refused (no rate is
+  guessed).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from computeledger import money
+from computeledger.economics.inputs import revenue_by_period, revenue_share_owed
+from computeledger.economics.unit_costs import MILLION, cells, quarter, spread
+from computeledger.errors import UsageError
+
+DIMENSIONS = ("model", "customer", "channel", "month", "quarter")
+
+
+@dataclass
+class Margin:
+    """The rows asked for and the gaps found."""
+
+    rows: list[dict]
+    gaps: list[dict] = field(default_factory=list)
+    dimensions: list[str] = field(default_factory=list)
+
+
+def _dims(by: str | list[str]) -> list[str]:
+    names = [b.strip().lower() for b in (by.split(",") if isinstance(by, str) else by) if b.strip()]
+    unknown = [n for n in names if n not in DIMENSIONS]
+    if unknown:
+        raise UsageError(f"unknown dimension {unknown[0]!r}: use {', '.join(DIMENSIONS)}")
+    if "month" in names and "quarter" in names:
+        raise UsageError("group by month or by quarter, not both")
+    return names
+
+
+def margin(
+    ledger,
+    by: str | list[str] = "model,month",
+    *,
+    basis: str = "effective",
+    cost: str = "loaded",
+    rules_version: str | None = None,
+) -> Margin:
+    """Per group: revenue, revenue share, inference cost, gross margin and margin %,
+    tokens, and revenue and margin per million tokens."""
+    dims = _dims(by)
+    revenue, currencies = revenue_by_period(ledger)
+    shares, share_currencies = revenue_share_owed(ledger)
+    finest = cells(ledger, ["customer", "channel"], basis, cost, rules_version)
+    cost_currencies = {c.currency for c in finest if c.cost is not None}
+    every = {c for c in currencies | share_currencies | cost_currencies if c is not None}
+    if len(every) > 1:
+        raise UsageError(
+            f"revenue and cost in more than one currency ({', '.join(sorted(every))}): "
+            "no exchange rate is guessed"
+        )
+    # (model, month, customer, channel) -> figures
+    table: dict[tuple, dict] = defaultdict(lambda: {"revenue": None, "share": None, "cost": None,
+                                                   "costed": False, "tokens": None, "gpu": None})  # fmt: skip
+    for key, amount in revenue.items():
+        table[key]["revenue"] = amount
+    customers: dict[tuple, list[tuple[str, Decimal]]] = defaultdict(list)
+    for (model, month, customer, channel), amount in revenue.items():
+        customers[(model, month, channel)].append((customer, amount))
+    for (model, month, channel), amount in shares.items():
+        payers = sorted(customers.get((model, month, channel), []), key=lambda p: str(p[0]))
+        if not payers:
+            table[(model, month, None, channel)]["share"] = amount
+            continue
+        for (customer, _), part in zip(payers, spread(amount, [a for _, a in payers]), strict=True):
+            table[(model, month, customer, channel)]["share"] = part
+    for c in finest:
+        k = (c.key["model"], c.key["month"], c.key["customer"], c.key["channel"])
+        f = table[k]
+        f["costed"] = True
+        f["cost"] = c.cost
+        if c.tokens is not None:
+            f["tokens"] = c.tokens["input_tokens"] + c.tokens["output_tokens"]
+    groups: dict[tuple, list[tuple[tuple, dict]]] = defaultdict(list)
+    for k, f in table.items():
+        groups[_key(k, dims)].append((k, f))
+    rows, gaps = [], []
+    for key in sorted(groups, key=lambda g: tuple(str(v) for v in g)):
+        rows.append(dict(zip(dims, key, strict=True)) | _figures([f for _, f in groups[key]], basis, cost))
+    for (model, month, customer, channel), f in sorted(table.items(), key=lambda kv: tuple(map(str, kv[0]))):
+        if f["revenue"] and not f["tokens"]:
+            gaps.append({"model": model, "month": month, "customer": customer, "channel": channel,
+                         "gap": "revenue but no tokens", "revenue": f["revenue"]})  # fmt: skip
+    return Margin(rows, gaps, dims)
+
+
+def _key(k: tuple, dims: list[str]) -> tuple:
+    model, month, customer, channel = k
+    values = {"model": model, "month": month, "customer": customer, "channel": channel}
+    return tuple(quarter(month) if d == "quarter" else values[d] for d in dims)
+
+
+def _total(values) -> Decimal | None:
+    """Sum of the known values; None if there are none."""
+    known = [v for v in values if v is not None]
+    return sum(known, Decimal(0)) if known else None
+
+
+def _figures(members: list[dict], basis: str, cost: str) -> dict:
+    revenue = _total(f["revenue"] for f in members) or Decimal(0)
+    share = _total(f["share"] for f in members) or Decimal(0)
+    costed = [f for f in members if f["costed"]]
+    unknown_cost = not costed or any(f["cost"] is None for f in costed)
+    unknown_cost |= any(f["revenue"] and not f["costed"] for f in members)
+    inference = None if unknown_cost else _total(f["cost"] for f in costed)
+    tokens = sum(f["tokens"] or 0 for f in members)
+    with_tokens = _total(f["revenue"] for f in members if f["tokens"]) or Decimal(0)
+    margin = None if inference is None else revenue - share - inference
+    return {
+        "revenue": revenue,
+        "revenue_share": share,
+        "inference_cost": inference,
+        "gross_margin": margin,
+        "margin_pct": _ratio(margin * 100, revenue, "0.01") if margin is not None and revenue else None,
+        "tokens": tokens if tokens else None,
+        "revenue_per_million_tokens": _ratio(revenue * MILLION, tokens) if tokens else None,
+        "margin_per_million_tokens": _ratio(margin * MILLION, tokens)
+        if tokens and margin is not None
+        else None,
+        "coverage_revenue_with_tokens": _ratio(with_tokens, revenue, "0.0001") if revenue else None,
+        "provenance": "billed revenue, allocated cost" + (", estimated split" if len(members) > 1 else ""),
+        "basis": f"{basis}, {cost}",
+    }
+
+
+def _ratio(a: Decimal, b: Decimal | int, places: str = "1e-18") -> Decimal:
+    return money.divide(a, b).quantize(Decimal(places), ROUND_HALF_EVEN, context=money.CONTEXT)

@@ -1,0 +1,103 @@
+"""Text columns to typed fields with reasons: the reader of every non-FOCUS table
+(invoices, payments, revenue-share statements, usage CSV), one Ibis expression.
+
+A field is text, a decimal (exact, the ledger's 18 places), an integer or a date. A value
+that cannot be read gives the row a reason naming the column and the value; a required
+field left empty does too. The row as read is kept as JSON for the quarantine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from computeledger.ingest.normalize import RAW, REASON, ROW, decimal_problem, nullish, to_datetime, to_decimal
+from computeledger.portable import strip
+from computeledger.schema.tables import NUMBER
+
+
+@dataclass(frozen=True)
+class Field:
+    """A column of a table read from text: its name, kind and whether it must have a value."""
+
+    name: str
+    kind: str = "text"  # text, decimal, integer, date
+    required: bool = False
+    aliases: tuple[str, ...] = ()  # other names a file may give it (matched without case)
+
+
+def match_columns(columns: list[str], fields: list[Field]) -> dict[str, str]:
+    """Field name -> the file's column holding it (exact, then case-insensitive, then aliases)."""
+    lower = {c.strip().lower().lstrip("\ufeff"): c for c in columns}
+    out = {}
+    for f in fields:
+        for name in (f.name, *f.aliases):
+            if name in columns:
+                out[f.name] = name
+                break
+            if name.lower() in lower:
+                out[f.name] = lower[name.lower()]
+                break
+    return out
+
+
+def _shown(v: ir.StringValue) -> ir.StringValue:
+    return "'" + ibis.ifelse(v.length() > 60, v.substr(0, 60) + "...", v) + "'"
+
+
+def _integer(name: str, v: ir.StringValue) -> tuple[ir.Value, ir.StringValue]:
+    text = strip(v)
+    ok = text.re_search(r"^[+-]?\d{1,18}$")
+    value = ibis.ifelse(ok, text.try_cast(dt.int64), ibis.null(dt.int64))
+    problem = ibis.ifelse(
+        v.notnull() & ~ok, f"{name}: not a whole number: " + _shown(v), ibis.null(dt.string)
+    )
+    return value, problem
+
+
+def _date(name: str, v: ir.StringValue) -> tuple[ir.Value, ir.StringValue]:
+    value = to_datetime(v).date()
+    problem = ibis.ifelse(
+        v.notnull() & value.isnull(), f"{name}: not a date: " + _shown(v), ibis.null(dt.string)
+    )
+    return value, problem
+
+
+def read_fields(raw: ir.Table, fields: list[Field], columns: dict[str, str]) -> ir.Table:
+    """The typed fields of `raw` (text columns and ROW), with REASON (null for a usable
+    row) and RAW (the row as read, JSON, on rejected rows only). `columns` maps a field
+    to its column in `raw`; a field without one is null."""
+    values: dict[str, ir.Value] = {}
+    problems: list[ir.StringValue] = []
+    for f in fields:
+        if f.name not in columns:
+            values[f.name] = ibis.null(_TYPES[f.kind])
+            if f.required:
+                problems.append(ibis.literal(f"{f.name}: missing"))
+            continue
+        text, _, _ = nullish(raw[columns[f.name]])
+        if f.kind == "decimal":
+            number = to_decimal(strip(text))
+            values[f.name] = number
+            problems.append(decimal_problem(f.name, strip(text), number))
+        elif f.kind == "integer":
+            values[f.name], problem = _integer(f.name, text)
+            problems.append(problem)
+        elif f.kind == "date":
+            values[f.name], problem = _date(f.name, text)
+            problems.append(problem)
+        else:
+            values[f.name] = strip(text)
+        if f.required:
+            problems.append(ibis.ifelse(text.isnull(), f"{f.name}: missing", ibis.null(dt.string)))
+    reason = ibis.literal("; ").join(problems).nullif("") if problems else ibis.null(dt.string)
+    raw_json = ibis.struct({c: raw[c] for c in raw.columns if c != ROW}).cast(dt.json).cast(dt.string)
+    return raw.select(
+        **values, **{ROW: raw[ROW], REASON: reason, RAW: ibis.ifelse(reason.notnull(), raw_json, None)}
+    )
+
+
+_TYPES = {"text": dt.string, "decimal": NUMBER, "integer": dt.int64, "date": dt.date}

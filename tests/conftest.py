@@ -87,7 +87,7 @@ def company(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def allocated(company, tmp_path_factory):
-    """The shared test company's bills and token usage, allocated by the shipped rules:
+    """The shared test company's bills, token usage and revenue, allocated by the shipped rules:
     one ledger for every suite that only reads it (writers copy it first)."""
     out, _ = company
     path = tmp_path_factory.mktemp("allocated") / "ledger.duckdb"
@@ -95,5 +95,6 @@ def allocated(company, tmp_path_factory):
         lg.ingest([out / "focus"])
         lg.ingest([out / "invoices"], mapping=INVOICE_MAPPING)
         lg.ingest_usage([out / "usage" / "openai"])
+        lg.ingest_revenue([out / "revenue"])
         run = lg.allocate(RULES)
     return path, run, out

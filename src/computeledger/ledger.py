@@ -117,6 +117,27 @@ class Ledger:
 
         return ingest_usage(self.store, paths)
 
+    def ingest_revenue(self, paths: Sequence[str | Path], *, mapping: str | Path | None = None) -> list:
+        """Load customer invoices, payments and partners' revenue-share statements (or other
+        revenue exports through a mapping with `kind`); one unit of work per file."""
+        from computeledger.ingest.revenue import ingest_revenue, load_revenue_mapping
+
+        parsed = load_revenue_mapping(mapping) if mapping is not None else None
+        return ingest_revenue(self.store, paths, parsed)
+
+    def unit_costs(self, by: str = "model,month", **options):
+        """Cost per million tokens per group (see `computeledger.economics.unit_costs`)."""
+        from computeledger.economics.unit_costs import unit_costs
+
+        return unit_costs(self, by, **options)
+
+    def margin(self, by: str = "model,month", **options):
+        """Revenue, revenue share, inference cost and gross margin per group (see
+        `computeledger.economics.margin`)."""
+        from computeledger.economics.margin import margin
+
+        return margin(self, by, **options)
+
     def allocate(self, rules: str | Path):
         """Place every charge by the rules file (see `computeledger.allocate.rules`)."""
         from computeledger.allocate.engine import allocate

@@ -1,7 +1,8 @@
 """Decimal arithmetic on money and shares, in one place: one context, explicit rounding.
 
-Sums of ledger values are exact in any context (they fit its 50 digits); divisions are
-where digits are lost, so every division of money or of a share runs here:
+Python's default decimal context keeps 28 digits, fewer than the ledger's 38: code that
+adds ledger values in Python runs under `exact` (this module's 50-digit context). Every
+division of money or of a share runs here:
 
 - `divide`: a quotient to 50 significant digits, rounded half-even (enough that any
   later truncation to 12 or 18 decimals is the truncation of the exact quotient for
@@ -14,6 +15,8 @@ where digits are lost, so every division of money or of a share runs here:
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from decimal import (
     ROUND_CEILING,
     ROUND_DOWN,
@@ -24,6 +27,7 @@ from decimal import (
     DivisionByZero,
     InvalidOperation,
     Overflow,
+    localcontext,
 )
 
 PRECISION = 50
@@ -57,3 +61,15 @@ def divide_up(a: Decimal, b: Decimal) -> Decimal:
 def power(base: Decimal, exponent: int) -> Decimal:
     """base ** exponent (an integer exponent) to 50 significant digits."""
     return CONTEXT.power(Decimal(base), exponent)
+
+
+def exact(fn: Callable) -> Callable:
+    """Run `fn` with CONTEXT as the decimal context: sums and differences of the ledger's
+    38-digit values stay exact (Python's default context keeps 28 digits)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with localcontext(CONTEXT):
+            return fn(*args, **kwargs)
+
+    return wrapper

@@ -48,6 +48,7 @@ def _dims(by: str | list[str]) -> list[str]:
     return names
 
 
+@money.exact
 def margin(
     ledger,
     by: str | list[str] = "model,month",

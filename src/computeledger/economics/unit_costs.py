@@ -72,6 +72,7 @@ def quarter(month: date) -> str:
     return f"{month.year}-Q{(month.month - 1) // 3 + 1}"
 
 
+@money.exact
 def spread(total: Decimal | None, weights: list[int | Decimal]) -> list[Decimal | None]:
     """`total` in parts proportional to `weights`: parts 1..n-1 the total times their share
     (to 18 decimals, toward zero), the last the remainder; exact sum. None stays None."""
@@ -162,6 +163,7 @@ def _group_key(cell: Cell, dims: list[str]) -> tuple:
     return tuple(values)
 
 
+@money.exact
 def unit_costs(
     ledger,
     by: str | list[str] = "model,month",
@@ -188,7 +190,7 @@ def unit_costs(
     for c in found:
         has_cost = c.cost is not None and c.cost != 0
         has_tokens = c.tokens is not None and (c.tokens["input_tokens"] + c.tokens["output_tokens"]) > 0
-        if has_cost and c.tokens is not None and not has_tokens:
+        if has_cost and not has_tokens and "provider" not in dims:
             gaps.append(c.key | {"gap": "cost but no tokens", "cost": c.cost})
         elif has_tokens and c.cost is None:
             gaps.append(c.key | {"gap": "tokens but no cost", "cost": None})

@@ -242,7 +242,13 @@ def _resolve(expr: sge.Expression, scales: dict[str, int], table) -> sge.Express
             n = _power_of_ten(node.expression)
             factor = sge.Cast(this=sge.convert(f"0.{'0' * (n - 1)}1" if n else "1"),
                               to=sge.DataType.build(f"DECIMAL(38, {min(n, 18)})"))  # fmt: skip
-            return sge.Mul(this=node.this, expression=factor)
+            numerator = node.this
+            if isinstance(numerator, sge.Column) and numerator.name in scales:
+                decimal = sge.DataType.build(f"DECIMAL(38, {scales[numerator.name]})")
+                numerator = sge.TryCast(this=sge.column(numerator.name, quoted=True), to=decimal)
+            else:
+                numerator = numerator.transform(visit)
+            return sge.Mul(this=numerator, expression=factor)
         if isinstance(node, sge.Anonymous) and str(node.this).upper() in _LOOKUPS:
             return _lookup(node, _LOOKUPS[str(node.this).upper()], table)
         if isinstance(node, sge.Column):

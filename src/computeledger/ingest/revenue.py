@@ -158,7 +158,10 @@ def _load(store: Store, staged, kind: Kind, columns, path: Path, fmt: str, lines
         rows = rows.left_join(m, rows[ROW] == m[ROW_COLUMN])
         line = ibis.coalesce(rows[LINE_COLUMN], rows[ROW] + staged.first_line)
     rows = rows.mutate(
-        ingest_id=ibis.literal(ingest_id, "int64"), source_file=ibis.literal(str(path)), source_line=line
+        ingest_id=ibis.literal(ingest_id, "int64"),
+        source_file=ibis.literal(str(path)),
+        source_line=line,
+        currency=rows.currency.upper(),  # ISO 4217 codes, whatever case the export writes
     )
     if kind.name == "invoices":
         rows = rows.mutate(

@@ -1,0 +1,104 @@
+"""Cost per million tokens against the lab's truth, spreads that add up, gaps that stay unknown."""
+
+from __future__ import annotations
+
+import shutil
+from collections import defaultdict
+from decimal import Decimal, localcontext
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from computeledger import open_ledger
+from computeledger.economics.unit_costs import spread, unit_costs
+from tests.conftest import truth
+
+
+def _truth_cost_per_million(out) -> dict[tuple[str, str], Decimal]:
+    cost: dict = defaultdict(Decimal)
+    tokens: dict = defaultdict(int)
+    for r in truth(out):
+        if r["workload"] == "inference":
+            cost[(r["model"], r["charge_month"])] += Decimal(r["effective_cost"])
+    for r in truth(out, "tokens"):
+        tokens[(r["model"], r["month"])] += int(r["input_tokens"]) + int(r["output_tokens"])
+    with localcontext(prec=60):
+        return {k: cost[k] * 1_000_000 / tokens[k] for k in cost if tokens[k]}
+
+
+def _significant(value: Decimal, digits: int = 12) -> Decimal:
+    return Decimal(f"{value:.{digits - 1}e}")
+
+
+def test_cost_per_million_tokens_per_model_and_month_is_the_truths(allocated):
+    path, _, out = allocated
+    expected = _truth_cost_per_million(out)
+    with open_ledger(path, read_only=True) as lg:
+        got = unit_costs(lg, "model,month", cost="direct")
+    rows = {(r["model"], r["month"].strftime("%Y-%m")): r for r in got.rows}
+    assert set(rows) == set(expected) and len(expected) == 12
+    for key, value in expected.items():
+        assert _significant(rows[key]["cost_per_million_tokens"]) == _significant(value), key
+        assert rows[key]["provenance"] == "allocated"
+        assert rows[key]["coverage_cost_with_tokens"] == rows[key]["coverage_tokens_with_cost"] == Decimal(1)
+    assert got.gaps == []
+
+
+def test_input_and_output_parts_add_up_to_the_cost(allocated):
+    path, _, _ = allocated
+    with open_ledger(path, read_only=True) as lg:
+        got = unit_costs(lg, "model", output_weight=Decimal(4))
+    for r in got.rows:
+        if not r["output_tokens"]:
+            assert r["cost_per_million_output_tokens"] is None
+            continue
+        cost_in = r["cost_per_million_input_tokens"] * r["input_tokens"] / 1_000_000
+        cost_out = r["cost_per_million_output_tokens"] * r["output_tokens"] / 1_000_000
+        assert abs(cost_in + cost_out - r["inference_cost"]) < Decimal("1e-6")
+        # an output token weighs four input tokens
+        assert abs(r["cost_per_million_output_tokens"] / r["cost_per_million_input_tokens"] - 4) < Decimal(
+            "1e-12"
+        )
+        assert r["split_method"] == "given output weight"
+
+
+def test_customer_parts_add_up_to_each_model_months_cost_exactly(allocated):
+    path, _, _ = allocated
+    with open_ledger(path, read_only=True) as lg:
+        whole = {(r["model"], r["month"]): r for r in unit_costs(lg, "model,month").rows}
+        parts = unit_costs(lg, "model,month,customer,channel").rows
+    summed: dict = defaultdict(Decimal)
+    for r in parts:
+        summed[(r["model"], r["month"])] += r["inference_cost"]
+        assert r["provenance"] == "allocated, estimated"
+    assert {k: v["inference_cost"] for k, v in whole.items()} == dict(summed)
+
+
+@given(
+    st.decimals(min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=18, allow_nan=False),
+    st.lists(st.integers(min_value=0, max_value=10**15), min_size=1, max_size=12).filter(any),
+)
+def test_a_spread_adds_up_exactly_and_follows_the_weights(total, weights):
+    parts = spread(total, weights)
+    with localcontext(prec=80):  # the default 28 digits would round the reference
+        assert sum(parts, Decimal(0)) == total
+        whole = sum(weights)
+        for part, w in zip(parts[:-1], weights[:-1], strict=True):
+            assert abs(part - total * w / whole) < Decimal("1e-17")
+
+
+def test_a_month_without_usage_is_a_gap_not_a_zero(allocated, tmp_path):
+    path, _, _ = allocated
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(path, copy)
+    with open_ledger(copy) as lg:
+        u = lg.usage
+        june = u.filter(u.period_start.month() == 6).source_file.execute().iloc[0]
+        lg.store.delete("usage", lambda t: t.source_file == june)
+        got = unit_costs(lg, "model,month")
+    june_rows = [r for r in got.rows if r["month"].month == 6]
+    assert june_rows and all(r["cost_per_million_tokens"] is None for r in june_rows)
+    assert all(r["inference_cost"] > 0 and r["input_tokens"] is None for r in june_rows)
+    assert {(g["model"], g["month"].month, g["gap"]) for g in got.gaps} == {
+        (r["model"], 6, "cost but no tokens") for r in june_rows
+    }

@@ -51,6 +51,7 @@ def build_lab(
         total = lg.summary([]).to_pyarrow().to_pylist()[0]["BilledCost"]
         run = lg.allocate(SYNTH_RULES)
         lg.ingest_usage([bills / "usage" / "openai"])
+        lg.ingest_revenue([bills / "revenue"])
     return Lab(bills, path, made, early, final, superseded, run.charges, run.parts, total, truth_total(bills))
 
 
@@ -58,3 +59,20 @@ def truth_total(bills: Path) -> Decimal:
     """The lab's billed cost as its truth file states it."""
     with (bills / "truth" / "costs.csv").open() as f:
         return sum((Decimal(r["billed_cost"]) for r in csv.DictReader(f)), Decimal(0))
+
+
+def token_economics(ledger) -> list[dict]:
+    """Per model and month: cost and revenue per million tokens and the gross margin, each
+    with its label (the demo's last table; `unit-costs` and `margin` give every column)."""
+    costs = {(r["model"], r["month"]): r for r in ledger.unit_costs("model,month").rows}
+    out = []
+    for m in ledger.margin("model,month").rows:
+        c = costs.get((m["model"], m["month"]), {})
+        out.append({
+            "month": m["month"], "model": m["model"] or "(no model)", "revenue": m["revenue"],
+            "cost_per_million_tokens": c.get("cost_per_million_tokens"),
+            "revenue_per_million_tokens": m["revenue_per_million_tokens"],
+            "gross_margin": m["gross_margin"], "margin_pct": m["margin_pct"],
+            "label": "cost allocated (effective, loaded); revenue billed",
+        })  # fmt: skip
+    return sorted(out, key=lambda r: (r["month"], str(r["model"])))

@@ -26,7 +26,7 @@ def demo(
     """Real bills, then a synthetic AI lab: ingested into fresh ledgers and summarised."""
     from computeledger.capacity import catalog
     from computeledger.capacity.compare import compare, per_model
-    from computeledger.demo import build_lab
+    from computeledger.demo import build_lab, token_economics
     from computeledger.synth.company import load_company
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -66,6 +66,15 @@ def demo(
             table = pa.Table.from_pylist(rows)
             console.print(
                 output.to_rich(table, title="Bills against physics (computeledger capacity compare)")
+            )
+            console.rule("[bold]5. What a token costs and earns[/bold]: revenue, revenue share, margin")
+            econ = output.from_rows(token_economics(lg))
+            places = {"cost_per_million_tokens": 4, "revenue_per_million_tokens": 4}
+            title = "Per model and month (computeledger unit-costs, computeledger margin)"
+            console.print(output.to_rich(output.for_screen(econ, places), title=title))
+            console.print(
+                "(no model): subscription revenue, which sells no one model: its cost and margin are "
+                "unknown, not 0; the app channel's token cost shows under each model"
             )
         equal = lab.truth_total == lab.ledger_total
         verdict = "[green]equal[/green]" if equal else "[red]DIFFERENT[/red]"

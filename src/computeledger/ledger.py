@@ -111,11 +111,13 @@ class Ledger:
             return summary(parts if parts is not None else allocated_charges(self, rules_version), by)
         return summary(self.charges, by)
 
-    def ingest_usage(self, paths: Sequence[str | Path]) -> list:
-        """Load token usage: OpenAI-style usage records (.jsonl) or OTLP GenAI spans (.json)."""
+    def ingest_usage(self, paths: Sequence[str | Path], *, attributes: dict[str, str] | None = None) -> list:
+        """Load token usage: OpenAI-style usage records (.jsonl), OTLP GenAI spans (.json) or a
+        usage CSV. `attributes` names the span attributes of customer, channel and request
+        count (else ./computeledger.toml's [usage], else the lab's `lab.customer`, ...)."""
         from computeledger.ingest.usage import ingest_usage
 
-        return ingest_usage(self.store, paths)
+        return ingest_usage(self.store, paths, usage_settings() | (attributes or {}))
 
     def ingest_revenue(self, paths: Sequence[str | Path], *, mapping: str | Path | None = None) -> list:
         """Load customer invoices, payments and partners' revenue-share statements (or other
@@ -173,6 +175,29 @@ def settings(path: Path | None = None) -> dict:
         name = sorted(unknown)[0]
         raise UsageError(f"{path}: [ledger] has no setting {name!r} (backend, path, spark_master)")
     return ledger
+
+
+USAGE_SETTINGS = {"otel_customer": "customer", "otel_channel": "channel", "otel_requests": "requests"}
+
+
+def usage_settings(path: Path | None = None) -> dict[str, str]:
+    """The `[usage]` table of ./computeledger.toml: the OpenTelemetry span attributes that
+    carry the customer, the channel and the request count (`otel_customer`, ...)."""
+    import tomllib
+
+    path = path or Path(CONFIG_FILE)
+    if not path.exists():
+        return {}
+    try:
+        usage = tomllib.loads(path.read_text(encoding="utf-8")).get("usage", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not TOML: {exc}") from None
+    unknown = set(usage) - set(USAGE_SETTINGS)
+    if unknown:
+        raise UsageError(
+            f"{path}: [usage] has no setting {sorted(unknown)[0]!r} ({', '.join(USAGE_SETTINGS)})"
+        )
+    return {USAGE_SETTINGS[k]: str(v) for k, v in usage.items()}
 
 
 def resolve_backend(backend: str | None) -> str:

@@ -69,3 +69,54 @@ def test_bad_usage_records_are_quarantined_with_a_reason(tmp_path):
     ]  # fmt: skip
     assert q[-1]["raw"].endswith('"input_tokens": 1')
     assert refused.status == "refused" and "not readable as otel-spans" in refused.message
+
+
+def test_a_usage_csv_loads_and_quarantines_what_it_cannot_read(tmp_path):
+    f = tmp_path / "gateway.csv"
+    f.write_text(
+        "date,model,project_id,channel,num_model_requests,prompt_tokens,completion_tokens\n"
+        "2025-03-01,gpt-x,acme,api,10,1000,200\n"
+        "2025-03-02,gpt-x,acme,api,5,abc,10\n"
+        "2025-03-02,,acme,api,5,100,10\n"
+        "2025-03-03,gpt-x,zeta,app,-1,100,10\n"
+    )
+    with open_ledger(tmp_path / "l.duckdb") as lg:
+        [r] = lg.ingest_usage([f])
+        assert (r.status, r.rows_loaded, r.rows_quarantined) == ("loaded", 1, 3)
+        [row] = lg.usage.to_pyarrow().to_pylist()
+        q = lg.quarantine.order_by("source_line").to_pyarrow().to_pylist()
+    assert (row["model"], row["customer"], row["input_tokens"], row["output_tokens"]) == (
+        "gpt-x",
+        "acme",
+        1000,
+        200,
+    )
+    assert (row["period_end"] - row["period_start"]).days == 1  # a day's record covers the day
+    assert [(x["source_line"], x["reason"]) for x in q] == [
+        (3, "input_tokens: not a whole number: 'abc'"),
+        (4, "model: missing"),
+        (5, "token counts do not add up"),
+    ]
+
+
+def test_span_attributes_for_customer_and_channel_are_the_users_to_name(tmp_path):
+    def attr(key, value):
+        kind = "intValue" if isinstance(value, int) else "stringValue"
+        return {"key": key, "value": {kind: str(value) if kind == "intValue" else value}}
+
+    span = {
+        "name": "chat gpt-x", "startTimeUnixNano": "1740787200000000000",
+        "endTimeUnixNano": "1740787201000000000",
+        "attributes": [attr("gen_ai.request.model", "gpt-x"), attr("gen_ai.usage.input_tokens", 120),
+                       attr("gen_ai.usage.output_tokens", 30), attr("tenant.id", "acme"),
+                       attr("app.surface", "api"), attr("batch.size", 3)],
+    }  # fmt: skip
+    doc = {"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}
+    f = tmp_path / "spans.json"
+    f.write_text(json.dumps(doc))
+    with open_ledger(tmp_path / "l.duckdb") as lg:
+        [r] = lg.ingest_usage([f], attributes={"customer": "tenant.id", "channel": "app.surface",
+                                               "requests": "batch.size"})  # fmt: skip
+        assert r.status == "loaded", r.message
+        [row] = lg.usage.to_pyarrow().to_pylist()
+    assert (row["customer"], row["channel"], row["requests"], row["input_tokens"]) == ("acme", "api", 3, 120)

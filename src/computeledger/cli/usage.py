@@ -15,15 +15,26 @@ from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console
 def ingest_usage(
     ctx: typer.Context,
     paths: Annotated[
-        list[Path], typer.Argument(help="Usage files or folders: .jsonl (OpenAI) or .json (OTLP)")
+        list[Path], typer.Argument(help="Usage files or folders: .jsonl (OpenAI), .json (OTLP), .csv")
     ],
     ledger: LedgerOpt = None,
+    otel_customer: Annotated[
+        str | None, typer.Option("--otel-customer", help="Span attribute with the customer [lab.customer]")
+    ] = None,
+    otel_channel: Annotated[
+        str | None, typer.Option("--otel-channel", help="Span attribute with the channel [lab.channel]")
+    ] = None,
+    otel_requests: Annotated[
+        str | None, typer.Option("--otel-requests", help="Span attribute with the request count [1 a span]")
+    ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Load token usage: OpenAI-style usage records (JSONL) or OpenTelemetry GenAI spans (OTLP JSON)."""
+    """Load token usage: OpenAI-style usage records (JSONL), OpenTelemetry GenAI spans (OTLP
+    JSON) or a usage CSV (period_start, model, customer, channel, token columns)."""
     check_format(fmt)
+    names = {"customer": otel_customer, "channel": otel_channel, "requests": otel_requests}
     with opened(ctx, ledger) as lg:
-        results = lg.ingest_usage(paths)
+        results = lg.ingest_usage(paths, attributes={k: v for k, v in names.items() if v})
     table = pa.Table.from_pylist(
         [{"path": r.path, "format": r.format, "status": r.status, "rows_loaded": r.rows_loaded,
           "rows_quarantined": r.rows_quarantined, "message": r.message or "; ".join(r.reasons)}

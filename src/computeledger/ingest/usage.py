@@ -19,10 +19,28 @@ import ibis.expr.types as ir
 
 from computeledger.errors import UsageError
 from computeledger.ingest.files import fingerprint
+from computeledger.ingest.normalize import RAW, REASON, ROW
+from computeledger.ingest.typed import Field, match_columns, read_fields
 from computeledger.schema.tables import USAGE
 from computeledger.store import Store, Unreadable
 
-FORMATS = {".jsonl": "openai-usage", ".ndjson": "openai-usage", ".json": "otel-spans"}
+FORMATS = {".jsonl": "openai-usage", ".ndjson": "openai-usage", ".json": "otel-spans", ".csv": "usage-csv"}
+
+#: The columns of a plain usage CSV (a gateway's export): a period (start, and end or a
+#: day), the model, customer and channel, and the counts.
+CSV_FIELDS = [
+    Field("period_start", "date", True, ("start", "start_time", "date", "day")),
+    Field("period_end", "date", False, ("end", "end_time")),
+    Field("model", "text", True),
+    Field("customer", "text", False, ("project", "project_id", "user", "team")),
+    Field("channel"),
+    Field("operation"),
+    Field("requests", "integer", False, ("num_model_requests", "request_count")),
+    Field("input_tokens", "integer", True, ("prompt_tokens",)),
+    Field("cached_input_tokens", "integer", False, ("input_cached_tokens", "cache_read_input_tokens")),
+    Field("output_tokens", "integer", False, ("completion_tokens",)),
+    Field("reasoning_tokens", "integer", False, ("output_reasoning_tokens",)),
+]
 
 #: The OpenTelemetry span attributes that carry the customer, the channel and the number
 #: of requests a span stands for (GenAI conventions name none of them).
@@ -64,6 +82,7 @@ def ingest_usage(store: Store, paths, attributes: dict[str, str] | None = None) 
 def problem(t: ir.Table) -> ir.StringValue:
     """Why a usage record cannot be loaded; null when it can."""
     return ibis.cases(
+        (t.cl_read.notnull(), t.cl_read),
         (~t.is_json, "not a JSON object"),
         (t.model.isnull(), "no model"),
         (t.period_start.isnull() | t.period_end.isnull(), "no period (start and end time)"),
@@ -75,6 +94,7 @@ def problem(t: ir.Table) -> ir.StringValue:
             | (t.reasoning_tokens > t.output_tokens),
             "token counts do not add up",
         ),
+        (t.requests < 0, "token counts do not add up"),
         else_=ibis.null("string"),
     )
 
@@ -98,7 +118,11 @@ def _one(store: Store, path: Path, attributes: dict[str, str]) -> UsageResult:
         return result
     started = datetime.now(UTC).replace(tzinfo=None)
     try:
-        records = store.read_usage(path, fmt, attributes)
+        if fmt == "usage-csv":
+            records = _csv_records(store, path)
+        else:
+            records = store.read_usage(path, fmt, attributes)
+            records = records.mutate(cl_read=ibis.null("string"))
     except Unreadable as exc:
         result.message = str(exc)
         with store.transaction():
@@ -141,3 +165,36 @@ def _record(store: Store, result: UsageResult, sha: str, started, ingest_id: int
     }  # fmt: skip
     row["batch_id"] = f"usage-{row['ingest_id']}"
     store.append("ingests", store.memtable([row], "ingests"))
+
+
+def _csv_records(store: Store, path: Path) -> ir.Table:
+    """A usage CSV as the records the JSON readers give: a value that cannot be read is
+    the record's reason; a record with a day and no end covers that day."""
+    staged = store.stage(path, "csv")
+    columns = match_columns(staged.columns, CSV_FIELDS)
+    missing = [f.name for f in CSV_FIELDS if f.required and f.name not in columns]
+    if missing:
+        raise Unreadable(f"not a usage CSV: missing column(s) {', '.join(missing)}")
+    if staged.rejects:
+        record, _, message = staged.rejects[0]
+        raise Unreadable(f"record {record} cannot be read: {message}")
+    t = read_fields(staged.table, CSV_FIELDS, columns)
+    start = t.period_start.cast("timestamp")
+    end = ibis.coalesce(t.period_end.cast("timestamp"), start + ibis.interval(days=1))
+    return t.select(
+        line=(t[ROW] + staged.first_line).cast("int64"),
+        raw=ibis.coalesce(t[RAW], ibis.literal("")),
+        is_json=ibis.literal(True),
+        period_start=start,
+        period_end=end,
+        model=t.model,
+        customer=t.customer,
+        channel=t.channel,
+        operation=ibis.coalesce(t.operation, ibis.literal("chat")),
+        requests=t.requests,
+        input_tokens=t.input_tokens,
+        cached_input_tokens=t.cached_input_tokens.fill_null(0),
+        output_tokens=t.output_tokens.fill_null(0),
+        reasoning_tokens=t.reasoning_tokens.fill_null(0),
+        cl_read=t[REASON],
+    )

@@ -41,6 +41,7 @@ def both(company, tmp_path_factory):
     out, _ = company
     root = tmp_path_factory.mktemp("spark")
     files = dict(to_parquet([out / "focus", out / "preliminary"], root / "pq"))
+    revenue = sorted(q for _, q in to_parquet([out / "revenue"], root / "revenue-pq"))
     final = {p.parent.name + "/" + p.stem: q for p, q in files.items() if p.parts[-3] == "focus"}
     early = sorted(q for p, q in files.items() if p.parts[-3] == "preliminary")
     july = sorted(q for k, q in final.items() if k.endswith("2024-07"))
@@ -51,6 +52,8 @@ def both(company, tmp_path_factory):
     for backend, path in (("duckdb", root / "ledger.duckdb"), ("spark", root / "ledger")):
         with open_ledger(path, backend=backend) as lg:
             results = [lg.ingest(step) for step in steps]
+            usage = lg.ingest_usage([out / "usage" / "openai"])
+            sales = lg.ingest_revenue(revenue)
             run = lg.allocate(RULES)
             got[backend] = {
                 "results": [[r.to_dict() for r in rs] for rs in results],
@@ -62,6 +65,10 @@ def both(company, tmp_path_factory):
                 .to_pyarrow(),
                 "allocations": lg.allocations.order_by(["x_charge_id", "part"]).to_pyarrow(),
                 "summary": lg.summary("workload,model,provider,month").to_pyarrow().to_pylist(),
+                "usage": [(r.status, r.rows_loaded, r.rows_quarantined) for r in usage],
+                "sales": [(r.status, r.rows_loaded, r.rows_quarantined) for r in sales],
+                "unit_costs": lg.unit_costs("model,month,channel").rows,
+                "margin": lg.margin("model,channel,quarter").rows,
                 "path": path,
             }
     return got
@@ -117,6 +124,16 @@ def test_a_us_date_is_read_and_flagged_on_both(both):
         assert "us_date_format:ChargePeriodEnd" in row["x_quality_flags"]
 
 
+def test_unit_costs_and_margin_are_identical_to_the_last_digit(both):
+    d, s = both["duckdb"], both["spark"]
+    assert d["usage"] == s["usage"] and [st for st, _, _ in s["usage"]] == ["loaded"] * 4
+    assert sum(n for _, n, _ in s["usage"]) > 0 and all(q == 0 for _, _, q in s["usage"])
+    assert d["sales"] == s["sales"] and all(st == "loaded" for st, _, _ in s["sales"])
+    assert d["unit_costs"] == s["unit_costs"] and len(s["unit_costs"]) > 20
+    assert d["margin"] == s["margin"]
+    assert any(r["gross_margin"] is not None for r in s["margin"])
+
+
 def test_allocations_and_summaries_are_identical_to_the_last_digit(both):
     d, s = both["duckdb"], both["spark"]
     assert d["run"] == s["run"]
@@ -150,6 +167,6 @@ def test_spark_refuses_what_it_cannot_ingest(both, tmp_path):
         [r] = lg.ingest([notfocus])
         assert r.message == "not a FOCUS file: none of its columns is a FOCUS column (it has a, b)"
         assert lg.charges.count().to_pyarrow().as_py() == both["spark"]["charges"].num_rows
-        (tmp_path / "usage.jsonl").write_text('{"model": "m"}\n')
-        with pytest.raises(UsageError, match="token usage is read on the DuckDB ledger"):
-            lg.ingest_usage([tmp_path])
+        (tmp_path / "spans.json").write_text('{"resourceSpans": []}')
+        with pytest.raises(UsageError, match="on Spark, token usage is read from OpenAI-style JSONL"):
+            lg.ingest_usage([tmp_path / "spans.json"])

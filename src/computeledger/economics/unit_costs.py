@@ -133,9 +133,10 @@ def _sum_cells(values) -> tuple[Decimal | None, Decimal | None, str | None]:
         n += 1
         total = None if total is None or v.cost is None else total + v.cost
         hours = None if hours is None or v.gpu_hours is None else hours + v.gpu_hours
-        currencies.add(v.currency)
-    if n == 0:
-        return None, None, None
+        if v.cost is not None:  # a cell with tokens and no bill has no currency to agree on
+            currencies.add(v.currency)
+    if n == 0 or not currencies:
+        return (None, None, None) if n == 0 else (total, hours, None)
     if len(currencies) > 1 or None in currencies:
         raise UsageError(
             "inference cost in more than one currency ("

@@ -249,4 +249,40 @@ class SparkStore:
         return Staged(src.select(**text), columns, first_line=1, source="parquet")
 
     def read_usage(self, path: Path, fmt: str, attributes: dict[str, str]) -> ir.Table:
-        raise UsageError("token usage is read on the DuckDB ledger (its JSONL reader is line-exact)")
+        """OpenAI-style usage records (JSONL), each line numbered exactly; OTLP spans and
+        usage CSVs are read on DuckDB."""
+        if fmt != "openai-usage":
+            raise UsageError(
+                "on Spark, token usage is read from OpenAI-style JSONL; load OTLP spans and usage CSV "
+                "on the DuckDB ledger"
+            )
+        lines = self.spark.sparkContext.textFile(str(path)).zipWithIndex()
+        df = self.spark.createDataFrame(lines.map(lambda p: (p[1] + 1, p[0])), "line long, j string")
+        df.createOrReplaceTempView("cl_usage_lines")
+        self.spark.sql(_OPENAI_SQL).createOrReplaceTempView("cl_usage")
+        return self.con.table("cl_usage")
+
+
+def _field(path: str) -> str:
+    return f"get_json_object(j, '$.{path}')"
+
+
+_OPENAI_SQL = f"""
+SELECT
+  line,
+  j AS raw,
+  coalesce(ltrim(j) LIKE '{{%' AND from_json(j, 'map<string,string>') IS NOT NULL, false) AS is_json,
+  CAST(timestamp_seconds(CAST({_field("start_time")} AS BIGINT)) AS TIMESTAMP) AS period_start,
+  CAST(timestamp_seconds(CAST({_field("end_time")} AS BIGINT)) AS TIMESTAMP) AS period_end,
+  {_field("model")} AS model,
+  {_field("project_id")} AS customer,
+  {_field("metadata.channel")} AS channel,
+  CASE WHEN {_field("object")} LIKE '%embeddings%' THEN 'embeddings' ELSE 'chat' END AS operation,
+  CAST({_field("num_model_requests")} AS BIGINT) AS requests,
+  CAST({_field("input_tokens")} AS BIGINT) AS input_tokens,
+  coalesce(CAST({_field("input_cached_tokens")} AS BIGINT), 0) AS cached_input_tokens,
+  coalesce(CAST({_field("output_tokens")} AS BIGINT), 0) AS output_tokens,
+  coalesce(CAST({_field("output_reasoning_tokens")} AS BIGINT), 0) AS reasoning_tokens
+FROM cl_usage_lines
+WHERE j IS NOT NULL AND trim(j) <> ''
+"""

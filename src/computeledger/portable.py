@@ -54,11 +54,6 @@ def _pick(table: dict[str, Callable], expr: ir.Expr, what: str) -> Callable:
     return table[name]
 
 
-def on_spark(expr: ir.Expr) -> bool:
-    """Whether the expression runs on Spark."""
-    return backend_name(expr) == "pyspark"
-
-
 def _json_field_spark(doc: ir.StringValue, key: str) -> ir.StringValue:
     escaped = key.replace("\\", "\\\\").replace("'", "\\'")
     return _get_json_object(doc, f"$['{escaped}']")

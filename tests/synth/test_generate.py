@@ -245,3 +245,7 @@ def test_a_medium_company_ingests_to_its_truth_to_the_last_digit(tmp_path):
         e[3] += int(row["rows"])
     assert got == {k: tuple(v) for k, v in expected.items()}
     assert len(got) == 60
+    # and its unit economics: cost per million tokens and revenue are the truth's
+    from tests.economics.test_truth_labs import check_unit_economics
+
+    check_unit_economics(tmp_path / "l.duckdb", out, months=12)

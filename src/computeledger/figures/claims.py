@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from computeledger import money
 from computeledger.errors import UsageError
 from computeledger.figures.engine import Report, annualise
 from computeledger.figures.model import Interval, parse_amount, parse_period, parse_period_text, parse_scope
@@ -39,7 +40,7 @@ def exact(value, where: str) -> Interval:
     stated = parse_amount(str(value), where)
     if stated.lo is None or stated.hi is None:
         return stated
-    middle = (stated.lo + stated.hi) / 2
+    middle = money.divide(stated.lo + stated.hi, 2)
     return Interval(middle, middle)
 
 
@@ -113,4 +114,4 @@ def _margin(a: Interval, op: str, b: Interval) -> Decimal | None:
         a, b = b, a
     if a.lo is None or b.hi is None or a.lo <= b.hi or a.lo + b.hi <= 0:
         return None
-    return (a.lo - b.hi) / (a.lo + b.hi)
+    return money.divide(a.lo - b.hi, a.lo + b.hi)

@@ -23,6 +23,7 @@ from itertools import combinations
 
 import numpy as np
 
+from computeledger import money
 from computeledger.errors import UsageError
 from computeledger.figures.model import Figure, Interval, Period, next_day, parse_amount, parse_date
 from computeledger.figures.read import FigureSet
@@ -291,9 +292,9 @@ def growth_factor(months_known: int, months_total: int, g: Decimal) -> Decimal:
     """Total over `months_total` months / total over the first `months_known`, for monthly
     values growing geometrically at rate g (g = 0: in proportion to months)."""
     if g == 0:
-        return Decimal(months_total) / Decimal(months_known)
+        return money.divide(months_total, months_known)
     r = 1 + g
-    return (r**months_total - 1) / (r**months_known - 1)
+    return money.divide(money.power(r, months_total) - 1, money.power(r, months_known) - 1)
 
 
 def annualise(f: Figure, growth: Interval, widened: bool = True) -> dict | None:
@@ -304,7 +305,7 @@ def annualise(f: Figure, growth: Interval, widened: bool = True) -> dict | None:
         return None
     value = f.value if widened else f.reported
     n = p.months
-    linear = value.scale(Decimal(12) / Decimal(n))
+    linear = value.scale(money.divide(12, n))
     lo_g, hi_g = growth.lo or Decimal(0), growth.hi or Decimal(0)
     grown = Interval(
         None if value.lo is None else value.lo * growth_factor(n, 12, lo_g),

@@ -36,7 +36,7 @@ def check_unit_economics(path, out, months: int) -> None:
         margin = lg.margin("model,channel,month")
     expected = _truth_cost_per_million(out)
     got = {(r["model"], r["month"].strftime("%Y-%m")): r["cost_per_million_tokens"] for r in costs.rows}
-    assert len(expected) == 3 * months and set(got) == set(expected)
+    assert len(expected) >= 3 * months and set(got) == set(expected)  # a fourth model launches later
     for key, value in expected.items():
         assert _significant(got[key]) == _significant(value), key
     rows = {(r["month"].strftime("%Y-%m"), r["channel"], r["model"] or "-"): r for r in margin.rows}

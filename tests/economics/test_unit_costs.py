@@ -102,3 +102,21 @@ def test_a_month_without_usage_is_a_gap_not_a_zero(allocated, tmp_path):
     assert {(g["model"], g["month"].month, g["gap"]) for g in got.gaps} == {
         (r["model"], 6, "cost but no tokens") for r in june_rows
     }
+
+
+def test_a_model_mapped_to_the_catalogue_splits_by_the_capacity_models_gpu_time(allocated):
+    from computeledger.capacity import catalog
+    from computeledger.capacity.compare import output_weights
+
+    path, _, _ = allocated
+    with open_ledger(path, read_only=True) as lg:
+        weights = output_weights(lg, {"atlas-l": "Llama-3.3-70B"}, catalog.calibrations())
+        got = unit_costs(lg, "model", catalogue={"atlas-l": "Llama-3.3-70B"})
+    # decode is bandwidth-bound: an output token takes a few input tokens' GPU time
+    assert set(weights) == {"atlas-l"} and Decimal(2) < weights["atlas-l"] < Decimal(10)
+    rows = {r["model"]: r for r in got.rows}
+    atlas, swift = rows["atlas-l"], rows["swift-s"]
+    assert atlas["split_method"] == "capacity model GPU time"
+    assert swift["split_method"] == "list-price ratio"
+    ratio = atlas["cost_per_million_output_tokens"] / atlas["cost_per_million_input_tokens"]
+    assert abs(ratio - weights["atlas-l"]) < Decimal("1e-9")

@@ -215,7 +215,8 @@ def allocate(ledger, rules: Rules) -> Run:
     last: on Spark it commits the run (summaries read the latest run's version)."""
     store = ledger.store
     usage = ledger.usage if ledger.has_table("usage") else None
-    with store.transaction(), store.scratch(direct(ledger.charges, rules)) as rows:
+    # the placed rows are computed before the unit of work (outside it, DuckDB can spill them)
+    with store.scratch(direct(ledger.charges, rules)) as rows, store.transaction():
         expr = allocation(rows, rules, usage)
         store.replace("allocations", {"rules_version": rules.version}, expr)
         counts = _counts(ledger, rules.version)

@@ -112,14 +112,55 @@ def compare(
 
 
 def _needed(model_name: str, gpu_name: str, t: dict, calibrations: dict) -> tuple[Decimal, float, str]:
+    gpu = catalog.find(catalog.gpus(), gpu_name, "gpu")
+    precision = "fp8" if gpu.tflops_fp8 is not None else "bf16"
+    c, note = catalog.calibration_for(calibrations, gpu.gpu, precision)
+    p = _best_point(model_name, gpu_name, t, calibrations)
+    gpu_s = t["input_tokens"] * p.gpu_s_per_input_token + t["output_tokens"] * p.gpu_s_per_output_token
+    return (
+        Decimal(repr(gpu_s)) / 3600,
+        c.median_abs_error,
+        f"{p.setup.label()}, throughput-optimal; calibration {note}",
+    )
+
+
+def output_weights(ledger, mapping: dict[str, str], calibrations: dict) -> dict[str, Decimal]:
+    """Per mapped model, the GPU time of an output token over that of an input token at the
+    throughput-optimal point on the GPU that served it most (by billed GPU-hours), for the
+    model's whole token mix: how unit costs split a model's cost between input and output."""
+    billed, used = billed_and_used(ledger)
+    hours: dict[str, dict[str, Decimal]] = {}
+    for b in billed:
+        hours.setdefault(b["model"], {}).setdefault(b["gpu_model"], Decimal(0))
+        hours[b["model"]][b["gpu_model"]] += b["gpu_hours"] or 0
+    totals: dict[str, dict] = {}
+    for t in used:
+        acc = totals.setdefault(t["model"], dict.fromkeys(("requests", "input_tokens", "cached_input_tokens",
+                                                            "output_tokens"), 0))  # fmt: skip
+        for k in acc:
+            acc[k] += t[k] or 0
+    out = {}
+    for name, catalogue_model in mapping.items():
+        t, gpus = totals.get(name), hours.get(name)
+        if not t or not gpus or not t["requests"] or not t["output_tokens"] or not t["input_tokens"]:
+            continue
+        gpu = max(gpus, key=lambda g: gpus[g])
+        if gpu.lower() not in catalog.gpus():
+            continue
+        point = _best_point(catalogue_model, gpu, t, calibrations)
+        out[name] = Decimal(repr(point.gpu_s_per_output_token)) / Decimal(repr(point.gpu_s_per_input_token))
+    return out
+
+
+def _best_point(model_name: str, gpu_name: str, t: dict, calibrations: dict):
+    """The throughput-optimal operating point that serves these tokens in the least GPU time."""
     model = catalog.find(catalog.models(), model_name, "model")
     gpu = catalog.find(catalog.gpus(), gpu_name, "gpu")
     precision = "fp8" if gpu.tflops_fp8 is not None else "bf16"
-    requests = t["requests"]
-    inp, out = t["input_tokens"], t["output_tokens"]
+    requests, inp, out = t["requests"], t["input_tokens"], t["output_tokens"]
     cached = t["cached_input_tokens"] or 0
     w = Workload(inp / requests, max(out / requests, 1.0), min(cached / inp, 0.999) if inp else 0.0)
-    c, note = catalog.calibration_for(calibrations, gpu.gpu, precision)
+    c, _ = catalog.calibration_for(calibrations, gpu.gpu, precision)
     best = None
     for s in candidate_setups(model, gpu, precision):
         try:
@@ -131,33 +172,4 @@ def _needed(model_name: str, gpu_name: str, t: dict, calibrations: dict) -> tupl
             best = (gpu_s, p)
     if best is None:
         raise UsageError(f"{model.model} does not fit on a node of {gpu.gpu}")
-    gpu_s, p = best
-    return (
-        Decimal(repr(gpu_s)) / 3600,
-        c.median_abs_error,
-        f"{p.setup.label()}, throughput-optimal; calibration {note}",
-    )
-
-
-def per_model(rows: list[dict]) -> list[dict]:
-    """`compare`'s rows summed per model over the whole period: billed inference GPU-hours,
-    the GPU-hours the tokens needed (unknown if any month's is), and the utilization that
-    implies (needed / billed, estimated)."""
-    out: dict[str, dict] = {}
-    for r in rows:
-        t = out.setdefault(
-            r["model"],
-            {"model": r["model"], "shape": r["catalogue_model"], "billed_gpu_hours": Decimal(0),
-             "needed_gpu_hours": Decimal(0)},
-        )  # fmt: skip
-        t["billed_gpu_hours"] += r["billed_gpu_hours"] or 0
-        if r["needed_gpu_hours"] is None:
-            t["needed_gpu_hours"] = None
-            t["note"] = r["note"]
-        elif t["needed_gpu_hours"] is not None:
-            t["needed_gpu_hours"] += r["needed_gpu_hours"]
-    for t in out.values():
-        needed, billed = t["needed_gpu_hours"], t["billed_gpu_hours"]
-        t["implied_utilization"] = f"{needed / billed:.1%}" if needed is not None and billed else None
-        t.setdefault("note", "estimated: throughput-optimal on the billed GPU")
-    return list(out.values())
+    return best[1]

@@ -81,17 +81,24 @@ def unit_costs(
             "--output-weight", help="Cost of an output token in input tokens [default: list-price ratio]"
         ),
     ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="LEDGER_MODEL=CATALOGUE_MODEL: split input/output by the capacity model"),
+    ] = None,
     rules_version: RulesVersionOpt = None,
     ledger: LedgerOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Cost per million tokens (all, input, output) and GPU-hours per million tokens, labelled."""
+    from computeledger.capacity.compare import parse_map
     from computeledger.economics.unit_costs import unit_costs as run
 
     check_format(fmt)
     weight = _decimal(output_weight, "--output-weight") if output_weight else None
+    catalogue = parse_map(map_ or [])
     with opened(ctx, ledger, read_only=True) as lg:
-        got = run(lg, by, basis=basis, cost=cost, output_weight=weight, rules_version=rules_version)
+        got = run(lg, by, basis=basis, cost=cost, output_weight=weight, catalogue=catalogue,
+                  rules_version=rules_version)  # fmt: skip
     table = output.from_rows(got.rows)
     if fmt != "table":
         output.render(table, fmt, console)

@@ -23,7 +23,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from computeledger import money
 from computeledger.economics.inputs import revenue_by_period, revenue_share_owed
-from computeledger.economics.unit_costs import MILLION, cells, quarter, spread
+from computeledger.economics.unit_costs import MILLION, cells, parse_dimensions, quarter, spread
 from computeledger.errors import UsageError
 
 DIMENSIONS = ("model", "customer", "channel", "month", "quarter")
@@ -38,16 +38,6 @@ class Margin:
     dimensions: list[str] = field(default_factory=list)
 
 
-def _dims(by: str | list[str]) -> list[str]:
-    names = [b.strip().lower() for b in (by.split(",") if isinstance(by, str) else by) if b.strip()]
-    unknown = [n for n in names if n not in DIMENSIONS]
-    if unknown:
-        raise UsageError(f"unknown dimension {unknown[0]!r}: use {', '.join(DIMENSIONS)}")
-    if "month" in names and "quarter" in names:
-        raise UsageError("group by month or by quarter, not both")
-    return names
-
-
 @money.exact
 def margin(
     ledger,
@@ -59,7 +49,7 @@ def margin(
 ) -> Margin:
     """Per group: revenue, revenue share, inference cost, gross margin and margin %,
     tokens, and revenue and margin per million tokens."""
-    dims = _dims(by)
+    dims = parse_dimensions(by, DIMENSIONS)
     revenue, currencies = revenue_by_period(ledger)
     shares, share_currencies = revenue_share_owed(ledger)
     finest = cells(ledger, ["customer", "channel"], basis, cost, rules_version)

@@ -56,12 +56,12 @@ class UnitCosts:
     weights: dict[str, tuple[Decimal, str]] = field(default_factory=dict)
 
 
-def parse_dimensions(by: str | list[str]) -> list[str]:
-    """The grouping asked for: names from DIMENSIONS, comma-separated."""
+def parse_dimensions(by: str | list[str], known: tuple[str, ...] = DIMENSIONS) -> list[str]:
+    """The grouping asked for: names from `known`, comma-separated; month or quarter."""
     names = [b.strip().lower() for b in (by.split(",") if isinstance(by, str) else by) if b.strip()]
-    unknown = [n for n in names if n not in DIMENSIONS]
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise UsageError(f"unknown dimension {unknown[0]!r}: use {', '.join(DIMENSIONS)}")
+        raise UsageError(f"unknown dimension {unknown[0]!r}: use {', '.join(known)}")
     if "month" in names and "quarter" in names:
         raise UsageError("group by month or by quarter, not both")
     return names
@@ -172,13 +172,24 @@ def unit_costs(
     basis: str = "effective",
     cost: str = "loaded",
     output_weight: Decimal | None = None,
+    catalogue: dict[str, str] | None = None,
     rules_version: str | None = None,
 ) -> UnitCosts:
     """Per group: requests, tokens, inference cost, GPU-hours, cost per million tokens
-    (all, input, output), GPU-hours per million tokens, provenance and coverage."""
+    (all, input, output), GPU-hours per million tokens, provenance and coverage.
+    `catalogue` maps ledger models to the capacity catalogue's: their output weight is the
+    capacity model's GPU time of an output token over an input token."""
     dims = parse_dimensions(by)
     found = cells(ledger, dims, basis, cost, rules_version)
-    listed = output_weights(ledger) if output_weight is None else {}
+    listed: dict[str, tuple[Decimal, str]] = {}
+    if output_weight is None:
+        listed = {m: (w, "list-price ratio") for m, w in output_weights(ledger).items()}
+        if catalogue:
+            from computeledger.capacity import catalog
+            from computeledger.capacity.compare import output_weights as physics_weights
+
+            found_weights = physics_weights(ledger, catalogue, catalog.calibrations())
+            listed |= {m: (w, "capacity model GPU time") for m, w in found_weights.items()}
     groups: dict[tuple, list[Cell]] = defaultdict(list)
     for c in found:
         groups[_group_key(c, dims)].append(c)
@@ -252,11 +263,11 @@ def _share(part: Decimal, whole: Decimal | None) -> Decimal | None:
     return money.divide(part, whole).quantize(Decimal("0.0001"), ROUND_HALF_EVEN, context=money.CONTEXT)
 
 
-def _weight(members: list[Cell], given, listed: dict[str, Decimal]) -> tuple[Decimal, str]:
+def _weight(members: list[Cell], given, listed: dict[str, tuple[Decimal, str]]) -> tuple[Decimal, str]:
     if given is not None:
         return Decimal(given), "given output weight"
     models = {c.key.get("model") for c in members}
     found = {listed.get(m) for m in models}
     if len(found) == 1 and None not in found:
-        return found.pop(), "list-price ratio"
+        return found.pop()
     return Decimal(1), "equal"

@@ -101,16 +101,20 @@ def _earlier(store: Store, sha256: str, mapping_sha: str | None) -> int | None:
     return hit.ingest_id.min().to_pyarrow().as_py()
 
 
+def stage_through(store: Store, path: Path, fmt: str, mapping: Mapping | None = None) -> Staged:
+    """The file as text columns, seen through its mapping if any; refused if unreadable."""
+    try:
+        staged = store.stage(path, fmt)
+        return apply_mapping(staged, mapping) if mapping is not None else staged
+    except (Unreadable, MappingMismatch) as exc:
+        raise Refused(str(exc)) from exc
+
+
 def _prepare(
     store: Store, path: Path, fmt: str, result: FileResult, mapping: Mapping | None = None
 ) -> tuple[Staged, dict[str, str]]:
     """Stage the file (through its mapping, if any) and map its columns; refuse it if it is not FOCUS."""
-    try:
-        staged = store.stage(path, fmt)
-        if mapping is not None:
-            staged = apply_mapping(staged, mapping)
-    except (Unreadable, MappingMismatch) as exc:
-        raise Refused(str(exc)) from exc
+    staged = stage_through(store, path, fmt, mapping)
     return staged, focus_columns(staged.columns, result)
 
 

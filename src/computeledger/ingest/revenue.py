@@ -20,13 +20,14 @@ import ibis.expr.types as ir
 
 from computeledger.errors import UsageError
 from computeledger.ingest.files import discover, file_format, fingerprint
+from computeledger.ingest.focus import stage_through
 from computeledger.ingest.lines import LINE_COLUMN, ROW_COLUMN, line_map, record_lines, reject_line
-from computeledger.ingest.mapping import Mapping, MappingMismatch, apply_mapping
+from computeledger.ingest.mapping import Mapping
 from computeledger.ingest.normalize import RAW, REASON, ROW
 from computeledger.ingest.results import FileResult, Refused
 from computeledger.ingest.typed import Field, match_columns, read_fields
 from computeledger.schema.tables import TABLES
-from computeledger.store import Store, Unreadable
+from computeledger.store import Store
 
 
 @dataclass(frozen=True)
@@ -120,12 +121,7 @@ def _one(store: Store, path: Path, mapping: Mapping | None) -> FileResult:
             result.status, result.message = "duplicate", f"identical to ingest #{earlier}: nothing changed"
             _record(store, result, "revenue", started)
             return result
-        try:
-            staged = store.stage(path, fmt)
-            if mapping is not None:
-                staged = apply_mapping(staged, mapping)
-        except (Unreadable, MappingMismatch) as exc:
-            raise Refused(str(exc)) from exc
+        staged = stage_through(store, path, fmt, mapping)
         kind = _kind_of(staged.columns, mapping)
         columns = match_columns(staged.columns, list(kind.fields))
         missing = [f.name for f in kind.fields if f.required and f.name not in columns]

@@ -128,7 +128,7 @@ def _one(store: Store, path: Path, attributes: dict[str, str]) -> UsageResult:
         with store.transaction():
             _record(store, result, sha, started)
         return result
-    with store.transaction(), store.scratch(records.mutate(cl_problem=problem(records))) as rows:
+    with store.scratch(records.mutate(cl_problem=problem(records))) as rows, store.transaction():
         ingest_id = store.next_id("ingests", "ingest_id")
         good = rows.filter(rows.cl_problem.isnull())
         store.append(

@@ -88,3 +88,18 @@ class Store(Protocol):
     def close(self) -> None:
         """Release the ledger (its lock, its connection)."""
 
+
+
+def as_text(src: ir.Table, columns: list[str]) -> dict[str, ir.Value]:
+    """A typed file's columns as text (maps, structs and lists as their JSON), as staging
+    needs them: the FOCUS rules then see the same text whatever the file's types."""
+    text = {}
+    for c in columns:
+        typ = src[c].type()
+        if typ.is_string():
+            text[c] = src[c]
+        elif typ.is_map() or typ.is_struct() or typ.is_array() or typ.is_json():
+            text[c] = src[c].cast("json").cast("string")
+        else:
+            text[c] = src[c].cast("string")
+    return text

@@ -68,6 +68,7 @@ class DuckDBStore:
         self.raw = self.con.con
         self._compiled: dict[int, tuple[ir.Expr, tuple[str, dict]]] = {}
         self._tables: dict[str, ir.Table] = {}
+        self._dropped: list[str] = []  # scratch tables to drop when the unit of work ends
         if not read_only:
             existing = set(self.con.list_tables())
             for name, schema in TABLES.items():
@@ -182,6 +183,9 @@ class DuckDBStore:
             raise
         finally:
             self._depth = 0
+            for view in self._dropped:
+                self.raw.execute(f"DROP TABLE IF EXISTS {view}")
+            self._dropped.clear()
 
     _depth = 0
 
@@ -197,7 +201,10 @@ class DuckDBStore:
         try:
             yield self.con.table(view)
         finally:
-            self.raw.execute(f"DROP TABLE IF EXISTS {view}")
+            if not self._depth:  # inside a unit of work, it goes with the connection's temp tables
+                self.raw.execute(f"DROP TABLE IF EXISTS {view}")
+            else:
+                self._dropped.append(view)
 
     def memtable(self, rows: list[dict], name: str) -> ir.Table:
         return ibis.memtable(rows, schema=TABLES[name])

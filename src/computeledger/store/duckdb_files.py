@@ -15,7 +15,7 @@ import ibis.expr.types as ir
 import sqlglot.expressions as sge
 
 from computeledger.errors import UsageError
-from computeledger.store.base import Staged, Unreadable
+from computeledger.store.base import Staged, Unreadable, as_text
 
 ROW = "__row"  # the staged row number; the name ingest's FOCUS rules expect
 SRC = "cl_src"
@@ -98,15 +98,7 @@ def _stage_parquet(con: ibis.BaseBackend, path: Path) -> Staged:
     except duckdb.Error as exc:
         raise Unreadable(f"not a readable Parquet file: {first_line(exc)}") from exc
     columns = [c for c in src.columns if c != "file_row_number"]
-    text = {}
-    for c in columns:
-        typ = src[c].type()
-        if typ.is_string():
-            text[c] = src[c]
-        elif typ.is_map() or typ.is_struct() or typ.is_array() or typ.is_json():
-            text[c] = src[c].cast("json").cast("string")
-        else:
-            text[c] = src[c].cast("string")
+    text = as_text(src, columns)
     text[ROW] = src["file_row_number"]
     return Staged(src.select(**text), columns, first_line=1, source="parquet")
 

@@ -29,7 +29,7 @@ import ibis.expr.types as ir
 
 from computeledger.errors import LedgerInUse, UsageError
 from computeledger.schema.tables import TABLES
-from computeledger.store.base import Staged, Unreadable, Where
+from computeledger.store.base import Staged, Unreadable, Where, as_text
 
 ROW = "__row"  # the staged row number; the name ingest's FOCUS rules expect
 
@@ -236,15 +236,7 @@ class SparkStore:
             raise Unreadable(f"not a readable Parquet file: {str(exc).splitlines()[0]}") from None
         df.createOrReplaceTempView("cl_stage")
         src = self.con.table("cl_stage")
-        text = {}
-        for c in columns:
-            typ = src[c].type()
-            if typ.is_string():
-                text[c] = src[c]
-            elif typ.is_map() or typ.is_struct() or typ.is_array() or typ.is_json():
-                text[c] = src[c].cast("json").cast("string")
-            else:
-                text[c] = src[c].cast("string")
+        text = as_text(src, columns)
         text[ROW] = src["row_index"]
         return Staged(src.select(**text), columns, first_line=1, source="parquet")
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import ibis
 
-from computeledger.allocate.engine import allocated_charges
+from computeledger.allocate.engine import latest_version
 from computeledger.errors import UsageError
 
 BASES = {"effective": ("EffectiveCost", "ChargePeriodStart"), "billed": ("BilledCost", "BillingPeriodStart")}
@@ -40,18 +40,27 @@ def inference_costs(
     if cost not in COSTS:
         raise UsageError(f"--cost {cost!r}: use one of {', '.join(COSTS)}")
     money, when = BASES[basis]
-    a = allocated_charges(ledger, rules_version)
-    a = a.filter(a.workload == "inference")
+    version = rules_version or latest_version(ledger)
+    if version is None:
+        raise UsageError("no allocation yet: run `computeledger allocate --rules RULES.toml` first")
+    # the inference parts of the run, joined to their charges for period, provider and
+    # currency (a charge loaded after the run is unallocated, so never inference)
+    parts = ledger.allocations
+    parts = parts.filter((parts.rules_version == version) & (parts.workload == "inference"))
     if cost == "direct":
-        a = a.filter(a.split.isnull())
+        parts = parts.filter(parts.split.isnull())
+    parts = parts.select("x_charge_id", "model", cl_cost=parts[money], cl_gpu_hours=parts.gpu_hours)
+    c = ledger.charges
+    c = c.select(
+        cl_id=c.x_charge_id,
+        provider=ibis.coalesce(c.HostProviderName, c.ServiceProviderName),
+        month=c[when].truncate("M").date(),
+        currency=c.BillingCurrency,
+    )
+    a = parts.inner_join(c, parts.x_charge_id == c.cl_id)
     rows = (
-        a.group_by(
-            model=a.model,
-            provider=ibis.coalesce(a.HostProviderName, a.ServiceProviderName),
-            month=a[when].truncate("M").date(),
-            currency=a.BillingCurrency,
-        )
-        .aggregate(cost=a[money].sum(), missing=a[money].isnull().sum(), gpu_hours=a.gpu_hours.sum())
+        a.group_by("model", "provider", "month", "currency")
+        .aggregate(cost=a.cl_cost.sum(), missing=a.cl_cost.isnull().sum(), gpu_hours=a.cl_gpu_hours.sum())
         .to_pyarrow()
         .to_pylist()
     )

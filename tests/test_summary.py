@@ -129,6 +129,7 @@ def test_cli_lists_ingests_and_quarantine(tmp_path, sample):
     assert "no ledger at" in r.output
 
 
+@pytest.mark.slow  # over 20 s: the full suite runs it
 def test_demo_recovers_the_synthetic_truth(tmp_path):
     from typer.testing import CliRunner
 

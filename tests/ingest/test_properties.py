@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, localcontext
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -65,6 +66,7 @@ def test_totals_are_exact_for_any_decimals(tmp_path_factory, amounts):
         assert totals(lg)["AWS"]["BilledCost"] == exact_sum(d for d, _ in amounts)
 
 
+@pytest.mark.slow  # over 20 s: the full suite runs it
 @few
 @given(st.lists(money, min_size=2, max_size=30), st.integers(1, 5), st.randoms())
 def test_order_and_split_do_not_change_totals(tmp_path_factory, amounts, parts, rnd):

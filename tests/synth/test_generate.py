@@ -32,6 +32,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(company, tmp_path):
     assert (again["focus_files"], again["invoice_files"]) == (16, 4)
 
 
+@pytest.mark.slow  # over 20 s: the full suite runs it
 def test_bills_ingest_to_the_truth_exactly(company, tmp_path):
     out, result = company
     with open_ledger(tmp_path / "l.duckdb") as lg:
@@ -78,6 +79,7 @@ def test_bills_ingest_to_the_truth_exactly(company, tmp_path):
     assert billed_ms > effective_ms
 
 
+@pytest.mark.slow  # over 20 s: the full suite runs it
 def test_every_file_passes_validate(company):
     out, _ = company
     problems = validate([out / "focus"])
@@ -131,6 +133,7 @@ def test_credits_are_used_up_and_run_out_mid_period(tmp_path):
         assert sum(c.BilledCost) == Decimal("-750000")
 
 
+@pytest.mark.slow  # over 20 s: the full suite runs it
 def test_reservation_amortizes_to_its_purchase_over_the_term(tmp_path):
     out = tmp_path / "lab"
     generate(out, months=12, start="2024-01", seed=5)

@@ -173,3 +173,27 @@ def _best_point(model_name: str, gpu_name: str, t: dict, calibrations: dict):
     if best is None:
         raise UsageError(f"{model.model} does not fit on a node of {gpu.gpu}")
     return best[1]
+
+
+def per_model(rows: list[dict]) -> list[dict]:
+    """`compare`'s rows summed per model over the whole period: billed inference GPU-hours,
+    the GPU-hours the tokens needed (unknown if any month's is), and the utilization that
+    implies (needed / billed, estimated)."""
+    out: dict[str, dict] = {}
+    for r in rows:
+        t = out.setdefault(
+            r["model"],
+            {"model": r["model"], "shape": r["catalogue_model"], "billed_gpu_hours": Decimal(0),
+             "needed_gpu_hours": Decimal(0)},
+        )  # fmt: skip
+        t["billed_gpu_hours"] += r["billed_gpu_hours"] or 0
+        if r["needed_gpu_hours"] is None:
+            t["needed_gpu_hours"] = None
+            t["note"] = r["note"]
+        elif t["needed_gpu_hours"] is not None:
+            t["needed_gpu_hours"] += r["needed_gpu_hours"]
+    for t in out.values():
+        needed, billed = t["needed_gpu_hours"], t["billed_gpu_hours"]
+        t["implied_utilization"] = f"{needed / billed:.1%}" if needed is not None and billed else None
+        t.setdefault("note", "estimated: throughput-optimal on the billed GPU")
+    return list(out.values())

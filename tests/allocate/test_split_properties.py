@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -48,6 +49,7 @@ def _rules(driver: str):
     shared=st.lists(st.tuples(money, money, money, st.one_of(st.none(), money)), min_size=1, max_size=4),
     driver=st.sampled_from(["gpu_hours", "cost"]),
 )
+@pytest.mark.slow  # over 10 s: the full suite runs it
 def test_parts_add_up_to_the_charge_and_follow_the_driver(targets, shared, driver):
     rows = []
     for i, (workload, qty, cost) in enumerate(targets):

@@ -102,6 +102,7 @@ def test_digits_past_the_scale_are_refused_not_rounded(tmp_path_factory, d):
     ),
     st.integers(-12 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m))),
 )
+@pytest.mark.slow  # over 10 s: the full suite runs it
 def test_timestamps_in_any_offset_land_in_utc(tmp_path_factory, moment, tz):
     tmp = tmp_path_factory.mktemp("t")
     local = moment.replace(tzinfo=UTC).astimezone(tz)

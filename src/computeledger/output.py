@@ -112,12 +112,18 @@ def from_rows(rows: list[dict], columns: list[str] | None = None) -> pa.Table:
     for n in names:
         values = [r.get(n) for r in rows]
         sample = next((v for v in values if v is not None), None)
+        if any(isinstance(v, Decimal) for v in values):  # estimates (floats) beside exact figures
+            values = [Decimal(repr(v)) if isinstance(v, float | int) and not isinstance(v, bool) else v
+                      for v in values]  # fmt: skip
+            sample = Decimal(0)
         if isinstance(sample, Decimal):
             arrays[n] = pa.array(values, pa.decimal128(38, 18))
         elif isinstance(sample, bool):
             arrays[n] = pa.array(values, pa.bool_())
         elif isinstance(sample, int):
             arrays[n] = pa.array(values, pa.int64())
+        elif isinstance(sample, float):
+            arrays[n] = pa.array([None if v is None else float(v) for v in values], pa.float64())
         elif isinstance(sample, _dt.date) and not isinstance(sample, _dt.datetime):
             arrays[n] = pa.array(values, pa.date32())
         elif sample is None:

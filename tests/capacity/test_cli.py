@@ -111,3 +111,10 @@ def test_errors_name_what_is_wrong():
     assert r.exit_code == 2 and "unknown model 'GPT-9'" in r.output
     r = run("capacity", "throughput", "--model", "Llama-3.1-8B", "--gpu", "MI300X")
     assert r.exit_code == 2 and "no price for MI300X in the catalogue: give --price" in r.output
+
+
+def test_the_readmes_invert_with_a_price_range_and_a_mix_prints_both_tables():
+    r = run("capacity", "invert", "8.7B", "--period", "2025-01..2025-09", "--gpu", "H100 SXM",
+            "--price", "2..4", "--mix", "Llama-3.3-70B=0.6,Llama-3.1-8B=0.4")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "Tornado" in r.output and "price per GPU-hour" in r.output and "utilization" in r.output

@@ -7,7 +7,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
-import pyarrow as pa
 import typer
 
 from computeledger import output
@@ -34,7 +33,7 @@ def _calibrations(path: Path | None) -> dict:
 
 
 def _show(rows: list[dict], fmt: str, title: str) -> None:
-    output.render(pa.Table.from_pylist(rows), fmt, console, title=title, unknown="")
+    output.render(output.from_rows(rows), fmt, console, title=title, unknown="")
 
 
 @app.command("throughput")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import ibis
@@ -201,9 +202,12 @@ def _amount_flag(rows: ir.Table) -> ir.StringValue:
         (unit.re_search(r"^1\s*k\b|^1k|thousand"), 1_000),
         else_=1,
     )
-    # a check to the cent: 9 decimals of each factor are plenty, and keep the product in range
-    expected = (rows.quantity.cast("decimal(38, 9)") * rows.unit_price.cast("decimal(38, 9)")) / block
-    off = (expected - rows.amount).abs() >= ibis.literal(0.01, "decimal(38, 2)")
+    # exact, in multiplications: |quantity x price - amount x block| >= a cent x block
+    # (9 decimals of each factor are plenty for a cent, and keep the products in range)
+    q, p = rows.quantity.cast("decimal(38, 9)"), rows.unit_price.cast("decimal(38, 9)")
+    a = rows.amount.cast("decimal(38, 9)")
+    cents = ibis.literal(Decimal("0.01"), "decimal(38, 2)")
+    off = (q * p - a * block).abs() >= cents * block
     known = rows.quantity.notnull() & rows.unit_price.notnull() & rows.amount.notnull()
     return ibis.ifelse(known & off, AMOUNT_FLAG, ibis.null("string"))
 

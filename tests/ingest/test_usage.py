@@ -120,3 +120,24 @@ def test_span_attributes_for_customer_and_channel_are_the_users_to_name(tmp_path
         assert r.status == "loaded", r.message
         [row] = lg.usage.to_pyarrow().to_pylist()
     assert (row["customer"], row["channel"], row["requests"], row["input_tokens"]) == ("acme", "api", 3, 120)
+
+
+def test_two_sources_of_the_same_usage_are_not_summed(company, tmp_path):
+    """The lab writes its tokens twice (OpenAI JSONL and OTLP spans): loading both sets the
+    second aside record by record, named, and the tokens stay the truth's."""
+    out, _ = company
+    expected = sum(int(r["input_tokens"]) + int(r["output_tokens"]) for r in truth(out, "tokens"))
+    with open_ledger(tmp_path / "l.duckdb") as lg:
+        results = lg.ingest_usage([out / "usage"])
+        u = lg.usage
+        got = u.aggregate(t=(u.input_tokens + u.output_tokens).sum()).to_pyarrow().to_pylist()[0]["t"]
+    first, second = results[:4], results[4:]
+    assert [r.format for r in first] == ["openai-usage"] * 4
+    assert [r.format for r in second] == ["otel-spans"] * 4
+    assert all(r.rows_quarantined == 0 for r in first)
+    assert all(r.rows_loaded == 0 and r.rows_quarantined > 0 for r in second)
+    assert second[0].reasons[0].endswith(
+        "records: the same model, customer, channel and period as ingest 1 (another source of this "
+        "usage): set aside, the earlier stands"
+    )
+    assert got == expected

@@ -128,7 +128,7 @@ def _one(store: Store, path: Path, attributes: dict[str, str]) -> UsageResult:
         with store.transaction():
             _record(store, result, sha, started)
         return result
-    with store.scratch(records.mutate(cl_problem=problem(records))) as rows, store.transaction():
+    with store.scratch(_checked(store, records)) as rows, store.transaction():
         ingest_id = store.next_id("ingests", "ingest_id")
         good = rows.filter(rows.cl_problem.isnull())
         store.append(
@@ -151,6 +151,37 @@ def _one(store: Store, path: Path, attributes: dict[str, str]) -> UsageResult:
         result.status = "loaded"
         _record(store, result, sha, started, ingest_id)
     return result
+
+
+def usage_key(t: ir.Table) -> ir.StringValue:
+    """Model, customer, channel and period as one value: what two sources of the same usage
+    (a JSONL export and OpenTelemetry spans, or two files) share."""
+    sep = "\x1f"
+    parts = [t.model, t.customer.fill_null(""), t.channel.fill_null(""),
+             t.period_start.cast("string"), t.period_end.cast("string")]  # fmt: skip
+    key = parts[0]
+    for p in parts[1:]:
+        key = key + sep + p
+    return key
+
+
+def _checked(store: Store, records: ir.Table) -> ir.Table:
+    """The records with their reason to be set aside, if any: their own problem, or usage the
+    ledger already holds from another source (the same model, customer, channel and period
+    in an earlier ingest: the earlier stands, nothing is summed twice)."""
+    usage = store.table("usage")
+    prior = usage.group_by(cl_key=usage_key(usage)).aggregate(cl_prior=usage.ingest_id.min())
+    keyed = records.mutate(cl_key=usage_key(records))
+    joined = keyed.left_join(prior, keyed.cl_key == prior.cl_key)
+    again = (
+        "the same model, customer, channel and period as ingest "
+        + joined.cl_prior.cast("string")
+        + " (another source of this usage): set aside, the earlier stands"
+    )
+    reason = ibis.ifelse(joined.cl_prior.notnull(), again, problem(joined))
+    return joined.mutate(cl_problem=ibis.coalesce(problem(joined), reason)).drop(
+        "cl_key", "cl_prior", *[c for c in joined.columns if c.endswith("_right")]
+    )
 
 
 def _record(store: Store, result: UsageResult, sha: str, started, ingest_id: int | None = None) -> None:

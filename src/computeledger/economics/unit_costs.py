@@ -94,11 +94,16 @@ def cells(ledger, dims: list[str], basis: str, cost: str, rules_version: str | N
     tokens = token_counts(ledger)
     by_provider = "provider" in dims
     per_customer = bool({"customer", "channel"} & set(dims))
-    model_months = {(m, mo) for m, _, mo in costs} | {(m, mo) for m, mo, _, _ in tokens}
+    cost_index: dict[tuple, dict] = defaultdict(dict)
+    for k, v in costs.items():
+        cost_index[(k[0], k[2])][k] = v
+    token_index: dict[tuple, list] = defaultdict(list)
+    for (m, mo, c, ch), t in tokens.items():
+        token_index[(m, mo)].append(((c, ch), t))
     out: list[Cell] = []
-    for model, month in sorted(model_months, key=lambda k: (str(k[0]), k[1])):
-        mine = {k: v for k, v in costs.items() if k[0] == model and k[2] == month}
-        users = sorted(((c, ch), t) for (m, mo, c, ch), t in tokens.items() if m == model and mo == month)
+    for model, month in sorted(set(cost_index) | set(token_index), key=lambda k: (str(k[0]), k[1])):
+        mine = cost_index.get((model, month), {})
+        users = sorted(token_index.get((model, month), []), key=lambda u: (str(u[0][0]), str(u[0][1])))
         groups = (
             [({"provider": p}, {k: v}) for k, v in mine.items() for p in [k[1]]]
             if by_provider

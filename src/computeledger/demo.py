@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from computeledger import money
 from computeledger.ingest.results import FileResult
 from computeledger.ledger import open_ledger
 from computeledger.shipped import INVOICE_MAPPING, SYNTH_RULES
@@ -55,6 +56,7 @@ def build_lab(
     return Lab(bills, path, made, early, final, superseded, run.charges, run.parts, total, truth_total(bills))
 
 
+@money.exact
 def truth_total(bills: Path) -> Decimal:
     """The lab's billed cost as its truth file states it."""
     with (bills / "truth" / "costs.csv").open() as f:

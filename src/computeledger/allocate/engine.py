@@ -86,6 +86,7 @@ def _tokens(usage: ir.Table | None, split: Split) -> dict[tuple, int]:
     return {(r["model"], r["month"]): r["tokens"] for r in rows}
 
 
+@money.exact
 def shares(rows: ir.Table, rules: Rules, usage: ir.Table | None = None) -> ir.Table | None:
     """Per split, provider and month: each target's part number and share, computed exactly
     from the drivers (a small table: targets x months). With the tokens driver a target's

@@ -250,9 +250,9 @@ class SparkStore:
             )
         lines = self.spark.sparkContext.textFile(str(path)).zipWithIndex()
         df = self.spark.createDataFrame(lines.map(lambda p: (p[1] + 1, p[0])), "line long, j string")
-        df.createOrReplaceTempView("cl_usage_lines")
-        self.spark.sql(_OPENAI_SQL).createOrReplaceTempView("cl_usage")
-        return self.con.table("cl_usage")
+        df.createOrReplaceTempView("cl_read_usage_lines")
+        self.spark.sql(_OPENAI_SQL).createOrReplaceTempView("cl_read_usage")
+        return self.con.table("cl_read_usage")
 
 
 def _field(path: str) -> str:
@@ -275,6 +275,6 @@ SELECT
   coalesce(CAST({_field("input_cached_tokens")} AS BIGINT), 0) AS cached_input_tokens,
   coalesce(CAST({_field("output_tokens")} AS BIGINT), 0) AS output_tokens,
   coalesce(CAST({_field("output_reasoning_tokens")} AS BIGINT), 0) AS reasoning_tokens
-FROM cl_usage_lines
+FROM cl_read_usage_lines
 WHERE j IS NOT NULL AND trim(j) <> ''
 """

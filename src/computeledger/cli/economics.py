@@ -153,7 +153,7 @@ def _gaps(gaps: list[dict]) -> None:
         )
     if len(gaps) > 10:
         console.print(
-            f"  ... and {len(gaps) - 10} more (--format json lists none of them; see the Python API)"
+            f"  ... and {len(gaps) - 10} more (all of them: the `.gaps` of the Python API result)"
         )
 
 

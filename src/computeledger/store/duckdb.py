@@ -133,10 +133,9 @@ class DuckDBStore:
         sql, values = self._sql(rows, params)
         try:
             self.raw.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM ({sql})", values)
-        except duckdb.Error as exc:  # a reader meeting damaged rows late (encoding, quoting)
-            if "read_" in sql or "Conversion" in str(exc) or "CSV" in str(exc):
-                raise Unreadable(f"not a readable file: {duckdb_files.first_line(exc)}") from exc
-            raise
+        except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
+            # a value the staged text cannot become (a reader's late surprise): the file's fault
+            raise Unreadable(f"not a readable file: {duckdb_files.first_line(exc)}") from exc
 
     def pending(self, name: str, where: Where) -> ir.Table:
         t = self.table(name)

@@ -40,7 +40,7 @@ def build_lab(
     on_file: Callable[[FileResult], None] | None = None,
 ) -> Lab:
     """Generate the lab under `folder`, ingest its bills into `folder/lab.duckdb`, allocate
-    them by the shipped rules and load its OpenAI-style usage."""
+    them by the shipped rules and load its OpenAI-style usage, revenue and bank statement."""
     bills = folder / "synthetic-lab"
     made = generate(bills, months=months, start=start)
     path = folder / "lab.duckdb"
@@ -53,6 +53,7 @@ def build_lab(
         run = lg.allocate(SYNTH_RULES)
         lg.ingest_usage([bills / "usage" / "openai"])
         lg.ingest_revenue([bills / "revenue"])
+        lg.ingest_cash([bills / "finance"])
     return Lab(bills, path, made, early, final, superseded, run.charges, run.parts, total, truth_total(bills))
 
 

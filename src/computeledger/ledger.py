@@ -127,6 +127,14 @@ class Ledger:
         parsed = load_revenue_mapping(mapping) if mapping is not None else None
         return ingest_revenue(self.store, paths, parsed)
 
+    def ingest_cash(self, paths: Sequence[str | Path], *, mapping: str | Path | None = None) -> list:
+        """Load bank statements and funding rounds (or other bank exports through a mapping
+        with `kind = "bank"` or `"funding"`); one unit of work per file."""
+        from computeledger.ingest.cash import ingest_cash, load_cash_mapping
+
+        parsed = load_cash_mapping(mapping) if mapping is not None else None
+        return ingest_cash(self.store, paths, parsed)
+
     def unit_costs(self, by: str = "model,month", **options):
         """Cost per million tokens per group (see `computeledger.economics.unit_costs`)."""
         from computeledger.economics.unit_costs import unit_costs

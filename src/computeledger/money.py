@@ -73,3 +73,22 @@ def exact(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
 
     return wrapper
+
+
+_SPREAD_PLACES = Decimal(1).scaleb(-18)
+
+
+@exact
+def spread(total: Decimal | None, weights: list[int | Decimal]) -> list[Decimal | None]:
+    """`total` in parts proportional to `weights`: parts 1..n-1 the total times their share
+    (to 18 decimals, toward zero), the last the remainder; exact sum. None stays None."""
+    if total is None:
+        return [None] * len(weights)
+    whole = sum(weights)
+    if not weights or whole == 0:
+        return [None] * len(weights)
+    parts = [
+        (total * divide(w, whole)).quantize(_SPREAD_PLACES, rounding="ROUND_DOWN", context=CONTEXT)
+        for w in weights[:-1]
+    ]
+    return [*parts, total - sum(parts, Decimal(0))]

@@ -12,6 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from computeledger import open_ledger
+from computeledger.accounting.bridge import bridge
+from computeledger.accounting.commitments import commitments
+from computeledger.accounting.credits import credits
+from computeledger.accounting.statement import gather, statement
 from computeledger.cli import app
 from computeledger.errors import UsageError
 from computeledger.ingest.convert import to_parquet
@@ -42,6 +46,7 @@ def both(company, tmp_path_factory):
     root = tmp_path_factory.mktemp("spark")
     files = dict(to_parquet([out / "focus", out / "preliminary"], root / "pq"))
     revenue = sorted(q for _, q in to_parquet([out / "revenue"], root / "revenue-pq"))
+    cash = sorted(q for _, q in to_parquet([out / "finance"], root / "cash-pq"))
     final = {p.parent.name + "/" + p.stem: q for p, q in files.items() if p.parts[-3] == "focus"}
     early = sorted(q for p, q in files.items() if p.parts[-3] == "preliminary")
     july = sorted(q for k, q in final.items() if k.endswith("2024-07"))
@@ -55,6 +60,8 @@ def both(company, tmp_path_factory):
             usage = lg.ingest_usage([out / "usage" / "openai"])
             sales = lg.ingest_revenue(revenue)
             run = lg.allocate(RULES)
+            banked = lg.ingest_cash(cash)
+            inputs = gather(lg)
             got[backend] = {
                 "results": [[r.to_dict() for r in rs] for rs in results],
                 "run": run,
@@ -69,6 +76,13 @@ def both(company, tmp_path_factory):
                 "sales": [(r.status, r.rows_loaded, r.rows_quarantined) for r in sales],
                 "unit_costs": lg.unit_costs("model,month,channel").rows,
                 "margin": lg.margin("model,channel,quarter").rows,
+                "cash": [(r.status, r.rows_loaded, r.rows_quarantined) for r in banked],
+                "statement": statement(
+                    lg, grain="month", bases=("billed", "effective", "cash"), inputs=inputs
+                ).rows,
+                "bridge": bridge(inputs, "2024-Q3"),
+                "commitments": commitments(lg).rows,
+                "credits": credits(lg),
                 "path": path,
             }
     return got
@@ -132,6 +146,15 @@ def test_unit_costs_and_margin_are_identical_to_the_last_digit(both):
     assert d["unit_costs"] == s["unit_costs"] and len(s["unit_costs"]) > 20
     assert d["margin"] == s["margin"]
     assert any(r["gross_margin"] is not None for r in s["margin"])
+
+
+def test_the_statement_and_bridge_are_identical_to_the_last_digit(both):
+    d, s = both["duckdb"], both["spark"]
+    assert d["cash"] == s["cash"] and [st for st, _, _ in s["cash"]] == ["loaded", "loaded"]
+    assert d["statement"] == s["statement"] and len(s["statement"]) == 3 * 4
+    assert any(r["closing_cash"] is not None for r in s["statement"])
+    assert d["bridge"] == s["bridge"]
+    assert d["commitments"] == s["commitments"] and d["credits"] == s["credits"]
 
 
 def test_allocations_and_summaries_are_identical_to_the_last_digit(both):

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from computeledger.cli import allocate, capacity, demo, economics, figures, ledger, synth, usage
+from computeledger.cli import accounting, allocate, capacity, demo, economics, figures, ledger, synth, usage
 from computeledger.cli.common import Group
 from computeledger.ledger import BACKENDS
 
@@ -40,7 +40,7 @@ def _options(
     ctx.obj = {"backend": backend}
 
 
-for _module in (ledger, usage, allocate, economics, synth, demo):
+for _module in (ledger, usage, allocate, economics, accounting, synth, demo):
     _module.register(app)
 app.add_typer(figures.app, name="figures")
 app.add_typer(capacity.app, name="capacity")

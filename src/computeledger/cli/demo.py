@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import tempfile
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -24,8 +26,12 @@ def demo(
     months: Annotated[int, typer.Option(min=1, help="Months of the synthetic lab")] = 12,
 ) -> None:
     """Real bills, then a synthetic AI lab: ingested into fresh ledgers and summarised."""
+    from computeledger.accounting.bridge import bridge
+    from computeledger.accounting.periods import add_months, label
+    from computeledger.accounting.statement import gather, statement
     from computeledger.capacity import catalog
     from computeledger.capacity.compare import compare, per_model
+    from computeledger.cli.accounting import render_bridge, render_statement
     from computeledger.demo import build_lab, token_economics
     from computeledger.synth.company import load_company
 
@@ -76,14 +82,41 @@ def demo(
                 "(no model): subscription revenue, which sells no one model: its cost and margin are "
                 "unknown, not 0; the app channel's token cost shows under each model"
             )
+            quarter = label(add_months(date(2024, 1, 1), max(0, months - 4)), "quarter")
+            console.rule(
+                f"[bold]6. Billed, effective, cash[/bold]: the statement of {quarter} and its bridge"
+            )
+            inputs = gather(lg)
+            render_statement(statement(lg, grain="quarter", bases=("billed", "effective", "cash"),
+                                       start=quarter, end=quarter, inputs=inputs))  # fmt: skip
+            render_bridge(bridge(inputs, quarter), "table", inputs.currency)
+            closing = statement(lg, grain="month", bases=("cash",), inputs=inputs).rows
+            cash_truth = {
+                t["month"]: Decimal(t["closing"]) for t in _truth_rows(lab.bills / "truth" / "cash.csv")
+            }
+            same = all(
+                r["closing_cash"] == cash_truth[r["period"]] for r in closing if r["period"] in cash_truth
+            )
+            console.print(
+                f"closing cash of {len(cash_truth)} months against the lab's bank truth: "
+                + ("[green]equal[/green]" if same else "[red]DIFFERENT[/red]")
+            )
+            equal_cash = same
         equal = lab.truth_total == lab.ledger_total
         verdict = "[green]equal[/green]" if equal else "[red]DIFFERENT[/red]"
         console.print(
             f"ledger total {output.decimal_text(lab.ledger_total)} vs the lab's ground truth "
             f"{output.decimal_text(lab.truth_total)}: {verdict}"
         )
-    if not equal:
+    if not (equal and equal_cash):
         raise typer.Exit(1)
+
+
+def _truth_rows(path: Path) -> list[dict]:
+    import csv
+
+    with path.open() as f:
+        return list(csv.DictReader(f))
 
 
 def register(app: typer.Typer) -> None:

@@ -28,6 +28,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from computeledger import money
 from computeledger.economics.inputs import TOKENS, inference_costs, output_weights, token_counts
 from computeledger.errors import UsageError
+from computeledger.money import spread
 
 DIMENSIONS = ("model", "customer", "channel", "provider", "month", "quarter")
 MILLION = Decimal(1_000_000)
@@ -73,21 +74,6 @@ def quarter(month: date) -> str:
 
 
 @money.exact
-def spread(total: Decimal | None, weights: list[int | Decimal]) -> list[Decimal | None]:
-    """`total` in parts proportional to `weights`: parts 1..n-1 the total times their share
-    (to 18 decimals, toward zero), the last the remainder; exact sum. None stays None."""
-    if total is None:
-        return [None] * len(weights)
-    whole = sum(weights)
-    if not weights or whole == 0:
-        return [None] * len(weights)
-    parts = [
-        (total * money.divide(w, whole)).quantize(_PLACES, rounding="ROUND_DOWN", context=money.CONTEXT)
-        for w in weights[:-1]
-    ]
-    return [*parts, total - sum(parts, Decimal(0))]
-
-
 def cells(ledger, dims: list[str], basis: str, cost: str, rules_version: str | None) -> list[Cell]:
     """Cost and tokens at the finest grain the dimensions need."""
     costs = inference_costs(ledger, basis, cost, rules_version)

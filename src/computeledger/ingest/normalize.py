@@ -59,12 +59,15 @@ _FAST_INT, _FAST_FRAC = 18 - 10, 10
 def to_decimal(v: ir.StringValue) -> ir.Value:
     """Text to the ledger's exact decimal. Text that provably fits a 64-bit decimal (at
     most 8 characters before the point and 10 after, no exponent) goes through one:
-    the result is identical, the parse far cheaper. Other text takes the 128-bit path."""
+    the result is identical, the parse far cheaper. Other text takes the 128-bit path.
+    Digit separators ('1_000', which the engine would read as 1000) are not a number here:
+    `decimal_problem` quarantines them rather than guess what was meant."""
     dot = v.find(".")
     n = v.length()
     fits = ibis.ifelse(dot >= 0, (dot <= _FAST_INT) & (n - dot - 1 <= _FAST_FRAC), n <= _FAST_INT)
     fast = fits & ~(v.contains("e") | v.contains("E"))
-    return ibis.ifelse(fast, v.try_cast(_FAST).cast(NUMBER), v.try_cast(NUMBER))
+    parsed = ibis.ifelse(fast, v.try_cast(_FAST).cast(NUMBER), v.try_cast(NUMBER))
+    return ibis.ifelse(v.contains("_"), ibis.null(NUMBER), parsed)
 
 
 def decimal_problem(name: str, v: ir.StringValue, num: ir.Value) -> ir.StringValue:

@@ -180,6 +180,33 @@ REVENUE_SHARE = sch.Schema(
     }
 )
 
+#: Bank statement lines: every movement of cash, dated, signed (money in is positive).
+CASH = sch.Schema(
+    _SOURCE
+    | {
+        "account": dt.string,  # the bank account, when the statement names it
+        "date": dt.date,
+        "counterparty": dt.string,
+        "kind": dt.string,  # opening_balance, customer_payment, cloud_bill, revenue_share, funding, ...
+        "reference": dt.string,  # what the line pays: an invoice id, a billing month, a round
+        "amount": NUMBER,
+        "currency": dt.string,
+        "balance": NUMBER,  # the bank's own running balance after the line, when it gives one
+    }
+)
+
+#: Funding rounds as closed: the cash they bring shows on the bank statement too.
+FUNDING = sch.Schema(
+    _SOURCE
+    | {
+        "date": dt.date,
+        "round": dt.string,
+        "investor": dt.string,
+        "amount": NUMBER,
+        "currency": dt.string,
+    }
+)
+
 TABLES: dict[str, sch.Schema] = {
     "charges": CHARGES,
     "ingests": INGESTS,
@@ -190,4 +217,6 @@ TABLES: dict[str, sch.Schema] = {
     "revenue_lines": REVENUE_LINES,
     "payments": PAYMENTS,
     "revenue_share": REVENUE_SHARE,
+    "cash": CASH,
+    "funding": FUNDING,
 }

@@ -1,0 +1,272 @@
+"""Accounting commands: ingest-cash, statement (and its bridge), commitments, credits,
+revenue-share."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from computeledger import output
+from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened
+
+ContractsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--contracts",
+        help="Contracts TOML: payment terms, commitments, credit grants, revenue share "
+        "[default: [accounting] contracts of ./computeledger.toml]",
+    ),
+]
+RulesVersionOpt = Annotated[
+    str | None, typer.Option("--rules-version", help="Allocation to read [default: the latest]")
+]
+_MONEY_LINES = (
+    "revenue",
+    "revenue_share",
+    "inference_compute",
+    "gross_profit",
+    "training_compute",
+    "research_compute",
+    "other_compute",
+    "total_compute",
+    "compute_burn",
+    "cash_in",
+    "cash_out",
+    "funding",
+    "net_cash_burn",
+    "opening_cash",
+    "closing_cash",
+    "bank_balance",
+    "balance_difference",
+    "estimated",
+)
+
+
+def ingest_cash(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Bank statement or funding CSV files or folders")],
+    ledger: LedgerOpt = None,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="TOML mapping (kind = bank|funding)")
+    ] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Load bank statements (date, counterparty, kind, reference, amount, currency) and funding rounds."""
+    from computeledger.ingest.cash import ingest_cash as run
+    from computeledger.ingest.cash import load_cash_mapping
+
+    check_format(fmt)
+    parsed = load_cash_mapping(mapping) if mapping else None
+    with opened(ctx, ledger) as lg:
+        results = run(lg.store, paths, parsed)
+    columns = ["path", "status", "format", "rows_read", "rows_loaded", "rows_quarantined", "message"]
+    table = output.from_rows([{k: r.to_dict()[k] for k in columns} for r in results], columns)
+    output.render(table, fmt, console, title="Cash files", unknown="")
+    if fmt == "table":
+        for r in results:
+            for reason in r.reasons[:5]:
+                console.print(
+                    f"  {escape(r.path)}: quarantine: {escape(reason)}", highlight=False, soft_wrap=True
+                )
+    if any(r.status == "refused" for r in results):
+        raise typer.Exit(1)
+
+
+def statement(
+    ctx: typer.Context,
+    period: Annotated[
+        str, typer.Option("--period", help="month, quarter or year; or one period: 2025, 2025-Q3, 2025-07")
+    ] = "quarter",
+    basis: Annotated[
+        str, typer.Option("--basis", help="billed, effective, cash, or several: billed,effective,cash (all)")
+    ] = "all",
+    start: Annotated[str | None, typer.Option("--from", help="First period (2025, 2025-Q1, 2025-01)")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last period")] = None,
+    bridge: Annotated[
+        bool, typer.Option("--bridge", help="From billed to effective to cash for --period (one period)")
+    ] = False,
+    contracts: ContractsOpt = None,
+    rules_version: RulesVersionOpt = None,
+    ledger: LedgerOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Revenue, revenue share, compute by workload, gross margin, burn, cash and runway, per basis."""
+    from computeledger.accounting.bridge import bridge as run_bridge
+    from computeledger.accounting.periods import GRAINS, parse
+    from computeledger.accounting.statement import gather
+    from computeledger.accounting.statement import statement as run
+
+    check_format(fmt)
+    bases = ("billed", "effective", "cash") if basis == "all" else tuple(b.strip() for b in basis.split(","))
+    if period in GRAINS:
+        grain = period
+        if bridge:
+            raise typer.BadParameter(
+                "--bridge needs one period: 2025-Q3, 2025-07 or 2025", param_hint="--period"
+            )
+    else:
+        _, _, grain = parse(period)
+        start = end = period
+    with opened(ctx, ledger, read_only=True) as lg:
+        inp = gather(lg, contracts, rules_version)
+        if bridge:
+            rows = run_bridge(inp, period)
+        else:
+            got = run(lg, grain=grain, bases=bases, start=start, end=end, inputs=inp)
+    if bridge:
+        render_bridge(rows, fmt, inp.currency)
+        return
+    if fmt != "table":
+        output.render(output.from_rows(got.rows, ["period", "basis", *_lines()]), fmt, console)
+        return
+    render_statement(got)
+
+
+def _lines() -> list[str]:
+    from computeledger.accounting.statement import LINES
+
+    return list(LINES)
+
+
+def render_statement(got) -> None:
+    """The statement as a table: its lines down, each period and basis across; then its notes."""
+    from rich.table import Table
+
+    heads = [f"{r['period']} {r['basis']}" for r in got.rows]
+    t = Table(title=f"Statement ({got.currency or 'no currency'}; every digit: --format csv)")
+    t.add_column("line")
+    for h in heads:
+        t.add_column(escape(h), justify="right")
+    for line in _lines():
+        cells = []
+        for r in got.rows:
+            v = r[line]
+            if v is None:
+                cells.append("[dim]unknown[/dim]")
+            elif line == "gross_margin":
+                cells.append(f"{(v * 100).quantize(Decimal('0.1'))}%")
+            elif line in _MONEY_LINES:
+                cells.append(f"{v.quantize(Decimal('0.01')):,}")
+            else:
+                cells.append(escape(str(v)))
+        t.add_row(line.replace("_", " "), *cells)
+    console.print(t)
+    for note in got.notes:
+        console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+    for ln in got.unmatched[:5]:
+        console.print(
+            f"  unmatched: {ln['date']} {escape(str(ln['counterparty']))} {escape(str(ln['reference']))} "
+            f"{output.cell_text(ln['amount'])} ({escape(ln['source_file'])}:{ln['source_line']})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for b in got.overpaid[:5]:
+        console.print(
+            f"  overpaid: {escape(b['provider'])} {b['billing_month']}: billed "
+            f"{output.cell_text(b['billed'])}, paid {output.cell_text(b['paid'])}",
+            highlight=False,
+        )
+
+
+def render_bridge(rows: list[dict], fmt: str, currency: str | None) -> None:
+    """The bridge from billed to effective to cash, totals in bold."""
+    table = output.from_rows(rows, ["period", "step", "amount", "kind", "estimated"])
+    if fmt != "table":
+        output.render(table, fmt, console)
+        return
+    from rich.table import Table
+
+    t = Table(title=f"Bridge {escape(rows[0]['period'])} ({currency or 'no currency'})")
+    t.add_column("step")
+    t.add_column("amount", justify="right")
+    for r in rows:
+        text = f"{r['amount'].quantize(Decimal('0.01')):,}"
+        name = escape(r["step"])
+        if r["kind"] == "total":
+            text, name = f"[bold]{text}[/bold]", f"[bold]{name}[/bold]"
+        t.add_row(name, text)
+    console.print(t)
+    est = rows[-1]["estimated"]
+    if est:
+        console.print(
+            f"of the cash, {output.cell_text(est.quantize(Decimal('0.01')))} is estimated "
+            "(bills no bank line shows paid, placed on their payment terms)",
+            highlight=False,
+        )
+
+
+def commitments(
+    ctx: typer.Context,
+    schedule: Annotated[bool, typer.Option("--schedule", help="One row per commitment and month")] = False,
+    contracts: ContractsOpt = None,
+    ledger: LedgerOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Every commitment: purchase, amortization, used and unused, utilization, remaining balance."""
+    from computeledger.accounting.commitments import commitments as run
+
+    check_format(fmt)
+    with opened(ctx, ledger, read_only=True) as lg:
+        got = run(lg, contracts)
+    rows = got.schedule if schedule else got.rows
+    table = output.from_rows(rows)
+    if fmt == "table":
+        table = output.for_screen(table, {"utilization": 4})
+    output.render(table, fmt, console, title="Commitment schedule" if schedule else "Commitments")
+
+
+def credits(
+    ctx: typer.Context,
+    by_month: Annotated[bool, typer.Option("--by-month", help="One row per grant and month")] = False,
+    contracts: ContractsOpt = None,
+    ledger: LedgerOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Credit grants: consumed per month, remaining, projected exhaustion at the trailing rate."""
+    from computeledger.accounting.credits import credits as run
+
+    check_format(fmt)
+    with opened(ctx, ledger, read_only=True) as lg:
+        grants, months = run(lg, contracts)
+    table = output.from_rows(months if by_month else grants)
+    if fmt == "table":
+        table = output.for_screen(table, {})
+    output.render(table, fmt, console, title="Credits by month" if by_month else "Credits")
+
+
+def revenue_share(
+    ctx: typer.Context,
+    contracts: ContractsOpt = None,
+    ledger: LedgerOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """What each revenue-share agreement makes payable, against the partner's statements."""
+    from computeledger.accounting.contracts import load_contracts
+    from computeledger.accounting.income import share_due
+
+    check_format(fmt)
+    parsed = load_contracts(contracts)
+    with opened(ctx, ledger, read_only=True) as lg:
+        rows = share_due(lg, parsed)
+    output.render(output.from_rows(rows), fmt, console, title="Revenue share: agreements against statements")
+    if fmt == "table":
+        if not parsed.agreements:
+            console.print("no revenue-share agreement: give them in a contracts file (--contracts)")
+        off = [r for r in rows if r["difference"]]
+        if off:
+            console.print(
+                f"{len(off)} period(s) where the statement differs from the agreement", highlight=False
+            )
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the application."""
+    app.command("ingest-cash")(ingest_cash)
+    app.command()(statement)
+    app.command()(commitments)
+    app.command()(credits)
+    app.command("revenue-share")(revenue_share)

@@ -148,6 +148,32 @@ class Ledger:
 
         return margin(self, by, **options)
 
+    def statement(self, period: str = "quarter", bases=("billed", "effective", "cash"), **options):
+        """Revenue, compute by workload, margin, burn, cash and runway per period and basis
+        (see `computeledger.accounting.statement`; `contracts=` a contracts file)."""
+        from computeledger.accounting.statement import statement
+
+        return statement(self, grain=period, bases=tuple(bases), **options)
+
+    def bridge(self, period: str, *, contracts: str | Path | None = None, rules_version: str | None = None):
+        """From billed to effective to cash compute for one period ('2025-Q3'), step by step."""
+        from computeledger.accounting.bridge import bridge
+        from computeledger.accounting.statement import gather
+
+        return bridge(gather(self, contracts, rules_version), period)
+
+    def commitments(self, *, contracts: str | Path | None = None):
+        """The commitments ledger (see `computeledger.accounting.commitments`)."""
+        from computeledger.accounting.commitments import commitments
+
+        return commitments(self, contracts)
+
+    def credits(self, *, contracts: str | Path | None = None):
+        """The credits ledger: (grants, per month) (see `computeledger.accounting.credits`)."""
+        from computeledger.accounting.credits import credits
+
+        return credits(self, contracts)
+
     def allocate(self, rules: str | Path):
         """Place every charge by the rules file (see `computeledger.allocate.rules`)."""
         from computeledger.allocate.engine import allocate

@@ -88,3 +88,19 @@ def books_inputs(books):
 
     with open_ledger(books[0], read_only=True) as lg:
         yield gather(lg, books[2])
+
+
+def test_the_python_api_gives_the_same_as_the_functions(books, books_ledger):
+    got = books_ledger.statement("quarter", contracts=books[2]).rows
+    assert [(r["period"], r["basis"]) for r in got][:3] == [
+        ("2024-Q1", "billed"),
+        ("2024-Q2", "billed"),
+        ("2024-Q1", "effective"),
+    ]
+    steps = books_ledger.bridge("2024-Q2", contracts=books[2])
+    assert (
+        steps[-1]["amount"]
+        == next(r for r in got if r["period"] == "2024-Q2" and r["basis"] == "cash")["total_compute"]
+    )
+    assert books_ledger.commitments(contracts=books[2]).rows[0]["purchase"] == Decimal("1900014.336")
+    assert books_ledger.credits(contracts=books[2])[0][0]["consumed"] == Decimal("750000")

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
+import pytest
+
 from computeledger.accounting.bases import compute
 from computeledger.accounting.contracts import Contracts
 from computeledger.accounting.statement import statement
+from computeledger.errors import UsageError
 from tests.conftest import decimal_sum, truth
 
 
@@ -74,3 +77,20 @@ def test_runway_is_the_closing_balance_over_trailing_burn(books_ledger):
         Decimal("0.1"), rounding="ROUND_DOWN"
     )
     assert rows["2024-01"]["runway"] == "not burning"
+
+
+def test_unit_costs_and_margin_on_the_cash_basis(books_ledger):
+    """Each bill's payment spread over its models: per month, the models' inference cost paid
+    is the statement's cash inference compute (to the 18th decimal's rounding)."""
+    got = books_ledger.unit_costs("month", basis="cash")
+    rows = {r["period"]: r for r in statement(books_ledger, grain="month", bases=("cash",)).rows}
+    paid = {f"{r['month']:%Y-%m}": r for r in got.rows if r["inference_cost"] is not None}
+    # January's bills are paid in February; June's are due in July (estimated)
+    assert sorted(paid) == ["2024-02", "2024-03", "2024-04", "2024-05", "2024-06", "2024-07"]
+    for month, r in paid.items():
+        if month == "2024-07":
+            continue
+        assert abs(r["inference_cost"] - rows[month]["inference_compute"]) < Decimal("1e-15"), month
+        assert r["gpu_hours_per_million_tokens"] is None  # GPU time is not paid for in cash
+    with pytest.raises(UsageError, match="statement --basis cash"):
+        books_ledger.margin("model", basis="cash")

@@ -13,7 +13,7 @@ from computeledger import output
 from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened
 
 BasisOpt = Annotated[
-    str, typer.Option("--basis", help="effective (by charge month) or billed (by billing month)")
+    str, typer.Option("--basis", help="effective (charge month), billed (billing month) or cash (when paid)")
 ]
 RulesVersionOpt = Annotated[
     str | None, typer.Option("--rules-version", help="Allocation to read [default: the latest]")

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import ibis
 
+from computeledger import money
 from computeledger.allocate.engine import latest_version
 from computeledger.errors import UsageError
 
@@ -29,14 +30,19 @@ class CostCell:
 
 
 def inference_costs(
-    ledger, basis: str = "effective", cost: str = "loaded", rules_version: str | None = None
+    ledger, basis: str = "effective", cost: str = "loaded", rules_version: str | None = None,
+    by_issuer: bool = False,
 ) -> dict[tuple[str, str, date], CostCell]:
     """(model, provider, month) -> inference cost and GPU-hours from the allocation.
-    `effective`: EffectiveCost by charge month; `billed`: BilledCost by billing month.
+    `effective`: EffectiveCost by charge month; `billed`: BilledCost by billing month;
+    `cash`: each bill's payment (bank line, else payment terms) spread over its models as
+    its billed cost is, in the month paid (GPU-hours unknown: time is not paid for in cash).
     `direct`: what the rules placed on the model; `loaded`: with the shared costs splits
-    spread onto it."""
+    spread onto it. `by_issuer`: provider is who issues the bill, not who hosts."""
+    if basis == "cash":
+        return _paid(ledger, cost, rules_version)
     if basis not in BASES:
-        raise UsageError(f"--basis {basis!r}: use one of {', '.join(BASES)}")
+        raise UsageError(f"--basis {basis!r}: use one of {', '.join([*BASES, 'cash'])}")
     if cost not in COSTS:
         raise UsageError(f"--cost {cost!r}: use one of {', '.join(COSTS)}")
     money, when = BASES[basis]
@@ -53,7 +59,9 @@ def inference_costs(
     c = ledger.charges
     c = c.select(
         cl_id=c.x_charge_id,
-        provider=ibis.coalesce(c.HostProviderName, c.ServiceProviderName),
+        provider=ibis.coalesce(c.InvoiceIssuerName, c.ServiceProviderName, c.HostProviderName)
+        if by_issuer
+        else ibis.coalesce(c.HostProviderName, c.ServiceProviderName),
         month=c[when].truncate("M").date(),
         currency=c.BillingCurrency,
     )
@@ -72,6 +80,41 @@ def inference_costs(
             out[key].currency = None
             continue
         out[key] = CostCell(value, r["gpu_hours"], r["currency"])
+    return out
+
+
+def _paid(ledger, cost: str, rules_version: str | None) -> dict[tuple[str, str, date], CostCell]:
+    from computeledger.accounting.bases import compute
+    from computeledger.accounting.cashflow import cash
+    from computeledger.accounting.contracts import load_contracts
+    from computeledger.accounting.periods import month_of
+
+    billed = inference_costs(ledger, "billed", cost, rules_version, by_issuer=True)
+    comp = compute(ledger, load_contracts(None), rules_version)
+    bills = comp.bills()
+    per_bill: dict[tuple[str, date], list] = defaultdict(list)
+    for (model, provider, month), cell in billed.items():
+        per_bill[(provider, month)].append((model, cell))
+    out: dict[tuple, CostCell] = {}
+    with localcontext(money.CONTEXT):
+        for p in cash(ledger, comp).payments:
+            if p.bill is None or (p.provider, p.bill) not in per_bill:
+                continue
+            models = sorted(per_bill[(p.provider, p.bill)], key=lambda mc: str(mc[0]))
+            if any(c.cost is None for _, c in models):
+                parts = [None] * len(models)
+            else:
+                known = [c.cost for _, c in models]
+                rest = bills[(p.provider, p.bill)]["billed"] - sum(known, Decimal(0))
+                parts = money.spread(p.amount, [*known, rest])[:-1]
+            for (model, c), part in zip(models, parts, strict=True):
+                key = (model, p.provider, month_of(p.date))
+                if key not in out:
+                    out[key] = CostCell(part, None, c.currency)
+                elif out[key].cost is not None and part is not None:
+                    out[key].cost += part
+                else:
+                    out[key].cost = None
     return out
 
 

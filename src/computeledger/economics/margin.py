@@ -49,6 +49,12 @@ def margin(
 ) -> Margin:
     """Per group: revenue, revenue share, inference cost, gross margin and margin %,
     tokens, and revenue and margin per million tokens."""
+    if basis == "cash":
+        raise UsageError(
+            "margin on the cash basis needs receipts per model, which payments do not say: "
+            "see `computeledger statement --basis cash` (receipts, shares paid and compute paid), "
+            "or `unit-costs --basis cash` (compute paid per model)"
+        )
     dims = parse_dimensions(by, DIMENSIONS)
     revenue, currencies = revenue_by_period(ledger)
     shares, share_currencies = revenue_share_owed(ledger)

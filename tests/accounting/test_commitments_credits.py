@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -46,7 +47,7 @@ def test_contract_outside_the_bills_amortizes_straight_line(books, books_ledger)
 )
 def test_amortization_sums_exactly_to_the_purchase(total, months):
     contract = Commitment("c", "P", total, "USD", date(2024, 1, 1), months, ((date(2024, 1, 1), total),))
-    got = commitments(_EmptyLedger(), Contracts(commitments=(contract,)))
+    got = commitments(_empty_ledger(), Contracts(commitments=(contract,)))
     assert decimal_sum(s["amortized"] for s in got.schedule) == total
     assert got.schedule[-1]["remaining"] == 0
 
@@ -136,18 +137,32 @@ def test_focus_12_commitment_examples_reconcile(tmp_path, name):
         assert all(c["utilization"] == 1 for c in got)
 
 
-class _EmptyLedger:
-    """A ledger with no charges (a contract's schedule needs none)."""
+_EMPTY = {}
 
-    @property
-    def charges(self):
-        import ibis
 
-        from computeledger.schema.tables import CHARGES
+def _empty_ledger():
+    """A ledger with no charges and no bank lines (a contract's schedule needs none)."""
+    if "ledger" not in _EMPTY:
+        import tempfile
 
-        return ibis.memtable(CHARGES.to_pyarrow().empty_table())
+        _EMPTY["ledger"] = open_ledger(Path(tempfile.mkdtemp()) / "empty.duckdb")
+    return _EMPTY["ledger"]
 
 
 @pytest.fixture(scope="module")
 def books_path(books):
     return books[0]
+
+
+def test_contract_payments_paid_on_the_bank_or_estimated(books, tmp_path):
+    import shutil
+
+    path = tmp_path / "l.duckdb"
+    shutil.copy(books[0], path)
+    bank = tmp_path / "bank.csv"
+    bank.write_text("date,counterparty,kind,reference,amount,currency\n"
+                    "2024-03-15,CoreWeave,commitment,cw-capacity,-1200000.00,USD\n")  # fmt: skip
+    with open_ledger(path) as lg:
+        lg.ingest_cash([bank])
+        row = next(r for r in commitments(lg, books[2]).rows if r["id"] == "cw-capacity")
+    assert (row["paid"], row["paid_estimated"]) == (Decimal("1200000.00"), Decimal("2400000.00"))

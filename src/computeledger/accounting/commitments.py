@@ -82,9 +82,14 @@ def commitments(ledger, contracts: Contracts | str | None = None) -> Commitments
     out = Commitments()
     for cid, b in sorted(bills.items()):
         _from_bills(out, cid, b, terms.get(cid))
+    if any(k.id not in bills for k in contracts.commitments):
+        from computeledger.accounting.bases import compute
+        from computeledger.accounting.cashflow import cash
+
+        payments = cash(ledger, compute(ledger, contracts)).payments
     for k in contracts.commitments:
         if k.id not in bills:
-            _from_contract(out, k)
+            _from_contract(out, k, [p for p in payments if p.contract == k.id])
     return out
 
 
@@ -117,6 +122,8 @@ def _from_bills(out: Commitments, cid: str, b: dict, term) -> None:
             "unused": unused_total,
             "utilization": _ratio(used_total, used_total + unused_total),
             "remaining": b["purchase"] - used_total - unused_total,
+            "paid": b["purchase"],  # on the provider's bill
+            "paid_estimated": Decimal(0),
             "note": None
             if term
             else "term not in the bills: give it in a contracts file to schedule the rest",
@@ -124,7 +131,7 @@ def _from_bills(out: Commitments, cid: str, b: dict, term) -> None:
     )
 
 
-def _from_contract(out: Commitments, k) -> None:
+def _from_contract(out: Commitments, k, payments: list) -> None:
     first = month_of(k.start)
     remaining = k.total
     for i, part in enumerate(money.spread(k.total, [1] * k.months)):
@@ -144,7 +151,10 @@ def _from_contract(out: Commitments, k) -> None:
             "unused": None,
             "utilization": None,
             "remaining": None,
-            "note": "outside the bills: use against it unknown; amortized straight-line",
+            "paid": sum((p.amount for p in payments if p.status == "paid"), Decimal(0)),
+            "paid_estimated": sum((p.amount for p in payments if p.status == "estimated"), Decimal(0)),
+            "note": "outside the bills: use against it unknown; amortized straight-line; paid: bank "
+            "lines (provider, reference = id); estimated: the schedule's other payments",
         }
     )
 

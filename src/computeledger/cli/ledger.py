@@ -61,6 +61,8 @@ def ingest_line(r) -> str:
     )
     if r.rows_replaced:
         text += f", replaced {r.rows_replaced} rows of an earlier export"
+    if r.rows_set_aside:
+        text += f"; {escape(r.message or '')}"
     for reason in r.reasons[:5]:
         text += f"\n           quarantine: {escape(reason)}"
     return text

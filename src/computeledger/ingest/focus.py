@@ -227,6 +227,101 @@ def _load(store: Store, staged: Staged, header_map, path: Path, fmt: str, lines,
         result.reasons = _reason_counts(store, ingest_id)
     new = store.pending("charges", lambda t: t.x_ingest_id == ingest_id)
     result.rows_replaced = _supersede(store, new, ingest_id, batch)
+    replaced, aside, stands = _versions(store, ingest_id, batch)
+    result.rows_replaced += replaced
+    if aside:
+        result.rows_set_aside = aside
+        result.message = (
+            f"{aside} row(s) set aside: ingest #{stands} of this call is a later version of the same bill "
+            "(same provider, billing account and billing period, overlapping charges) and stands"
+        )
+
+
+def _versions(store: Store, ingest_id: int, batch: str) -> tuple[int, int, int | None]:
+    """Files of one call are parts of one export, unless two hold the same charges (same
+    provider, billing account and billing period; same resource and charge period): then
+    they are versions of one bill, and the one covering later charges stands (on a tie,
+    the later file). Returns (rows of earlier files replaced, rows of this file set aside,
+    the ingest that stands over them)."""
+    ingests = store.table("ingests")
+    mates = ingests.filter((ingests.batch_id == batch) & (ingests.status == "loaded")).ingest_id
+    mate_ids = mates.to_pyarrow().to_pylist()
+    if not mate_ids:
+        return 0, 0, None
+    charges = store.table("charges")
+
+    def marks(t: ir.Table) -> ir.Table:
+        """A charge's identity: resource, charge period, SKU, category and description (two
+        meters of one resource in one hour are two charges, not two versions of one)."""
+        t = t.filter(t.ResourceId.notnull())
+        what = ibis.coalesce(t.SkuPriceId, t.SkuId, "") + "\x1f" + t.ChargeCategory
+        what = (
+            what + "\x1f" + ibis.coalesce(t.ChargeDescription, "") + "\x1f" + t.ChargePeriodEnd.cast("string")
+        )
+        return t.select(
+            cl_key=_provider_key(t),
+            cl_res=t.ResourceId + "\x1f" + what,
+            cl_start=t.ChargePeriodStart,
+            cl_id=t.x_ingest_id,
+        )
+
+    mine = marks(store.pending("charges", lambda t: t.x_ingest_id == ingest_id)).distinct()
+    theirs = marks(charges.filter(charges.x_ingest_id.isin(mate_ids)))
+    hit = mine.inner_join(
+        theirs, [mine.cl_key == theirs.cl_key, mine.cl_res == theirs.cl_res, mine.cl_start == theirs.cl_start]
+    )
+    pairs = hit.select(key=mine.cl_key, other=theirs.cl_id).distinct().to_pyarrow().to_pylist()
+    if not pairs:
+        return 0, 0, None
+    keys = sorted({p["key"] for p in pairs})
+    ends = charges.filter(
+        _provider_key(charges).isin(keys) & charges.x_ingest_id.isin([ingest_id, *mate_ids])
+    )
+    ends = ends.group_by(key=_provider_key(ends), ingest=ends.x_ingest_id).aggregate(
+        end=ends.ChargePeriodEnd.max()
+    )
+    end_of = {(r["key"], r["ingest"]): r["end"] for r in ends.to_pyarrow().to_pylist()}
+    replaced, aside, stands = 0, 0, None
+    for p in pairs:
+        key, other = p["key"], p["other"]
+        if end_of.get((key, ingest_id)) >= end_of.get((key, other)):
+            gone = _drop(store, lambda t, k=key, o=other: (t.x_ingest_id == o) & (_provider_key(t) == k))
+            replaced += _mark(store, gone, ingest_id)
+        else:
+            gone = _drop(store, lambda t, k=key: (t.x_ingest_id == ingest_id) & (_provider_key(t) == k))
+            aside += sum(gone.values())
+            stands = other
+    return replaced, aside, stands
+
+
+def _drop(store: Store, where) -> dict[int, int]:
+    """Delete the charges `where` holds; the rows gone per ingest."""
+    gone = _gone(store.table("charges"), where)
+    if gone:
+        store.delete("charges", where)
+    return gone
+
+
+def _mark(store: Store, gone: dict[int, int], by: int) -> int:
+    """Count rows replaced on the ingests they came from (superseded when none is left)."""
+    if not gone:
+        return 0
+
+    def n_gone(t: ir.Table) -> ir.IntegerValue:
+        return ibis.cases(*[(t.ingest_id == i, n) for i, n in gone.items()], else_=0)
+
+    store.update(
+        "ingests",
+        lambda t: t.ingest_id.isin(list(gone)),
+        {
+            "rows_superseded": lambda t: t.rows_superseded + n_gone(t),
+            "superseded_by": lambda t: ibis.literal(by, "int64"),
+            "status": lambda t: ibis.ifelse(
+                t.rows_loaded - t.rows_superseded - n_gone(t) <= 0, "superseded", t.status
+            ),
+        },
+    )
+    return sum(gone.values())
 
 
 def _provider_key(t: ir.Table) -> ir.StringValue:
@@ -323,7 +418,10 @@ def _record(store: Store, result: FileResult, batch: str, started: datetime) -> 
         "mapping_sha256": result.mapping_sha256, "format": result.format,
         "focus_version": result.focus_version, "rows_read": result.rows_read,
         "rows_loaded": result.rows_loaded, "rows_quarantined": result.rows_quarantined,
-        "rows_superseded": 0, "status": result.status, "superseded_by": None, "message": result.message,
+        "rows_superseded": result.rows_set_aside,
+        "status": "superseded" if result.rows_set_aside and result.rows_set_aside >= result.rows_loaded
+        else result.status,
+        "superseded_by": None, "message": result.message,
         "started_at": started, "finished_at": _now(),
     }  # fmt: skip
     store.append("ingests", store.memtable([row], "ingests"))
@@ -336,4 +434,3 @@ def _shown_columns(columns: list[str], limit: int = 8) -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-

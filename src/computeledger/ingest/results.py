@@ -22,6 +22,7 @@ class FileResult:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     rows_replaced: int = 0
+    rows_set_aside: int = 0  # rows of this file an export of the same bill in the same call outranks
     ingest_id: int | None = None
     mapping: str | None = None
     mapping_sha256: str | None = None

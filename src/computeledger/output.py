@@ -62,13 +62,28 @@ def to_json(table: pa.Table) -> str:
     return json.dumps(records, indent=2)
 
 
+#: What a spreadsheet reads as a formula at the start of a cell (OWASP, CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """A cell as CSV text: numbers as they are; text that a spreadsheet would run as a
+    formula is prefixed with a quote (JSON keeps the exact text)."""
+    if value is None:
+        return ""
+    text = cell_text(value) or ""
+    if isinstance(value, str) and text.startswith(FORMULA_START):
+        return "'" + text
+    return text
+
+
 def to_csv(table: pa.Table) -> str:
     names, rows = rows_of(table)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(names)
+    w.writerow([csv_cell(n) for n in names])
     for row in rows:
-        w.writerow(["" if v is None else cell_text(v) for v in row])
+        w.writerow([csv_cell(v) for v in row])
     return buf.getvalue()
 
 

@@ -57,3 +57,21 @@ def test_two_meters_of_one_resource_in_parts_are_not_versions(tmp_path, sample):
         results = lg.ingest([a, b])
         n = lg.charges.count().to_pyarrow().as_py()
     assert n == 2 and not any(r.rows_set_aside or r.rows_replaced for r in results)
+
+
+def test_a_file_name_with_glob_characters_is_read_literally(tmp_path, sample):
+    """`b*.csv` beside `b1.csv`: each is its own file, by name and under its folder."""
+    header, rows = read_rows(sample)
+    folder = tmp_path / "bills"
+    folder.mkdir()
+    write_rows(folder / "b1.csv", header, rows[:4])
+    star = write_rows(folder / "b*.csv", header, rows[4:9])
+    write_rows(folder / "c[1].csv", header, rows[9:12])
+    with open_ledger(tmp_path / "one.duckdb") as lg:
+        [r] = lg.ingest([star])
+        assert (r.rows_read, r.rows_loaded) == (5, 5)
+        assert lg.charges.x_source_line.max().to_pyarrow().as_py() == 6
+    with open_ledger(tmp_path / "all.duckdb") as lg:
+        results = lg.ingest([folder])
+        assert sorted(r.rows_loaded for r in results) == [3, 4, 5]
+        assert lg.charges.count().to_pyarrow().as_py() == 12

@@ -103,3 +103,29 @@ def as_text(src: ir.Table, columns: list[str]) -> dict[str, ir.Value]:
         else:
             text[c] = src[c].cast("string")
     return text
+
+
+_GLOB = set("*?[]{}")
+_LINKS: list[Path] = []
+
+
+def literal_path(path: Path) -> str:
+    """The path to hand an engine's reader so that it reads this one file: engines expand
+    globs (`b*.csv`, `x[1].csv`), so a name holding glob characters is read through a
+    link of a plain name in a private folder (removed at exit). A path is a path."""
+    text = str(path)
+    if not _GLOB & set(text):
+        return text
+    import atexit
+    import hashlib
+    import shutil
+    import tempfile
+
+    if not _LINKS:
+        _LINKS.append(Path(tempfile.mkdtemp(prefix="computeledger-paths-")))
+        atexit.register(shutil.rmtree, _LINKS[0], True)
+    suffix = "".join(s for s in path.suffixes if not _GLOB & set(s))
+    link = _LINKS[0] / (hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:24] + suffix)
+    if not link.exists():
+        link.symlink_to(path.resolve())
+    return str(link)

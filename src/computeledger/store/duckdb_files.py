@@ -15,7 +15,7 @@ import ibis.expr.types as ir
 import sqlglot.expressions as sge
 
 from computeledger.errors import UsageError
-from computeledger.store.base import Staged, Unreadable, as_text
+from computeledger.store.base import Staged, Unreadable, as_text, literal_path
 
 ROW = "__row"  # the staged row number; the name ingest's FOCUS rules expect
 SRC = "cl_src"
@@ -37,7 +37,7 @@ def stage(con: ibis.BaseBackend, path: Path, fmt: str) -> Staged:
 def _read_csv_call(path: Path, **options) -> str:
     return sge.Anonymous(
         this="read_csv",
-        expressions=[sge.convert(str(path))]
+        expressions=[sge.convert(literal_path(path))]
         + [sge.EQ(this=sge.column(k), expression=sge.convert(v)) for k, v in options.items()],
     ).sql("duckdb")
 
@@ -94,7 +94,7 @@ def _csv_rejects(con: ibis.BaseBackend) -> list[tuple[int, str, str]]:
 
 def _stage_parquet(con: ibis.BaseBackend, path: Path) -> Staged:
     try:
-        src = con.read_parquet(str(path), table_name=SRC, file_row_number=True)
+        src = con.read_parquet(literal_path(path), table_name=SRC, file_row_number=True)
     except duckdb.Error as exc:
         raise Unreadable(f"not a readable Parquet file: {first_line(exc)}") from exc
     columns = [c for c in src.columns if c != "file_row_number"]
@@ -115,7 +115,7 @@ def csv_to_parquet(path: Path, target: Path) -> None:
     """A CSV file to Parquet with every column as the text the file holds."""
     con = duckdb.connect()
     try:
-        con.read_csv(str(path), all_varchar=True, header=True).write_parquet(str(target))
+        con.read_csv(literal_path(path), all_varchar=True, header=True).write_parquet(str(target))
     except duckdb.Error as exc:
         raise UsageError(f"{path}: cannot convert: {first_line(exc)} (ingest it on DuckDB)") from None
     finally:
@@ -197,12 +197,14 @@ def read_usage(con: ibis.BaseBackend, path: Path, fmt: str, attributes: dict[str
     raw = con.con
     try:
         if fmt == "openai-usage":
-            raw.execute(f"CREATE OR REPLACE TEMP TABLE {USAGE_LINES} AS {_LINES}", [str(path)])
+            raw.execute(f"CREATE OR REPLACE TEMP TABLE {USAGE_LINES} AS {_LINES}", [literal_path(path)])
             raw.execute(f"CREATE OR REPLACE TEMP TABLE {USAGE} AS {_OPENAI}")
         else:
             # an OTLP export is one JSON document: the reader's buffer must hold the whole file
             size = max(16 * 2**20, path.stat().st_size + 2**20)
-            raw.execute(f"CREATE OR REPLACE TEMP TABLE {USAGE} AS {_otel(attributes, size)}", [str(path)])
+            raw.execute(
+                f"CREATE OR REPLACE TEMP TABLE {USAGE} AS {_otel(attributes, size)}", [literal_path(path)]
+            )
     except duckdb.Error as exc:
         raise Unreadable(f"not readable as {fmt}: {first_line(exc)}") from None
     return con.table(USAGE)

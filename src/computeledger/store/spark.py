@@ -29,7 +29,7 @@ import ibis.expr.types as ir
 
 from computeledger.errors import LedgerInUse, UsageError
 from computeledger.schema.tables import TABLES
-from computeledger.store.base import Staged, Unreadable, Where, as_text
+from computeledger.store.base import Staged, Unreadable, Where, as_text, literal_path
 
 ROW = "__row"  # the staged row number; the name ingest's FOCUS rules expect
 
@@ -229,7 +229,7 @@ class SparkStore:
         if fmt != "parquet":
             raise Unreadable("the Spark ledger ingests Parquet files (convert CSV first)")
         try:
-            df = self.spark.read.parquet(str(path))
+            df = self.spark.read.parquet(literal_path(path))
             columns = list(df.columns)
             df = df.select("*", "_metadata.row_index")
         except Exception as exc:  # Spark's analysis errors: not Parquet, damaged footer
@@ -248,7 +248,7 @@ class SparkStore:
                 "on Spark, token usage is read from OpenAI-style JSONL; load OTLP spans and usage CSV "
                 "on the DuckDB ledger"
             )
-        lines = self.spark.sparkContext.textFile(str(path)).zipWithIndex()
+        lines = self.spark.sparkContext.textFile(literal_path(path)).zipWithIndex()
         df = self.spark.createDataFrame(lines.map(lambda p: (p[1] + 1, p[0])), "line long, j string")
         df.createOrReplaceTempView("cl_read_usage_lines")
         self.spark.sql(_OPENAI_SQL).createOrReplaceTempView("cl_read_usage")

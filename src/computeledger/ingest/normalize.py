@@ -274,9 +274,30 @@ def _period_problems(values: dict[str, ir.Value], flags: list) -> list[ir.String
     return out
 
 
+def extension_keys(cols: list[str]) -> dict[str, str]:
+    """Column -> its key in x_extensions: the x_ prefix FOCUS asks for, and never a key
+    another column has (`foo` beside `x_foo` becomes `x_foo_2`; keys are compared without
+    case, as the engines compare field names). Every column survives."""
+    taken = {c.lower() for c in cols if c.startswith("x_")}
+    out = {}
+    for c in cols:
+        if c.startswith("x_") and c.lower() not in {v.lower() for v in out.values()}:
+            out[c] = c
+            continue
+        base = c if c.startswith("x_") else f"x_{c}"
+        key, n = base, 1
+        while key.lower() in taken or key.lower() in {v.lower() for v in out.values()}:
+            n += 1
+            key = f"{base}_{n}"
+        out[c] = key
+        taken.add(key.lower())
+    return out
+
+
 def _extensions(raw: ir.Table, cols: list[str]) -> ir.StringValue:
-    """Columns FOCUS does not define, as one JSON object; keys get the x_ prefix FOCUS asks for."""
+    """Columns FOCUS does not define, as one JSON object (see `extension_keys`)."""
     if not cols:
         return _NULL_STR
-    fields = {(c if c.startswith("x_") else f"x_{c}"): raw[c] for c in cols}
+    keys = extension_keys(cols)
+    fields = {keys[c]: raw[c] for c in cols}
     return ibis.struct(fields).cast(dt.json).cast(dt.string)

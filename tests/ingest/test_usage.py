@@ -95,7 +95,7 @@ def test_a_usage_csv_loads_and_quarantines_what_it_cannot_read(tmp_path):
     assert [(x["source_line"], x["reason"]) for x in q] == [
         (3, "input_tokens: not a whole number: 'abc'"),
         (4, "model: missing"),
-        (5, "token counts do not add up"),
+        (5, "a negative count"),
     ]
 
 
@@ -136,8 +136,56 @@ def test_two_sources_of_the_same_usage_are_not_summed(company, tmp_path):
     assert [r.format for r in second] == ["otel-spans"] * 4
     assert all(r.rows_quarantined == 0 for r in first)
     assert all(r.rows_loaded == 0 and r.rows_quarantined > 0 for r in second)
-    assert second[0].reasons[0].endswith(
-        "records: the same model, customer, channel and period as ingest 1 (another source of this "
-        "usage): set aside, the earlier stands"
+    assert (
+        second[0]
+        .reasons[0]
+        .endswith(
+            "records: the same model, customer, channel and period as ingest 1 (another source of this "
+            "usage): set aside, the earlier stands"
+        )
     )
     assert got == expected
+
+
+def test_a_count_present_but_unusable_is_quarantined_never_zero(tmp_path):
+    """'abc', 1e30, 2.5, negative cached/reasoning/request counts (JSONL), and an OTLP
+    intValue of 'abc' or a doubleValue: each a reason, none read as 0 or rounded."""
+    import json
+
+    base = {"object": "organization.usage.completions.result", "start_time": 1704067200,
+            "end_time": 1704153600, "project_id": "acme", "model": "m", "num_model_requests": 1,
+            "input_tokens": 100, "output_tokens": 10}  # fmt: skip
+    lines = [base, base | {"output_tokens": "abc"}, base | {"output_tokens": 1e30},
+             base | {"output_tokens": 2.5}, base | {"input_cached_tokens": -1},
+             base | {"output_reasoning_tokens": -2}, base | {"num_model_requests": -3}]  # fmt: skip
+    jsonl = tmp_path / "u.jsonl"
+    jsonl.write_text("\n".join(json.dumps(x | {"project_id": f"c{i}"}) for i, x in enumerate(lines)) + "\n")
+
+    def span(i: int, output: dict) -> dict:
+        return {"traceId": f"{i:032x}", "spanId": f"{i:016x}", "name": "chat m", "kind": 2,
+                "startTimeUnixNano": "1704067200000000000", "endTimeUnixNano": "1704153600000000000",
+                "attributes": [{"key": "gen_ai.request.model", "value": {"stringValue": "m"}},
+                               {"key": "lab.customer", "value": {"stringValue": f"s{i}"}},
+                               {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "100"}},
+                               {"key": "gen_ai.usage.output_tokens", "value": output}]}  # fmt: skip
+
+    spans = [span(0, {"intValue": "10"}), span(1, {"intValue": "abc"}), span(2, {"doubleValue": 123.0})]
+    otlp = tmp_path / "spans.json"
+    otlp.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}))
+    with open_ledger(tmp_path / "l.duckdb") as lg:
+        a, b = lg.ingest_usage([jsonl, otlp])
+        q = lg.quarantine.order_by(["ingest_id", "source_line"]).to_pyarrow().to_pylist()
+        loaded = lg.usage.order_by("customer").to_pyarrow().to_pylist()
+    assert (a.rows_loaded, a.rows_quarantined, b.rows_loaded, b.rows_quarantined) == (1, 6, 1, 2)
+    assert [r["output_tokens"] for r in loaded] == [10, 10]
+    reasons = [r["reason"] for r in q]
+    assert reasons[:3] == [
+        "output_tokens: not a whole number: 'abc'",
+        "output_tokens: not a whole number: '1e30'",
+        "output_tokens: not a whole number: '2.5'",
+    ]
+    assert reasons[3:6] == ["a negative count"] * 3
+    assert reasons[6] == "output_tokens: not a whole number: 'abc'"
+    assert (
+        reasons[7].startswith("output_tokens: not a whole number: '{") and '"doubleValue":123.0' in reasons[7]
+    )

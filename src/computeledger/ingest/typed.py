@@ -48,7 +48,8 @@ def _shown(v: ir.StringValue) -> ir.StringValue:
     return "'" + ibis.ifelse(v.length() > 60, v.substr(0, 60) + "...", v) + "'"
 
 
-def _integer(name: str, v: ir.StringValue) -> tuple[ir.Value, ir.StringValue]:
+def whole_number(name: str, v: ir.StringValue) -> tuple[ir.Value, ir.StringValue]:
+    """Text to a 64-bit whole number, with the reason when it is present but not one."""
     text = strip(v)
     ok = text.re_search(r"^[+-]?\d{1,18}$")
     value = ibis.ifelse(ok, text.try_cast(dt.int64), ibis.null(dt.int64))
@@ -84,7 +85,7 @@ def read_fields(raw: ir.Table, fields: list[Field], columns: dict[str, str]) -> 
             values[f.name] = number
             problems.append(decimal_problem(f.name, strip(text), number))
         elif f.kind == "integer":
-            values[f.name], problem = _integer(f.name, text)
+            values[f.name], problem = whole_number(f.name, text)
             problems.append(problem)
         elif f.kind == "date":
             values[f.name], problem = _date(f.name, text)

@@ -20,7 +20,7 @@ import ibis.expr.types as ir
 from computeledger.errors import UsageError
 from computeledger.ingest.files import fingerprint
 from computeledger.ingest.normalize import RAW, REASON, ROW
-from computeledger.ingest.typed import Field, match_columns, read_fields
+from computeledger.ingest.typed import Field, match_columns, read_fields, whole_number
 from computeledger.schema.tables import USAGE
 from computeledger.store import Store, Unreadable
 
@@ -79,6 +79,26 @@ def ingest_usage(store: Store, paths, attributes: dict[str, str] | None = None) 
     return [_one(store, f, names) for f in usage_files(paths)]
 
 
+#: A count a usage format may leave out, and what it then is (None: it stays unknown).
+_ABSENT = {"requests": None, "input_tokens": None, "cached_input_tokens": 0, "output_tokens": 0,
+           "reasoning_tokens": 0}  # fmt: skip
+
+
+def _counted(records: ir.Table, fmt: str) -> ir.Table:
+    """The counts of a JSONL or OTLP record (text from the reader) as whole numbers: one
+    parse for every engine and format. A count present but not a whole number ('abc',
+    '2.5', '1e30', a double) is the record's reason (`cl_read`), never read as 0; an absent
+    one takes its default (a span without a request count is one request)."""
+    values, problems = {}, []
+    for name, default in _ABSENT.items():
+        if fmt == "otel" and name == "requests":
+            default = 1
+        value, trouble = whole_number(name, records[name].cast("string"))
+        values[name] = value if default is None else ibis.coalesce(value, ibis.literal(default, "int64"))
+        problems.append(trouble)
+    return records.mutate(**values, cl_read=ibis.literal("; ").join(problems).nullif(""))
+
+
 def problem(t: ir.Table) -> ir.StringValue:
     """Why a usage record cannot be loaded; null when it can."""
     return ibis.cases(
@@ -90,11 +110,15 @@ def problem(t: ir.Table) -> ir.StringValue:
         (
             (t.input_tokens < 0)
             | (t.output_tokens < 0)
-            | (t.cached_input_tokens > t.input_tokens)
-            | (t.reasoning_tokens > t.output_tokens),
+            | (t.cached_input_tokens < 0)
+            | (t.reasoning_tokens < 0)
+            | (t.requests < 0),
+            "a negative count",
+        ),
+        (
+            (t.cached_input_tokens > t.input_tokens) | (t.reasoning_tokens > t.output_tokens),
             "token counts do not add up",
         ),
-        (t.requests < 0, "token counts do not add up"),
         else_=ibis.null("string"),
     )
 
@@ -121,8 +145,7 @@ def _one(store: Store, path: Path, attributes: dict[str, str]) -> UsageResult:
         if fmt == "usage-csv":
             records = _csv_records(store, path)
         else:
-            records = store.read_usage(path, fmt, attributes)
-            records = records.mutate(cl_read=ibis.null("string"))
+            records = _counted(store.read_usage(path, fmt, attributes), fmt)
     except Unreadable as exc:
         result.message = str(exc)
         with store.transaction():

@@ -146,11 +146,11 @@ SELECT
   {_field("project_id")} AS customer,
   {_field("metadata.channel")} AS channel,
   CASE WHEN {_field("object")} LIKE '%embeddings%' THEN 'embeddings' ELSE 'chat' END AS operation,
-  TRY_CAST({_field("num_model_requests")} AS BIGINT) AS requests,
-  TRY_CAST({_field("input_tokens")} AS BIGINT) AS input_tokens,
-  coalesce(TRY_CAST({_field("input_cached_tokens")} AS BIGINT), 0) AS cached_input_tokens,
-  coalesce(TRY_CAST({_field("output_tokens")} AS BIGINT), 0) AS output_tokens,
-  coalesce(TRY_CAST({_field("output_reasoning_tokens")} AS BIGINT), 0) AS reasoning_tokens
+  {_field("num_model_requests")} AS requests,
+  {_field("input_tokens")} AS input_tokens,
+  {_field("input_cached_tokens")} AS cached_input_tokens,
+  {_field("output_tokens")} AS output_tokens,
+  {_field("output_reasoning_tokens")} AS reasoning_tokens
 FROM (
   SELECT rowid + 1 AS line, j AS raw, CASE WHEN coalesce(json_valid(j), false) THEN j END AS j
   FROM {USAGE_LINES}
@@ -162,6 +162,13 @@ FROM (
 def _attr(key: str, kind: str) -> str:
     """The value of a span attribute named `key` (a literal, safely quoted)."""
     return f"list_filter(sp.attributes, a -> a.key = {sge.convert(key).sql('duckdb')})[1].value.{kind}"
+
+
+def _count(key: str) -> str:
+    """A span's count attribute as text: its intValue, else the whole value as JSON (a
+    doubleValue or a string is a count present but not usable, never a zero)."""
+    value = f"list_filter(sp.attributes, a -> a.key = {sge.convert(key).sql('duckdb')})[1].value"
+    return f"coalesce(({value}).intValue::VARCHAR, to_json({value})::VARCHAR)"
 
 
 def _otel(attributes: dict[str, str], size: int) -> str:
@@ -180,13 +187,11 @@ SELECT
   {_attr(a["customer"], "stringValue")} AS customer,
   {_attr(a["channel"], "stringValue")} AS channel,
   {_attr("gen_ai.operation.name", "stringValue")} AS operation,
-  coalesce(TRY_CAST({_attr(a["requests"], "intValue")} AS BIGINT), 1) AS requests,
-  TRY_CAST({_attr("gen_ai.usage.input_tokens", "intValue")} AS BIGINT) AS input_tokens,
-  coalesce(TRY_CAST({_attr("gen_ai.usage.cache_read.input_tokens", "intValue")} AS BIGINT), 0)
-    AS cached_input_tokens,
-  coalesce(TRY_CAST({_attr("gen_ai.usage.output_tokens", "intValue")} AS BIGINT), 0) AS output_tokens,
-  coalesce(TRY_CAST({_attr("gen_ai.usage.reasoning.output_tokens", "intValue")} AS BIGINT), 0)
-    AS reasoning_tokens
+  {_count(a["requests"])} AS requests,
+  {_count("gen_ai.usage.input_tokens")} AS input_tokens,
+  {_count("gen_ai.usage.cache_read.input_tokens")} AS cached_input_tokens,
+  {_count("gen_ai.usage.output_tokens")} AS output_tokens,
+  {_count("gen_ai.usage.reasoning.output_tokens")} AS reasoning_tokens
 FROM spans
 """
 

@@ -270,11 +270,11 @@ SELECT
   {_field("project_id")} AS customer,
   {_field("metadata.channel")} AS channel,
   CASE WHEN {_field("object")} LIKE '%embeddings%' THEN 'embeddings' ELSE 'chat' END AS operation,
-  CAST({_field("num_model_requests")} AS BIGINT) AS requests,
-  CAST({_field("input_tokens")} AS BIGINT) AS input_tokens,
-  coalesce(CAST({_field("input_cached_tokens")} AS BIGINT), 0) AS cached_input_tokens,
-  coalesce(CAST({_field("output_tokens")} AS BIGINT), 0) AS output_tokens,
-  coalesce(CAST({_field("output_reasoning_tokens")} AS BIGINT), 0) AS reasoning_tokens
+  {_field("num_model_requests")} AS requests,
+  {_field("input_tokens")} AS input_tokens,
+  {_field("input_cached_tokens")} AS cached_input_tokens,
+  {_field("output_tokens")} AS output_tokens,
+  {_field("output_reasoning_tokens")} AS reasoning_tokens
 FROM cl_read_usage_lines
 WHERE j IS NOT NULL AND trim(j) <> ''
 """

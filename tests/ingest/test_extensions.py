@@ -34,3 +34,30 @@ def test_keys_are_distinct_without_case(cols):
     assert set(keys) == set(cols)
     assert len({k.lower() for k in keys.values()}) == len(cols)
     assert all(k.startswith("x_") for k in keys.values())
+
+
+def test_a_named_time_zone_is_refused_on_its_row_and_leaks_nowhere(ledger, tmp_path, sample):
+    header, rows = read_rows(sample)
+    col = {n: i for i, n in enumerate(header)}
+    rows = [list(r) for r in rows[:8]]
+    expected = [(r[col["ChargePeriodStart"]], r[col["BillingPeriodStart"]]) for r in rows]
+    rows[1][col["BillingPeriodStart"]] = rows[1][col["BillingPeriodStart"]][:10] + " 00:00:00 PST"
+    rows[3][col["ChargePeriodStart"]] = rows[3][col["ChargePeriodStart"]][:10] + " 00:00:00 EST"
+    rows[5][col["ChargePeriodStart"]] = rows[5][col["ChargePeriodStart"]][:10] + " 00:00:00 UTC"
+    [r] = ledger.ingest([write_rows(tmp_path / "tz.csv", header, rows)])
+    assert (r.rows_loaded, r.rows_quarantined) == (6, 2)
+    q = ledger.quarantine.order_by("source_line").to_pyarrow().to_pylist()
+    assert [x["source_line"] for x in q] == [3, 5]
+    assert "BillingPeriodStart" in q[0]["reason"] and "ChargePeriodStart" in q[1]["reason"]
+    got = ledger.charges.order_by("x_source_line").select("ChargePeriodStart", "BillingPeriodStart").execute()
+    expected[5] = (expected[5][0][:10] + "T00:00:00Z", expected[5][1])  # " UTC" is read as UTC
+    kept = [e for i, e in enumerate(expected) if i not in (1, 3)]
+    from datetime import datetime
+
+    def parse(text: str) -> datetime:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+
+    assert [
+        (a.to_pydatetime(), b.to_pydatetime())
+        for a, b in zip(got.ChargePeriodStart, got.BillingPeriodStart, strict=True)
+    ] == [(parse(c), parse(b)) for c, b in kept]

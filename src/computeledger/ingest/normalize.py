@@ -27,6 +27,14 @@ _T, _V, _F = "__t_", "__v_", "__f_"  # layer column prefixes
 
 _NULL_STR = ibis.null(dt.string)
 _ISO_DATE = r"^\s*\d{4}-\d{1,2}-\d{1,2}"
+#: The whole of an ISO 8601 timestamp the ledger reads: a date, a time, fractions, and a
+#: zone only as Z, UTC, GMT or a numeric offset. A named zone ("PST") is no zone we can
+#: convert exactly per row (engines resolve names through the session), so it is refused.
+_ISO_WHOLE = (
+    r"^\s*\d{4}-\d{1,2}-\d{1,2}([Tt ]\d{1,2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?"
+    r"\s*([Zz]|UTC|GMT|[+-]\d{2}(:?\d{2})?)?\s*$"
+)
+_UTC_WORD = r"\s*(UTC|GMT)\s*$"
 _US_DATE = r"^\s*\d{1,2}/\d{1,2}/(\d{4}|\d{2})(\s+\d{1,2}:\d{2}(:\d{2})?)?\s*$"
 _NUMBER_TEXT = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
 _SHOWN = 60  # characters of a bad value shown in a reason
@@ -102,11 +110,10 @@ def to_datetime(v: ir.StringValue) -> ir.Value:
     us_text = ibis.ifelse(
         v.re_search(us4), re_replace(v, us4, r"\3-\1-\2"), re_replace(v, us2, r"20\3-\1-\2")
     )
+    iso = re_replace(strip(v), _UTC_WORD, "+00:00")
     return ibis.cases(
-        (
-            v.re_search(_ISO_DATE),
-            strip(v).try_cast(dt.Timestamp(timezone="UTC")).cast(dt.Timestamp()),
-        ),
+        (v.re_search(_ISO_WHOLE), iso.try_cast(dt.Timestamp(timezone="UTC")).cast(dt.Timestamp())),
+        (v.re_search(_ISO_DATE), ibis.null(dt.Timestamp())),  # ISO with a zone we do not convert
         (v.re_search(_US_DATE), strip(us_text).try_cast(dt.Timestamp())),
         else_=ibis.null(dt.Timestamp()),
     )

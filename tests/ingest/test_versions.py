@@ -75,3 +75,19 @@ def test_a_file_name_with_glob_characters_is_read_literally(tmp_path, sample):
         results = lg.ingest([folder])
         assert sorted(r.rows_loaded for r in results) == [3, 4, 5]
         assert lg.charges.count().to_pyarrow().as_py() == 12
+
+
+@pytest.mark.parametrize("where", [11, 5])
+def test_one_unterminated_quote_quarantines_its_line_alone(tmp_path, sample, where):
+    """A damaged quote on the last line (or in the middle) once defeated the dialect
+    sniffer and quarantined or refused the whole file."""
+    lines = sample.read_text(encoding="utf-8-sig").splitlines()[:12]
+    lines[where] = lines[where].replace(",", ',"', 1)
+    bill = tmp_path / "quote.csv"
+    bill.write_text("\n".join(lines) + "\n")
+    with open_ledger(tmp_path / "l.duckdb") as lg:
+        [r] = lg.ingest([bill])
+        q = lg.quarantine.to_pyarrow().to_pylist()
+    assert (r.status, r.rows_read, r.rows_loaded, r.rows_quarantined) == ("loaded", 11, 10, 1)
+    assert [x["source_line"] for x in q] == [where + 1]
+    assert "unterminated quote" in q[0]["reason"]

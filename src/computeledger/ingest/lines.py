@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import gzip
+import zlib
 from pathlib import Path
 
 import pyarrow as pa
+
+from computeledger.ingest.results import Refused
 
 ROW_COLUMN = "cl_row"
 LINE_COLUMN = "cl_line"
@@ -18,14 +21,19 @@ def record_lines(path: Path, fmt: str, delimiter: str = ",", quote: str = '"') -
     bytes are read as U+FFFD."""
     opener = gzip.open if fmt == "csv.gz" else open
     starts: list[int] = []
-    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as f:
-        reader = csv.reader(f, delimiter=delimiter, quotechar=quote)
-        end = 0
-        for i, record in enumerate(reader):
-            start, end = end + 1, reader.line_num
-            if i == 0 or not record or record == [""]:
-                continue
-            starts.append(start)
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as f:
+            reader = csv.reader(f, delimiter=delimiter, quotechar=quote)
+            end = 0
+            for i, record in enumerate(reader):
+                start, end = end + 1, reader.line_num
+                if i == 0 or not record or record == [""]:
+                    continue
+                starts.append(start)
+    except (OSError, EOFError, zlib.error) as exc:  # a damaged or truncated compressed file
+        raise Refused(f"the file may be damaged: {exc}") from None
+    except csv.Error as exc:
+        raise Refused(f"the file may be damaged: line {end + 1}: {exc}") from None
     return starts
 
 

@@ -55,17 +55,26 @@ def _stage_csv(con: ibis.BaseBackend, path: Path) -> Staged:
     # the reader's rows directly, WITH ORDINALITY or a window, serialises what follows.)
     try:
         raw.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT * FROM {call}")
+        columns = [r[0] for r in raw.execute(f"DESCRIBE {STAGE}").fetchall()]
+        misread = _misread(raw, columns)
     except duckdb.Error as exc:
-        raise Unreadable(f"not a readable CSV file: {first_line(exc)}") from exc
-    columns = [r[0] for r in raw.execute(f"DESCRIBE {STAGE}").fetchall()]
+        columns, misread = [], first_line(exc)
+    if misread:
+        # One damaged line (an unterminated quote) can defeat the dialect sniffer and take
+        # the whole file with it: read again with the dialect the header line shows, so
+        # the good rows load and the damaged line alone is rejected.
+        explicit = _explicit_call(path)
+        if explicit is None:
+            raise Unreadable(f"not a readable CSV file: {misread}")
+        for name in (REJECTS, REJECT_SCANS):
+            raw.execute(f"DROP TABLE IF EXISTS {name}")
+        try:
+            raw.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT * FROM {explicit}")
+        except duckdb.Error as exc:
+            raise Unreadable(f"not a readable CSV file: {first_line(exc)}") from exc
+        columns = [r[0] for r in raw.execute(f"DESCRIBE {STAGE}").fetchall()]
     if ROW in columns:
         raise Unreadable(f"a column is named {ROW!r}, which computeledger reserves")
-    quoted = [c for c in columns if len(c) > 1 and c[0] == c[-1] and c[0] in "\"'"]
-    if quoted and len(quoted) * 2 > len(columns):
-        raise Unreadable(
-            "the CSV's quoting could not be detected (its column names still carry quotes, "
-            f"e.g. {quoted[0]}): the file may be damaged"
-        )
     if len(columns) == 1 and any(sep in columns[0] for sep in ",;\t|"):
         raise Unreadable(
             "the CSV could not be split into columns (is it damaged, or compressed other than "
@@ -79,6 +88,46 @@ def _stage_csv(con: ibis.BaseBackend, path: Path) -> Staged:
     if dialect and len(dialect[1] or "") == 1:
         quote = dialect[1]
     return Staged(con.table(NUMBERED), columns, 2, "csv", _csv_rejects(con), delimiter, quote)
+
+
+def _misread(raw, columns: list[str]) -> str | None:
+    """Why the sniffed dialect looks wrong (quotes left in most column names, or no row read
+    while rows were rejected); None when it looks right."""
+    quoted = [c for c in columns if len(c) > 1 and c[0] == c[-1] and c[0] in "\"'"]
+    if quoted and len(quoted) * 2 > len(columns):
+        return f"its column names still carry quotes, e.g. {quoted[0]}"
+    rows = raw.execute(f"SELECT count(*) FROM {STAGE}").fetchone()[0]
+    rejected = raw.execute(f"SELECT count(*) FROM {REJECTS}").fetchone()[0]
+    if rows == 0 and rejected:
+        return "no row could be split into the header's columns"
+    return None
+
+
+def _explicit_call(path: Path) -> str | None:
+    """read_csv with the dialect of the header line (RFC 4180 quotes, the delimiter that
+    splits the header most) and its columns, the sniffer off; None if no header is read."""
+    import csv
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as f:
+            first = f.readline()
+    except (OSError, UnicodeDecodeError, EOFError):
+        return None
+    delim = max(",;\t|", key=lambda d: len(next(csv.reader([first], delimiter=d), [])))
+    header = next(csv.reader([first], delimiter=delim), [])
+    if len(header) < 2 or len(set(header)) != len(header):
+        return None
+    columns = sge.Struct(expressions=[sge.PropertyEQ(this=sge.convert(c), expression=sge.convert("VARCHAR"))
+                                      for c in header])  # fmt: skip
+    options = {"header": True, "auto_detect": False, "quote": '"', "escape": '"', "delim": delim,
+               "store_rejects": True, "rejects_table": REJECTS, "rejects_scan": REJECT_SCANS}  # fmt: skip
+    return sge.Anonymous(
+        this="read_csv",
+        expressions=[sge.convert(literal_path(path)), sge.EQ(this=sge.column("columns"), expression=columns)]
+        + [sge.EQ(this=sge.column(k), expression=sge.convert(v)) for k, v in options.items()],
+    ).sql("duckdb")
 
 
 def _csv_rejects(con: ibis.BaseBackend) -> list[tuple[int, str, str]]:

@@ -76,3 +76,25 @@ def test_compare_sets_reported_figures_against_the_ledger(allocated, tmp_path):
     got = runner.invoke(app, ["figures", "compare", str(figures), "--ledger", str(path),
                               "--format", "json"])  # fmt: skip
     assert got.exit_code == 0, got.output
+
+
+def test_compare_is_like_with_like(allocated, tmp_path):
+    """A workload's compute is never more than all compute; a figure whose period the ledger
+    covers only in part is not judged; a figure about another entity is not judged."""
+    figures = tmp_path / "press.csv"
+    figures.write_text(
+        "id,entity,metric,period,scope,value\n"
+        "inf,Lab,compute_cost,2024-06,provider=azure;workload=inference,1\n"
+        "all,Lab,compute_cost,2024-06,provider=azure,1\n"
+        "year,Lab,compute_cost,2024,provider=azure,1\n"
+        "other,Rival,compute_cost,2024-06,provider=azure,1\n"
+    )
+    path, _, _ = allocated
+    with open_ledger(path, read_only=True) as lg:
+        rows = {r["id"]: r for r in compare(lg, read_figures(figures), entity="Lab")}
+    assert rows["inf"]["ledger"] <= rows["all"]["ledger"]
+    assert rows["all"]["coverage"] == "30 of 30 days (2024-06-01..2024-06-30)"
+    assert rows["all"]["verdict"] == "above"
+    assert rows["year"]["verdict"] == "partial: the ledger covers 123 of the period's 366 days"
+    assert "difference" not in rows["year"]
+    assert rows["other"]["verdict"] == "another entity (Rival, the ledger is Lab)"

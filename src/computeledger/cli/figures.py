@@ -76,6 +76,9 @@ def figures_compare(
     path: Annotated[Path, typer.Argument(help="Figures file: CSV or YAML")],
     ledger: LedgerOpt = None,
     basis: Annotated[str, typer.Option(help="BilledCost or EffectiveCost")] = "BilledCost",
+    entity: Annotated[
+        str | None, typer.Option("--entity", help="Whose bills the ledger holds (others are not judged)")
+    ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Reported cost figures against the same quantities computed from the ledger."""
@@ -91,16 +94,19 @@ def figures_compare(
         raise typer.BadParameter("--basis: BilledCost or EffectiveCost")
     human = fmt == "table"
     with opened(ctx, ledger, read_only=True) as lg:
-        rows = compare(lg, read_figures(path), basis)
+        rows = compare(lg, read_figures(path), basis, entity)
     table = pa.Table.from_pylist(
         [{"id": r["id"], "quantity": describe(r["quantity"].key), "stated": r["stated"],
           "reported": interval(r["reported"], human),
           "ledger": amount(r["ledger"], human) if r["ledger"] is not None else "",
-          "verdict": r["verdict"],
+          "coverage": r["coverage"] or "", "verdict": r["verdict"],
           "difference": amount(r.get("difference"), human) if r.get("difference") is not None else ""}
          for r in rows],
         schema=pa.schema([(c, pa.string()) for c in
-                          ("id", "quantity", "stated", "reported", "ledger", "verdict", "difference")]),
+                          ("id", "quantity", "stated", "reported", "ledger", "coverage", "verdict",
+                           "difference")]),
     )  # fmt: skip
     output.render(table, fmt, console, title=f"Reported figures against the ledger ({basis})", unknown="")
+    if human and entity is None:
+        console.print("entity not checked: say whose bills the ledger holds with --entity", highlight=False)
 

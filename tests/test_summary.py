@@ -162,3 +162,31 @@ def test_the_demo_lab_is_the_truth_and_serves_a_small_share_of_its_gpus(tmp_path
     share = atlas["needed_gpu_hours"] / atlas["billed_gpu_hours"]
     assert atlas["implied_utilization"] == f"{share:.1%}"
     assert 0 < share < Decimal("0.5")
+
+
+def test_summary_by_quarter_and_year_and_a_helpful_unknown_dimension(tmp_path, sample):
+    from computeledger import open_ledger
+    from computeledger.errors import UsageError
+
+    with open_ledger(tmp_path / "l.duckdb") as lg:
+        lg.ingest([sample])
+        months = lg.summary("month").to_pyarrow().to_pylist()
+        quarters = lg.summary("quarter").to_pyarrow().to_pylist()
+        years = lg.summary("year").to_pyarrow().to_pylist()
+        import pytest
+
+        with pytest.raises(UsageError, match="workload, model, team, environment, gpu_model"):
+            lg.summary("nonsense")
+    assert sum(r["rows"] for r in quarters) == sum(r["rows"] for r in months) == sum(r["rows"] for r in years)
+    assert all(q["quarter"].month in (1, 4, 7, 10) and q["quarter"].day == 1 for q in quarters)
+
+
+def test_synth_refuses_a_folder_that_is_not_empty(tmp_path):
+    from typer.testing import CliRunner
+
+    from computeledger.cli import app
+
+    (tmp_path / "keep.txt").write_text("mine")
+    r = CliRunner().invoke(app, ["synth", "--out", str(tmp_path), "--months", "1"])
+    assert r.exit_code == 2 and "not an empty folder" in r.output
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]

@@ -28,6 +28,8 @@ SHORTHANDS = {
 #: Derived dimensions: name -> (column, truncation unit)
 DERIVED = {
     "month": ("ChargePeriodStart", "M"),
+    "quarter": ("ChargePeriodStart", "Q"),
+    "year": ("ChargePeriodStart", "Y"),
     "day": ("ChargePeriodStart", "D"),
     "billing_month": ("BillingPeriodStart", "M"),
 }
@@ -51,7 +53,8 @@ def dimension(charges: ir.Table, name: str) -> ir.Value:
             choices = ", ".join(sorted([*SHORTHANDS, *DERIVED]))
             raise UsageError(
                 f"--by: unknown dimension {name!r}; use a charge column "
-                f"(e.g. ServiceCategory, RegionId) or one of: {choices}"
+                f"(e.g. ServiceCategory, RegionId), one of: {choices}, or, once allocated, "
+                "workload, model, team, environment, gpu_model, split or the rules' own dimensions"
             )
         col = lower[col.lower()]
     return charges[col].name(name if name in SHORTHANDS else col)

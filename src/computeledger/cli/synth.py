@@ -19,9 +19,14 @@ def synth(
     scale: Annotated[str, typer.Option(help="small, medium, large, or a factor")] = "small",
     seed: Annotated[int, typer.Option(help="Same seed, same bytes")] = 7,
     config: Annotated[Path | None, typer.Option(help="Company TOML (default: the shipped one)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Write into a folder that is not empty")] = False,
 ) -> None:
     """Generate a synthetic AI lab's cloud bills (FOCUS) and their ground truth."""
+    from computeledger.errors import UsageError
     from computeledger.synth import generate
+
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
+        raise UsageError(f"{out}: exists and is not an empty folder; choose another --out, or --force")
 
     with progress() as bar:
         task = bar.add_task("synth", total=None)

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from computeledger import open_ledger
 from computeledger.capacity import calibrate
 from computeledger.cli import app
+from computeledger.shipped import EXAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -34,7 +35,7 @@ def test_throughput_answers_in_json_with_money_as_strings():
 
 
 def test_fleet_on_the_deepseek_example_as_csv():
-    r = run("capacity", "fleet", str(ROOT / "examples" / "deepseek_day.yaml"), "--format", "csv")
+    r = run("capacity", "fleet", str(EXAMPLES / "deepseek_day.yaml"), "--format", "csv")
     assert r.exit_code == 0, r.output
     rows = list(csv.DictReader(io.StringIO(r.output)))
     assert rows[0]["nodes_mean"] == "226.86" and rows[0]["usd_per_day_mean"] == "87115.6095"
@@ -96,7 +97,7 @@ def test_catalog_lists_rows_with_sources():
 
 
 def test_figures_check_shows_the_fleet_a_reported_spend_implies():
-    r = run("figures", "check", str(ROOT / "examples" / "openai_azure_2025.yaml"), "--fleet-gpu", "H100 SXM",
+    r = run("figures", "check", str(EXAMPLES / "openai_azure_2025.yaml"), "--fleet-gpu", "H100 SXM",
             "--price", "2..4", "--section", "fleet", "--format", "json")  # fmt: skip
     assert r.exit_code == 0, r.output
     rows = json.loads(r.output)["fleet"]

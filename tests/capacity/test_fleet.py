@@ -10,8 +10,9 @@ import pytest
 from computeledger.capacity import catalog
 from computeledger.capacity.fleet import fleet, read_demand
 from computeledger.errors import UsageError
+from computeledger.shipped import EXAMPLES
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deepseek_day.yaml"
+EXAMPLE = EXAMPLES / "deepseek_day.yaml"
 PUBLISHED_NODES, PUBLISHED_PEAK, PUBLISHED_COST = 226.75, 278, Decimal("87072")
 
 

@@ -13,10 +13,11 @@ from computeledger import open_ledger
 from computeledger.cli import app
 from computeledger.figures.compare import compare
 from computeledger.figures.read import read_figures
-from tests.conftest import ROOT, truth
+from computeledger.shipped import EXAMPLES
+from tests.conftest import truth
 
 runner = CliRunner()
-EXAMPLE = ROOT / "examples" / "openai_azure_2025.yaml"
+EXAMPLE = EXAMPLES / "openai_azure_2025.yaml"
 
 
 def test_check_prints_every_section_and_exports_json_and_csv():

@@ -12,7 +12,7 @@ from computeledger.figures.claims import evaluate
 from computeledger.figures.engine import check, growth_factor, project
 from computeledger.figures.model import Interval, Period, parse_amount
 from computeledger.figures.read import _from_doc, read_figures
-from tests.conftest import ROOT
+from computeledger.shipped import EXAMPLES
 
 B = Decimal("1e9")
 D = Decimal
@@ -180,7 +180,7 @@ def test_projection_gives_an_interval_and_a_probability_of_exceeding():
 
 
 def test_the_article_example_reproduces_its_claims():
-    fs = read_figures(ROOT / "examples" / "openai_azure_2025.yaml")
+    fs = read_figures(EXAMPLES / "openai_azure_2025.yaml")
     widened, reported = check(fs), check(fs, widened=False)
     claims = {c["id"]: evaluate(c, fs, reported, widened) for c in fs.claims}
     double = claims["more-than-double"]

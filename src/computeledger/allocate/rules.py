@@ -90,7 +90,10 @@ def is_tag(column: str) -> bool:
 
 
 def load_rules(path: str | Path) -> Rules:
-    path = Path(path)
+    """Parse and check a rules file (a path, or a shipped rules file's name: synth-lab)."""
+    from computeledger.shipped import find
+
+    path = find(path, "rules")
     try:
         raw = path.read_bytes()
         doc = tomllib.loads(raw.decode("utf-8"))

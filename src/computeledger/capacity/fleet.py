@@ -79,7 +79,11 @@ class Demand:
 
 
 def read_demand(path: Path) -> list[Demand]:
-    """Demand entries of a YAML (a list, or a mapping with `models:`) or CSV file."""
+    """Demand entries of a YAML (a list, or a mapping with `models:`) or CSV file (a path,
+    or a shipped example's name: deepseek-day)."""
+    from computeledger.shipped import find
+
+    path = find(path, "examples")
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
             doc = yaml.safe_load(path.read_text(encoding="utf-8"))

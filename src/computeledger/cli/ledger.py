@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from computeledger import output
 from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened, progress
+from computeledger.errors import UsageError
 from computeledger.ingest.files import discover
 
 
@@ -173,6 +174,36 @@ def validate(
         raise typer.Exit(1)
 
 
+def examples(
+    copy: Annotated[
+        Path | None, typer.Option("--copy", help="Copy the shipped files into this folder (to edit them)")
+    ] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """The files computeledger ships (rules, mappings, examples), usable by name anywhere."""
+    import shutil
+
+    from computeledger.shipped import shipped
+
+    check_format(fmt)
+    files = shipped()
+    if copy is not None:
+        copy.mkdir(parents=True, exist_ok=True)
+        for _, _, path in files:
+            target = copy / path.name
+            if target.exists():
+                raise UsageError(f"{target}: exists; copy into an empty folder")
+        for _, _, path in files:
+            shutil.copy(path, copy / path.name)
+    rows = [{"kind": k, "name": n, "file": p.name,
+             "use": {"rules": f"--rules {n}", "mappings": f"--mapping {n}", "examples": n,
+                     "company": f"--config {n}"}[k]} for k, n, p in files]  # fmt: skip
+    table = output.from_rows(rows, ["kind", "name", "file", "use"])
+    output.render(table, fmt, console, title="Shipped files")
+    if copy is not None and fmt == "table":
+        console.print(f"copied {len(files)} files into {escape(str(copy))}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to the application."""
     app.command()(ingest)
@@ -181,3 +212,4 @@ def register(app: typer.Typer) -> None:
     app.command()(quarantine)
     app.command()(convert)
     app.command()(validate)
+    app.command()(examples)

@@ -52,7 +52,10 @@ class FigureSet:
 
 
 def read_figures(path: str | Path) -> FigureSet:
-    path = Path(path)
+    """Figures from a CSV or YAML file (a path, or a shipped example's name)."""
+    from computeledger.shipped import find
+
+    path = find(path, "examples")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:

@@ -74,8 +74,10 @@ class Mapping:
 def load_mapping(path: str | Path, targets: dict[str, set[str]] | None = None) -> Mapping:
     """Parse and check a mapping file; every error names the file and the entry. Bills map
     to FOCUS columns; a file with `kind = "..."` maps to the columns `targets` gives for
-    that kind (the revenue tables)."""
-    path = Path(path)
+    that kind (the revenue tables). `path` may be a shipped mapping's name."""
+    from computeledger.shipped import find
+
+    path = find(path, "mappings")
     try:
         raw = path.read_bytes()
     except OSError as exc:

@@ -175,8 +175,11 @@ def _quirks(values: list, where: str) -> tuple[str, ...]:
 
 
 def load_company(path: Path | None = None) -> Company:
-    """Parse and check a company file; every error names the file and the entry."""
-    path = path or default_config()
+    """Parse and check a company file (a path, or `synth-company`, the shipped one); every
+    error names the file and the entry."""
+    from computeledger.shipped import find
+
+    path = find(path, "company") if path is not None else default_config()
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:

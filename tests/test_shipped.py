@@ -27,7 +27,7 @@ def test_examples_lists_and_copies_from_another_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     r = runner.invoke(app, ["examples", "--format", "csv"])
-    assert r.exit_code == 0 and "rules,synth-lab,synth_lab.toml,--rules synth-lab" in r.output
+    assert r.exit_code == 0 and "rules,synth-lab,synth_lab.toml,allocate --rules synth-lab" in r.output
     r = runner.invoke(app, ["examples", "--copy", "mine"])
     assert r.exit_code == 0
     assert sorted(os.listdir("mine")) == sorted(p.name for _, _, p in shipped())

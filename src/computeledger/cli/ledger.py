@@ -196,8 +196,9 @@ def examples(
         for _, _, path in files:
             shutil.copy(path, copy / path.name)
     rows = [{"kind": k, "name": n, "file": p.name,
-             "use": {"rules": f"--rules {n}", "mappings": f"--mapping {n}", "examples": n,
-                     "company": f"--config {n}"}[k]} for k, n, p in files]  # fmt: skip
+             "use": {"rules": f"allocate --rules {n}", "mappings": f"ingest --mapping {n}",
+                     "examples": f"figures check {n}" if n.startswith("openai") else f"capacity fleet {n}",
+                     "company": f"synth --config {n}"}[k]} for k, n, p in files]  # fmt: skip
     table = output.from_rows(rows, ["kind", "name", "file", "use"])
     output.render(table, fmt, console, title="Shipped files")
     if copy is not None and fmt == "table":

@@ -94,3 +94,17 @@ def test_unit_costs_and_margin_on_the_cash_basis(books_ledger):
         assert r["gpu_hours_per_million_tokens"] is None  # GPU time is not paid for in cash
     with pytest.raises(UsageError, match="statement --basis cash"):
         books_ledger.margin("model", basis="cash")
+
+
+def test_the_labs_own_contracts_file_keeps_the_truth(books, books_ledger):
+    """finance/contracts.toml (written by the lab) names the reservation the bills show:
+    it schedules its term without paying it twice."""
+    _, out, _ = books
+    contracts = out / "finance" / "contracts.toml"
+    rows = {
+        r["period"]: r
+        for r in statement(books_ledger, grain="month", bases=("cash",), contracts=contracts).rows
+    }
+    for t in truth(out, "cash"):
+        assert rows[t["month"]]["total_compute"] == Decimal(t["cloud_payments"]), t["month"]
+        assert rows[t["month"]]["estimated"] == 0

@@ -135,6 +135,8 @@ def cash(ledger, compute: Compute) -> Cash:
             out.payments.append(Payment(due, provider, bill["billed"], "estimated", bill=month))
     last = out.last_date()
     for c in compute.contracts.commitments:
+        if c.id in compute.bill_ids:
+            continue  # the bills show it: its purchase is paid with the provider's bill
         for when, amount in c.payments:
             if c.id in contract_paid and last is not None and when <= last:
                 continue  # the bank shows this contract's payments up to its last date

@@ -86,7 +86,7 @@ def demo(
             console.rule(
                 f"[bold]6. Billed, effective, cash[/bold]: the statement of {quarter} and its bridge"
             )
-            inputs = gather(lg)
+            inputs = gather(lg, lab.bills / "finance" / "contracts.toml")
             render_statement(statement(lg, grain="quarter", bases=("billed", "effective", "cash"),
                                        start=quarter, end=quarter, inputs=inputs))  # fmt: skip
             render_bridge(bridge(inputs, quarter), "table", inputs.currency)

@@ -174,6 +174,29 @@ def validate(
         raise typer.Exit(1)
 
 
+def charges(
+    ctx: typer.Context,
+    where: Annotated[
+        list[str] | None,
+        typer.Option("--where", help="COLUMN=VALUE, exact (repeat to narrow): a charge column or a "
+                                     "shorthand (provider, month, service, category, region, account)"),
+    ] = None,
+    largest: Annotated[bool, typer.Option("--largest", help="Largest BilledCost first")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100_000, help="Charges to show")] = 20,
+    ledger: LedgerOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Find charges: their x_charge_id (for `explain`), provider, period, service, resource, cost."""
+    from computeledger.ledger_charges import find_charges
+
+    check_format(fmt)
+    with opened(ctx, ledger, read_only=True) as lg:
+        table = find_charges(lg, where or [], largest=largest, limit=limit)
+    if fmt == "table":
+        table = output.for_screen(table, {})
+    output.render(table, fmt, console, title="Charges (every column of one: computeledger explain ID)")
+
+
 def examples(
     copy: Annotated[
         Path | None, typer.Option("--copy", help="Copy the shipped files into this folder (to edit them)")
@@ -214,3 +237,4 @@ def register(app: typer.Typer) -> None:
     app.command()(convert)
     app.command()(validate)
     app.command()(examples)
+    app.command()(charges)

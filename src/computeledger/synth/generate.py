@@ -31,7 +31,7 @@ from computeledger import money
 from computeledger.catalog import gpus
 from computeledger.errors import UsageError
 from computeledger.synth.company import Cloud, Company, load_company
-from computeledger.synth.sales import write_cash, write_usage_and_revenue
+from computeledger.synth.sales import write_cash, write_contracts, write_usage_and_revenue
 
 SCALES = {"small": Decimal(1), "medium": Decimal(10), "large": Decimal(400)}
 CHUNK_ROWS = 200_000  # rows built and written at a time
@@ -135,6 +135,7 @@ def generate(
     rows_total = 0
     billed: dict[tuple[str, int], Decimal] = defaultdict(Decimal)  # per provider and month: paid later
     served: dict[tuple[str, int], int] = defaultdict(int)  # inference GPU-hours x 100 per model, month
+    reservations: list[tuple[str, str, str, int]] = []  # provider, id, purchase, months
     with (out / "truth" / "costs.csv").open("w", newline="") as f:
         truth = csv.writer(f, lineterminator="\n")
         truth.writerow(TRUTH_COLUMNS)
@@ -151,6 +152,9 @@ def generate(
                 purchase = (
                     cloud.reservation_nodes * term_hours * _micro(cloud.reservation_rate, 6) if i == 0 else 0
                 )
+                if purchase:
+                    rid = _reservation(cloud)["CommitmentDiscountId"]
+                    reservations.append((cloud.provider, rid, _text(purchase), cloud.reservation_months))
                 corrections = [
                     (c, starts[c.corrects], starts[c.corrects + 1])
                     for c in company.corrections
@@ -178,6 +182,7 @@ def generate(
                     on_file(path, rows)
     sales = write_usage_and_revenue(out, company, starts, served, seed, factor)
     write_cash(out, company, starts, billed, sales, factor)
+    write_contracts(out, company, starts, reservations)
     invoices = sum(c.focus_version == "invoice" for c in company.clouds)
     preliminary = len(list((out / "preliminary").glob("*/*.csv"))) if company.preliminary_days else 0
     return {

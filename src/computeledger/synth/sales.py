@@ -331,6 +331,35 @@ def write_cash(
     _write_truth(out / "truth" / "cash.csv", columns, rows)
 
 
+def write_contracts(
+    out: Path, company: Company, starts: list[date], reservations: list[tuple[str, str, str, int]]
+) -> None:
+    """finance/contracts.toml: what the lab's contracts say and its bills do not (payment
+    terms, the reservations' terms, the credit grants, the revenue-share agreements), in
+    the format `computeledger --contracts` reads."""
+    lines = ["# The lab's contracts: computeledger statement --contracts lab/finance/contracts.toml", "",
+             "[payment_terms]", f"default = {company.cloud_payment_days}", ""]  # fmt: skip
+    for provider, rid, total, months in reservations:
+        lines += ["[[commitments]]", f'id = "{rid}"', f'provider = "{provider}"', f'total = "{total}"',
+                  f'currency = "{company.currency}"', f"start = {starts[0].isoformat()}",
+                  f"months = {months}", 'workload = "inference"', ""]  # fmt: skip
+    for cloud in company.clouds:
+        if cloud.credit_grant:
+            lines += ["[[credits]]", f'id = "{_slug(cloud.provider)}-credits"',
+                      f'provider = "{cloud.provider}"', f'amount = "{cloud.credit_grant}"',
+                      f'currency = "{company.currency}"', f"start = {starts[0].isoformat()}", ""]  # fmt: skip
+    for ch in company.channels:
+        if ch.partner and ch.revenue_share:
+            lines += ["[[revenue_share]]", f'partner = "{ch.partner}"', f'rate = "{ch.revenue_share}"',
+                      f'channels = ["{ch.name}"]', 'settlement = "month"',
+                      f"lag_days = {SHARE_DUE_DAYS}", ""]  # fmt: skip
+    (out / "finance" / "contracts.toml").write_text("\n".join(lines))
+
+
+def _slug(name: str) -> str:
+    return name.lower().replace(" ", "-")
+
+
 def _write_truth(path: Path, header: list[str], rows) -> None:
     with path.open("w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")

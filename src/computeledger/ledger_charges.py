@@ -1,0 +1,40 @@
+"""Finding charges by exact column values: the way to an x_charge_id worth explaining."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import ibis
+import pyarrow as pa
+
+from computeledger.errors import UsageError
+from computeledger.summary import DERIVED, SHORTHANDS
+
+SHOWN = ("x_charge_id", "ServiceProviderName", "BillingPeriodStart", "ChargePeriodStart", "ChargeCategory",
+         "ServiceName", "ResourceId", "BilledCost", "EffectiveCost", "ChargeDescription")  # fmt: skip
+
+
+def find_charges(ledger, where: list[str], *, largest: bool = False, limit: int = 20) -> pa.Table:
+    """Charges whose columns equal the given values (`COLUMN=VALUE`; a month as YYYY-MM):
+    the values are compared as data, never read as SQL."""
+    t = ledger.charges
+    lower = {c.lower(): c for c in t.columns}
+    for item in where:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--where {item!r}: write COLUMN=VALUE, e.g. provider=AWS")
+        if name in DERIVED:
+            col, unit = DERIVED[name]
+            try:
+                first = date.fromisoformat(value.strip() + ("-01" if len(value.strip()) == 7 else ""))
+            except ValueError:
+                raise UsageError(f"--where {item!r}: a {name} is written YYYY-MM or YYYY-MM-DD") from None
+            t = t.filter(t[col].truncate(unit).date() == first)
+            continue
+        col = SHORTHANDS.get(name, lower.get(name.lower()))
+        if col is None:
+            raise UsageError(f"--where {item!r}: no column {name!r}")
+        t = t.filter(t[col].cast("string") == ibis.literal(value))
+    t = t.order_by([ibis.desc("BilledCost"), "x_charge_id"] if largest else ["x_charge_id"])
+    return t.select(*SHOWN).limit(limit).to_pyarrow()

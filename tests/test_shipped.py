@@ -15,12 +15,13 @@ from computeledger.shipped import INVOICE_MAPPING, SYNTH_RULES, find, shipped
 def test_names_find_the_shipped_files_and_paths_win(tmp_path):
     assert find("synth-lab", "rules") == SYNTH_RULES
     assert find("gpu_cloud_invoice.toml", "mappings") == INVOICE_MAPPING
+    assert find("trtllm-1.0", "measurements").name == "trtllm_1.0.csv"
     mine = tmp_path / "synth-lab"
     mine.write_text("# mine")
     assert find(mine, "rules") == mine
     with pytest.raises(UsageError, match="shipped: gpu-cloud-invoice, stripe-invoice-lines"):
         find("stripe", "mappings")
-    assert {k for k, _, _ in shipped()} == {"rules", "mappings", "examples", "company"}
+    assert {k for k, _, _ in shipped()} == {"rules", "mappings", "examples", "company", "measurements"}
 
 
 def test_examples_lists_and_copies_from_another_folder(tmp_path, monkeypatch):

@@ -23,12 +23,20 @@ KINDS = {
     "mappings": DATA / "mappings",
     "examples": EXAMPLES,
     "company": DATA,
+    "measurements": DATA / "capacity" / "measurements",
 }
+_SUFFIXES = (".toml", ".yaml", ".yml", ".csv")
 
 
-def name_of(path: Path) -> str:
-    """A shipped file's name: its stem with dashes (`gpu_cloud_invoice.toml` -> gpu-cloud-invoice)."""
-    return path.name.split(".")[0].replace("_", "-")
+def name_of(path: Path | str) -> str:
+    """A shipped file's name: without its suffix, with dashes (`gpu_cloud_invoice.toml` ->
+    gpu-cloud-invoice, `trtllm_1.0.csv` -> trtllm-1.0)."""
+    name = Path(path).name
+    for suffix in _SUFFIXES:
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return name.replace("_", "-").lower()
 
 
 def shipped(kind: str | None = None) -> list[tuple[str, str, Path]]:
@@ -49,7 +57,7 @@ def find(text: str | Path, kind: str) -> Path:
     path = Path(text)
     if path.exists():
         return path
-    key = str(text).strip().split(".")[0].replace("_", "-").lower()
+    key = name_of(str(text).strip())
     for _, name, p in shipped(kind):
         if name == key:
             return p

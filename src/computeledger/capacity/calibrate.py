@@ -63,7 +63,11 @@ def shipped(name: str) -> Path:
 
 
 def read_measurements(path: Path, gpus=None, models=None) -> list[Measurement]:
-    """Measurements of a CSV; a bad row is an error naming the file, line and column."""
+    """Measurements of a CSV (a path, or a shipped table's name: trtllm-1.0); a bad row is an
+    error naming the file, line and column."""
+    from computeledger.shipped import find
+
+    path = find(path, "measurements")
     gpus = gpus if gpus is not None else catalog.gpus()
     models = models if models is not None else catalog.models()
     out = []

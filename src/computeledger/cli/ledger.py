@@ -221,7 +221,9 @@ def examples(
     rows = [{"kind": k, "name": n, "file": p.name,
              "use": {"rules": f"allocate --rules {n}", "mappings": f"ingest --mapping {n}",
                      "examples": f"figures check {n}" if n.startswith("openai") else f"capacity fleet {n}",
-                     "company": f"synth --config {n}"}[k]} for k, n, p in files]  # fmt: skip
+                     "company": f"synth --config {n}",
+                     "measurements": f"capacity calibrate {n} --out calibration.csv"}[k]}
+            for k, n, p in files]  # fmt: skip
     table = output.from_rows(rows, ["kind", "name", "file", "use"])
     output.render(table, fmt, console, title="Shipped files")
     if copy is not None and fmt == "table":

@@ -87,22 +87,38 @@ def to_csv(table: pa.Table) -> str:
     return buf.getvalue()
 
 
+#: Tables on screen round decimals for reading (`--exact` shows every digit; csv and json
+#: always do): money to the cent, amounts under 1 to four significant digits.
+SCREEN = {"exact": False}
+_LONGEST_WORD = 24  # a text column is at least this wide, or as wide as its longest word
+
+
+def screen_text(value: Any) -> str:
+    """A cell as a table shows it (see SCREEN)."""
+    if isinstance(value, Decimal) and not SCREEN["exact"] and value.is_finite():
+        if value == 0 or abs(value) >= 1:
+            return decimal_text(value.quantize(Decimal("0.01"), rounding="ROUND_HALF_EVEN"))
+        digits = value.adjusted() - 3  # four significant digits
+        return decimal_text(value.quantize(Decimal(1).scaleb(digits), rounding="ROUND_HALF_EVEN"))
+    return cell_text(value) or ""
+
+
 def to_rich(table: pa.Table, title: str | None = None, unknown: str = "unknown") -> Table:
     names, rows = rows_of(table)
     out = Table(title=title, show_lines=False)
-    for n, col in zip(names, table.columns, strict=True):
+    for i, (n, col) in enumerate(zip(names, table.columns, strict=True)):
         kind = col.type
         numeric = pa.types.is_decimal(kind) or pa.types.is_integer(kind) or pa.types.is_floating(kind)
-        # money is never cut short: a narrow terminal folds it onto more lines instead
-        out.add_column(
-            n,
-            justify="right" if numeric else "left",
-            overflow="fold",
-            min_width=len(n) if numeric else None,
-        )
+        if numeric:
+            # money is never cut short: a narrow terminal folds it onto more lines instead
+            out.add_column(n, justify="right", overflow="fold", min_width=len(n))
+        else:  # words are not broken: the column is as wide as its longest word (up to a bound)
+            words = [w for r in rows if r[i] is not None for w in (cell_text(r[i]) or "").split()]
+            widest = min(max([len(w) for w in words] + [1]), _LONGEST_WORD)
+            out.add_column(n, justify="left", overflow="fold", min_width=widest)
     for row in rows:
         # values are data, never markup: "[provider=azure]" stays as written
-        out.add_row(*[f"[dim]{unknown}[/dim]" if v is None else escape(cell_text(v) or "") for v in row])
+        out.add_row(*[f"[dim]{unknown}[/dim]" if v is None else escape(screen_text(v)) for v in row])
     return out
 
 

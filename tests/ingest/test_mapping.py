@@ -125,7 +125,7 @@ def test_mapping_errors_name_the_entry(tmp_path, toml, message):
 
 
 def test_missing_mapping_file_is_a_clear_error(ledger, tmp_path):
-    with pytest.raises(UsageError, match=r"nope.toml: cannot read the mapping: No such file"):
+    with pytest.raises(UsageError, match=r"nope.toml: no such file, nor a shipped mapping"):
         ledger.ingest([tmp_path], mapping=tmp_path / "nope.toml")
 
 

@@ -33,8 +33,14 @@ def _options(
             "tables [default: $COMPUTELEDGER_BACKEND, ./computeledger.toml, duckdb]",
         ),
     ] = None,
+    exact: Annotated[
+        bool, typer.Option("--exact", help="Tables show every digit (csv and json always do)")
+    ] = False,
 ) -> None:
     """computeledger: an exact, auditable ledger for the economics of AI compute."""
+    from computeledger import output
+
+    output.SCREEN["exact"] = exact
     if backend is not None and backend not in BACKENDS:
         raise typer.BadParameter(f"{backend!r}: use one of {', '.join(BACKENDS)}", param_hint="--backend")
     ctx.obj = {"backend": backend}

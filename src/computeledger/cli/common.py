@@ -3,6 +3,7 @@ the ledger a command opens (its backend from the root command's `--backend`)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +19,8 @@ from computeledger import output
 from computeledger.errors import ComputeLedgerError
 from computeledger.ledger import ENV_PATH, Ledger, default_path, open_ledger
 
-console = Console(width=None if sys.stdout.isatty() else 240)
+#: On a terminal (or with COLUMNS set) Rich takes its width; piped, tables get 240 columns.
+console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 240)
 err = Console(stderr=True)
 
 LedgerOpt = Annotated[

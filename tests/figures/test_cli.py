@@ -27,11 +27,21 @@ def test_check_prints_every_section_and_exports_json_and_csv():
     got = runner.invoke(app, ["figures", "check", str(EXAMPLE), "--format", "json"])
     doc = json.loads(got.output)
     assert set(doc) == {"figures", "implied", "contradictions", "annualised", "claims", "projections"}
-    first = doc["figures"][0]
-    assert (first["id"], first["interval"]) == (
+    first = doc["figures"][0]  # typed fields: the quantity's parts, the interval's ends, money as strings
+    assert (first["id"], first["entity"], first["metric"], first["scope"]) == (
         "azure-inference-2024",
-        "3330000000.0..4070000000.0",
-    ) or first["interval"].startswith("3285000000")
+        "OpenAI",
+        "compute_cost",
+        {"provider": "azure", "workload": "inference"},
+    )
+    assert (first["period_start"], first["period_end"], first["status"]) == (
+        "2024-01-01",
+        "2024-12-31",
+        "disputed",
+    )
+    assert (first["low"], first["high"]) == ("3285000000", "4125000000")
+    derived = next(r for r in doc["implied"] if r["derivations"][0]["how"] != "disputed")
+    assert derived["sources"] and isinstance(derived["derivations"][0]["sources"], list)
     margin = next(c["detail"] for c in doc["claims"] if c["id"] == "more-than-double")
     assert margin.endswith("holds unless both err by more than 7.1% in opposite directions")
     got = runner.invoke(app, ["figures", "check", str(EXAMPLE), "--format", "csv", "--section", "claims"])

@@ -58,8 +58,13 @@ def figures_check(
         tables["fleet"] = pa.Table.from_pylist(rows)
     chosen = {section: tables[section]} if section else tables
     if fmt == "json":
-        doc = {k: json.loads(output.to_json(t)) for k, t in chosen.items()}
-        console.out(json.dumps(doc, indent=1), highlight=False)
+        from computeledger.figures.tables import check_records, json_default
+
+        records = check_records(figures)
+        if "fleet" in chosen:
+            records["fleet"] = json.loads(output.to_json(tables["fleet"]))
+        doc = {k: records[k] for k in chosen}
+        console.out(json.dumps(doc, indent=1, default=json_default), highlight=False)
         return
     for name, table in chosen.items():
         if fmt == "csv":
@@ -95,6 +100,17 @@ def figures_compare(
     human = fmt == "table"
     with opened(ctx, ledger, read_only=True) as lg:
         rows = compare(lg, read_figures(path), basis, entity)
+    if fmt == "json":
+        from computeledger.figures.tables import bounds, json_default, quantity_fields
+
+        records = [
+            {"id": r["id"], **quantity_fields(r["quantity"].key), "stated": r["stated"],
+             **bounds(r["reported"], "reported_"), "ledger": r["ledger"], "coverage": r["coverage"],
+             "verdict": r["verdict"], "difference": r.get("difference"), "basis": basis}
+            for r in rows
+        ]  # fmt: skip
+        console.out(json.dumps(records, indent=1, default=json_default), highlight=False)
+        return
     table = pa.Table.from_pylist(
         [{"id": r["id"], "quantity": describe(r["quantity"].key), "stated": r["stated"],
           "reported": interval(r["reported"], human),

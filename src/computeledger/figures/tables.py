@@ -122,33 +122,35 @@ def _claims(fs: FigureSet, reported: Report, widened: Report, human: bool) -> pa
     rows = []
     for claim in fs.claims:
         r = evaluate(claim, fs, reported, widened)
-        detail = ""
-        if r["kind"] == "compare":
-            detail = (
-                f"a {interval(r['as_reported_a'], human)} vs b {interval(r['as_reported_b'], human)}; "
-                + (
-                    f"holds unless both err by more than {r['margin'] * 100:.1f}% in opposite directions"
-                    if r["margin"] is not None
-                    else "no margin"
-                )
-            )
-        elif r["kind"] == "bound":
-            implied = interval(r["as_reported_interval"], human)
-            detail = f"implied {implied} from {', '.join(r['as_reported_sources'])}"
-        elif r["kind"] == "consistent":
-            detail = (
-                "no contradiction rests on these figures" if r["widened"] == "holds" else "see contradictions"
-            )
         rows.append(
             {
                 "id": r["id"],
                 "claim": r["text"],
                 "as_reported": r["as_reported"],
                 "widened": r["widened"],
-                "detail": detail,
+                "detail": _claim_detail(r, human),
             }
         )
     return _table(rows, ["id", "claim", "as_reported", "widened", "detail"])
+
+
+def _claim_detail(r: dict, human: bool) -> str:
+    """Why a claim holds or fails, in words."""
+    detail = ""
+    if r["kind"] == "compare":
+        detail = f"a {interval(r['as_reported_a'], human)} vs b {interval(r['as_reported_b'], human)}; " + (
+            f"holds unless both err by more than {r['margin'] * 100:.1f}% in opposite directions"
+            if r["margin"] is not None
+            else "no margin"
+        )
+    elif r["kind"] == "bound":
+        implied = interval(r["as_reported_interval"], human)
+        detail = f"implied {implied} from {', '.join(r['as_reported_sources'])}"
+    elif r["kind"] == "consistent":
+        detail = (
+            "no contradiction rests on these figures" if r["widened"] == "holds" else "see contradictions"
+        )
+    return detail
 
 
 def _projections(rep: Report, fs: FigureSet, human: bool) -> pa.Table:
@@ -171,3 +173,76 @@ def _projections(rep: Report, fs: FigureSet, human: bool) -> pa.Table:
     return _table(
         rows, ["id", "projection", "to", "projected", "growth", "threshold", "p_exceeds", "sources"]
     )
+
+
+# -- typed records, for --format json ------------------------------------------------------
+
+
+def quantity_fields(key: tuple) -> dict:
+    """A quantity's parts as fields: entity, metric, scope (an object), period start and end."""
+    entity, metric, scope, period = key
+    return {"entity": entity, "metric": metric, "scope": dict(scope), "period_start": period.start,
+            "period_end": period.end, "instant": period.instant}  # fmt: skip
+
+
+def bounds(v: Interval | None, prefix: str = "") -> dict:
+    """An interval as low and high (null: open, or unknown)."""
+    return {f"{prefix}low": None if v is None else v.lo, f"{prefix}high": None if v is None else v.hi}
+
+
+def check_records(fs: FigureSet) -> dict[str, list[dict]]:
+    """The figures check as typed records: every quantity as entity, metric, scope, period;
+    every interval as low and high; sources as lists of figure ids."""
+    widened, reported = check(fs), check(fs, widened=False)
+    out: dict[str, list[dict]] = {}
+    out["figures"] = [
+        {"id": f.id, **quantity_fields(f.key), "stated": f.stated, "currency": f.currency, "status": f.status,
+         **bounds(f.reported, "reported_"), **bounds(f.value), "source": str(f.source),
+         "sources": list(f.sources), "note": f.note}
+        for f in fs.figures
+    ]  # fmt: skip
+    out["implied"] = [
+        {**quantity_fields(key), **bounds(reported.implied(key), "as_reported_"),
+         **bounds(widened.implied(key)),
+         "derivations": [{"how": e.method, "label": e.label, "sources": list(e.sources),
+                          **bounds(e.value)} for e in entries],
+         "sources": sorted({s for e in entries for s in e.sources})}
+        for key, entries in widened.entries.items()
+    ]  # fmt: skip
+    out["contradictions"] = [
+        {"basis": basis, **quantity_fields(c.key), "gap": c.gap,
+         "one": {"how": c.a.method, "label": c.a.label, "sources": list(c.a.sources), **bounds(c.a.value)},
+         "other": {"how": c.b.method, "label": c.b.label, "sources": list(c.b.sources), **bounds(c.b.value)}}
+        for basis, rep in (("as reported", reported), ("widened", widened))
+        for c in rep.contradictions
+    ]  # fmt: skip
+    out["annualised"] = [
+        {"figure": a["figure"], "period": a["period"], "to": a["to"], **bounds(a["linear"], "linear_"),
+         **bounds(a["growth"], "growth_"), "growth_low": a["growth_range"][0],
+         "growth_high": a["growth_range"][1]}
+        for a in widened.annualised
+    ]  # fmt: skip
+    out["claims"] = [
+        {"id": r["id"], "claim": r["text"], "kind": r["kind"], "as_reported": r["as_reported"],
+         "widened": r["widened"], "margin": r.get("margin"), "detail": _claim_detail(r, False)}
+        for r in (evaluate(c, fs, reported, widened) for c in fs.claims)
+    ]  # fmt: skip
+    out["projections"] = []
+    for spec in fs.projections:
+        p = project(widened, fs, spec)
+        out["projections"].append(
+            {"id": p["id"], "projection": p["text"], "to": p["to"], **bounds(p["projected"]),
+             "monthly_growth_low": p["growth_range"][0], "monthly_growth_high": p["growth_range"][1],
+             **bounds(p.get("threshold"), "threshold_"), "probability_exceeds": p.get("probability_exceeds"),
+             "sources": list(p["sources"])}
+        )  # fmt: skip
+    return out
+
+
+def json_default(value):
+    """JSON for what json cannot write: money and rates as exact strings, dates as ISO text."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)

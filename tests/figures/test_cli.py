@@ -109,3 +109,31 @@ def test_compare_is_like_with_like(allocated, tmp_path):
     assert rows["year"]["verdict"] == "partial: the ledger covers 123 of the period's 366 days"
     assert "difference" not in rows["year"]
     assert rows["other"]["verdict"] == "another entity (Rival, the ledger is Lab)"
+
+
+def test_unknown_metrics_are_plain_flows_and_bounds_have_their_own_section(tmp_path):
+    figures = tmp_path / "kept.csv"
+    figures.write_text(
+        "id,entity,metric,period,scope,value\n"
+        "h1,Lab,inference_spend,2025-01..2025-06,,2B\n"
+        "year,Lab,inference_spend,2025,,5B\n"
+        "rs,Lab,revenue_share_received,2025,,1B\n"
+    )
+    got = runner.invoke(app, ["figures", "check", str(figures), "--format", "json"])
+    assert got.exit_code == 0, got.output
+    doc = json.loads(got.output)
+    h2 = [r for r in doc["implied"] if r["period_start"] == "2025-07-01"]
+    # 5B and 2B are rounded to the billion: 4.5B..5.5B less 1.5B..2.5B
+    assert [(r["metric"], r["low"], r["high"]) for r in h2] == [
+        ("inference_spend", "2000000000", "4000000000")
+    ]
+    assert "bounds" not in doc
+    got = runner.invoke(app, ["figures", "check", str(figures)])
+    assert "inference_spend, revenue_share_received" in got.output and "read as plain flows" in got.output
+    side = tmp_path / "metrics.yaml"
+    side.write_text("- {name: inference_spend, kind: flow, part_of: compute_cost}\n")
+    got = runner.invoke(app, ["figures", "check", str(figures), "--metrics", str(side), "--section", "bounds",
+                              "--format", "json"])  # fmt: skip
+    assert got.exit_code == 0, got.output
+    bounds = json.loads(got.output)["bounds"]
+    assert any(r["metric"] == "compute_cost" for r in bounds)  # inference_spend is now part of compute

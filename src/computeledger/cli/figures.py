@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from computeledger import output
 from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened
@@ -24,6 +25,7 @@ _SECTIONS = {
     "claims": "Claims",
     "projections": "Projections",
     "fleet": "The fleet each compute cost implies (GPU-hours and average GPUs, estimated)",
+    "bounds": "Bounds (a part is at most its whole, a whole at least its part)",
 }
 
 
@@ -36,8 +38,11 @@ def figures_check(
         str | None, typer.Option("--fleet-gpu", help="Add the fleet each compute cost implies on this GPU")
     ] = None,
     price: Annotated[str | None, typer.Option(help="With --fleet-gpu: dollars per GPU-hour, 2..4")] = None,
+    metrics: Annotated[
+        Path | None, typer.Option("--metrics", help="YAML list of your own metrics (name, kind, part_of)")
+    ] = None,
 ) -> None:
-    """Derived figures with intervals and sources, bounds, contradictions, claims, projections."""
+    """Derived figures with intervals and sources, contradictions, claims, projections (bounds: --section)."""
     import pyarrow as pa
 
     from computeledger.capacity.api import price_range
@@ -49,14 +54,14 @@ def figures_check(
         raise typer.BadParameter(f"{section!r}: use one of {', '.join(_SECTIONS)}")
     if fmt == "csv" and section is None:
         raise typer.BadParameter("--format csv writes one table: add --section (e.g. implied)")
-    figures = read_figures(path)
+    figures = read_figures(path, metrics)
     tables = check_tables(figures, human=fmt == "table")
     if fleet_gpu:
         from computeledger.capacity.invert import figures_fleet
 
         rows = figures_fleet(figures, price_range(price, fleet_gpu), fleet_gpu)
         tables["fleet"] = pa.Table.from_pylist(rows)
-    chosen = {section: tables[section]} if section else tables
+    chosen = {section: tables[section]} if section else {k: t for k, t in tables.items() if k != "bounds"}
     if fmt == "json":
         from computeledger.figures.tables import check_records, json_default
 
@@ -66,6 +71,11 @@ def figures_check(
         doc = {k: records[k] for k in chosen}
         console.out(json.dumps(doc, indent=1, default=json_default), highlight=False)
         return
+    if fmt == "table" and figures.uncatalogued:
+        console.print(
+            "metrics not in the catalogue, read as plain flows (sums and differences of periods only; "
+            f"relate them with --metrics): {escape(', '.join(figures.uncatalogued))}", highlight=False
+        )
     for name, table in chosen.items():
         if fmt == "csv":
             console.out(output.to_csv(table), end="", highlight=False)

@@ -49,11 +49,24 @@ class FigureSet:
     growth: Interval  # monthly growth range for growth-based methods
     claims: list[dict] = field(default_factory=list)
     projections: list[dict] = field(default_factory=list)
+    uncatalogued: tuple[str, ...] = ()  # metrics read as plain flows: no catalogue relation
 
 
-def read_figures(path: str | Path) -> FigureSet:
-    """Figures from a CSV or YAML file (a path, or a shipped example's name)."""
+def read_figures(path: str | Path, metrics: str | Path | None = None) -> FigureSet:
+    """Figures from a CSV or YAML file (a path, or a shipped example's name); `metrics`, a
+    YAML list of the user's own metrics (as a YAML file's `metrics:`), extends the catalogue."""
     from computeledger.shipped import find
+
+    extra: list = []
+    if metrics is not None:
+        try:
+            extra = yaml.safe_load(Path(metrics).read_text(encoding="utf-8")) or []
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise UsageError(f"{metrics}: cannot read the metrics: {exc}") from None
+        if isinstance(extra, dict):
+            extra = extra.get("metrics") or []
+        if not isinstance(extra, list):
+            raise UsageError(f"{metrics}: a list of metrics (name, kind, part_of)")
 
     path = find(path, "examples")
     try:
@@ -67,9 +80,11 @@ def read_figures(path: str | Path) -> FigureSet:
             raise UsageError(f"{path}: not valid YAML: {exc}") from exc
         if not isinstance(doc, dict):
             raise UsageError(f"{path}: expected a mapping with figures:, claims:, ...")
+        if extra:
+            doc = doc | {"metrics": [*(doc.get("metrics") or []), *extra]}
         return _from_doc(doc, str(path))
     rows = list(csv.DictReader(text.splitlines()))
-    return _from_doc({"figures": rows}, str(path), csv_lines=True)
+    return _from_doc({"figures": rows, "metrics": extra}, str(path), csv_lines=True)
 
 
 def _from_doc(doc: dict, where: str, csv_lines: bool = False) -> FigureSet:
@@ -82,6 +97,10 @@ def _from_doc(doc: dict, where: str, csv_lines: bool = False) -> FigureSet:
             raise UsageError(f"{where}: rules: unknown status {status!r} (use {', '.join(STATUSES)})")
         widen[status] = _decimal(share, f"{where}: rules.{status}")
     catalog = default_catalog().extended(doc.get("metrics") or [], where)
+    named = {str(r.get("metric", "")).strip() for r in doc.get("figures") or [] if isinstance(r, dict)}
+    uncatalogued = tuple(sorted(m for m in named if m and m not in catalog.metrics))
+    if uncatalogued:  # read as plain flows: period sums and differences still apply
+        catalog = catalog.extended([{"name": m, "kind": "flow"} for m in uncatalogued], where)
     growth = (doc.get("assumptions") or {}).get("growth", ["0", "0.10"])
     if not isinstance(growth, list) or len(growth) != 2:
         raise UsageError(f"{where}: assumptions.growth must be [lowest, highest] monthly growth")
@@ -103,7 +122,14 @@ def _from_doc(doc: dict, where: str, csv_lines: bool = False) -> FigureSet:
                 "entity and metric (convert first; computeledger does not guess exchange rates)"
             )
     return FigureSet(
-        where, figures, catalog, widen, g, list(doc.get("claims") or []), list(doc.get("projections") or [])
+        where,
+        figures,
+        catalog,
+        widen,
+        g,
+        list(doc.get("claims") or []),
+        list(doc.get("projections") or []),
+        uncatalogued,
     )
 
 

@@ -40,12 +40,22 @@ def check_tables(fs: FigureSet, human: bool = True) -> dict[str, pa.Table]:
     widened, reported = check(fs), check(fs, widened=False)
     return {
         "figures": _figures(fs, human),
-        "implied": _implied(widened, reported, human),
+        "implied": _implied(widened, reported, human, trivial=False),
         "contradictions": _contradictions(widened, reported, human),
         "annualised": _annualised(widened, human),
         "claims": _claims(fs, reported, widened, human),
         "projections": _projections(widened, fs, human),
+        "bounds": _implied(widened, reported, human, trivial=True),
     }
+
+
+#: Derivations that only say a part is at most its whole, or a whole at least its part.
+TRIVIAL = {"part of it", "part of a whole"}
+
+
+def is_bound(entries) -> bool:
+    """Whether a quantity is known only through trivial bounds (shown under `bounds`)."""
+    return all(e.method in TRIVIAL for e in entries)
 
 
 def _table(rows: list[dict], columns: list[str]) -> pa.Table:
@@ -68,9 +78,11 @@ def _figures(fs: FigureSet, human: bool) -> pa.Table:
     return _table(rows, ["id", "quantity", "stated", "status", "interval", "source", "note"])
 
 
-def _implied(widened: Report, reported: Report, human: bool) -> pa.Table:
+def _implied(widened: Report, reported: Report, human: bool, trivial: bool) -> pa.Table:
     rows = []
     for key, entries in widened.entries.items():
+        if is_bound(entries) != trivial:
+            continue
         rows.append(
             {
                 "quantity": describe(key),
@@ -201,7 +213,7 @@ def check_records(fs: FigureSet) -> dict[str, list[dict]]:
          "sources": list(f.sources), "note": f.note}
         for f in fs.figures
     ]  # fmt: skip
-    out["implied"] = [
+    implied = [
         {**quantity_fields(key), **bounds(reported.implied(key), "as_reported_"),
          **bounds(widened.implied(key)),
          "derivations": [{"how": e.method, "label": e.label, "sources": list(e.sources),
@@ -209,6 +221,9 @@ def check_records(fs: FigureSet) -> dict[str, list[dict]]:
          "sources": sorted({s for e in entries for s in e.sources})}
         for key, entries in widened.entries.items()
     ]  # fmt: skip
+    kinds = [is_bound(entries) for entries in widened.entries.values()]
+    out["implied"] = [r for r, b in zip(implied, kinds, strict=True) if not b]
+    out["bounds"] = [r for r, b in zip(implied, kinds, strict=True) if b]
     out["contradictions"] = [
         {"basis": basis, **quantity_fields(c.key), "gap": c.gap,
          "one": {"how": c.a.method, "label": c.a.label, "sources": list(c.a.sources), **bounds(c.a.value)},

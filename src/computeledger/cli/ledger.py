@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from computeledger import output
-from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened, progress
+from computeledger.cli.common import FormatOpt, LedgerOpt, backend, check_format, console, opened, progress
 from computeledger.errors import UsageError
 from computeledger.ingest.files import discover
 
@@ -29,6 +29,7 @@ def ingest(
     """Load FOCUS cost and usage files (or other bills, through --mapping), one transaction per file."""
     check_format(fmt)
     files = discover(list(paths))
+    _readable(ctx, files)
     with opened(ctx, ledger) as lg, progress() as bar:
         task = bar.add_task("ingest", total=len(files))
 
@@ -47,6 +48,21 @@ def ingest(
         console.out(output.to_csv(table), end="", highlight=False)
     if any(r.status == "refused" for r in results):
         raise typer.Exit(1)
+
+
+def _readable(ctx: typer.Context, files: list[Path]) -> None:
+    """Refuse, before a store is opened, bills its engine cannot read (a CSV on Spark)."""
+    from computeledger.ingest.files import file_format
+    from computeledger.ledger import resolve_backend
+    from computeledger.store import READS
+
+    chosen = resolve_backend(backend(ctx))
+    unread = [f for f in files if file_format(f) not in READS[chosen] and file_format(f) is not None]
+    if unread:
+        raise UsageError(
+            f"the {chosen} ledger reads {', '.join(READS[chosen])} bills; {unread[0]} is not one "
+            f"({len(unread)} such file(s)): convert them first (computeledger convert FOLDER --out PARQUET/)"
+        )
 
 
 def ingest_line(r) -> str:
@@ -105,9 +121,7 @@ def render_summary(lg, by: str, fmt: str, rules_version: str | None = None) -> N
     console.print(rich_table)
 
 
-def ingests(
-    ctx: typer.Context,
-ledger: LedgerOpt = None, fmt: FormatOpt = "table") -> None:
+def ingests(ctx: typer.Context, ledger: LedgerOpt = None, fmt: FormatOpt = "table") -> None:
     """The files ingested: status, rows read, loaded and quarantined, what replaced what."""
     check_format(fmt)
     with opened(ctx, ledger, read_only=True) as lg:
@@ -170,6 +184,15 @@ def validate(
     errors = sum(p.severity == "error" for p in problems)
     if fmt == "table":
         console.print(f"{errors} error(s), {len(problems) - errors} warning kind(s)")
+        if any(
+            "missing mandatory FOCUS columns" in p.message or "not a FOCUS file" in p.message
+            for p in problems
+        ):
+            console.print(
+                "not a FOCUS export? read it through a mapping: computeledger ingest --mapping MAPPING FILE "
+                "(`computeledger examples` lists the shipped ones, e.g. gpu-cloud-invoice)",
+                highlight=False,
+            )
     if errors:
         raise typer.Exit(1)
 
@@ -178,8 +201,11 @@ def charges(
     ctx: typer.Context,
     where: Annotated[
         list[str] | None,
-        typer.Option("--where", help="COLUMN=VALUE, exact (repeat to narrow): a charge column or a "
-                                     "shorthand (provider, month, service, category, region, account)"),
+        typer.Option(
+            "--where",
+            help="COLUMN=VALUE, exact (repeat to narrow): a charge column or a "
+            "shorthand (provider, month, service, category, region, account)",
+        ),
     ] = None,
     largest: Annotated[bool, typer.Option("--largest", help="Largest BilledCost first")] = False,
     limit: Annotated[int, typer.Option("--limit", min=1, max=100_000, help="Charges to show")] = 20,

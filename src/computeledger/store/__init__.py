@@ -20,6 +20,11 @@ STORES = {
 }
 
 
+#: Store name -> the bill formats its `stage` reads (checked before a store is opened: a
+#: Spark session is slow to start and a new ledger folder should not be left behind).
+READS = {"duckdb": ("csv", "csv.gz", "parquet"), "spark": ("parquet",)}
+
+
 def open_store(backend: str, path: str | Path, *, read_only: bool = False, **options) -> Store:
     """The store of `backend` over the ledger at `path` (created unless `read_only`)."""
     if backend not in STORES:

@@ -35,9 +35,12 @@ def connect(path: str, *, read_only: bool = False) -> ibis.BaseBackend:
     try:
         con = ibis.duckdb.connect(path, read_only=read_only)
     except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
+        text = str(exc).lower()
+        if "could not set lock" in text or "conflicting lock" in text:
             raise LedgerInUse(
-                f"ledger in use: {path} is open in another process; try again when it finishes"
+                f"ledger in use: {path} is open for writing in another process (DuckDB allows one writer "
+                "and, while it writes, no other reader); try again when it finishes, or read a copy "
+                f"(cp {path} snapshot.duckdb; computeledger ... --ledger snapshot.duckdb)"
             ) from exc
         raise
     raw = con.con

@@ -1,0 +1,43 @@
+"""A newcomer's small stumbles (issue 15, item 9), each as a newcomer meets it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from computeledger.cli import app
+
+runner = CliRunner()
+
+
+def test_messages_keep_square_brackets(tmp_path):
+    r = runner.invoke(app, ["figures", "check", str(tmp_path / "[spark].yaml")])
+    assert r.exit_code == 2 and "[spark].yaml" in r.output
+
+
+def test_spark_refuses_a_csv_before_it_starts_and_leaves_no_ledger(tmp_path, sample):
+    ledger = tmp_path / "spark-ledger"
+    r = runner.invoke(app, ["--backend", "spark", "ingest", "--ledger", str(ledger), str(sample)])
+    assert r.exit_code == 2 and "reads parquet bills" in r.output and "convert" in r.output
+    assert not ledger.exists()
+
+
+def test_validate_of_an_invoice_suggests_a_mapping(tmp_path):
+    invoice = tmp_path / "invoice.csv"
+    invoice.write_text("invoice_id,provider,instance_hours,rate_usd\nCW-1,CoreWeave,24,34.468\n")
+    r = runner.invoke(app, ["validate", str(invoice)])
+    assert r.exit_code == 1 and "--mapping" in r.output and "gpu-cloud-invoice" in r.output
+
+
+def test_help_lists_choices():
+    r = runner.invoke(app, ["--help"])
+    assert "duckdb or spark" in r.output and "--exact" in r.output
+    r = runner.invoke(app, ["summary", "--help"])
+    assert "table, csv or json" in r.output
+
+
+def test_no_readme_path_points_into_the_source_tree():
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    commands = [line for line in text.splitlines() if line.startswith("computeledger ")]
+    assert commands and not any("src/" in c or "examples/" in c for c in commands)

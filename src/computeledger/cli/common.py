@@ -72,3 +72,24 @@ def progress() -> Progress:
         disable=not err.is_terminal,  # plain output when not on a terminal
         transient=True,
     )
+
+
+def _quiet_types() -> None:
+    """Help shows a value's kind only where it tells something (<path>, <int>, choices):
+    Typer's <bool> beside a flag and <str> beside text are noise to a reader."""
+    from typer import core
+
+    for cls in (core.TyperOption, core.TyperArgument):
+        shown = getattr(cls, "display_type_rich", None)
+        if shown is None or getattr(shown, "_quiet", False):
+            continue
+
+        def quiet(self, ctx, _shown=shown):
+            label = _shown(self, ctx)
+            return None if label in ("<bool>", "<str>", "<list[str]>") else label
+
+        quiet._quiet = True  # type: ignore[attr-defined]
+        cls.display_type_rich = quiet
+
+
+_quiet_types()

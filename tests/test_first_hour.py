@@ -41,3 +41,20 @@ def test_no_readme_path_points_into_the_source_tree():
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     commands = [line for line in text.splitlines() if line.startswith("computeledger ")]
     assert commands and not any("src/" in c or "examples/" in c for c in commands)
+
+
+def test_a_sum_beyond_the_range_is_one_clear_line(tmp_path, sample):
+    import csv
+
+    rows = list(csv.reader(sample.open(encoding="utf-8-sig")))
+    i = rows[0].index("BilledCost")
+    big = tmp_path / "big.csv"
+    with big.open("w", newline="") as f:
+        csv.writer(f).writerows(
+            [rows[0]] + [r[:i] + ["99999999999999999999.99"] + r[i + 1 :] for r in rows[1:3]]
+        )
+    ledger = str(tmp_path / "l.duckdb")
+    assert runner.invoke(app, ["ingest", str(big), "--ledger", ledger]).exit_code == 0
+    r = runner.invoke(app, ["summary", "--ledger", ledger])
+    assert r.exit_code == 2 and "exceeds the range of the ledger's numbers" in r.output
+    assert "Traceback" not in r.output

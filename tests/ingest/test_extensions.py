@@ -61,3 +61,19 @@ def test_a_named_time_zone_is_refused_on_its_row_and_leaks_nowhere(ledger, tmp_p
         (a.to_pydatetime(), b.to_pydatetime())
         for a, b in zip(got.ChargePeriodStart, got.BillingPeriodStart, strict=True)
     ] == [(parse(c), parse(b)) for c, b in kept]
+
+
+def test_a_file_name_that_is_not_utf8_loads_and_is_shown_escaped(tmp_path, sample):
+    import os
+
+    header, rows = read_rows(sample)
+    good = write_rows(tmp_path / "plain.csv", header, rows[:4])
+    odd = os.fsdecode(os.fsencode(tmp_path) + b"/bill-\xff.csv")
+    os.rename(good, odd)
+    from computeledger import open_ledger
+
+    with open_ledger(tmp_path / "l.duckdb") as lg:
+        [r] = lg.ingest([tmp_path])
+        assert (r.status, r.rows_loaded) == ("loaded", 4)
+        assert r.path.endswith("bill-\\xff.csv")
+        assert lg.charges.x_source_file.execute().iloc[0].endswith("bill-\\xff.csv")

@@ -40,6 +40,23 @@ class Group(TyperGroup):
         except ComputeLedgerError as exc:
             err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except Exception as exc:
+            if not _overflow(exc):
+                raise
+            first = str(exc).strip().splitlines()[0]
+            err.print(
+                "[bold red]error:[/bold red] a total exceeds the range of the ledger's numbers (20 digits "
+                f"before the point, 18 after): {escape(first)}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(2) from None
+
+
+def _overflow(exc: Exception) -> bool:
+    """An engine's arithmetic overflow (a sum beyond 38 digits), whichever engine raised it."""
+    engine = type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb", "pyspark", "py4j")
+    return engine and "overflow" in str(exc).lower()
 
 
 def check_format(fmt: str) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 
-from computeledger.ingest.files import discover, file_format, fingerprint
+from computeledger.ingest.files import discover, file_format, fingerprint, path_text
 from computeledger.ingest.focus import stage_through
 from computeledger.ingest.lines import LINE_COLUMN, ROW_COLUMN, line_map, record_lines, reject_line
 from computeledger.ingest.mapping import Mapping
@@ -73,7 +73,7 @@ def _kind_of(columns: list[str], family: Family, mapping: Mapping | None) -> Kin
 def _one(store: Store, path: Path, family: Family, mapping: Mapping | None) -> FileResult:
     started = _now()
     fmt = file_format(path)
-    result = FileResult(path=str(path), format=fmt, mapping=mapping.path if mapping else None)
+    result = FileResult(path=path_text(path), format=fmt, mapping=mapping.path if mapping else None)
     result.mapping_sha256 = mapping.sha256 if mapping else None
     try:
         if fmt is None:
@@ -124,7 +124,7 @@ def _load(store: Store, staged, kind: Kind, columns, path: Path, fmt: str, lines
         line = ibis.coalesce(rows[LINE_COLUMN], rows[ROW] + staged.first_line)
     rows = rows.mutate(
         ingest_id=ibis.literal(ingest_id, "int64"),
-        source_file=ibis.literal(str(path)),
+        source_file=ibis.literal(path_text(path)),
         source_line=line,
         currency=rows.currency.upper(),  # ISO 4217 codes, whatever case the export writes
     )
@@ -149,7 +149,7 @@ def _load(store: Store, staged, kind: Kind, columns, path: Path, fmt: str, lines
             store.delete(kind.table, lambda t: kind.replaces(t, good) & (t.ingest_id != ingest_id))
     if rejects:
         store.append("quarantine", store.memtable([
-            {"ingest_id": ingest_id, "source_file": str(path), "source_line": reject_line(starts, rec),
+            {"ingest_id": ingest_id, "source_file": path_text(path), "source_line": reject_line(starts, rec),
              "raw": raw, "reason": f"row cannot be read: {message}"} for rec, raw, message in rejects
         ], "quarantine"))  # fmt: skip
     result.rows_quarantined = (counts["bad"] or 0) + len(rejects)

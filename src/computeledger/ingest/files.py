@@ -68,3 +68,11 @@ def fingerprint(path: Path, fmt: str | None) -> Fingerprint:
     if fmt not in ("csv", "csv.gz"):
         return Fingerprint(digest.hexdigest(), size, None)
     return Fingerprint(digest.hexdigest(), size, count + (0 if last == b"\n" else 1))
+
+
+def path_text(path: Path | str) -> str:
+    """A path as text to store and print: a byte that is not UTF-8 in a file name is
+    written as its escape (\\xff), never an error; the file itself is read by its real name."""
+    import os
+
+    return os.fsencode(path).decode("utf-8", "backslashreplace")

@@ -23,7 +23,7 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 
-from computeledger.ingest.files import discover, file_format, fingerprint
+from computeledger.ingest.files import discover, file_format, fingerprint, path_text
 from computeledger.ingest.lines import LINE_COLUMN, ROW_COLUMN, line_map, record_lines, reject_line
 from computeledger.ingest.mapping import Mapping, MappingMismatch, apply_mapping
 from computeledger.ingest.normalize import RAW, REASON, ROW, normalize
@@ -62,7 +62,7 @@ def ingest_file(
     """Ingest one file: loaded (with its quarantined rows), duplicate, or refused."""
     started = _now()
     fmt = file_format(path)
-    result = FileResult(path=str(path), format=fmt, mapping=mapping.path if mapping else None)
+    result = FileResult(path=path_text(path), format=fmt, mapping=mapping.path if mapping else None)
     mapping_sha = result.mapping_sha256 = mapping.sha256 if mapping else None
     if fmt is None:
         return _refuse(store, result, batch, started, "not a CSV, CSV.gz or Parquet file")
@@ -197,7 +197,7 @@ def _load(store: Store, staged: Staged, header_map, path: Path, fmt: str, lines,
         starts = record_lines(path, fmt, staged.delimiter, staged.quote)
         line_table = ibis.memtable(line_map(starts, {r for r, _, _ in rejects}))
     rows, params = _typed(staged, header_map, line_table)
-    values = {"base": ingest_id * ROWS_PER_INGEST, "ingest": ingest_id, "path": str(path)}
+    values = {"base": ingest_id * ROWS_PER_INGEST, "ingest": ingest_id, "path": path_text(path)}
     try:
         store.append("charges", rows, params={params[k]: v for k, v in values.items()})
     except Unreadable as exc:  # a reader that meets damaged rows late
@@ -217,7 +217,7 @@ def _load(store: Store, staged: Staged, header_map, path: Path, fmt: str, lines,
         store.delete("charges", lambda t: (t.x_ingest_id == ingest_id) & (t.x_charge_id < 0))
     if rejects:
         store.append("quarantine", store.memtable([
-            {"ingest_id": ingest_id, "source_file": str(path), "source_line": reject_line(starts, rec),
+            {"ingest_id": ingest_id, "source_file": path_text(path), "source_line": reject_line(starts, rec),
              "raw": raw, "reason": f"row cannot be read: {message}"}
             for rec, raw, message in rejects
         ], "quarantine"))  # fmt: skip

@@ -18,7 +18,7 @@ import ibis
 import ibis.expr.types as ir
 
 from computeledger.errors import UsageError
-from computeledger.ingest.files import fingerprint
+from computeledger.ingest.files import fingerprint, path_text
 from computeledger.ingest.normalize import RAW, REASON, ROW
 from computeledger.ingest.typed import Field, match_columns, read_fields, whole_number
 from computeledger.schema.tables import USAGE
@@ -125,7 +125,7 @@ def problem(t: ir.Table) -> ir.StringValue:
 
 def _one(store: Store, path: Path, attributes: dict[str, str]) -> UsageResult:
     fmt = FORMATS.get(path.suffix.lower())
-    result = UsageResult(str(path), fmt or "unknown", "refused")
+    result = UsageResult(path_text(path), fmt or "unknown", "refused")
     if fmt is None:
         result.message = "not a usage file: use .jsonl (OpenAI usage records) or .json (OTLP spans)"
         return result
@@ -156,7 +156,7 @@ def _one(store: Store, path: Path, attributes: dict[str, str]) -> UsageResult:
         good = rows.filter(rows.cl_problem.isnull())
         store.append(
             "usage",
-            good.mutate(ingest_id=ibis.literal(ingest_id, "int64"), source_file=ibis.literal(str(path)))
+            good.mutate(ingest_id=ibis.literal(ingest_id, "int64"), source_file=ibis.literal(path_text(path)))
             .select(*USAGE.names),
         )  # fmt: skip
         bad = rows.filter(rows.cl_problem.notnull())
@@ -165,7 +165,7 @@ def _one(store: Store, path: Path, attributes: dict[str, str]) -> UsageResult:
         )
         if counts:
             store.append("quarantine", bad.select(
-                ingest_id=ibis.literal(ingest_id, "int64"), source_file=ibis.literal(str(path)),
+                ingest_id=ibis.literal(ingest_id, "int64"), source_file=ibis.literal(path_text(path)),
                 source_line=bad.line, raw=bad.raw, reason=bad.cl_problem,
             ))  # fmt: skip
         result.rows_loaded = rows.count().to_pyarrow().as_py() - sum(c["n"] for c in counts)

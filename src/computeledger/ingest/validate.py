@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from computeledger.ingest import focus as ingest
-from computeledger.ingest.files import discover
+from computeledger.ingest.files import discover, path_text
 from computeledger.store import open_store
 
 
@@ -54,12 +54,12 @@ def validate_file(path: Path) -> list[Problem]:
     try:
         result = ingest.ingest_file(store, path, batch="validate")
         if result.status == "refused":
-            return [Problem(str(path), None, None, "error", result.message or "refused")]
+            return [Problem(path_text(path), None, None, "error", result.message or "refused")]
         problems = []
         q = store.table("quarantine").order_by("source_line")
         for row in q.select("source_line", "reason").to_pyarrow().to_pylist():
             for column, message in _split(row["reason"]):
-                problems.append(Problem(str(path), row["source_line"], column, "error", message))
+                problems.append(Problem(path_text(path), row["source_line"], column, "error", message))
         c = store.table("charges")
         flagged = c.filter(c.x_quality_flags.notnull())
         flags = flagged.select(flag=flagged.x_quality_flags.split(";").unnest(), line=flagged.x_source_line)
@@ -68,7 +68,12 @@ def validate_file(path: Path) -> list[Problem]:
             kind, _, column = row["flag"].partition(":")
             problems.append(
                 Problem(
-                    str(path), row["line"], column or None, "warning", _WARNINGS.get(kind, kind), row["n"]
+                    path_text(path),
+                    row["line"],
+                    column or None,
+                    "warning",
+                    _WARNINGS.get(kind, kind),
+                    row["n"],
                 )
             )
         return problems

@@ -114,7 +114,12 @@ def literal_path(path: Path) -> str:
     globs (`b*.csv`, `x[1].csv`), so a name holding glob characters is read through a
     link of a plain name in a private folder (removed at exit). A path is a path."""
     text = str(path)
-    if not _GLOB & set(text):
+    try:
+        text.encode("utf-8")
+        plain = not _GLOB & set(text)
+    except UnicodeEncodeError:  # a name with bytes that are not UTF-8: engines take text only
+        plain = False
+    if plain:
         return text
     import atexit
     import hashlib
@@ -124,8 +129,8 @@ def literal_path(path: Path) -> str:
     if not _LINKS:
         _LINKS.append(Path(tempfile.mkdtemp(prefix="computeledger-paths-")))
         atexit.register(shutil.rmtree, _LINKS[0], True)
-    suffix = "".join(s for s in path.suffixes if not _GLOB & set(s))
+    suffix = "".join(s for s in Path(path).suffixes if not _GLOB & set(s) and s.isascii() and s.isprintable())
     link = _LINKS[0] / (hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:24] + suffix)
     if not link.exists():
-        link.symlink_to(path.resolve())
+        link.symlink_to(Path(path).resolve())
     return str(link)

@@ -58,3 +58,32 @@ def test_a_sum_beyond_the_range_is_one_clear_line(tmp_path, sample):
     r = runner.invoke(app, ["summary", "--ledger", ledger])
     assert r.exit_code == 2 and "exceeds the range of the ledger's numbers" in r.output
     assert "Traceback" not in r.output
+
+
+def test_a_truncated_gzip_is_refused_by_ingest_validate_and_convert(tmp_path, sample):
+    import gzip
+
+    data = gzip.compress(sample.read_bytes())
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    ledger = str(tmp_path / "l.duckdb")
+    r = runner.invoke(app, ["ingest", str(cut), str(sample), "--ledger", ledger])
+    assert (
+        r.exit_code == 1 and "may be damaged" in r.output and "1000 loaded" in r.output
+    )  # the batch goes on
+    r = runner.invoke(app, ["validate", str(cut)])
+    assert r.exit_code == 1 and "may be damaged" in r.output
+    r = runner.invoke(app, ["convert", str(cut), "--out", str(tmp_path / "pq")])
+    assert r.exit_code == 2 and "may be damaged" in r.output
+    assert not list((tmp_path / "pq").glob("*.parquet"))
+
+
+def test_a_column_named_like_markup_is_shown_as_written(tmp_path, sample):
+    from tests.conftest import read_rows, write_rows
+
+    header, rows = read_rows(sample)
+    bill = write_rows(tmp_path / "b.csv", [*header, "[/]odd"], [[*r, "x"] for r in rows[:3]])
+    ledger = str(tmp_path / "l.duckdb")
+    assert runner.invoke(app, ["ingest", str(bill), "--ledger", ledger]).exit_code == 0
+    r = runner.invoke(app, ["summary", "--by", "ServiceName,[/]odd", "--ledger", ledger])
+    assert "Traceback" not in r.output and "MarkupError" not in r.output

@@ -111,11 +111,11 @@ def to_rich(table: pa.Table, title: str | None = None, unknown: str = "unknown")
         numeric = pa.types.is_decimal(kind) or pa.types.is_integer(kind) or pa.types.is_floating(kind)
         if numeric:
             # money is never cut short: a narrow terminal folds it onto more lines instead
-            out.add_column(n, justify="right", overflow="fold", min_width=len(n))
+            out.add_column(escape(n), justify="right", overflow="fold", min_width=len(n))
         else:  # words are not broken: the column is as wide as its longest word (up to a bound)
             words = [w for r in rows if r[i] is not None for w in (cell_text(r[i]) or "").split()]
             widest = min(max([len(w) for w in words] + [1]), _LONGEST_WORD)
-            out.add_column(n, justify="left", overflow="fold", min_width=widest)
+            out.add_column(escape(n), justify="left", overflow="fold", min_width=widest)
     for row in rows:
         # values are data, never markup: "[provider=azure]" stays as written
         out.add_row(*[f"[dim]{unknown}[/dim]" if v is None else escape(screen_text(v)) for v in row])

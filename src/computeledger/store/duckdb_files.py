@@ -161,11 +161,27 @@ def drop_scratch(con: ibis.BaseBackend) -> None:
 
 
 def csv_to_parquet(path: Path, target: Path) -> None:
-    """A CSV file to Parquet with every column as the text the file holds."""
+    """A CSV file to Parquet with every column as the text the file holds. A damaged or
+    truncated compressed file, or one that does not split into columns, is refused (and no
+    Parquet file is left behind)."""
+    if path.name.lower().endswith(".gz"):
+        import gzip
+        import zlib
+
+        try:
+            with gzip.open(path, "rb") as f:
+                while f.read(1 << 20):
+                    pass
+        except (OSError, EOFError, zlib.error) as exc:
+            raise UsageError(f"{path}: cannot convert: the file may be damaged: {exc}") from None
     con = duckdb.connect()
     try:
-        con.read_csv(literal_path(path), all_varchar=True, header=True).write_parquet(str(target))
+        table = con.read_csv(literal_path(path), all_varchar=True, header=True)
+        if len(table.columns) < 2:
+            raise UsageError(f"{path}: cannot convert: it does not split into columns (is it a CSV?)")
+        table.write_parquet(str(target))
     except duckdb.Error as exc:
+        target.unlink(missing_ok=True)
         raise UsageError(f"{path}: cannot convert: {first_line(exc)} (ingest it on DuckDB)") from None
     finally:
         con.close()

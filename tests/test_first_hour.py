@@ -87,3 +87,26 @@ def test_a_column_named_like_markup_is_shown_as_written(tmp_path, sample):
     assert runner.invoke(app, ["ingest", str(bill), "--ledger", ledger]).exit_code == 0
     r = runner.invoke(app, ["summary", "--by", "ServiceName,[/]odd", "--ledger", ledger])
     assert "Traceback" not in r.output and "MarkupError" not in r.output
+
+
+def test_what_is_not_a_ledger_says_so(tmp_path, sample):
+    good = tmp_path / "good.duckdb"
+    assert runner.invoke(app, ["ingest", str(sample), "--ledger", str(good)]).exit_code == 0
+    (tmp_path / "empty.duckdb").write_bytes(b"")
+    (tmp_path / "trunc.duckdb").write_bytes(good.read_bytes()[:20000])
+    (tmp_path / "rand.duckdb").write_bytes(bytes(range(256)) * 40)
+    (tmp_path / "folder").mkdir()
+    cases = {
+        "empty.duckdb": "an empty file, not a ledger",
+        "trunc.duckdb": "damaged or truncated",
+        "rand.duckdb": "not a DuckDB ledger",
+        "folder": "is a folder, not a ledger file",
+        str(sample): "not a DuckDB ledger",
+    }
+    for name, message in cases.items():
+        r = runner.invoke(app, ["summary", "--ledger", str(tmp_path / name)])
+        assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output, (name, r.output)
+        assert "in use" not in r.output  # 'block' is not 'lock'
+    r = runner.invoke(app, ["ingest", str(sample), "--ledger", str(tmp_path / "nowhere" / "l.duckdb")])
+    assert r.exit_code == 2 and "does not exist" in r.output
+    assert (tmp_path / "empty.duckdb").read_bytes() == b""  # left as it was

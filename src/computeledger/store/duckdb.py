@@ -32,9 +32,10 @@ ENV_MEMORY = "COMPUTELEDGER_MEMORY_LIMIT"
 def connect(path: str, *, read_only: bool = False) -> ibis.BaseBackend:
     """An Ibis DuckDB connection in UTC with bounded memory; 'ledger in use' if locked."""
     memory = os.environ.get(ENV_MEMORY, "1GB")
+    _check_ledger_path(path)
     try:
         con = ibis.duckdb.connect(path, read_only=read_only)
-    except duckdb.IOException as exc:
+    except duckdb.Error as exc:
         text = str(exc).lower()
         if "could not set lock" in text or "conflicting lock" in text:
             raise LedgerInUse(
@@ -42,12 +43,33 @@ def connect(path: str, *, read_only: bool = False) -> ibis.BaseBackend:
                 "and, while it writes, no other reader); try again when it finishes, or read a copy "
                 f"(cp {path} snapshot.duckdb; computeledger ... --ledger snapshot.duckdb)"
             ) from exc
-        raise
+        first = str(exc).strip().splitlines()[0]
+        raise UsageError(
+            f"{path}: cannot open the ledger: not a DuckDB ledger, or a damaged or truncated one ({first})"
+        ) from None
     raw = con.con
     raw.execute("SET TimeZone = 'UTC'")
     raw.execute("SET enable_progress_bar = false")
     raw.execute(f"SET memory_limit = '{_checked_memory(memory)}'")  # validated: no injection
     return con
+
+
+def _check_ledger_path(path: str) -> None:
+    """Say plainly what a ledger path is when it cannot be a ledger file."""
+    if path == ":memory:":
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"{path} is a folder, not a ledger file (a Spark ledger? use --backend spark)")
+    if not p.parent.exists():
+        raise UsageError(f"{path}: the folder {p.parent} does not exist")
+    if p.exists() and p.stat().st_size == 0:
+        raise UsageError(f"{path}: an empty file, not a ledger (remove it, and ingest again)")
+    if p.exists() and p.is_file():
+        with p.open("rb") as f:
+            head = f.read(16)
+        if len(head) >= 12 and head[8:12] != b"DUCK":
+            raise UsageError(f"{path}: not a DuckDB ledger (its first bytes are not DuckDB's)")
 
 
 def _checked_memory(value: str) -> str:

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-import yaml
-
 from computeledger.capacity import catalog
 from computeledger.capacity.catalog import Calibration, Price
 from computeledger.capacity.operating import Slo, candidate_setups, latency_bound, money, throughput_optimal
@@ -85,10 +83,12 @@ def read_demand(path: Path) -> list[Demand]:
 
     path = find(path, "examples")
     if path.suffix.lower() in (".yaml", ".yml"):
+        from computeledger import yamlfile
+
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as e:
-            raise UsageError(f"{path}: not YAML: {e}") from None
+            doc = yamlfile.load(path.read_text(encoding="utf-8"), str(path))
+        except (OSError, UnicodeDecodeError) as e:
+            raise UsageError(f"{path}: cannot read: {e}") from None
         entries = doc.get("models") if isinstance(doc, dict) else doc
         if not isinstance(entries, list):
             raise UsageError(f"{path}: expected a list of models (or `models:` with one)")
@@ -121,10 +121,14 @@ def _demand(where: str, entry) -> Demand:
                 value = raw if isinstance(raw, bool) else str(raw).strip().lower() in ("true", "yes", "1")
             else:
                 value = kind(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, ArithmeticError):
             raise UsageError(f"{at}: not a {getattr(kind, '__name__', 'number')}: {raw!r}") from None
-        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool) and value < 0:
-            raise UsageError(f"{at}: negative: {raw!r}")
+        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+            if not finite or abs(value) >= 10**24:  # a trillion trillion tokens a day is no demand
+                raise UsageError(f"{at}: not a usable number: {str(raw)[:40]!r}")
+            if value < 0:
+                raise UsageError(f"{at}: negative: {raw!r}")
         values[key] = value
     values.setdefault("name", values["model"])
     if not 0 < values.get("utilization", 1.0) <= 1 or values.get("peak_to_mean", 1.0) < 1:

@@ -153,8 +153,14 @@ def stated_currency(text: str) -> str | None:
 def parse_amount(text: str, where: str) -> Interval:
     """A stated value as an interval (a point widened by the rounding of its last digit)."""
     try:
-        return _amount(text, where)
-    except UsageError:
+        value = _amount(text, where)
+        for end in (value.lo, value.hi):
+            if end is not None and (
+                not end.is_finite() or end.adjusted() > 30 or len(end.as_tuple().digits) > 40
+            ):
+                raise UsageError(where)
+        return value
+    except (UsageError, ArithmeticError, ValueError):
         raise UsageError(
             f"{where}: not an amount: {text!r} (e.g. 8.7B, 12 billion, >12B, 3.5B..4B)"
         ) from None
@@ -227,6 +233,17 @@ _QUARTER = re.compile(r"^(\d{4})-?([QH])([1-4])$", re.I)
 
 
 def _span(text: str, where: str) -> tuple[date, date]:
+    """`_span_of`, with years the arithmetic of periods can carry (1900 to 9998)."""
+    try:
+        first, last = _span_of(text, where)
+    except (ValueError, OverflowError):
+        raise UsageError(f"{where}: not a period: {text!r}") from None
+    if first.year < 1900 or last.year > 9998:
+        raise UsageError(f"{where}: {text!r}: a period within the years 1900 to 9998")
+    return first, last
+
+
+def _span_of(text: str, where: str) -> tuple[date, date]:
     """A period written as a year (2025, CY2025), half (2025-H1, H1 2025), quarter (2025-Q3,
     Q3 2025), month (2025-07) or day (2025-07-15): its first and last day."""
     t = text.strip()

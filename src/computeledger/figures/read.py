@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-import yaml
-
 from computeledger.errors import UsageError
 from computeledger.figures.catalog import Catalog, default_catalog
 from computeledger.figures.model import (
@@ -60,8 +58,10 @@ def read_figures(path: str | Path, metrics: str | Path | None = None) -> FigureS
     extra: list = []
     if metrics is not None:
         try:
-            extra = yaml.safe_load(Path(metrics).read_text(encoding="utf-8")) or []
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            from computeledger import yamlfile
+
+            extra = yamlfile.load(Path(metrics).read_text(encoding="utf-8"), str(metrics)) or []
+        except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"{metrics}: cannot read the metrics: {exc}") from None
         if isinstance(extra, dict):
             extra = extra.get("metrics") or []
@@ -74,10 +74,9 @@ def read_figures(path: str | Path, metrics: str | Path | None = None) -> FigureS
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read: {exc}") from exc
     if path.suffix.lower() in (".yaml", ".yml"):
-        try:
-            doc = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise UsageError(f"{path}: not valid YAML: {exc}") from exc
+        from computeledger import yamlfile
+
+        doc = yamlfile.load(text, str(path)) or {}
         if not isinstance(doc, dict):
             raise UsageError(f"{path}: expected a mapping with figures:, claims:, ...")
         if extra:
@@ -135,9 +134,12 @@ def _from_doc(doc: dict, where: str, csv_lines: bool = False) -> FigureSet:
 
 def _decimal(value, where: str) -> Decimal:
     try:
-        return Decimal(str(value))
+        out = Decimal(str(value))
     except Exception as exc:
         raise UsageError(f"{where}: not a number: {value!r}") from exc
+    if not out.is_finite() or abs(out.adjusted()) > 30:
+        raise UsageError(f"{where}: not a usable number: {value!r}")
+    return out
 
 
 def _currency(row: dict, stated: str, at: str) -> str:

@@ -189,3 +189,30 @@ def test_a_count_present_but_unusable_is_quarantined_never_zero(tmp_path):
     assert (
         reasons[7].startswith("output_tokens: not a whole number: '{") and '"doubleValue":123.0' in reasons[7]
     )
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda line: line.replace(b"acme", b"ac\xffme"), "line cannot be read: Invalid unicode"),
+        (lambda line: line.replace(b"acme", b"ac\x01me"), "line cannot be read"),
+        (lambda line: line.replace(b"acme", b"a" * (5 * 2**20)), "line cannot be read: Maximum line size"),
+        (lambda line: line.replace(b"1704067200", b"100000000000000000"), "no period"),
+    ],
+)
+def test_one_damaged_jsonl_line_is_quarantined_alone(tmp_path, damage, reason):
+    import json
+
+    base = {"object": "organization.usage.completions.result", "start_time": 1704067200,
+            "end_time": 1704153600, "project_id": "acme", "model": "m", "num_model_requests": 1,
+            "input_tokens": 100, "output_tokens": 10}  # fmt: skip
+    good = json.dumps(base).encode()
+    path = tmp_path / "u.jsonl"
+    path.write_bytes(
+        b"\n".join([good.replace(b"acme", b"c1"), damage(good), good.replace(b"acme", b"c3")]) + b"\n"
+    )
+    with open_ledger(tmp_path / "l.duckdb") as lg:
+        [r] = lg.ingest_usage([path])
+        q = lg.quarantine.to_pyarrow().to_pylist()
+    assert (r.status, r.rows_loaded, r.rows_quarantined) == ("loaded", 2, 1)
+    assert [x["source_line"] for x in q] == [2] and q[0]["reason"].startswith(reason)

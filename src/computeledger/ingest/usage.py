@@ -96,7 +96,8 @@ def _counted(records: ir.Table, fmt: str) -> ir.Table:
         value, trouble = whole_number(name, records[name].cast("string"))
         values[name] = value if default is None else ibis.coalesce(value, ibis.literal(default, "int64"))
         problems.append(trouble)
-    return records.mutate(**values, cl_read=ibis.literal("; ").join(problems).nullif(""))
+    problems.insert(0, records.read_problem)
+    return records.mutate(**values, cl_read=ibis.literal("; ").join(problems).nullif("")).drop("read_problem")
 
 
 def problem(t: ir.Table) -> ir.StringValue:

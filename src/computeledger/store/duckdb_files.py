@@ -192,12 +192,23 @@ def csv_to_parquet(path: Path, target: Path) -> None:
 # number and text (a JSON reader would refuse the whole file, or skip the line unseen).
 _LINES = """
 SELECT * FROM read_csv(?, columns = {'j': 'VARCHAR'}, header = false, delim = chr(1), quote = '',
-                       escape = '', auto_detect = false, max_line_size = 4194304)
+                       escape = '', auto_detect = false, max_line_size = 4194304,
+                       store_rejects = true, rejects_table = 'cl_usage_rejects',
+                       rejects_scan = 'cl_usage_scans')
 """
+#: Seconds since 1970 that a timestamp can hold (to 9999-12-31): others are no period.
+_EPOCH_MAX = 253402300799
 
 
 def _field(path: str) -> str:
     return f"json_extract_string(j, '$.{path}')"
+
+
+def _epoch(text: str) -> str:
+    """Epoch seconds to a UTC timestamp; out of range (or not a whole number) is null."""
+    seconds = f"TRY_CAST({text} AS BIGINT)"
+    return (f"CASE WHEN {seconds} BETWEEN 0 AND {_EPOCH_MAX} "
+            f"THEN to_timestamp({seconds}) AT TIME ZONE 'UTC' END")  # fmt: skip
 
 
 _OPENAI = f"""
@@ -205,8 +216,9 @@ SELECT
   line,
   raw,
   j IS NOT NULL AND json_type(j) = 'OBJECT' AS is_json,
-  to_timestamp(TRY_CAST({_field("start_time")} AS BIGINT)) AT TIME ZONE 'UTC' AS period_start,
-  to_timestamp(TRY_CAST({_field("end_time")} AS BIGINT)) AT TIME ZONE 'UTC' AS period_end,
+  CAST(NULL AS VARCHAR) AS read_problem,
+  {_epoch(_field("start_time"))} AS period_start,
+  {_epoch(_field("end_time"))} AS period_end,
   {_field("model")} AS model,
   {_field("project_id")} AS customer,
   {_field("metadata.channel")} AS channel,
@@ -236,6 +248,13 @@ def _count(key: str) -> str:
     return f"coalesce(({value}).intValue::VARCHAR, to_json({value})::VARCHAR)"
 
 
+def _nanos(column: str) -> str:
+    """Epoch nanoseconds (text) to a timestamp; out of range is null."""
+    n = f"TRY_CAST({column} AS HUGEINT)"
+    return (f"CASE WHEN {n} BETWEEN 0 AND {_EPOCH_MAX}000000000 "
+            f"THEN make_timestamp(CAST({n} // 1000 AS BIGINT)) END")  # fmt: skip
+
+
 def _otel(attributes: dict[str, str], size: int) -> str:
     a = attributes
     return f"""
@@ -246,8 +265,9 @@ SELECT
   CAST(NULL AS BIGINT) AS line,
   to_json(sp)::VARCHAR AS raw,
   true AS is_json,
-  make_timestamp(CAST(TRY_CAST(sp.startTimeUnixNano AS HUGEINT) // 1000 AS BIGINT)) AS period_start,
-  make_timestamp(CAST(TRY_CAST(sp.endTimeUnixNano AS HUGEINT) // 1000 AS BIGINT)) AS period_end,
+  CAST(NULL AS VARCHAR) AS read_problem,
+  {_nanos("sp.startTimeUnixNano")} AS period_start,
+  {_nanos("sp.endTimeUnixNano")} AS period_end,
   {_attr("gen_ai.request.model", "stringValue")} AS model,
   {_attr(a["customer"], "stringValue")} AS customer,
   {_attr(a["channel"], "stringValue")} AS channel,
@@ -267,8 +287,17 @@ def read_usage(con: ibis.BaseBackend, path: Path, fmt: str, attributes: dict[str
     raw = con.con
     try:
         if fmt == "openai-usage":
+            for name in ("cl_usage_rejects", "cl_usage_scans"):
+                raw.execute(f"DROP TABLE IF EXISTS {name}")
             raw.execute(f"CREATE OR REPLACE TEMP TABLE {USAGE_LINES} AS {_LINES}", [literal_path(path)])
             raw.execute(f"CREATE OR REPLACE TEMP TABLE {USAGE} AS {_OPENAI}")
+            # a line the reader could not take (not UTF-8, too long, a raw control byte) is a
+            # record with its reason, never the end of the file
+            raw.execute(
+                f"INSERT INTO {USAGE} (line, raw, is_json, read_problem) "
+                "SELECT line, any_value(csv_line), false, 'line cannot be read: ' || min(error_message) "
+                "FROM cl_usage_rejects GROUP BY line"
+            )
         else:
             # an OTLP export is one JSON document: the reader's buffer must hold the whole file
             size = max(16 * 2**20, path.stat().st_size + 2**20)

@@ -259,13 +259,21 @@ def _field(path: str) -> str:
     return f"get_json_object(j, '$.{path}')"
 
 
+def _epoch(text: str) -> str:
+    """Epoch seconds to a timestamp; out of range (or not a whole number) is null."""
+    seconds = f"TRY_CAST({text} AS BIGINT)"
+    return (f"CASE WHEN {seconds} BETWEEN 0 AND 253402300799 "
+            f"THEN CAST(timestamp_seconds({seconds}) AS TIMESTAMP) END")  # fmt: skip
+
+
 _OPENAI_SQL = f"""
 SELECT
   line,
   j AS raw,
   coalesce(ltrim(j) LIKE '{{%' AND from_json(j, 'map<string,string>') IS NOT NULL, false) AS is_json,
-  CAST(timestamp_seconds(CAST({_field("start_time")} AS BIGINT)) AS TIMESTAMP) AS period_start,
-  CAST(timestamp_seconds(CAST({_field("end_time")} AS BIGINT)) AS TIMESTAMP) AS period_end,
+  CAST(NULL AS STRING) AS read_problem,
+  {_epoch(_field("start_time"))} AS period_start,
+  {_epoch(_field("end_time"))} AS period_end,
   {_field("model")} AS model,
   {_field("project_id")} AS customer,
   {_field("metadata.channel")} AS channel,

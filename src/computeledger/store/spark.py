@@ -229,7 +229,7 @@ class SparkStore:
         if fmt != "parquet":
             raise Unreadable("the Spark ledger ingests Parquet files (convert CSV first)")
         try:
-            df = self.spark.read.parquet(literal_path(path))
+            df = self.spark.read.parquet(literal_path(Path(path).absolute()))  # the JVM has its own cwd
             columns = list(df.columns)
             df = df.select("*", "_metadata.row_index")
         except Exception as exc:  # Spark's analysis errors: not Parquet, damaged footer
@@ -248,7 +248,7 @@ class SparkStore:
                 "on Spark, token usage is read from OpenAI-style JSONL; load OTLP spans and usage CSV "
                 "on the DuckDB ledger"
             )
-        lines = self.spark.sparkContext.textFile(literal_path(path)).zipWithIndex()
+        lines = self.spark.sparkContext.textFile(literal_path(Path(path).absolute())).zipWithIndex()
         df = self.spark.createDataFrame(lines.map(lambda p: (p[1] + 1, p[0])), "line long, j string")
         df.createOrReplaceTempView("cl_read_usage_lines")
         self.spark.sql(_OPENAI_SQL).createOrReplaceTempView("cl_read_usage")

@@ -134,6 +134,7 @@ def compute(ledger, contracts: Contracts, rules_version: str | None = None) -> C
         category=category,
         currency=c.BillingCurrency,
         invoice=c.InvoiceId,
+        commitment=c.CommitmentDiscountId,
         BilledCost=c.BilledCost,
         EffectiveCost=c.EffectiveCost,
     )
@@ -143,6 +144,7 @@ def compute(ledger, contracts: Contracts, rules_version: str | None = None) -> C
             billed=keyed.BilledCost.sum(),
             effective=keyed.EffectiveCost.sum(),
             invoices=keyed.invoice.collect(distinct=True),
+            commitments=keyed.commitment.collect(distinct=True),
         )
         .to_pyarrow()
         .to_pylist()
@@ -183,8 +185,7 @@ def compute(ledger, contracts: Contracts, rules_version: str | None = None) -> C
             parts[key] = [r["billed"] or Decimal(0), r["effective"] or Decimal(0)]
     elif rules_version is not None:
         raise UsageError(f"no allocation run {rules_version!r}")
-    ids = c.filter(c.CommitmentDiscountId.notnull()).select("CommitmentDiscountId").distinct()
-    bill_ids = frozenset(r["CommitmentDiscountId"] for r in ids.to_pyarrow().to_pylist())
+    bill_ids = frozenset(i for r in rows for i in r["commitments"] or () if i is not None)
     return Compute(cells, parts, version, contracts, bill_ids)
 
 

@@ -10,7 +10,6 @@ payables (bills paid less bills billed); bank payments of compute that match no 
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from computeledger import money
@@ -73,9 +72,3 @@ def bridge(inp: Inputs, period: str) -> list[dict]:
         {"period": period, "step": s, "amount": a, "kind": k, "estimated": estimated if s == "cash" else None}
         for s, a, k in steps
     ]
-
-
-def period_months(period: str) -> list[date]:
-    """The months of a period as written (2025, 2025-Q3, 2025-07)."""
-    first, end, _ = parse(period)
-    return months(first, end)

@@ -209,12 +209,11 @@ def opening_balance(flows: Cash) -> tuple[date, Decimal] | None:
     for ln in flows.lines:
         if ln["kind"] == "opening_balance":
             return month_of(ln["date"]), ln["amount"]
-    for ln in flows.lines:
-        if ln["balance"] is not None:
-            with localcontext(money.CONTEXT):
-                return month_of(ln["date"]), ln["balance"] - ln["amount"]
-        break
-    return None
+    first = flows.lines[0] if flows.lines else None
+    if first is None or first["balance"] is None:
+        return None
+    with localcontext(money.CONTEXT):
+        return month_of(first["date"]), first["balance"] - first["amount"]
 
 
 def bank_balances(flows: Cash) -> dict[date, Decimal]:

@@ -16,7 +16,7 @@ import ibis
 
 from computeledger import money
 from computeledger.accounting.contracts import Contracts, load_contracts
-from computeledger.accounting.periods import add_months, month_of
+from computeledger.accounting.periods import add_months, month_of, months
 
 TRAILING = 3
 
@@ -137,7 +137,7 @@ def _grant_row(g, total: Decimal, left: Decimal, rate: Decimal | None, last: dat
         exhausted = add_months(last, months_left)
         note = f"runs out in {exhausted:%Y-%m} at the trailing rate"
         if g.expires and exhausted >= month_of(g.expires):
-            spent = rate * (len(_months_to(last, g.expires)))
+            spent = rate * len(months(add_months(last, 1), month_of(g.expires)))
             expires_unused = max(left - spent, Decimal(0))
             note = f"expires {g.expires} before it runs out"
     else:
@@ -155,11 +155,3 @@ def _grant_row(g, total: Decimal, left: Decimal, rate: Decimal | None, last: dat
         "expires_unused": expires_unused,
         "note": note,
     }
-
-
-def _months_to(last: date, expires: date) -> list[date]:
-    out, m = [], add_months(last, 1)
-    while m < month_of(expires):
-        out.append(m)
-        m = add_months(m, 1)
-    return out

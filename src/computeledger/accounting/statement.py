@@ -24,29 +24,17 @@ from computeledger.accounting.income import income
 from computeledger.accounting.periods import GRAINS, add_months, label, month_of, months, parse
 from computeledger.errors import UsageError
 
+#: The cash part of each row: the same on every basis (what the bank shows).
+CASH_LINES = (
+    "cash_in", "cash_out", "funding", "net_cash_burn", "opening_cash", "closing_cash", "bank_balance",
+    "balance_difference", "runway_months", "runway",
+)  # fmt: skip
 LINES = (
-    "revenue",
-    "revenue_share",
-    "inference_compute",
-    "gross_profit",
-    "gross_margin",
-    "training_compute",
-    "research_compute",
-    "other_compute",
-    "total_compute",
-    "compute_burn",
-    "cash_in",
-    "cash_out",
-    "funding",
-    "net_cash_burn",
-    "opening_cash",
-    "closing_cash",
-    "bank_balance",
-    "balance_difference",
-    "runway_months",
-    "runway",
-    "estimated",
-)
+    "revenue", "revenue_share", "inference_compute", "gross_profit", "gross_margin", "training_compute",
+    "research_compute", "other_compute", "total_compute", "compute_burn", *CASH_LINES, "estimated",
+)  # fmt: skip
+#: The lines that are money (the others: a ratio, months, words).
+MONEY_LINES = tuple(line for line in LINES if line not in ("gross_margin", "runway_months", "runway"))
 RUNWAY_MONTHS = 3
 
 
@@ -70,6 +58,7 @@ class Inputs:
     funding: list[dict]
     contracts: Contracts
     currency: str | None
+    has_revenue: bool  # whether any invoice line is in the ledger
 
 
 def gather(ledger, contracts: Contracts | str | None = None, rules_version: str | None = None) -> Inputs:
@@ -80,8 +69,10 @@ def gather(ledger, contracts: Contracts | str | None = None, rules_version: str 
     flows = cashflow.cash(ledger, comp)
     funding = ledger.table("funding").to_pyarrow().to_pylist()
     revenue = ledger.table("revenue_lines")
-    currencies = comp.currencies() | flows.currencies
-    currencies |= {r["currency"] for r in revenue.select("currency").distinct().to_pyarrow().to_pylist()}
+    revenue_currencies = {
+        r["currency"] for r in revenue.select("currency").distinct().to_pyarrow().to_pylist()
+    }
+    currencies = comp.currencies() | flows.currencies | revenue_currencies
     currencies |= {r["currency"] for r in funding}
     currencies.discard(None)
     if len(currencies) > 1:
@@ -89,7 +80,7 @@ def gather(ledger, contracts: Contracts | str | None = None, rules_version: str 
             f"the ledger holds money in {', '.join(sorted(currencies))}: a statement adds one currency, "
             "and no exchange rate is guessed"
         )
-    return Inputs(comp, flows, funding, contracts, next(iter(currencies), None))
+    return Inputs(comp, flows, funding, contracts, next(iter(currencies), None), bool(revenue_currencies))
 
 
 @money.exact
@@ -160,9 +151,7 @@ def _monthly(ledger, inp: Inputs, basis: str) -> dict:
     for (month, _provider, workload), value in comp.items():
         work[month][workload] += value
     inc = income(ledger, basis, inp.contracts, inp.flows)
-    has_revenue = bool(ledger.table("revenue_lines").count().to_pyarrow().as_py()) or basis == "cash"
-    if not inc.known:
-        has_revenue = False
+    has_revenue = inc.known and (inp.has_revenue or basis == "cash")
     for month, amount in inc.share_estimated.items():
         estimated[month] = estimated.get(month, Decimal(0)) + amount
     return {
@@ -171,7 +160,7 @@ def _monthly(ledger, inp: Inputs, basis: str) -> dict:
         "revenue": inc.revenue,
         "share": inc.share,
         "estimated": estimated,
-        "has_revenue": has_revenue and inc.known,
+        "has_revenue": has_revenue,
         "allocated": inp.compute.rules_version is not None,
         "why": inc.why,
     }
@@ -251,21 +240,9 @@ def _roll(m: dict, cash: dict, ms: list[date]) -> dict:
 
 
 def _cash_lines(cash: dict, ms: list[date]) -> dict:
-    keys = (
-        "cash_in",
-        "cash_out",
-        "funding",
-        "net_cash_burn",
-        "opening_cash",
-        "closing_cash",
-        "bank_balance",
-        "balance_difference",
-        "runway_months",
-        "runway",
-    )
     known = [cash[x] for x in ms if x in cash]
     if not known:
-        return dict.fromkeys(keys) | {"runway": "unknown: no bank statement for the period"}
+        return dict.fromkeys(CASH_LINES) | {"runway": "unknown: no bank statement for the period"}
     cash_in = sum((c["cash_in"] for c in known), Decimal(0))
     cash_out = sum((c["cash_out"] for c in known), Decimal(0))
     last = known[-1]

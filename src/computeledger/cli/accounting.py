@@ -24,26 +24,6 @@ ContractsOpt = Annotated[
 RulesVersionOpt = Annotated[
     str | None, typer.Option("--rules-version", help="Allocation to read [default: the latest]")
 ]
-_MONEY_LINES = (
-    "revenue",
-    "revenue_share",
-    "inference_compute",
-    "gross_profit",
-    "training_compute",
-    "research_compute",
-    "other_compute",
-    "total_compute",
-    "compute_burn",
-    "cash_in",
-    "cash_out",
-    "funding",
-    "net_cash_burn",
-    "opening_cash",
-    "closing_cash",
-    "bank_balance",
-    "balance_difference",
-    "estimated",
-)
 
 
 def ingest_cash(
@@ -97,7 +77,7 @@ def statement(
     """Revenue, revenue share, compute by workload, gross margin, burn, cash and runway, per basis."""
     from computeledger.accounting.bridge import bridge as run_bridge
     from computeledger.accounting.periods import GRAINS, parse
-    from computeledger.accounting.statement import gather
+    from computeledger.accounting.statement import LINES, gather
     from computeledger.accounting.statement import statement as run
 
     check_format(fmt)
@@ -121,27 +101,23 @@ def statement(
         render_bridge(rows, fmt, inp.currency)
         return
     if fmt != "table":
-        output.render(output.from_rows(got.rows, ["period", "basis", *_lines()]), fmt, console)
+        output.render(output.from_rows(got.rows, ["period", "basis", *LINES]), fmt, console)
         return
     render_statement(got)
-
-
-def _lines() -> list[str]:
-    from computeledger.accounting.statement import LINES
-
-    return list(LINES)
 
 
 def render_statement(got) -> None:
     """The statement as a table: its lines down, each period and basis across; then its notes."""
     from rich.table import Table
 
+    from computeledger.accounting.statement import LINES, MONEY_LINES
+
     heads = [f"{r['period']} {r['basis']}" for r in got.rows]
     t = Table(title=f"Statement ({got.currency or 'no currency'}; every digit: --format csv)")
     t.add_column("line")
     for h in heads:
         t.add_column(escape(h), justify="right")
-    for line in _lines():
+    for line in LINES:
         cells = []
         for r in got.rows:
             v = r[line]
@@ -149,7 +125,7 @@ def render_statement(got) -> None:
                 cells.append("[dim]unknown[/dim]")
             elif line == "gross_margin":
                 cells.append(f"{(v * 100).quantize(Decimal('0.1'))}%")
-            elif line in _MONEY_LINES:
+            elif line in MONEY_LINES:
                 cells.append(f"{v.quantize(Decimal('0.01')):,}")
             else:
                 cells.append(escape(str(v)))
@@ -213,10 +189,9 @@ def commitments(
     with opened(ctx, ledger, read_only=True) as lg:
         got = run(lg, contracts)
     rows = got.schedule if schedule else got.rows
-    table = output.from_rows(rows)
-    if fmt == "table":
-        table = output.for_screen(table, {"utilization": 4})
-    output.render(table, fmt, console, title="Commitment schedule" if schedule else "Commitments")
+    output.render(
+        output.from_rows(rows), fmt, console, title="Commitment schedule" if schedule else "Commitments"
+    )
 
 
 def credits(
@@ -232,10 +207,8 @@ def credits(
     check_format(fmt)
     with opened(ctx, ledger, read_only=True) as lg:
         grants, months = run(lg, contracts)
-    table = output.from_rows(months if by_month else grants)
-    if fmt == "table":
-        table = output.for_screen(table, {})
-    output.render(table, fmt, console, title="Credits by month" if by_month else "Credits")
+    rows = months if by_month else grants
+    output.render(output.from_rows(rows), fmt, console, title="Credits by month" if by_month else "Credits")
 
 
 def revenue_share(

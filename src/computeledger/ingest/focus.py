@@ -348,27 +348,7 @@ def _supersede(store: Store, new: ir.Table, ingest_id: int, batch: str) -> int:
             & _provider_key(t).isin(keys.cl_key)
         )
 
-    charges = store.table("charges")
-    gone = _gone(charges, replaced)
-    if not gone:
-        return 0
-    store.delete("charges", replaced)
-
-    def n_gone(t: ir.Table) -> ir.IntegerValue:
-        return ibis.cases(*[(t.ingest_id == i, n) for i, n in gone.items()], else_=0)
-
-    store.update(
-        "ingests",
-        lambda t: t.ingest_id.isin(list(gone)),
-        {
-            "rows_superseded": lambda t: t.rows_superseded + n_gone(t),
-            "superseded_by": lambda t: ibis.literal(ingest_id, "int64"),
-            "status": lambda t: ibis.ifelse(
-                t.rows_loaded - t.rows_superseded - n_gone(t) <= 0, "superseded", t.status
-            ),
-        },
-    )
-    return sum(gone.values())
+    return _mark(store, _drop(store, replaced), ingest_id)
 
 
 def _gone(charges: ir.Table, replaced) -> dict[int, int]:

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from computeledger import output
-from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened
+from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened, render_files
 
 ContractsOpt = Annotated[
     Path | None,
@@ -43,15 +43,7 @@ def ingest_cash(
     parsed = load_cash_mapping(mapping) if mapping else None
     with opened(ctx, ledger) as lg:
         results = run(lg.store, paths, parsed)
-    columns = ["path", "status", "format", "rows_read", "rows_loaded", "rows_quarantined", "message"]
-    table = output.from_rows([{k: r.to_dict()[k] for k in columns} for r in results], columns)
-    output.render(table, fmt, console, title="Cash files", unknown="")
-    if fmt == "table":
-        for r in results:
-            for reason in r.reasons[:5]:
-                console.print(
-                    f"  {escape(r.path)}: quarantine: {escape(reason)}", highlight=False, soft_wrap=True
-                )
+    render_files(results, fmt, "Cash files")
     if any(r.status == "refused" for r in results):
         raise typer.Exit(1)
 

@@ -78,6 +78,20 @@ def opened(ctx: typer.Context, ledger: str | None, *, read_only: bool = False) -
         yield lg
 
 
+def render_files(results: list, fmt: str, title: str) -> None:
+    """What each document file did (revenue, cash): a table, then its first quarantine
+    reasons on screen."""
+    columns = ["path", "status", "format", "rows_read", "rows_loaded", "rows_quarantined", "message"]
+    table = output.from_rows([{k: r.to_dict()[k] for k in columns} for r in results], columns)
+    output.render(table, fmt, console, title=title, unknown="")
+    if fmt == "table":
+        for r in results:
+            for reason in r.reasons[:5]:
+                console.print(
+                    f"  {escape(r.path)}: quarantine: {escape(reason)}", highlight=False, soft_wrap=True
+                )
+
+
 def progress() -> Progress:
     """A progress bar on stderr, shown only on a terminal."""
     return Progress(

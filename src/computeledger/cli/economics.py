@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from computeledger import output
-from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened
+from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened, render_files
 
 BasisOpt = Annotated[
     str, typer.Option("--basis", help="effective (charge month), billed (billing month) or cash (when paid)")
@@ -46,24 +46,13 @@ def ingest_revenue(
     with opened(ctx, ledger) as lg:
         results = run(lg.store, paths, parsed)
         unmatched = unmatched_payments(lg)
-    table = output.from_rows(
-        [{k: r.to_dict()[k] for k in ("path", "status", "format", "rows_read", "rows_loaded",
-                                      "rows_quarantined", "message")} for r in results],
-        ["path", "status", "format", "rows_read", "rows_loaded", "rows_quarantined", "message"],
-    )  # fmt: skip
-    output.render(table, fmt, console, title="Revenue files", unknown="")
-    if fmt == "table":
-        for r in results:
-            for reason in r.reasons[:5]:
-                console.print(
-                    f"  {escape(r.path)}: quarantine: {escape(reason)}", highlight=False, soft_wrap=True
-                )
-        if unmatched:
-            ids = ", ".join(p["payment_id"] for p in unmatched[:5])
-            console.print(
-                f"{len(unmatched)} payment(s) match no invoice in the ledger (kept): {escape(ids)}",
-                highlight=False,
-            )
+    render_files(results, fmt, "Revenue files")
+    if fmt == "table" and unmatched:
+        ids = ", ".join(p["payment_id"] for p in unmatched[:5])
+        console.print(
+            f"{len(unmatched)} payment(s) match no invoice in the ledger (kept): {escape(ids)}",
+            highlight=False,
+        )
     if any(r.status == "refused" for r in results):
         raise typer.Exit(1)
 
@@ -152,9 +141,7 @@ def _gaps(gaps: list[dict]) -> None:
             "  " + escape(", ".join(f"{k}={output.cell_text(v)}" for k, v in g.items())), highlight=False
         )
     if len(gaps) > 10:
-        console.print(
-            f"  ... and {len(gaps) - 10} more (all of them: the `.gaps` of the Python API result)"
-        )
+        console.print(f"  ... and {len(gaps) - 10} more (all of them: the `.gaps` of the Python API result)")
 
 
 def _decimal(text: str, option: str) -> Decimal:

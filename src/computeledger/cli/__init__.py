@@ -10,7 +10,18 @@ from typing import Annotated
 
 import typer
 
-from computeledger.cli import accounting, allocate, capacity, demo, economics, figures, ledger, synth, usage
+from computeledger.cli import (
+    accounting,
+    allocate,
+    capacity,
+    demo,
+    economics,
+    figures,
+    forecast,
+    ledger,
+    synth,
+    usage,
+)
 from computeledger.cli.common import Group
 from computeledger.ledger import BACKENDS
 
@@ -46,7 +57,7 @@ def _options(
     ctx.obj = {"backend": backend}
 
 
-for _module in (ledger, usage, allocate, economics, accounting, synth, demo):
+for _module in (ledger, usage, allocate, economics, accounting, forecast, synth, demo):
     _module.register(app)
 app.add_typer(figures.app, name="figures")
 app.add_typer(capacity.app, name="capacity")

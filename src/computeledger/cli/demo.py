@@ -102,6 +102,7 @@ def demo(
                 + ("[green]equal[/green]" if same else "[red]DIFFERENT[/red]")
             )
             equal_cash = same
+            _heading(lg, inputs)
         equal = lab.truth_total == lab.ledger_total
         verdict = "[green]equal[/green]" if equal else "[red]DIFFERENT[/red]"
         console.print(
@@ -110,6 +111,40 @@ def demo(
         )
     if not (equal and equal_cash):
         raise typer.Exit(1)
+
+
+def _heading(lg, inputs) -> None:
+    """7: a 12-month forecast of inference cost, with its backtest beside it, and the runway."""
+    from computeledger.forecast.engine import forecast
+    from computeledger.forecast.scenario import baseline, run
+    from computeledger.forecast.series import history
+    from computeledger.forecast.thresholds import crossing
+
+    console.rule("[bold]7. Where it is heading[/bold]: inference cost, 12 months ahead, and the runway")
+    (fc,) = forecast(history(lg, "inference"), 12)
+    if fc.refused:
+        console.print(f"inference: no forecast: {fc.refused}")
+    else:
+        coverage = "no backtest" if fc.mase is None else (
+            f"backtest MASE {fc.mase:.2f}, past coverage of its bands 80%: {fc.coverage_80:.0%}, "
+            f"95%: {fc.coverage_95:.0%}"
+        )  # fmt: skip
+        console.print(f"model {fc.model} ({coverage})", highlight=False)
+        bands = ("forecast", "lo_80", "hi_80", "lo_95", "hi_95")
+        rows = [{"month": f"{p['period']:%Y-%m}"} | {k: p[k] for k in bands} for p in fc.points]
+        table = output.for_screen(output.from_rows(rows), {})
+        console.print(
+            output.to_rich(table, title=f"Inference cost forecast ({inputs.currency}; median and bands)")
+        )
+    result = run(baseline(lg), {"scenario": {"months": 36, "draws": 2000, "seed": 1}})
+    if "cash" in result.draws:
+        t = crossing(result.draws["cash"], result.periods, below=Decimal(0))
+        console.print(
+            f"runway (the ledger's own trends, 2,000 draws over 36 months): cash below 0 in "
+            f"{float(t['probability']):.0%} of draws; month: median {t['first_median']}, "
+            f"80% interval {t['first_p10']} to {t['first_p90']}",
+            highlight=False,
+        )
 
 
 def _truth_rows(path: Path) -> list[dict]:

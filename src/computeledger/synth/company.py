@@ -134,6 +134,10 @@ class Company:
     opening_cash: Decimal = Decimal(0)
     cloud_payment_days: int = 20  # cloud bills are paid this many days after the billing period
     funding: tuple[Funding, ...] = ()
+    #: spread of each model's monthly traffic growth (log scale): 0 = growth exactly as
+    #: written; above, traffic is a geometric random walk drawn from the seed (a future to
+    #: forecast that is not a straight line)
+    volatility: Decimal = Decimal(0)
 
 
 def default_config() -> Path:
@@ -258,6 +262,7 @@ def load_company(path: Path | None = None) -> Company:
             preliminary_days=int(doc.get("restatement", {}).get("preliminary_days", 0)),
             opening_cash=_money(finance.get("opening_cash", 0), f"{path}: finance opening_cash", 2),
             cloud_payment_days=int(finance.get("cloud_payment_days", 20)),
+            volatility=_share(doc["company"].get("volatility", 0), f"{path}: company volatility"),
             funding=tuple(
                 Funding(
                     month=int(f["month"]),

@@ -80,7 +80,20 @@ def month_starts(start: str, months: int) -> list[date]:
     return out
 
 
-def plans(company: Company, cloud: Cloud, month: int, factor: Decimal) -> list[Plan]:
+def traffic(company: Company, model, month: int, factor: Decimal, seed: int = 7) -> Decimal:
+    """A model's inference nodes in month number `month` (before rounding): its start nodes
+    grown by `growth` a month, times the random walk of `company.volatility` (the same
+    for every cloud: drawn from the seed and the model's name)."""
+    growth = money.power(1 + model.growth, month - model.launch_month)
+    nodes = model.inference_nodes * factor * growth
+    if company.volatility and month > model.launch_month:
+        rng = np.random.default_rng([seed, zlib.crc32(model.name.encode())])
+        steps = rng.standard_normal(month - model.launch_month) * float(company.volatility)
+        nodes *= Decimal(repr(float(np.exp(steps.sum()))))
+    return nodes
+
+
+def plans(company: Company, cloud: Cloud, month: int, factor: Decimal, seed: int = 7) -> list[Plan]:
     """What runs on `cloud` in month number `month`: nodes split evenly over the clouds
     hosting each workload (the first clouds take the remainder)."""
     out = []
@@ -96,8 +109,7 @@ def plans(company: Company, cloud: Cloud, month: int, factor: Decimal) -> list[P
                 if month < m.launch_month:
                     continue
                 if workload == "inference":
-                    growth = money.power(1 + m.growth, month - m.launch_month)
-                    demand[m.name] = m.inference_nodes * factor * growth
+                    demand[m.name] = traffic(company, m, month, factor, seed)
                 elif _training_month(m.name, month):
                     demand[m.name] = m.training_nodes * factor
         for model, nodes in demand.items():
@@ -163,7 +175,7 @@ def generate(
                 open_month = company.preliminary_days if i == months - 1 and kind == "focus" else 0
                 month = _month(
                     company, cloud, i, starts[i], starts[i + 1], factor, rng, credit_left, reserved, purchase,
-                    corrections, open_month,
+                    corrections, open_month, seed,
                 )  # fmt: skip
                 credit_left -= month.credit
                 path = folder / f"{starts[i]:%Y-%m}.csv"
@@ -209,6 +221,7 @@ class Month:
 def _month(
     company: Company, cloud: Cloud, month: int, start: date, end: date, factor: Decimal, rng,
     credit_left: int, reserved: int, purchase: int, corrections: list, preliminary_days: int = 0,
+    seed: int = 7,
 ) -> Month:  # fmt: skip
     """`reserved` inference node-slots are covered by a prepaid reservation (billed 0, amortized
     at its rate; idle reserved hours are Unused rows); `purchase` is the upfront payment, in
@@ -222,7 +235,7 @@ def _month(
     parts, truths = [], []
     slot = 0  # reservation slots taken by earlier inference plans
     used = np.zeros(days, dtype=np.int64)  # reserved hours used per day, in hundredths
-    for plan in plans(company, cloud, month, factor):
+    for plan in plans(company, cloud, month, factor, seed):
         n = plan.nodes * days
         hours = np.full(n, 2400, dtype=np.int64)  # hundredths of an hour
         partial = rng.random(n) < PARTIAL_SHARE

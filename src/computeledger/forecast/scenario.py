@@ -1,0 +1,388 @@
+"""Driver-based scenarios, run by seeded Monte Carlo.
+
+Drivers, per model, from the ledger's last month with tokens and cost (`baseline`):
+tokens (the level of the history's log-linear trend), direct inference cost per million
+tokens (what grows with traffic), revenue per million tokens; revenue without tokens
+(subscriptions); the revenue-share rate; all other compute, shared serving included (the
+trailing three months' average); the closing cash. A scenario file (TOML, parsed strictly,
+never evaluated) changes them:
+
+    [scenario]  name, months (12), draws (2000), seed (1), basis (effective)
+    [traffic]   growth = monthly growth of tokens: "0.05", a range {low, high} (uniform)
+                or {mean, sd} (normal); noise = monthly spread of the growth (log scale);
+                [traffic.models.NAME] the same for one model
+    [efficiency] per_year = the yearly fall of cost per token (same forms)
+    [revenue]   other_growth = monthly growth of revenue without tokens
+    [[prices]]  from = "2025-07", change = "-0.25", model = NAME (all if absent),
+                of = "revenue" (price per token) or "cost" (cost per token)
+    [[commitments]] amount, from, months (spread evenly: the effective view), provider
+    [[credits]] amount, from, expires (credits reduce compute month by month until used or expired)
+    [[funding]] month, amount
+    [fixed]     other_compute = compute per month besides inference (default: the baseline's)
+
+Without [traffic] growth, each model's growth is its history's mean monthly log growth,
+uncertain by its standard error, with the history's spread as monthly noise. Without
+[efficiency], cost per token keeps its last value. Each draw samples its drivers once and
+its monthly noise; results per period are the draws' mean and percentiles.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import numpy as np
+
+from computeledger.accounting.periods import add_months, month_of
+from computeledger.errors import UsageError
+
+OUTPUTS = (
+    "tokens",
+    "inference_cost",
+    "other_compute",
+    "total_compute",
+    "revenue",
+    "revenue_share",
+    "burn",
+    "cash",
+)
+QUANTILES = (2.5, 10, 50, 90, 97.5)
+_SECTIONS = {
+    "scenario",
+    "traffic",
+    "efficiency",
+    "revenue",
+    "prices",
+    "commitments",
+    "credits",
+    "funding",
+    "fixed",
+}
+
+
+@dataclass
+class Model:
+    """One model's drivers at the last month of history."""
+
+    tokens: float
+    cost_per_million: float
+    revenue_per_million: float
+    growth: float | None = None  # mean monthly log growth of tokens in the history
+    growth_se: float = 0.0
+    noise: float = 0.0
+
+
+@dataclass
+class Baseline:
+    """What the ledger says at its last month (the scenario's starting point)."""
+
+    last: date
+    currency: str
+    models: dict[str, Model]
+    other_revenue: float = 0.0
+    other_growth: float = 0.0
+    share_rate: float = 0.0
+    other_compute: float = 0.0
+    cash: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Result:
+    """Draws (draws x months) per output, and the months they cover."""
+
+    name: str
+    periods: list[date]
+    draws: dict[str, np.ndarray]
+    currency: str
+    notes: list[str]
+
+    def summary(self) -> list[dict]:
+        """Per period and output: mean and percentiles, as decimals to the cent."""
+        rows = []
+        q = Decimal("0.01")
+        for out in OUTPUTS:
+            d = self.draws.get(out)
+            if d is None:
+                continue
+            stats = np.percentile(d, QUANTILES, axis=0)
+            mean = d.mean(axis=0)
+            for i, p in enumerate(self.periods):
+                row = {"scenario": self.name, "period": f"{p:%Y-%m}", "output": out,
+                       "mean": _dec(mean[i], q)}  # fmt: skip
+                for k, level in enumerate(QUANTILES):
+                    row[f"p{str(level).replace('.', '_')}"] = _dec(stats[k][i], q)
+                rows.append(row)
+        return rows
+
+
+def _dec(v: float, q: Decimal) -> Decimal:
+    return Decimal(repr(float(v))).quantize(q) if math.isfinite(v) else None
+
+
+def baseline(
+    ledger, *, basis: str = "effective", contracts=None, rules_version: str | None = None
+) -> Baseline:
+    """The drivers at the ledger's last month with both tokens and cost."""
+    from computeledger.accounting.statement import statement
+    from computeledger.economics.margin import margin
+
+    got = margin(ledger, "model,month", basis=basis, cost="direct", rules_version=rules_version)
+    per: dict[str, dict[date, dict]] = {}
+    other: dict[date, float] = {}
+    for r in got.rows:
+        if r["model"] is None:
+            other[r["month"]] = float(r["revenue"])
+            continue
+        per.setdefault(r["model"], {})[r["month"]] = r
+    months = sorted(
+        {
+            m
+            for rows in per.values()
+            for m, r in rows.items()
+            if r["tokens"] and r["inference_cost"] is not None
+        }
+    )
+    if not months:
+        raise UsageError(
+            "a scenario starts from the ledger's tokens and inference cost: load usage and allocate"
+        )
+    last = months[-1]
+    models, notes = {}, []
+    for name, rows in sorted(per.items()):
+        r = rows.get(last)
+        if r is None or not r["tokens"] or r["inference_cost"] is None:
+            notes.append(f"{name}: no tokens or cost in {last:%Y-%m}: left out")
+            continue
+        series = [float(rows[m]["tokens"]) for m in sorted(rows) if m <= last and rows[m]["tokens"]][-13:]
+        steps = np.diff(np.log(series)) if len(series) > 1 else np.array([])
+        tokens = _level(series)
+        models[name] = Model(
+            tokens=tokens,
+            cost_per_million=float(r["inference_cost"]) * 1e6 / tokens,
+            revenue_per_million=float(r["revenue"]) * 1e6 / tokens,
+            growth=float(steps.mean()) if len(steps) else None,
+            growth_se=float(steps.std(ddof=1) / math.sqrt(len(steps))) if len(steps) > 2 else 0.0,
+            noise=float(steps.std(ddof=1)) if len(steps) > 2 else 0.0,
+        )
+    st = statement(ledger, grain="month", bases=(basis,), contracts=contracts, rules_version=rules_version)
+    by_month = {r["period"]: r for r in st.rows}
+    trailing = [by_month.get(f"{add_months(last, -i):%Y-%m}") for i in range(3)]
+    direct: dict[str, float] = defaultdict(float)  # inference placed directly on a model, per month
+    for rows in per.values():
+        for m, r in rows.items():
+            direct[f"{m:%Y-%m}"] += float(r["inference_cost"] or 0)
+    others = [
+        float(r["total_compute"]) - direct[r["period"]]
+        for r in trailing
+        if r and r["total_compute"] is not None
+    ]
+    revenue = sum(float(r["revenue"] or 0) for r in trailing if r)
+    share = sum(float(r["revenue_share"] or 0) for r in trailing if r)
+    other_series = [other[m] for m in sorted(other) if m <= last and other[m] > 0][-13:]
+    closing = [r["closing_cash"] for r in st.rows if r["closing_cash"] is not None]
+    if not closing:
+        notes.append("no bank statement: cash unknown (give [scenario] opening_cash)")
+    return Baseline(
+        last=last,
+        currency=st.currency or "",
+        models=models,
+        other_revenue=other.get(last, 0.0),
+        other_growth=float(np.diff(np.log(other_series)).mean()) if len(other_series) > 1 else 0.0,
+        share_rate=share / revenue if revenue else 0.0,
+        other_compute=sum(others) / len(others) if others else 0.0,
+        cash=float(closing[-1]) if closing else None,
+        notes=notes,
+    )
+
+
+def _level(series: list[float]) -> float:
+    """Tokens at the last month as the log-linear trend of the history puts them (one month's
+    rounding or noise is not carried into every projected month)."""
+    if len(series) < 3:
+        return series[-1]
+    x = np.arange(len(series))
+    slope, intercept = np.polyfit(x, np.log(series), 1)
+    return float(np.exp(intercept + slope * x[-1]))
+
+
+def load_scenario(path: str | Path) -> dict:
+    """Parse a scenario file strictly: unknown sections and keys are refused with the place."""
+    p = Path(path)
+    try:
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{p}: cannot read the scenario: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{p}: not valid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise UsageError(f"{p}: nested too deeply") from exc
+    unknown = set(doc) - _SECTIONS
+    if unknown:
+        raise UsageError(
+            f"{p}: unknown section(s) {', '.join(sorted(unknown))}; use {', '.join(sorted(_SECTIONS))}"
+        )
+    _keys(
+        doc.get("scenario", {}),
+        {"name", "months", "draws", "seed", "basis", "opening_cash"},
+        f"{p}: [scenario]",
+    )
+    traffic = doc.get("traffic", {})
+    _keys(traffic, {"growth", "noise", "models"}, f"{p}: [traffic]")
+    for name, m in traffic.get("models", {}).items():
+        _keys(m, {"growth", "noise"}, f"{p}: [traffic.models.{name}]")
+    _keys(doc.get("efficiency", {}), {"per_year"}, f"{p}: [efficiency]")
+    _keys(doc.get("revenue", {}), {"other_growth"}, f"{p}: [revenue]")
+    _keys(doc.get("fixed", {}), {"other_compute"}, f"{p}: [fixed]")
+    for section, allowed in (
+        ("prices", {"from", "change", "model", "of"}),
+        ("commitments", {"amount", "from", "months", "provider"}),
+        ("credits", {"amount", "from", "expires"}),
+        ("funding", {"month", "amount"}),
+    ):
+        items = doc.get(section, [])
+        if not isinstance(items, list):
+            raise UsageError(f"{p}: [[{section}]] is a list of tables")
+        for i, item in enumerate(items):
+            _keys(item, allowed, f"{p}: [[{section}]] {i + 1}")
+    doc["_path"] = str(p)
+    return doc
+
+
+def _keys(table, allowed: set[str], where: str) -> None:
+    if not isinstance(table, dict):
+        raise UsageError(f"{where}: must be a table")
+    extra = set(table) - allowed
+    if extra:
+        raise UsageError(
+            f"{where}: unknown key(s) {', '.join(sorted(extra))}; use {', '.join(sorted(allowed))}"
+        )
+
+
+def _number(value, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise UsageError(f'{where}: a number as text, such as "0.05": {value!r}')
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise UsageError(f"{where}: not a number: {value!r}") from exc
+    if not d.is_finite() or abs(d) > Decimal("1e15"):
+        raise UsageError(f"{where}: must be a finite number: {value!r}")
+    return float(d)
+
+
+def _draw(spec, where: str, rng: np.random.Generator, draws: int) -> np.ndarray:
+    """A driver's value per draw: a number, {low, high} (uniform) or {mean, sd} (normal)."""
+    if isinstance(spec, dict):
+        if set(spec) == {"low", "high"}:
+            lo, hi = _number(spec["low"], f"{where}.low"), _number(spec["high"], f"{where}.high")
+            if lo > hi:
+                raise UsageError(f"{where}: low above high")
+            return rng.uniform(lo, hi, draws)
+        if set(spec) == {"mean", "sd"}:
+            sd = _number(spec["sd"], f"{where}.sd")
+            if sd < 0:
+                raise UsageError(f"{where}: sd must not be negative")
+            return rng.normal(_number(spec["mean"], f"{where}.mean"), sd, draws)
+        raise UsageError(f"{where}: a number, {{low, high}} or {{mean, sd}}: {spec!r}")
+    return np.full(draws, _number(spec, where))
+
+
+def _month(text, where: str) -> date:
+    try:
+        y, m = str(text).split("-")
+        return date(int(y), int(m), 1)
+    except ValueError as exc:
+        raise UsageError(f"{where}: a month as YYYY-MM: {text!r}") from exc
+
+
+def run(base: Baseline, doc: dict | None = None) -> Result:
+    """Run the scenario `doc` (parsed by `load_scenario`; None: the baseline's trends)."""
+    doc = doc or {}
+    where = doc.get("_path", "scenario")
+    head = doc.get("scenario", {})
+    months = int(_number(head.get("months", 12), f"{where}: months"))
+    draws = int(_number(head.get("draws", 2000), f"{where}: draws"))
+    if not 1 <= months <= 120 or not 1 <= draws <= 200_000:
+        raise UsageError(f"{where}: months 1 to 120 and draws 1 to 200000")
+    rng = np.random.default_rng(int(_number(head.get("seed", 1), f"{where}: seed")))
+    periods = [add_months(base.last, i) for i in range(1, months + 1)]
+    traffic = doc.get("traffic", {})
+    per_year = _draw(
+        doc.get("efficiency", {}).get("per_year", 0), f"{where}: efficiency.per_year", rng, draws
+    )
+    steps = np.arange(1, months + 1)
+    cost_factor = (1 - per_year[:, None]) ** (steps[None, :] / 12)
+    shape = (draws, months)
+    tokens = np.zeros(shape)
+    cost = np.zeros(shape)
+    revenue = np.zeros(shape)
+    notes = list(base.notes)
+    for name, m in base.models.items():
+        own = traffic.get("models", {}).get(name, {})
+        spec = own.get("growth", traffic.get("growth"))
+        if spec is None:
+            if m.growth is None:
+                notes.append(f"{name}: one month of history: growth 0 unless the scenario gives it")
+            g = rng.normal(m.growth or 0.0, m.growth_se, draws)
+            noise = _number(own.get("noise", traffic.get("noise", m.noise)), f"{where}: noise")
+        else:
+            g = np.log1p(_draw(spec, f"{where}: traffic growth", rng, draws))
+            noise = _number(own.get("noise", traffic.get("noise", 0)), f"{where}: noise")
+        walk = np.cumsum(g[:, None] + rng.standard_normal(shape) * noise, axis=1)
+        t = m.tokens * np.exp(walk)
+        price = np.full(months, m.revenue_per_million)
+        unit_cost = np.full(months, m.cost_per_million)
+        for i, change in enumerate(doc.get("prices", [])):
+            if change.get("model") not in (None, name):
+                continue
+            at = _month(change.get("from"), f"{where}: [[prices]] {i + 1} from")
+            factor = 1 + _number(change.get("change"), f"{where}: [[prices]] {i + 1} change")
+            target = price if change.get("of", "revenue") == "revenue" else unit_cost
+            if change.get("of", "revenue") not in ("revenue", "cost"):
+                raise UsageError(f"{where}: [[prices]] {i + 1} of: revenue or cost")
+            target *= np.where(np.array(periods) >= at, factor, 1.0)
+        tokens += t
+        cost += t / 1e6 * unit_cost[None, :] * cost_factor
+        revenue += t / 1e6 * price[None, :]
+    other_g = _draw(
+        doc.get("revenue", {}).get("other_growth", base.other_growth), f"{where}: other_growth", rng, draws
+    )
+    revenue += base.other_revenue * (1 + other_g[:, None]) ** steps[None, :]
+    fixed = _number(doc.get("fixed", {}).get("other_compute", base.other_compute), f"{where}: other_compute")
+    other_compute = np.full(shape, fixed)
+    for i, c in enumerate(doc.get("commitments", [])):
+        at = _month(c.get("from"), f"{where}: [[commitments]] {i + 1} from")
+        term = int(_number(c.get("months", 12), f"{where}: [[commitments]] {i + 1} months"))
+        amount = _number(c.get("amount"), f"{where}: [[commitments]] {i + 1} amount")
+        inside = np.array([at <= p < add_months(at, term) for p in periods])
+        other_compute += np.where(inside, amount / max(term, 1), 0.0)[None, :]
+    total = cost + other_compute
+    for i, c in enumerate(doc.get("credits", [])):
+        left = np.full(draws, _number(c.get("amount"), f"{where}: [[credits]] {i + 1} amount"))
+        at = _month(c.get("from"), f"{where}: [[credits]] {i + 1} from")
+        expires = _month(c.get("expires", "9999-12"), f"{where}: [[credits]] {i + 1} expires")
+        for k, p in enumerate(periods):
+            if at <= p < expires:
+                used = np.minimum(left, np.maximum(total[:, k], 0))
+                total[:, k] -= used
+                left -= used
+    share = revenue * base.share_rate
+    burn = total + share - revenue
+    out = {"tokens": tokens, "inference_cost": cost, "other_compute": other_compute, "total_compute": total,
+           "revenue": revenue, "revenue_share": share, "burn": burn}  # fmt: skip
+    opening = head.get("opening_cash")
+    start = _number(opening, f"{where}: opening_cash") if opening is not None else base.cash
+    if start is not None:
+        inflow = np.zeros(months)
+        for i, f in enumerate(doc.get("funding", [])):
+            at = month_of(_month(f.get("month"), f"{where}: [[funding]] {i + 1} month"))
+            if at in periods:
+                inflow[periods.index(at)] += _number(f.get("amount"), f"{where}: [[funding]] {i + 1} amount")
+        out["cash"] = start - np.cumsum(burn, axis=1) + np.cumsum(inflow)[None, :]
+    return Result(head.get("name", Path(where).stem), periods, out, base.currency, notes)

@@ -1,0 +1,58 @@
+"""A 12-month lab whose last two months of bills are withheld (the future to project),
+with two injected spikes (a day's usage tripled) for the anomaly detector."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+
+import pytest
+
+from computeledger import open_ledger
+from computeledger.shipped import INVOICE_MAPPING, SYNTH_RULES
+
+KEPT = 10  # months of bills in the ledger: 2024-01 to 2024-10
+SPIKES = {("aws", "2024-05"): "2024-05-14", ("microsoft", "2024-08"): "2024-08-20"}
+COSTS = ("BilledCost", "EffectiveCost", "ContractedCost", "ListCost", "ConsumedQuantity", "PricingQuantity")
+
+
+def triple_day(path, day: str) -> int:
+    """Multiply the usage rows of `day` by three (costs and quantities): returns rows changed."""
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    changed = 0
+    for r in rows:
+        if r["ChargePeriodStart"].startswith(day) and r["ChargeCategory"] == "Usage" and r["BilledCost"]:
+            for c in COSTS:
+                if r.get(c):
+                    r[c] = str(Decimal(r[c]) * 3)
+            changed += 1
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return changed
+
+
+@pytest.fixture(scope="session")
+def future_lab(tmp_path_factory):
+    """(ledger path, lab folder): read-only for the tests that share it."""
+    from computeledger.synth import generate
+
+    out = tmp_path_factory.mktemp("future")
+    generate(out, months=12, start="2024-01", seed=5)
+    for folder in ("focus", "invoices"):
+        for f in (out / folder).glob("*/*.csv"):
+            if f.stem >= f"2024-{KEPT + 1:02d}":
+                f.unlink()
+    for (provider, month), day in SPIKES.items():
+        assert triple_day(out / "focus" / provider / f"{month}.csv", day) > 10
+    path = out / "ledger.duckdb"
+    with open_ledger(path) as lg:
+        lg.ingest([out / "focus"])
+        lg.ingest([out / "invoices"], mapping=INVOICE_MAPPING)
+        lg.ingest_usage([out / "usage" / "openai"])
+        lg.ingest_revenue([out / "revenue"])
+        lg.allocate(SYNTH_RULES)
+        lg.ingest_cash([out / "finance"])
+    return path, out

@@ -18,6 +18,8 @@ from computeledger.accounting.credits import credits
 from computeledger.accounting.statement import gather, statement
 from computeledger.cli import app
 from computeledger.errors import UsageError
+from computeledger.forecast.anomalies import anomalies
+from computeledger.forecast.series import history
 from computeledger.ingest.convert import to_parquet
 from tests.conftest import RULES
 
@@ -83,6 +85,10 @@ def both(company, tmp_path_factory):
                 "bridge": bridge(inputs, "2024-Q3"),
                 "commitments": commitments(lg).rows,
                 "credits": credits(lg),
+                "daily": history(lg, "compute", by="provider", grain="day"),
+                "tokens": history(lg, "tokens", by="model", grain="week"),
+                "inference": history(lg, "inference", basis="billed"),
+                "anomalies": anomalies(lg, by="provider", min_history=14),
                 "path": path,
             }
     return got
@@ -155,6 +161,14 @@ def test_the_statement_and_bridge_are_identical_to_the_last_digit(both):
     assert any(r["closing_cash"] is not None for r in s["statement"])
     assert d["bridge"] == s["bridge"]
     assert d["commitments"] == s["commitments"] and d["credits"] == s["credits"]
+
+
+def test_forecast_histories_and_anomalies_are_identical(both):
+    d, s = both["duckdb"], both["spark"]
+    assert d["daily"] == s["daily"] and len(s["daily"]) == 5
+    assert all(len(x.periods) >= 60 for x in s["daily"])
+    assert d["tokens"] == s["tokens"] and d["inference"] == s["inference"]
+    assert d["anomalies"] == s["anomalies"]
 
 
 def test_allocations_and_summaries_are_identical_to_the_last_digit(both):

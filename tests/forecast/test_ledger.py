@@ -179,3 +179,39 @@ def test_cli_forecast_threshold_and_budget(future_lab, tmp_path):
     assert b["months_actual"] == 10 and b["months_forecast"] == 2 and Decimal(b["overrun_probability"]) == 1
     got = runner.invoke(app, ["forecast", "tokens", "--by", "provider", "--ledger", str(path)])
     assert got.exit_code == 2 and "tokens can be split by model" in got.output
+
+
+def test_the_ledgers_contracts_run_on_their_own_calendar(future_lab, tmp_path):
+    """A contract outside the bills (36 months from 2024-03, 3.6M) is amortized ahead on its
+    schedule, not as part of the trend; a grant's credit left is used until its expiry."""
+    from tests.accounting.conftest import CONTRACTS
+
+    path, _ = future_lab
+    contracts = tmp_path / "contracts.toml"
+    contracts.write_text(CONTRACTS)
+    with open_ledger(path, read_only=True) as lg:
+        plain = baseline(lg)
+        base = baseline(lg, contracts=contracts)
+    assert len(base.scheduled) == 28 and set(base.scheduled.values()) == {100000.0}
+    assert min(base.scheduled) == date(2024, 11, 1) and max(base.scheduled) == date(2027, 2, 1)
+    assert plain.scheduled == {} and abs(base.other_compute - plain.other_compute) < 1e-6
+    assert any("amortized on their schedules until 2027-02" in n for n in base.notes)
+    f = tmp_path / "s.toml"
+    f.write_text('[scenario]\nmonths = 2\ndraws = 10\n[traffic]\ngrowth = "0"\nnoise = "0"\n')
+    with_contract, without = run(base, load_scenario(f)), run(plain, load_scenario(f))
+    extra = with_contract.draws["other_compute"] - without.draws["other_compute"]
+    assert abs(extra - 100000.0).max() < 1e-6
+
+
+def test_credit_left_is_used_until_it_runs_out_or_expires(tmp_path):
+    from computeledger.forecast.scenario import Baseline, Model
+
+    model = Model(1e9, 1000.0, 0.0, 0.0)  # 1M of inference a month, flat
+    base = Baseline(date(2025, 1, 1), "USD", {"m": model}, grants=[(2.5e6, date(2025, 5, 1))], cash=1e9)
+    f = tmp_path / "s.toml"
+    f.write_text('[scenario]\nmonths = 5\ndraws = 3\n[traffic]\ngrowth = "0"\nnoise = "0"\n')
+    total = run(base, load_scenario(f)).draws["total_compute"][0]
+    assert [round(v) for v in total] == [0, 0, 500000, 1000000, 1000000]
+    base.grants = [(9e6, date(2025, 3, 1))]  # expires before it is used up
+    total = run(base, load_scenario(f)).draws["total_compute"][0]
+    assert [round(v) for v in total] == [0, 1000000, 1000000, 1000000, 1000000]  # only 2025-02 is before it

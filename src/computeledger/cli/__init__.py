@@ -19,6 +19,7 @@ from computeledger.cli import (
     figures,
     forecast,
     ledger,
+    report,
     synth,
     usage,
 )
@@ -57,7 +58,7 @@ def _options(
     ctx.obj = {"backend": backend}
 
 
-for _module in (ledger, usage, allocate, economics, accounting, forecast, synth, demo):
+for _module in (ledger, usage, allocate, economics, accounting, forecast, report, synth, demo):
     _module.register(app)
 app.add_typer(figures.app, name="figures")
 app.add_typer(capacity.app, name="capacity")

@@ -24,6 +24,9 @@ def demo(
         str | None, typer.Option("--ledger", help="Keep the demo ledgers in this folder [default: temporary]")
     ] = None,
     months: Annotated[int, typer.Option(min=1, help="Months of the synthetic lab")] = 12,
+    report: Annotated[Path, typer.Option("--report", help="Where the lab's HTML report is written")] = Path(
+        "computeledger-demo-report.html"
+    ),
 ) -> None:
     """Real bills, then a synthetic AI lab: ingested into fresh ledgers and summarised."""
     from computeledger.accounting.bridge import bridge
@@ -103,6 +106,7 @@ def demo(
             )
             equal_cash = same
             _heading(lg, inputs)
+            _report(lg, report, lab.bills / "finance" / "contracts.toml")
         equal = lab.truth_total == lab.ledger_total
         verdict = "[green]equal[/green]" if equal else "[red]DIFFERENT[/red]"
         console.print(
@@ -145,6 +149,23 @@ def _heading(lg, inputs) -> None:
             f"80% interval {t['first_p10']} to {t['first_p90']}",
             highlight=False,
         )
+
+
+def _report(lg, path: Path, contracts: Path) -> None:
+    """8: the lab's story on one page that works offline."""
+    from computeledger.report import write_report
+    from computeledger.report.sections import Options
+    from computeledger.synth.company import load_company
+
+    console.rule("[bold]8. The report[/bold]: one HTML page with charts")
+    mapping = {m.name: m.architecture for m in load_company().models if m.architecture}
+    got = write_report(lg, path, Options(contracts=str(contracts), catalogue=mapping))
+    console.print(
+        f"wrote {got['charts']} charts on one page ({got['bytes'] / 1e6:.1f} MB, works offline): "
+        f"open {path.resolve()}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _truth_rows(path: Path) -> list[dict]:

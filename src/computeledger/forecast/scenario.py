@@ -17,6 +17,8 @@ never evaluated) changes them:
                 of = "revenue" (price per token) or "cost" (cost per token)
     [[commitments]] amount, from, months (spread evenly: the effective view), provider
     [[credits]] amount, from, expires (credits reduce compute month by month until used or expired)
+    (the ledger's own contracts come in by themselves: the credit left on each grant, to its
+    expiry, and the amortization of contracts outside the bills, to the end of their term)
     [[funding]] month, amount
     [fixed]     other_compute = compute per month besides inference (default: the baseline's)
 
@@ -90,6 +92,8 @@ class Baseline:
     other_compute: float = 0.0
     cash: float | None = None
     notes: list[str] = field(default_factory=list)
+    scheduled: dict[date, float] = field(default_factory=dict)  # contracts' amortization ahead
+    grants: list[tuple[float, date | None]] = field(default_factory=list)  # credit left, expiry
 
 
 @dataclass
@@ -129,7 +133,9 @@ def baseline(
     ledger, *, basis: str = "effective", contracts=None, rules_version: str | None = None
 ) -> Baseline:
     """The drivers at the ledger's last month with both tokens and cost."""
-    from computeledger.accounting.statement import statement
+    from computeledger.accounting.bases import contract_amortization
+    from computeledger.accounting.credits import credits as credit_grants
+    from computeledger.accounting.statement import gather, statement
     from computeledger.economics.margin import margin
 
     got = margin(ledger, "model,month", basis=basis, cost="direct", rules_version=rules_version)
@@ -170,18 +176,44 @@ def baseline(
             growth_se=float(steps.std(ddof=1) / math.sqrt(len(steps))) if len(steps) > 2 else 0.0,
             noise=float(steps.std(ddof=1)) if len(steps) > 2 else 0.0,
         )
-    st = statement(ledger, grain="month", bases=(basis,), contracts=contracts, rules_version=rules_version)
+    inp = gather(ledger, contracts, rules_version)
+    st = statement(ledger, grain="month", bases=(basis,), inputs=inp)
     by_month = {r["period"]: r for r in st.rows}
     trailing = [by_month.get(f"{add_months(last, -i):%Y-%m}") for i in range(3)]
-    direct: dict[str, float] = defaultdict(float)  # inference placed directly on a model, per month
+    # the trend of other compute leaves out what runs on its own calendar: credits used
+    # (the grants left are applied below, to their expiry) and contracts amortized outside
+    # the bills (their schedules are added below, to their end)
+    apart: dict[str, float] = defaultdict(float)
     for rows in per.values():
         for m, r in rows.items():
-            direct[f"{m:%Y-%m}"] += float(r["inference_cost"] or 0)
+            apart[f"{m:%Y-%m}"] += float(r["inference_cost"] or 0)
+    for c in inp.compute.cells:
+        if c.category == "credit":
+            apart[f"{c.billed_month if basis == 'billed' else c.charge_month:%Y-%m}"] += float(
+                c.billed if basis == "billed" else c.effective
+            )
+    scheduled: dict[date, float] = defaultdict(float)
+    if basis == "effective":
+        for month, _contract, amount in contract_amortization(inp.compute):
+            apart[f"{month:%Y-%m}"] += float(amount)
+            if month > last:
+                scheduled[month] += float(amount)
     others = [
-        float(r["total_compute"]) - direct[r["period"]]
+        float(r["total_compute"]) - apart[r["period"]]
         for r in trailing
         if r and r["total_compute"] is not None
     ]
+    grants = []
+    for g in credit_grants(ledger, inp.contracts)[0]:
+        if g["grant"] is not None and g["remaining"] and g["remaining"] > 0:
+            expires = month_of(g["expires"]) if g["expires"] else None
+            if expires is None or expires > last:
+                grants.append((float(g["remaining"]), expires))
+                notes.append(
+                    f"credit grant {g['grant']}: {g['remaining']} left, used until {g['expires'] or 'spent'}"
+                )
+    if scheduled:
+        notes.append(f"contracts outside the bills amortized on their schedules until {max(scheduled):%Y-%m}")
     revenue = sum(float(r["revenue"] or 0) for r in trailing if r)
     share = sum(float(r["revenue_share"] or 0) for r in trailing if r)
     other_series = [other[m] for m in sorted(other) if m <= last and other[m] > 0][-13:]
@@ -198,6 +230,8 @@ def baseline(
         other_compute=sum(others) / len(others) if others else 0.0,
         cash=float(closing[-1]) if closing else None,
         notes=notes,
+        scheduled=dict(scheduled),
+        grants=grants,
     )
 
 
@@ -362,11 +396,19 @@ def run(base: Baseline, doc: dict | None = None) -> Result:
         amount = _number(c.get("amount"), f"{where}: [[commitments]] {i + 1} amount")
         inside = np.array([at <= p < add_months(at, term) for p in periods])
         other_compute += np.where(inside, amount / max(term, 1), 0.0)[None, :]
+    other_compute += np.array([base.scheduled.get(p, 0.0) for p in periods])[None, :]
     total = cost + other_compute
-    for i, c in enumerate(doc.get("credits", [])):
-        left = np.full(draws, _number(c.get("amount"), f"{where}: [[credits]] {i + 1} amount"))
-        at = _month(c.get("from"), f"{where}: [[credits]] {i + 1} from")
-        expires = _month(c.get("expires", "9999-12"), f"{where}: [[credits]] {i + 1} expires")
+    given = [
+        (
+            _number(c.get("amount"), f"{where}: [[credits]] {i + 1} amount"),
+            _month(c.get("from"), f"{where}: [[credits]] {i + 1} from"),
+            _month(c.get("expires", "9999-12"), f"{where}: [[credits]] {i + 1} expires"),
+        )
+        for i, c in enumerate(doc.get("credits", []))
+    ]
+    first = periods[0]
+    for amount, at, expires in [(a, first, e or date(9999, 12, 1)) for a, e in base.grants] + given:
+        left = np.full(draws, amount)
         for k, p in enumerate(periods):
             if at <= p < expires:
                 used = np.minimum(left, np.maximum(total[:, k], 0))

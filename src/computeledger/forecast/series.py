@@ -108,18 +108,22 @@ def _compute(ledger, name, by, basis, contracts, rules_version) -> list[Series]:
     return _series(_filled(groups), inp.currency or "")
 
 
-def _filled(groups: dict[str, dict[date, Decimal]]) -> dict[str, dict[date, Decimal]]:
-    """Months between a group's first and the ledger's last without a charge cost 0 (the
-    bills are there and say nothing of it); months before its first are not its history."""
+def _filled(groups: dict[str, dict[date, Decimal]], grain: str = "month") -> dict[str, dict[date, Decimal]]:
+    """Periods between a group's first and the ledger's last without a charge (or a token)
+    count 0: the bills (the logs) are there and say nothing of it; periods before its first
+    are not its history."""
+    from datetime import timedelta
+
     from computeledger.accounting.periods import add_months
 
     last = max((m for g in groups.values() for m in g), default=None)
+    step = {"week": timedelta(days=7), "day": timedelta(days=1)}.get(grain)
     out = {}
     for key, points in groups.items():
         m, filled = min(points), {}
         while m <= last:
             filled[m] = points.get(m, Decimal(0))
-            m = add_months(m, 1)
+            m = add_months(m, 1) if step is None else m + step
         out[key] = filled
     return out
 
@@ -200,4 +204,4 @@ def _fine(ledger, name, by, basis, grain) -> list[Series]:
         p = r["period"]
         groups[r["key"]][p.date() if isinstance(p, datetime) else p] = r["value"]
         units.add(r["units"])
-    return _series(groups, units.pop() if unit == "currency" and len(units) == 1 else unit)
+    return _series(_filled(groups, grain), units.pop() if unit == "currency" and len(units) == 1 else unit)

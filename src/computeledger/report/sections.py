@@ -1,0 +1,607 @@
+"""The report's sections: each reads the ledger through the functions the commands use
+(aggregates made in the engine, never rows) and returns its chart, its table, one line
+of reading in words and where its numbers come from.
+
+A section that cannot be made (no allocation, no usage, no bank statement) says why in
+place of its chart: unknown is shown as unknown, never as 0.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, localcontext
+
+import altair as alt
+
+from computeledger import money
+from computeledger.errors import ComputeLedgerError
+
+CENT = Decimal("0.01")
+
+
+@dataclass
+class Section:
+    """One part of the page."""
+
+    key: str
+    title: str
+    reading: str = ""
+    charts: list[tuple[str, alt.TopLevelMixin]] = field(default_factory=list)  # (name, chart)
+    table: list[dict] = field(default_factory=list)
+    provenance: str = ""
+    unknown: str | None = None  # why the section has no figures
+    totals: dict[str, Decimal] = field(default_factory=dict)  # printed, checked against the ledger
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Options:
+    """What the command line sets: the period, the bases, the allocation, extra inputs."""
+
+    start: date | None = None
+    end: date | None = None  # exclusive
+    basis: str = "effective"
+    rules_version: str | None = None
+    contracts: str | None = None
+    figures: str | None = None
+    catalogue: dict[str, str] = field(default_factory=dict)
+    horizon: int = 12
+
+
+def _money(v) -> float | None:
+    """For the chart's axis only: tables and totals keep the decimal."""
+    return None if v is None else float(v)
+
+
+def _month(v) -> str:
+    return f"{v:%Y-%m}" if hasattr(v, "strftime") else str(v)[:7]
+
+
+def _within(opts: Options, month) -> bool:
+    m = month if isinstance(month, date) else date.fromisoformat(str(month)[:10])
+    return (opts.start is None or m >= opts.start) and (opts.end is None or m < opts.end)
+
+
+def _charges(ledger, opts: Options):
+    c = ledger.charges
+    if opts.start is not None:
+        c = c.filter(c.ChargePeriodStart >= opts.start)
+    if opts.end is not None:
+        c = c.filter(c.ChargePeriodStart < opts.end)
+    return c
+
+
+def overview(ledger, opts: Options) -> Section:
+    """The ledger's totals for the period: what every other section divides up."""
+    c = _charges(ledger, opts)
+    row = (
+        c.aggregate(
+            charges=c.count(),
+            billed=c.BilledCost.sum(),
+            effective=c.EffectiveCost.sum(),
+            first=c.ChargePeriodStart.min(),
+            last=c.ChargePeriodStart.max(),
+            providers=c.ServiceProviderName.nunique(),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    currency = c.select("BillingCurrency").distinct().to_pyarrow().column(0).to_pylist()
+    s = Section("overview", "The ledger at a glance")
+    if not row["charges"]:
+        s.unknown = "no charges in the ledger for this period"
+        return s
+    s.totals = {"billed_cost": row["billed"], "effective_cost": row["effective"]}
+    s.table = [
+        {"figure": "charges", "value": row["charges"]},
+        {"figure": "billed cost", "value": row["billed"]},
+        {"figure": "effective cost", "value": row["effective"]},
+        {"figure": "currency", "value": ", ".join(str(x) for x in currency)},
+        {"figure": "providers", "value": row["providers"]},
+        {"figure": "first charge", "value": f"{row['first']:%Y-%m-%d}"},
+        {"figure": "last charge", "value": f"{row['last']:%Y-%m-%d}"},
+    ]
+    s.reading = (
+        f"{row['charges']:,} charges from {row['providers']} providers, {row['first']:%Y-%m} to "
+        f"{row['last']:%Y-%m}: {row['effective'].quantize(CENT):,} effective cost."
+    )
+    s.provenance = "billed: the FOCUS columns BilledCost and EffectiveCost, summed exactly"
+    return s
+
+
+def spend(ledger, opts: Options) -> Section:
+    """Spend by provider and by workload over time (stacked), by model, GPU and pricing."""
+    from computeledger.summary import summary
+
+    s = Section("spend", "Where the money goes")
+    c = _charges(ledger, opts)
+    cost = "EffectiveCost" if opts.basis != "billed" else "BilledCost"
+    rows = summary(c, "provider,month").to_pyarrow().to_pylist()
+    data = [{"month": _month(r["month"]), "provider": r["provider"], "cost": _money(r[cost])} for r in rows]
+    s.charts.append(("spend by provider", _stacked(data, "provider", f"{cost} by provider and month")))
+    by_provider: dict[str, Decimal] = defaultdict(Decimal)
+    for r in rows:
+        by_provider[r["provider"]] += r[cost]
+    top = max(by_provider, key=by_provider.get)
+    with localcontext(money.CONTEXT):
+        total = sum(by_provider.values(), Decimal(0))
+    s.reading = f"{top} carries {by_provider[top] / total:.0%} of the {cost} of the period." if total else ""
+    try:
+        work = ledger.summary("workload,month", rules_version=opts.rules_version).to_pyarrow().to_pylist()
+        work = [r for r in work if _within(opts, r["month"])]
+        data = [
+            {"month": _month(r["month"]), "workload": r["workload"], "cost": _money(r[cost])} for r in work
+        ]
+        s.charts.append(("spend by workload", _stacked(data, "workload", f"{cost} by workload and month")))
+        per_gpu = ledger.summary("gpu_model,PricingCategory", rules_version=opts.rules_version)
+        per_gpu = per_gpu.to_pyarrow().to_pylist()
+        s.table = [
+            {
+                "gpu_model": r["gpu_model"],
+                "pricing_category": r["PricingCategory"],
+                "cost": r[cost],
+                "gpu_hours": r.get("gpu_hours"),
+                "cost_per_gpu_hour": money.divide(r[cost], r["gpu_hours"]).quantize(CENT)
+                if r.get("gpu_hours")
+                else None,
+            }
+            for r in per_gpu
+        ]
+        models = ledger.summary("model", rules_version=opts.rules_version).to_pyarrow().to_pylist()
+        data = [{"model": r["model"] or "(none)", "cost": _money(r[cost])} for r in models]
+        s.charts.append(("spend by model", _bars(data, "model", f"{cost} by model (whole ledger)")))
+        s.provenance = (
+            "billed (by provider); allocated (by workload, model, GPU: the latest allocation's parts)"
+        )
+    except ComputeLedgerError as exc:
+        s.provenance = f"billed; by workload unknown: {exc}"
+    return s
+
+
+def quality(ledger, opts: Options) -> Section:
+    """Unallocated spend and its largest resources, quarantined rows by reason, coverage."""
+    from computeledger.allocate.report import unallocated_resources
+
+    s = Section("quality", "Data quality: what is not known")
+    q = ledger.quarantine
+    reasons = q.group_by("reason").aggregate(rows=q.count()).order_by("reason").to_pyarrow().to_pylist()
+    s.table = [{"quarantined_reason": r["reason"][:120], "rows": r["rows"]} for r in reasons]
+    if reasons:
+        data = [{"reason": r["reason"][:60], "rows": r["rows"]} for r in reasons]
+        s.charts.append(("quarantine", _bars(data, "reason", "Quarantined rows by reason", value="rows")))
+    try:
+        top = unallocated_resources(ledger, opts.rules_version, limit=10).to_pyarrow().to_pylist()
+        s.table += [
+            {
+                "unallocated_resource": r["resource"],
+                "provider": r["provider"],
+                "effective_cost": r["EffectiveCost"],
+            }
+            for r in top
+        ]
+        s.reading = (
+            f"{sum(r['rows'] for r in reasons):,} rows quarantined ({len(reasons)} reasons); "
+            f"largest unallocated resource: {top[0]['resource'] if top else 'none'}."
+        )
+    except ComputeLedgerError as exc:
+        s.reading = f"no allocation: {exc}"
+    s.provenance = (
+        "the quarantine table (each row with file, line and reason); the allocation's unallocated part"
+    )
+    return s
+
+
+def economics(ledger, opts: Options) -> Section:
+    """Cost and revenue per million tokens per model over time; margin per model and channel."""
+    from computeledger.economics.margin import margin
+
+    s = Section("economics", "Unit economics: per million tokens")
+    try:
+        got = margin(
+            ledger,
+            "model,month",
+            basis=opts.basis if opts.basis != "cash" else "effective",
+            rules_version=opts.rules_version,
+        )
+    except ComputeLedgerError as exc:
+        s.unknown = str(exc)
+        return s
+    data = []
+    for r in got.rows:
+        if r["model"] is None or not _within(opts, r["month"]) or not r["tokens"]:
+            continue
+        cost = (
+            money.divide(r["inference_cost"] * 1_000_000, r["tokens"])
+            if r["inference_cost"] is not None
+            else None
+        )
+        data.append(
+            {"month": _month(r["month"]), "model": r["model"], "figure": "cost", "per_million": _money(cost)}
+        )
+        data.append(
+            {
+                "month": _month(r["month"]),
+                "model": r["model"],
+                "figure": "revenue",
+                "per_million": _money(r["revenue_per_million_tokens"]),
+            }
+        )
+    data = [d for d in data if d["per_million"] is not None]
+    if not data:
+        s.unknown = "no model has both tokens and cost in this period"
+        return s
+    chart = (
+        alt.Chart(alt.Data(values=data), title="Cost and revenue per million tokens (USD)")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("month:O", title="month"),
+            y=alt.Y("per_million:Q", title="per million tokens", scale=alt.Scale(type="log")),
+            color="model:N",
+            strokeDash="figure:N",
+            tooltip=["month:O", "model:N", "figure:N", alt.Tooltip("per_million:Q", format=",.4f")],
+        )
+    )
+    s.charts.append(("per million tokens", chart))
+    by_channel = margin(ledger, "model,channel", basis="effective", rules_version=opts.rules_version).rows
+    s.table = [
+        {
+            "model": r["model"] or "(no model)",
+            "channel": r["channel"],
+            "revenue": r["revenue"],
+            "revenue_share": r["revenue_share"],
+            "inference_cost": r["inference_cost"],
+            "gross_margin": r["gross_margin"],
+            "margin_pct": r["margin_pct"],
+        }
+        for r in by_channel
+    ]
+    known = [r for r in by_channel if r["gross_margin"] is not None]
+    if known:
+        data = [
+            {"model": f"{r['model'] or '(no model)'} / {r['channel']}", "cost": _money(r["gross_margin"])}
+            for r in known
+        ]
+        s.charts.append(("gross margin", _bars(data, "model", "Gross margin by model and channel (USD)")))
+    unknown = len(by_channel) - len(known)
+    s.reading = (
+        f"{len(known)} model-channel pairs with a known margin; {unknown} unknown (revenue without tokens, "
+        "or tokens without cost)."
+    )
+    s.provenance = "billed revenue, allocated cost (loaded); customer and channel parts estimated by tokens"
+    return s
+
+
+def accounting(ledger, opts: Options) -> Section:
+    """The three bases side by side, the bridge, commitments, credits, burn, cash, runway."""
+    from computeledger.accounting.commitments import commitments
+    from computeledger.accounting.credits import credits
+    from computeledger.accounting.statement import gather, statement
+
+    s = Section("accounting", "Billed, effective, cash: burn and runway")
+    inp = gather(ledger, opts.contracts, opts.rules_version)
+    st = statement(ledger, grain="month", bases=("billed", "effective", "cash"), inputs=inp)
+    rows = [r for r in st.rows if _within(opts, r["period"] + "-01")]
+    data = [
+        {"month": r["period"], "basis": r["basis"], "cost": _money(r["total_compute"])}
+        for r in rows
+        if r["total_compute"] is not None
+    ]
+    s.charts.append(("three bases", _lines(data, "basis", "Total compute on the three bases (USD)")))
+    cash = [r for r in rows if r["basis"] == "cash" and r["closing_cash"] is not None]
+    if cash:
+        data = [
+            {"month": r["period"], "series": "closing cash", "cost": _money(r["closing_cash"])} for r in cash
+        ]
+        data += [
+            {"month": r["period"], "series": "net cash burn", "cost": _money(r["net_cash_burn"])}
+            for r in cash
+        ]
+        s.charts.append(("cash", _lines(data, "series", "Closing cash and net cash burn (USD)")))
+        last = cash[-1]
+        s.reading = (
+            f"Closing cash {last['closing_cash'].quantize(CENT):,} in {last['period']}; "
+            f"runway: {last['runway']}."
+        )
+        s.totals["closing_cash"] = last["closing_cash"]
+    else:
+        s.reading = "Cash unknown: no bank statement in the ledger."
+    s.table = [
+        {
+            "period": r["period"],
+            "basis": r["basis"],
+            "revenue": r["revenue"],
+            "total_compute": r["total_compute"],
+            "compute_burn": r["compute_burn"],
+            "net_cash_burn": r["net_cash_burn"],
+            "closing_cash": r["closing_cash"],
+        }
+        for r in rows
+    ]
+    com = commitments(ledger, inp.contracts).rows
+    if com:
+        data = [
+            {"model": str(r["id"]), "cost": _money(r["utilization"])}
+            for r in com
+            if r.get("utilization") is not None
+        ]
+        if data:
+            s.charts.append(
+                ("commitments", _bars(data, "model", "Commitment utilization (used / amortized)"))
+            )
+    _grants, months = credits(ledger, inp.contracts)
+    if months:
+        data = [
+            {"month": m["month"], "series": str(m["grant"] or m["provider"]), "cost": _money(m["remaining"])}
+            for m in months
+            if m.get("remaining") is not None
+        ]
+        if data:
+            s.charts.append(("credits", _lines(data, "series", "Credits remaining (USD)")))
+    s.provenance = (
+        "billed (invoices); effective (amortized); cash (bank lines; estimated on terms where unmatched)"
+    )
+    s.notes = st.notes
+    return s
+
+
+def heading(ledger, opts: Options) -> Section:
+    """Forecast fan charts: inference cost and closing cash, with backtest coverage."""
+    from computeledger.forecast.engine import forecast
+    from computeledger.forecast.series import history
+
+    s = Section("forecast", f"Where it is heading: {opts.horizon} months ahead")
+    readings = []
+    for name in ("inference", "cash"):
+        try:
+            found = history(
+                ledger, name, basis="effective", contracts=opts.contracts, rules_version=opts.rules_version
+            )
+        except ComputeLedgerError as exc:
+            readings.append(f"{name}: unknown ({exc})")
+            continue
+        (fc,) = forecast(found, opts.horizon)
+        if fc.refused:
+            readings.append(f"{name}: no forecast ({fc.refused})")
+            continue
+        past = [
+            {"month": _month(p), "value": _money(v)}
+            for p, v in zip(found[0].periods, found[0].values, strict=True)
+        ]
+        ahead = [
+            {
+                "month": _month(p["period"]),
+                "value": _money(p["forecast"]),
+                "lo80": _money(p["lo_80"]),
+                "hi80": _money(p["hi_80"]),
+                "lo95": _money(p["lo_95"]),
+                "hi95": _money(p["hi_95"]),
+            }
+            for p in fc.points
+        ]
+        s.charts.append(
+            (f"forecast {name}", _fan(past, ahead, f"{name}: history and forecast (80% and 95% bands)"))
+        )
+        backtest = (
+            "no backtest"
+            if fc.mase is None
+            else (
+                f"backtest MASE {fc.mase:.2f}, past coverage 80%: {fc.coverage_80:.0%}, "
+                f"95%: {fc.coverage_95:.0%}"
+            )
+        )
+        readings.append(
+            f"{name}: {fc.model}, {backtest}; in {_month(fc.points[-1]['period'])} "
+            f"{fc.points[-1]['forecast'].quantize(CENT):,} (95%: {fc.points[-1]['lo_95'].quantize(CENT):,} "
+            f"to {fc.points[-1]['hi_95'].quantize(CENT):,})"
+        )
+    s.reading = "; ".join(readings)
+    s.provenance = "forecast: estimates from statsforecast models chosen by backtest, not ledger figures"
+    return s
+
+
+def physics(ledger, opts: Options) -> Section:
+    """Bills against physics: billed GPU-hours against what the tokens needed."""
+    from computeledger.capacity import catalog
+    from computeledger.capacity.compare import compare, per_model
+
+    s = Section("physics", "Bills against physics")
+    if not opts.catalogue:
+        s.unknown = "no model mapped to the capacity catalogue (--map MODEL=CATALOGUE)"
+        return s
+    try:
+        rows = per_model(compare(ledger, opts.catalogue, catalog.calibrations()))
+    except ComputeLedgerError as exc:
+        s.unknown = str(exc)
+        return s
+    s.table = rows
+    data = []
+    for r in rows:
+        data.append({"model": r["model"], "series": "billed", "cost": _money(r["billed_gpu_hours"])})
+        if r["needed_gpu_hours"] is not None:
+            data.append(
+                {"model": r["model"], "series": "needed (estimated)", "cost": _money(r["needed_gpu_hours"])}
+            )
+    chart = (
+        alt.Chart(alt.Data(values=data), title="Inference GPU-hours: billed vs needed by the tokens")
+        .mark_bar()
+        .encode(
+            x=alt.X("model:N"),
+            xOffset="series:N",
+            y=alt.Y("cost:Q", title="GPU-hours"),
+            color="series:N",
+            tooltip=["model:N", "series:N", alt.Tooltip("cost:Q", format=",.0f")],
+        )
+    )
+    s.charts.append(("physics", chart))
+    s.reading = "; ".join(
+        f"{r['model']}: {r['implied_utilization'] or 'unknown'} implied utilization" for r in rows
+    )
+    s.provenance = "billed GPU-hours (allocated); needed GPU-hours estimated by the capacity model"
+    return s
+
+
+def figures(ledger, opts: Options) -> Section:
+    """Reported figures: derived intervals against reported points, contradictions, sources."""
+    from computeledger.figures.read import read_figures
+    from computeledger.figures.tables import check_records
+
+    s = Section("figures", "Reported figures")
+    if not opts.figures:
+        s.unknown = "no figures file (--figures FILE)"
+        return s
+    fs = read_figures(opts.figures)
+    rec = check_records(fs)
+    contradicted = {_label(c) for c in rec["contradictions"]}
+    data = []
+    for r in rec["implied"]:
+        label = _label(r)
+        if r["low"] is not None and r["high"] is not None:
+            data.append(
+                {
+                    "quantity": label,
+                    "kind": "derived interval",
+                    "low": _money(r["low"]),
+                    "high": _money(r["high"]),
+                    "contradicted": label in contradicted,
+                }
+            )
+    for f in rec["figures"]:
+        if f["low"] is not None and f["high"] is not None:
+            data.append(
+                {
+                    "quantity": _label(f),
+                    "kind": f"{f['status']} ({f['id']})",
+                    "low": _money(f["low"]),
+                    "high": _money(f["high"]),
+                    "contradicted": _label(f) in contradicted,
+                }
+            )
+    if data:
+        chart = (
+            alt.Chart(alt.Data(values=data), title="Reported figures and the intervals they imply")
+            .mark_bar(height=8)
+            .encode(
+                y=alt.Y("quantity:N", title=None),
+                yOffset="kind:N",
+                x=alt.X("low:Q", title="value", scale=alt.Scale(type="log")),
+                x2="high:Q",
+                color=alt.Color("kind:N"),
+                strokeWidth=alt.condition("datum.contradicted", alt.value(2), alt.value(0)),
+                stroke=alt.value("red"),
+                tooltip=[
+                    "quantity:N",
+                    "kind:N",
+                    alt.Tooltip("low:Q", format=",.0f"),
+                    alt.Tooltip("high:Q", format=",.0f"),
+                    "contradicted:N",
+                ],
+            )
+        )
+        s.charts.append(("figures", chart))
+    s.table = [
+        {
+            "id": f["id"],
+            "quantity": _label(f),
+            "stated": f["stated"],
+            "status": f["status"],
+            "source": f["source"],
+        }
+        for f in rec["figures"]
+    ]
+    s.reading = (
+        f"{len(rec['figures'])} figures read, {len(rec['implied'])} quantities derived, "
+        f"{len(rec['contradictions'])} contradiction(s) (outlined in red)."
+    )
+    s.provenance = "reported: each figure with its source; derived intervals with their chains of sources"
+    return s
+
+
+def _label(r: dict) -> str:
+    scope = "; ".join(f"{k}={v}" for k, v in sorted(r["scope"].items())) if r.get("scope") else ""
+    return f"{r['entity']} {r['metric']} {scope} {r['period_start']}..{r['period_end']}".replace("  ", " ")
+
+
+BUILDERS: tuple[Callable[..., Section], ...] = (
+    overview,
+    spend,
+    quality,
+    economics,
+    accounting,
+    heading,
+    physics,
+    figures,
+)
+
+
+def sections(ledger, opts: Options) -> list[Section]:
+    """Every section, in reading order; one that fails on bad input says so in its place."""
+    out = []
+    for build in BUILDERS:
+        try:
+            out.append(build(ledger, opts))
+        except ComputeLedgerError as exc:
+            out.append(Section(build.__name__, build.__doc__.split(":")[0].split(".")[0], unknown=str(exc)))
+    return out
+
+
+def _stacked(data: list[dict], color: str, title: str) -> alt.Chart:
+    return (
+        alt.Chart(alt.Data(values=data), title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("month:O", title="month"),
+            y=alt.Y("sum(cost):Q", title="USD"),
+            color=alt.Color(f"{color}:N"),
+            tooltip=["month:O", f"{color}:N", alt.Tooltip("sum(cost):Q", format=",.2f")],
+        )
+    )
+
+
+def _bars(data: list[dict], category: str, title: str, value: str = "cost") -> alt.Chart:
+    return (
+        alt.Chart(alt.Data(values=data), title=title)
+        .mark_bar()
+        .encode(
+            y=alt.Y(f"{category}:N", sort="-x", title=None),
+            x=alt.X(f"{value}:Q", title="USD" if value == "cost" else value),
+            tooltip=[f"{category}:N", alt.Tooltip(f"{value}:Q", format=",.2f")],
+        )
+    )
+
+
+def _lines(data: list[dict], color: str, title: str) -> alt.Chart:
+    return (
+        alt.Chart(alt.Data(values=data), title=title)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("month:O", title="month"),
+            y=alt.Y("cost:Q", title="USD"),
+            color=f"{color}:N",
+            tooltip=["month:O", f"{color}:N", alt.Tooltip("cost:Q", format=",.2f")],
+        )
+    )
+
+
+def _fan(past: list[dict], ahead: list[dict], title: str) -> alt.LayerChart:
+    hist = (
+        alt.Chart(alt.Data(values=past))
+        .mark_line(point=True, color="black")
+        .encode(x=alt.X("month:O", title="month"), y=alt.Y("value:Q", title="USD"))
+    )
+    base = alt.Chart(alt.Data(values=ahead))
+    band95 = base.mark_area(opacity=0.2).encode(x="month:O", y="lo95:Q", y2="hi95:Q")
+    band80 = base.mark_area(opacity=0.35).encode(x="month:O", y="lo80:Q", y2="hi80:Q")
+    line = base.mark_line(strokeDash=[4, 2]).encode(
+        x="month:O",
+        y="value:Q",
+        tooltip=[
+            "month:O",
+            alt.Tooltip("value:Q", format=",.2f"),
+            alt.Tooltip("lo95:Q", format=",.2f"),
+            alt.Tooltip("hi95:Q", format=",.2f"),
+        ],
+    )
+    return alt.layer(band95, band80, line, hist).properties(title=title)

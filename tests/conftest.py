@@ -3,6 +3,12 @@ the package bundles), fresh ledgers, and the synthetic companies several suites 
 
 from __future__ import annotations
 
+import os
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # xdist workers set an 80-column terminal: tables as piped
+    for _name in ("COLUMNS", "LINES"):
+        os.environ.pop(_name, None)
+
 import csv
 import io
 from decimal import Decimal, localcontext

@@ -174,6 +174,30 @@ class Ledger:
 
         return credits(self, contracts)
 
+    def forecast(self, series: str = "inference", horizon: int = 12, **options):
+        """Forecasts of a ledger series with backtested bands (see `computeledger.forecast`):
+        options `by`, `basis`, `grain`, `contracts`, `rules_version`, `models`."""
+        from computeledger.forecast.engine import forecast
+        from computeledger.forecast.series import history
+
+        models = options.pop("models", None)
+        grain = options.get("grain", "month")
+        return forecast(history(self, series, **options), horizon, grain, models)
+
+    def scenario(self, path: str | Path | None = None, *, basis: str = "effective", **options):
+        """A driver-based scenario run by seeded Monte Carlo (see `computeledger.forecast.scenario`)."""
+        from computeledger.forecast.scenario import baseline, load_scenario, run
+
+        doc = load_scenario(path) if path else None
+        return run(baseline(self, basis=basis, **options), doc)
+
+    def report(self, out: str | Path, *, images: str | Path | None = None, **options):
+        """Write the HTML report (see `computeledger.report`); options as `report.sections.Options`."""
+        from computeledger.report import write_report
+        from computeledger.report.sections import Options
+
+        return write_report(self, out, Options(**options), images)
+
     def allocate(self, rules: str | Path):
         """Place every charge by the rules file (see `computeledger.allocate.rules`)."""
         from computeledger.allocate.engine import allocate

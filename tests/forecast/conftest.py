@@ -38,9 +38,19 @@ def triple_day(path, day: str) -> int:
 def future_lab(tmp_path_factory):
     """(ledger path, lab folder): read-only for the tests that share it."""
     from computeledger.synth import generate
+    from computeledger.synth.company import default_config, load_company
 
     out = tmp_path_factory.mktemp("future")
-    generate(out, months=12, start="2024-01", seed=5)
+    # the embeddings model on 20 nodes, not 2: a whole node more or less (the generator
+    # rounds) then moves its tokens by 2-3%, not by half
+    company = out / "company.toml"
+    text = default_config().read_text(encoding="utf-8")
+    embed = text.index('name = "embed-e"')
+    company.write_text(
+        text[:embed] + text[embed:].replace("inference_nodes = 2\n", "inference_nodes = 20\n", 1)
+    )
+    assert load_company(company).models[-1].inference_nodes == 20
+    generate(out, months=12, start="2024-01", seed=5, config=company)
     for folder in ("focus", "invoices"):
         for f in (out / folder).glob("*/*.csv"):
             if f.stem >= f"2024-{KEPT + 1:02d}":

@@ -92,13 +92,12 @@ def test_scenario_with_the_true_drivers_reproduces_the_truth(future_lab, tmp_pat
     with (lab / "truth" / "tokens.csv").open() as fh:
         for r in csv.DictReader(fh):
             tokens[r["month"]] += Decimal(r["input_tokens"]) + Decimal(r["output_tokens"])
-    # money within 2% (measured: 1.5% and 0.4%); tokens within 12% only: the embeddings model
-    # runs on 2 to 3 nodes, whose rounding moves its tokens (60% of all) by up to a half
+    # every figure within 2% (the generator rounds node counts: that is the rest)
     for i, m in enumerate(months):
         for name, want, within in (
             ("inference_cost", cost[m], "0.02"),
             ("revenue", revenue[m], "0.02"),
-            ("tokens", tokens[m], "0.12"),
+            ("tokens", tokens[m], "0.02"),
         ):
             got = Decimal(repr(float(result.draws[name][:, i].mean())))
             assert abs(got / want - 1) < Decimal(within), (name, m, got, want)
@@ -206,12 +205,26 @@ def test_the_ledgers_contracts_run_on_their_own_calendar(future_lab, tmp_path):
 def test_credit_left_is_used_until_it_runs_out_or_expires(tmp_path):
     from computeledger.forecast.scenario import Baseline, Model
 
-    model = Model(1e9, 1000.0, 0.0, 0.0)  # 1M of inference a month, flat
-    base = Baseline(date(2025, 1, 1), "USD", {"m": model}, grants=[(2.5e6, date(2025, 5, 1))], cash=1e9)
+    model = Model(1e6, 1000.0, 0.0, 0.0)  # 1,000 of inference a day, flat: 28,000 in February 2025
+    base = Baseline(date(2025, 1, 1), "USD", {"m": model}, grants=[(50000.0, date(2025, 5, 1))], cash=1e9)
     f = tmp_path / "s.toml"
     f.write_text('[scenario]\nmonths = 5\ndraws = 3\n[traffic]\ngrowth = "0"\nnoise = "0"\n')
     total = run(base, load_scenario(f)).draws["total_compute"][0]
-    assert [round(v) for v in total] == [0, 0, 500000, 1000000, 1000000]
+    assert [round(v) for v in total] == [0, 9000, 30000, 31000, 30000]  # 50,000 used up in March
     base.grants = [(9e6, date(2025, 3, 1))]  # expires before it is used up
     total = run(base, load_scenario(f)).draws["total_compute"][0]
-    assert [round(v) for v in total] == [0, 1000000, 1000000, 1000000, 1000000]  # only 2025-02 is before it
+    assert [round(v) for v in total] == [0, 31000, 30000, 31000, 30000]  # only 2025-02 is before it
+
+
+def test_the_python_api_is_the_same_functions(future_lab, tmp_path):
+    path, lab = future_lab
+    with open_ledger(path, read_only=True) as lg:
+        (fc,) = lg.forecast("inference", 3)
+        by_hand = history(lg, "inference")
+        result = lg.scenario(basis="effective")
+        got = lg.report(tmp_path / "r.html", contracts=str(lab / "finance" / "contracts.toml"))
+    from computeledger.forecast.engine import forecast
+
+    assert fc.points == forecast(by_hand, 3)[0].points and len(fc.points) == 3
+    assert [f"{p:%Y-%m}" for p in result.periods][:2] == ["2024-11", "2024-12"] and len(result.periods) == 12
+    assert got["charts"] >= 10 and (tmp_path / "r.html").stat().st_size == got["bytes"]

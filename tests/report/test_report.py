@@ -16,8 +16,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 MAPPING = {"swift-s": "Llama-3.1-8B", "atlas-l": "Llama-3.3-70B"}
 CHARTS = {
     "spend by provider", "spend by workload", "spend by model", "per million tokens", "gross margin",
-    "three bases", "cash", "commitments", "credits", "forecast inference", "forecast cash", "physics",
-    "figures",
+    "three bases", "cash", "commitments", "credits", "bridge", "forecast inference", "forecast cash",
+    "physics", "figures", "coverage",
 }  # fmt: skip
 
 
@@ -48,6 +48,7 @@ def test_the_page_draws_every_chart_offline_with_the_ledgers_totals(books, tmp_p
     assert totals["billed_cost"][1] == f"{billed.quantize(Decimal('0.01')):,}"
     assert Decimal(totals["closing_cash"][0]) == closing
     assert (ARTIFACTS / "report.png").stat().st_size > 50_000
+    assert text.count('class="caption"') == len(CHARTS)  # every chart has its reading in words
     svgs = sorted((tmp_path / "img").glob("*.svg"))
     assert len(svgs) == got["charts"] == len(CHARTS)
     assert all(p.read_text(encoding="utf-8").startswith("<svg") for p in svgs)

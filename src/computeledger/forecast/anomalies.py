@@ -166,5 +166,5 @@ def _drivers(t, f: dict, grain: str, before: int) -> str:
         now = r["now"] or Decimal(0)
         then = (r["then"] or Decimal(0)) / before
         rises.append((now - then, r["resource"]))
-    rises.sort(key=lambda x: -x[0])
+    rises.sort(key=lambda x: (-x[0], str(x[1])))
     return "; ".join(f"{res} (+{rise.quantize(Decimal('0.01')):,})" for rise, res in rises[:3] if rise > 0)

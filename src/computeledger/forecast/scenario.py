@@ -1,7 +1,8 @@
 """Driver-based scenarios, run by seeded Monte Carlo.
 
 Drivers, per model, from the ledger's last month with tokens and cost (`baseline`):
-tokens (the level of the history's log-linear trend), direct inference cost per million
+tokens a day (the level of the history's log-linear trend; a month is its days
+times it), direct inference cost per million
 tokens (what grows with traffic), revenue per million tokens; revenue without tokens
 (subscriptions); the revenue-share rate; all other compute, shared serving included (the
 trailing three months' average); the closing cash. A scenario file (TOML, parsed strictly,
@@ -20,7 +21,8 @@ never evaluated) changes them:
     (the ledger's own contracts come in by themselves: the credit left on each grant, to its
     expiry, and the amortization of contracts outside the bills, to the end of their term)
     [[funding]] month, amount
-    [fixed]     other_compute = compute per month besides inference (default: the baseline's)
+    [fixed]     other_compute = compute per month besides inference (default: the baseline's
+                daily average times the month's days)
 
 Without [traffic] growth, each model's growth is its history's mean monthly log growth,
 uncertain by its standard error, with the history's spread as monthly noise. Without
@@ -71,7 +73,7 @@ _SECTIONS = {
 class Model:
     """One model's drivers at the last month of history."""
 
-    tokens: float
+    tokens: float  # a day
     cost_per_million: float
     revenue_per_million: float
     growth: float | None = None  # mean monthly log growth of tokens in the history
@@ -89,7 +91,7 @@ class Baseline:
     other_revenue: float = 0.0
     other_growth: float = 0.0
     share_rate: float = 0.0
-    other_compute: float = 0.0
+    other_compute: float = 0.0  # a day
     cash: float | None = None
     notes: list[str] = field(default_factory=list)
     scheduled: dict[date, float] = field(default_factory=dict)  # contracts' amortization ahead
@@ -165,13 +167,15 @@ def baseline(
         if r is None or not r["tokens"] or r["inference_cost"] is None:
             notes.append(f"{name}: no tokens or cost in {last:%Y-%m}: left out")
             continue
-        series = [float(rows[m]["tokens"]) for m in sorted(rows) if m <= last and rows[m]["tokens"]][-13:]
+        series = [  # tokens a day: a month's total depends on its days
+            float(rows[m]["tokens"]) / _days(m) for m in sorted(rows) if m <= last and rows[m]["tokens"]
+        ][-13:]
         steps = np.diff(np.log(series)) if len(series) > 1 else np.array([])
         tokens = _level(series)
         models[name] = Model(
             tokens=tokens,
-            cost_per_million=float(r["inference_cost"]) * 1e6 / tokens,
-            revenue_per_million=float(r["revenue"]) * 1e6 / tokens,
+            cost_per_million=float(r["inference_cost"]) * 1e6 / float(r["tokens"]),
+            revenue_per_million=float(r["revenue"]) * 1e6 / float(r["tokens"]),
             growth=float(steps.mean()) if len(steps) else None,
             growth_se=float(steps.std(ddof=1) / math.sqrt(len(steps))) if len(steps) > 2 else 0.0,
             noise=float(steps.std(ddof=1)) if len(steps) > 2 else 0.0,
@@ -198,8 +202,8 @@ def baseline(
             apart[f"{month:%Y-%m}"] += float(amount)
             if month > last:
                 scheduled[month] += float(amount)
-    others = [
-        float(r["total_compute"]) - apart[r["period"]]
+    others = [  # a day
+        (float(r["total_compute"]) - apart[r["period"]]) / _days(date.fromisoformat(r["period"] + "-01"))
         for r in trailing
         if r and r["total_compute"] is not None
     ]
@@ -233,6 +237,10 @@ def baseline(
         scheduled=dict(scheduled),
         grants=grants,
     )
+
+
+def _days(month: date) -> int:
+    return (add_months(month, 1) - month).days
 
 
 def _level(series: list[float]) -> float:
@@ -351,6 +359,7 @@ def run(base: Baseline, doc: dict | None = None) -> Result:
         doc.get("efficiency", {}).get("per_year", 0), f"{where}: efficiency.per_year", rng, draws
     )
     steps = np.arange(1, months + 1)
+    days = np.array([_days(p) for p in periods], dtype=float)
     cost_factor = (1 - per_year[:, None]) ** (steps[None, :] / 12)
     shape = (draws, months)
     tokens = np.zeros(shape)
@@ -369,7 +378,7 @@ def run(base: Baseline, doc: dict | None = None) -> Result:
             g = np.log1p(_draw(spec, f"{where}: traffic growth", rng, draws))
             noise = _number(own.get("noise", traffic.get("noise", 0)), f"{where}: noise")
         walk = np.cumsum(g[:, None] + rng.standard_normal(shape) * noise, axis=1)
-        t = m.tokens * np.exp(walk)
+        t = m.tokens * np.exp(walk) * days[None, :]
         price = np.full(months, m.revenue_per_million)
         unit_cost = np.full(months, m.cost_per_million)
         for i, change in enumerate(doc.get("prices", [])):
@@ -389,7 +398,9 @@ def run(base: Baseline, doc: dict | None = None) -> Result:
     )
     revenue += base.other_revenue * (1 + other_g[:, None]) ** steps[None, :]
     fixed = _number(doc.get("fixed", {}).get("other_compute", base.other_compute), f"{where}: other_compute")
-    other_compute = np.full(shape, fixed)
+    other_compute = (
+        np.full(shape, fixed) if "other_compute" in doc.get("fixed", {}) else fixed * days[None, :]
+    )
     for i, c in enumerate(doc.get("commitments", [])):
         at = _month(c.get("from"), f"{where}: [[commitments]] {i + 1} from")
         term = int(_number(c.get("months", 12), f"{where}: [[commitments]] {i + 1} months"))

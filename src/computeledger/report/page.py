@@ -22,7 +22,8 @@ body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2r
        color: #1b1f24; line-height: 1.45; padding: 0 1rem; }
 h1 { font-size: 1.7rem; margin-bottom: .2rem; } h2 { font-size: 1.25rem; margin-top: 2.4rem;
      border-bottom: 1px solid #d0d7de; padding-bottom: .2rem; }
-.meta, .prov, .note { color: #57606a; font-size: .9rem; } .reading { font-size: 1.05rem; }
+.meta, .prov, .note { color: #57606a; font-size: .9rem; }
+.caption { font-size: .95rem; margin-top: 0; } .reading { font-size: 1.05rem; }
 .unknown { color: #9a6700; background: #fff8c5; padding: .4rem .6rem; border-radius: 4px; }
 .chart { margin: 1rem 0; } table { border-collapse: collapse; font-size: .85rem; margin: .6rem 0; }
 td, th { border: 1px solid #d0d7de; padding: .2rem .5rem; } td.num { text-align: right;
@@ -55,6 +56,8 @@ def render(sections: list[Section], title: str, meta: str) -> str:
             cid = f"{s.key}-{i}"
             specs[cid] = chart.properties(width=880).to_dict()
             body.append(f'<div class="chart" id="{cid}" data-chart="{html.escape(name)}"></div>')
+            if name in s.captions:
+                body.append(f'<p class="caption">{html.escape(s.captions[name])}</p>')
         if s.table:
             body.append(_table(s.table[:60]))
             if len(s.table) > 60:

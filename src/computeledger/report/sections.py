@@ -35,6 +35,7 @@ class Section:
     unknown: str | None = None  # why the section has no figures
     totals: dict[str, Decimal] = field(default_factory=dict)  # printed, checked against the ledger
     notes: list[str] = field(default_factory=list)
+    captions: dict[str, str] = field(default_factory=dict)  # chart name -> one line in words
 
 
 @dataclass
@@ -129,6 +130,10 @@ def spend(ledger, opts: Options) -> Section:
     with localcontext(money.CONTEXT):
         total = sum(by_provider.values(), Decimal(0))
     s.reading = f"{top} carries {by_provider[top] / total:.0%} of the {cost} of the period." if total else ""
+    months = sorted({_month(r["month"]) for r in rows})
+    s.captions["spend by provider"] = (
+        f"USD per month, {months[0]} to {months[-1]}, stacked by provider; the largest is {top}."
+    )
     try:
         work = ledger.summary("workload,month", rules_version=opts.rules_version).to_pyarrow().to_pylist()
         work = [r for r in work if _within(opts, r["month"])]
@@ -136,6 +141,11 @@ def spend(ledger, opts: Options) -> Section:
             {"month": _month(r["month"]), "workload": r["workload"], "cost": _money(r[cost])} for r in work
         ]
         s.charts.append(("spend by workload", _stacked(data, "workload", f"{cost} by workload and month")))
+        shares: dict[str, Decimal] = defaultdict(Decimal)
+        for r in work:
+            shares[r["workload"]] += r[cost]
+        lead = max(shares, key=shares.get) if shares else "none"
+        s.captions["spend by workload"] = f"USD per month by workload (allocated); {lead} is the largest."
         per_gpu = ledger.summary("gpu_model,PricingCategory", rules_version=opts.rules_version)
         per_gpu = per_gpu.to_pyarrow().to_pylist()
         s.table = [
@@ -153,6 +163,9 @@ def spend(ledger, opts: Options) -> Section:
         models = ledger.summary("model", rules_version=opts.rules_version).to_pyarrow().to_pylist()
         data = [{"model": r["model"] or "(none)", "cost": _money(r[cost])} for r in models]
         s.charts.append(("spend by model", _bars(data, "model", f"{cost} by model (whole ledger)")))
+        s.captions["spend by model"] = (
+            "USD over the whole ledger per model (allocated; (none): not a model's)."
+        )
         s.provenance = (
             "billed (by provider); allocated (by workload, model, GPU: the latest allocation's parts)"
         )
@@ -172,6 +185,9 @@ def quality(ledger, opts: Options) -> Section:
     if reasons:
         data = [{"reason": r["reason"][:60], "rows": r["rows"]} for r in reasons]
         s.charts.append(("quarantine", _bars(data, "reason", "Quarantined rows by reason", value="rows")))
+        s.captions["quarantine"] = (
+            "Rows not loaded, by reason: each is listed with file and line by `quarantine`."
+        )
     try:
         top = unallocated_resources(ledger, opts.rules_version, limit=10).to_pyarrow().to_pylist()
         s.table += [
@@ -188,10 +204,39 @@ def quality(ledger, opts: Options) -> Section:
         )
     except ComputeLedgerError as exc:
         s.reading = f"no allocation: {exc}"
+    _coverage(ledger, opts, s)
     s.provenance = (
         "the quarantine table (each row with file, line and reason); the allocation's unallocated part"
     )
     return s
+
+
+def _coverage(ledger, opts: Options, s: Section) -> None:
+    """Coverage of tokens vs cost per month: where cost per token is known."""
+    from computeledger.economics.unit_costs import unit_costs
+
+    try:
+        got = unit_costs(ledger, "month", rules_version=opts.rules_version).rows
+    except ComputeLedgerError:
+        return
+    data = []
+    pairs = (
+        ("cost with tokens", "coverage_cost_with_tokens"),
+        ("tokens with cost", "coverage_tokens_with_cost"),
+    )
+    for r in got:
+        if not _within(opts, r["month"]):
+            continue
+        for name, key in pairs:
+            if r[key] is not None:
+                data.append({"month": _month(r["month"]), "series": name, "cost": _money(r[key])})
+    if data:
+        title = "Coverage: share of inference cost with tokens, and of tokens with cost"
+        s.charts.append(("coverage", _lines(data, "series", title, "share (1 = all)")))
+        low = min(d["cost"] for d in data)
+        s.captions["coverage"] = (
+            f"Lowest monthly coverage {low:.1%}: below 100%, part of the cost per token is unknown."
+        )
 
 
 def economics(ledger, opts: Options) -> Section:
@@ -245,6 +290,10 @@ def economics(ledger, opts: Options) -> Section:
         )
     )
     s.charts.append(("per million tokens", chart))
+    s.captions["per million tokens"] = (
+        "USD per million tokens (log scale): solid cost, dashed revenue; where dashed is above solid, "
+        "the model earns more than it costs to serve."
+    )
     by_channel = margin(ledger, "model,channel", basis="effective", rules_version=opts.rules_version).rows
     s.table = [
         {
@@ -265,6 +314,11 @@ def economics(ledger, opts: Options) -> Section:
             for r in known
         ]
         s.charts.append(("gross margin", _bars(data, "model", "Gross margin by model and channel (USD)")))
+        worst = min(known, key=lambda r: r["gross_margin"])
+        s.captions["gross margin"] = (
+            f"USD, revenue less revenue share less inference cost; lowest: {worst['model'] or '(no model)'} "
+            f"through {worst['channel']}."
+        )
     unknown = len(by_channel) - len(known)
     s.reading = (
         f"{len(known)} model-channel pairs with a known margin; {unknown} unknown (revenue without tokens, "
@@ -290,6 +344,10 @@ def accounting(ledger, opts: Options) -> Section:
         if r["total_compute"] is not None
     ]
     s.charts.append(("three bases", _lines(data, "basis", "Total compute on the three bases (USD)")))
+    s.captions["three bases"] = (
+        "USD per month: billed by billing month, effective by charge month (commitments amortized), "
+        "cash when paid."
+    )
     cash = [r for r in rows if r["basis"] == "cash" and r["closing_cash"] is not None]
     if cash:
         data = [
@@ -300,6 +358,7 @@ def accounting(ledger, opts: Options) -> Section:
             for r in cash
         ]
         s.charts.append(("cash", _lines(data, "series", "Closing cash and net cash burn (USD)")))
+        s.captions["cash"] = "USD: the bank's closing cash each month and what left it net of what came in."
         last = cash[-1]
         s.reading = (
             f"Closing cash {last['closing_cash'].quantize(CENT):,} in {last['period']}; "
@@ -331,7 +390,10 @@ def accounting(ledger, opts: Options) -> Section:
             s.charts.append(
                 ("commitments", _bars(data, "model", "Commitment utilization (used / amortized)"))
             )
-    _grants, months = credits(ledger, inp.contracts)
+            s.captions["commitments"] = (
+                "Share of each commitment's amortized cost that covered usage (1 = all used)."
+            )
+    grants, months = credits(ledger, inp.contracts)
     if months:
         data = [
             {"month": m["month"], "series": str(m["grant"] or m["provider"]), "cost": _money(m["remaining"])}
@@ -340,11 +402,49 @@ def accounting(ledger, opts: Options) -> Section:
         ]
         if data:
             s.charts.append(("credits", _lines(data, "series", "Credits remaining (USD)")))
+            words = [
+                f"{g['grant']}: {g['remaining']} left, {g.get('note') or 'no exhaustion date'}"
+                for g in grants
+                if g["grant"] is not None
+            ]
+            s.captions["credits"] = "USD left on each grant after each month; " + (
+                "; ".join(words) or "no grant"
+            )
+    _bridge(inp, rows, s)
     s.provenance = (
         "billed (invoices); effective (amortized); cash (bank lines; estimated on terms where unmatched)"
     )
     s.notes = st.notes
     return s
+
+
+def _bridge(inp, rows: list[dict], s: Section) -> None:
+    """The bridge of the last quarter the statement covers: billed -> effective -> cash."""
+    from computeledger.accounting.bridge import bridge
+    from computeledger.accounting.periods import label
+
+    if not rows:
+        return
+    quarter = label(date.fromisoformat(rows[-1]["period"] + "-01"), "quarter")
+    steps = bridge(inp, quarter)
+    data = [
+        {"model": f"{i + 1:02d} {r['step']}", "cost": _money(r["amount"]), "kind": r["kind"]}
+        for i, r in enumerate(steps)
+    ]
+    chart = (
+        alt.Chart(alt.Data(values=data), title=f"From billed to effective to cash, {quarter} (USD)")
+        .mark_bar()
+        .encode(
+            y=alt.Y("model:N", sort=None, title=None),
+            x=alt.X("cost:Q", title="USD"),
+            color=alt.Color("kind:N"),
+            tooltip=["model:N", alt.Tooltip("cost:Q", format=",.2f")],
+        )
+    )
+    s.charts.append(("bridge", chart))
+    s.captions["bridge"] = (
+        f"{quarter}: each total is the one above it plus the steps between; they sum exactly."
+    )
 
 
 def heading(ledger, opts: Options) -> Section:
@@ -381,6 +481,9 @@ def heading(ledger, opts: Options) -> Section:
             }
             for p in fc.points
         ]
+        s.captions[f"forecast {name}"] = (
+            "Black: the ledger's months; dashed: the forecast (median); shaded: 80% and 95% bands."
+        )
         s.charts.append(
             (f"forecast {name}", _fan(past, ahead, f"{name}: history and forecast (80% and 95% bands)"))
         )
@@ -436,6 +539,9 @@ def physics(ledger, opts: Options) -> Section:
         )
     )
     s.charts.append(("physics", chart))
+    s.captions["physics"] = (
+        "GPU-hours billed for inference against those the tokens needed at the best batch."
+    )
     s.reading = "; ".join(
         f"{r['model']}: {r['implied_utilization'] or 'unknown'} implied utilization" for r in rows
     )
@@ -501,6 +607,9 @@ def figures(ledger, opts: Options) -> Section:
             )
         )
         s.charts.append(("figures", chart))
+        s.captions["figures"] = (
+            "Each figure as the interval it stands for, and what the others imply (log scale)."
+        )
     s.table = [
         {
             "id": f["id"],
@@ -572,13 +681,13 @@ def _bars(data: list[dict], category: str, title: str, value: str = "cost") -> a
     )
 
 
-def _lines(data: list[dict], color: str, title: str) -> alt.Chart:
+def _lines(data: list[dict], color: str, title: str, unit: str = "USD") -> alt.Chart:
     return (
         alt.Chart(alt.Data(values=data), title=title)
         .mark_line(point=True)
         .encode(
             x=alt.X("month:O", title="month"),
-            y=alt.Y("cost:Q", title="USD"),
+            y=alt.Y("cost:Q", title=unit),
             color=f"{color}:N",
             tooltip=["month:O", f"{color}:N", alt.Tooltip("cost:Q", format=",.2f")],
         )

@@ -99,6 +99,8 @@ def load_rules(path: str | Path) -> Rules:
         doc = tomllib.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"{path}: cannot read the rules file: {exc}") from exc
+    except RecursionError as exc:
+        raise UsageError(f"{path}: cannot read the rules file: nested too deeply") from exc
     return parse_rules(doc, str(path), raw)
 
 
@@ -202,10 +204,26 @@ def _conditions(match: dict, where: str) -> tuple[Condition, ...]:
             except re.error as exc:
                 raise UsageError(f"{where}: match.{column}: bad regular expression {value!r}: {exc}") from exc
             plain = re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(", value)
+            _check_engine_regex(plain, f"{where}: match.{column}")
             out.append(Condition(column, pattern=plain, groups=dict(compiled.groupindex)))
         else:
             raise UsageError(f"{where}: match.{column} must be a regular expression or a list of values")
     return tuple(out)
+
+
+def _check_engine_regex(pattern: str, where: str) -> None:
+    """Refuse now what the engines would refuse later: DuckDB reads RE2 (no backreferences,
+    no lookaround, no verbose flag), the strictest of the engines the rules run on."""
+    import duckdb
+
+    try:
+        duckdb.connect().execute("SELECT regexp_matches('', ?)", [pattern]).fetchall()
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise UsageError(
+            f"{where}: {pattern!r} is not a regular expression the engines read (RE2: no "
+            f"backreferences, lookaround or verbose mode): {first}"
+        ) from exc
 
 
 def _flatten(match: dict, prefix: str = ""):

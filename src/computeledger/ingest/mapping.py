@@ -86,6 +86,8 @@ def load_mapping(path: str | Path, targets: dict[str, set[str]] | None = None) -
         doc = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: not a TOML mapping: {exc}") from exc
+    except RecursionError as exc:
+        raise UsageError(f"{path}: not a TOML mapping: nested too deeply") from exc
     known = {"name", "kind", "constants", "columns", "values", "expressions", "gpu"}
     extra = set(doc) - known
     if extra:
@@ -130,13 +132,51 @@ def load_mapping(path: str | Path, targets: dict[str, set[str]] | None = None) -
             raise UsageError(f"{where}: must map source values to FOCUS values, as text")
         m.values[target] = dict(table)
     gpu = doc.get("gpu", {})
+    if not isinstance(gpu, dict):
+        raise UsageError(f"{path}: [gpu] must be a table")
     if gpu.get("catalog"):
-        m.gpu_catalog = (path.parent / gpu["catalog"]).resolve()
+        m.gpu_catalog = (path.parent / str(gpu["catalog"])).resolve()
+        if not m.gpu_catalog.is_file():
+            raise UsageError(f"{path}: [gpu] catalog: no such file {m.gpu_catalog}")
         gpus.read_catalog(m.gpu_catalog)  # fail now, naming the line
+    _dry_run(m, path)
     return m
 
 
+def _dry_run(m: Mapping, path) -> None:
+    """Compute every expression over an empty file of text columns: what the whitelist lets
+    through but the engine cannot bind (ROUND of text, say) is refused now, naming it."""
+    import duckdb
+
+    from computeledger.ingest.normalize import ROW
+
+    columns = sorted(m.source_columns())
+    scales = dict.fromkeys(numeric_operands(m), 6)
+    empty = ", ".join(
+        [f'CAST(NULL AS VARCHAR) AS "{c.replace(chr(34), chr(34) * 2)}"' for c in columns] + [f'0 AS "{ROW}"']
+    )
+    con = duckdb.connect()
+    for target, expr in m.expressions.items():
+        one = Mapping(
+            name=m.name, path=m.path, sha256=m.sha256, expressions={target: expr}, gpu_catalog=m.gpu_catalog
+        )
+        try:
+            con.execute(f"{mapped_select(one, columns, scales, ROW)} FROM (SELECT {empty}) LIMIT 0")
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise UsageError(
+                f"{path}: [expressions] {target} = {expr.sql('duckdb')!r} cannot be computed over the file's "
+                f"text columns: {first}"
+            ) from exc
+
+
 def _parse(text: str, where: str) -> sge.Expression:
+    depth = _nesting(text)
+    if len(text) > MAX_EXPRESSION or depth > MAX_NESTING:
+        raise UsageError(
+            f"{where}: an expression is at most {MAX_EXPRESSION} characters and {MAX_NESTING} parentheses "
+            f"deep ({len(text)} characters, {depth} deep)"
+        )
     try:
         expr = sqlglot.parse_one(text, read="duckdb")
     except sqlglot.errors.ParseError as exc:
@@ -161,6 +201,27 @@ def _parse(text: str, where: str) -> sge.Expression:
                 f"{where}: division is exact only by a power of ten (e.g. amount / 100): {text!r}"
             )
     return expr
+
+
+MAX_EXPRESSION = 2000
+MAX_NESTING = 12
+
+
+def _nesting(text: str) -> int:
+    """How deep the parentheses of `text` go (outside quoted text)."""
+    depth = deepest = 0
+    quote = None
+    for ch in text:
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+    return deepest
 
 
 def _power_of_ten(node: sge.Expression) -> int | None:

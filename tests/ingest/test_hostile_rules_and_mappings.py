@@ -1,0 +1,78 @@
+"""Issue 14, items 13 and 14: what a rules file or a mapping lets through is what the engine
+runs; what it cannot run is refused when the file is read, naming the place."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from computeledger.allocate.rules import load_rules
+from computeledger.errors import UsageError
+from computeledger.ingest.mapping import load_mapping
+from computeledger.shipped import INVOICE_MAPPING, SYNTH_RULES, find
+
+BASE = INVOICE_MAPPING.read_text(encoding="utf-8")
+
+
+def mapping(tmp_path, extra: str):
+    path = tmp_path / "m.toml"
+    path.write_text(BASE + "\n" + extra)
+    return path
+
+
+def test_the_shipped_mappings_pass_their_dry_run():
+    from computeledger.ingest.revenue import load_revenue_mapping
+
+    assert load_mapping(find("gpu-cloud-invoice", "mappings")).expressions
+    assert load_revenue_mapping(find("stripe-invoice-lines", "mappings")).expressions
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("ROUND(rate_usd, 2)", "cannot be computed over the file's text columns"),
+        ("ABS(instance_hours)", "cannot be computed over the file's text columns"),
+    ],
+)
+def test_functions_the_engine_cannot_bind_are_refused_on_reading(tmp_path, expression, message):
+    text = BASE.replace("[expressions]", f'[expressions]\nx_test = "{expression}"', 1)
+    path = tmp_path / "m.toml"
+    path.write_text(text)
+    with pytest.raises(UsageError, match=r"\[expressions\] x_test = .*" + message):
+        load_mapping(path)
+
+
+def test_deep_parentheses_are_refused_at_once(tmp_path):
+    deep = "(" * 40 + "rate_usd" + ")" * 40
+    path = tmp_path / "m.toml"
+    path.write_text(BASE.replace("[expressions]", f'[expressions]\nx_test = "{deep}"', 1))
+    started = time.perf_counter()
+    with pytest.raises(UsageError, match=r"12 parentheses deep .*40 deep"):
+        load_mapping(path)
+    assert time.perf_counter() - started < 5  # refused before the parser walks it (was 80 s)
+
+
+def test_a_missing_gpu_catalogue_and_a_deep_toml_array_are_one_line_each(tmp_path):
+    with pytest.raises(UsageError, match=r"\[gpu\] catalog: no such file .*nowhere.csv"):
+        load_mapping(mapping(tmp_path, '[gpu]\ncatalog = "nowhere.csv"\n'))
+    deep = tmp_path / "deep.toml"
+    deep.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(UsageError, match="nested too deeply"):
+        load_mapping(deep)
+    with pytest.raises(UsageError, match="nested too deeply"):
+        load_rules(deep)
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\\1", "^(?=a)a", "(?x) a", "a(?<!b)"])
+def test_rules_regexes_are_checked_against_the_engines_dialect(tmp_path, pattern):
+    text = SYNTH_RULES.read_text(encoding="utf-8")
+    first = text.index("[[rules]]")
+    rule = (
+        f'[[rules]]\nname = "hostile"\nset = {{ workload = "training" }}\n'
+        f'match = {{ ResourceId = "{pattern}" }}\n\n'
+    )
+    path = tmp_path / "rules.toml"
+    path.write_text(text[:first] + rule + text[first:])
+    with pytest.raises(UsageError, match="not a regular expression the engines read"):
+        load_rules(path)

@@ -76,3 +76,34 @@ def test_rules_regexes_are_checked_against_the_engines_dialect(tmp_path, pattern
     path.write_text(text[:first] + rule + text[first:])
     with pytest.raises(UsageError, match="not a regular expression the engines read"):
         load_rules(path)
+
+
+def _sample_with(tmp_path, name: str, extra_header: list[str], extra_value: str):
+    import csv
+
+    from computeledger.shipped import FOCUS_SAMPLE
+
+    with FOCUS_SAMPLE.open(newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    path = tmp_path / name
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(rows[0] + extra_header)
+        for r in rows[1:6]:
+            w.writerow(r + [extra_value] * len(extra_header))
+    return path
+
+
+def test_a_focus_column_named_twice_and_a_3000_column_file_are_refused(tmp_path):
+    """Issue 14, item 18: a second BilledCost was silently dropped; 3,000 columns ran the
+    engine out of memory. Each is now a refusal with its reason, the ledger untouched."""
+    from computeledger import open_ledger
+
+    dup = _sample_with(tmp_path, "dup.csv", ["BilledCost"], "999")
+    wide = _sample_with(tmp_path, "wide.csv", [f"c{k}" for k in range(3000)], "1")
+    with open_ledger(tmp_path / "l.duckdb") as lg:
+        got = lg.ingest([dup, wide])
+        assert [r.status for r in got] == ["refused", "refused"]
+        assert "names a FOCUS column more than once" in got[0].message and "BilledCost" in got[0].message
+        assert got[1].message.startswith("3,044 columns: a bill is read with at most 1,000")
+        assert lg.charges.count().to_pyarrow().as_py() == 0

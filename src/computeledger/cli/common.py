@@ -41,6 +41,14 @@ class Group(TyperGroup):
             err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except Exception as exc:
+            if "OutOfMemory" in type(exc).__name__:
+                err.print(
+                    "[bold red]error:[/bold red] the engine ran out of memory (the ledger is as it was: "
+                    f"each file is one unit of work): {escape(str(exc).strip().splitlines()[0])}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+                raise typer.Exit(2) from None
             if not _overflow(exc):
                 raise
             first = str(exc).strip().splitlines()[0]

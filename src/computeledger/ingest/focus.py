@@ -14,6 +14,7 @@ records (and on Spark commits) the file.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,7 @@ from computeledger.schema.focus import canonical_name, detect_version, missing_m
 from computeledger.schema.tables import CHARGES
 from computeledger.store import Staged, Store, Unreadable
 
+MAX_COLUMNS = 1000
 ROWS_PER_INGEST = 10_000_000_000  # x_charge_id = ingest_id * this + row
 _NORMALIZED: dict[tuple, tuple[ir.Table, dict]] = {}
 
@@ -115,7 +117,22 @@ def _prepare(
 ) -> tuple[Staged, dict[str, str]]:
     """Stage the file (through its mapping, if any) and map its columns; refuse it if it is not FOCUS."""
     staged = stage_through(store, path, fmt, mapping)
-    return staged, focus_columns(staged.columns, result)
+    if len(staged.columns) > MAX_COLUMNS:
+        raise Refused(
+            f"{len(staged.columns):,} columns: a bill is read with at most {MAX_COLUMNS:,} "
+            "(FOCUS has about 60; others are kept as x_ extensions)"
+        )
+    header_map = focus_columns(staged.columns, result)
+    twice = sorted(
+        c for c in staged.columns
+        if (m := re.fullmatch(r"(.+)_(\d+)", c)) and m.group(1) in staged.columns and m.group(1) in header_map
+    )  # fmt: skip
+    if twice:
+        raise Refused(
+            "the header names a FOCUS column more than once (which one holds the value is unknown): "
+            + ", ".join(re.sub(r"_\d+$", "", c) for c in twice)
+        )
+    return staged, header_map
 
 
 def focus_columns(columns: list[str], result: FileResult) -> dict[str, str]:

@@ -48,6 +48,18 @@ lag_days = 20
 """
 
 
+def load_lab(out, path) -> list:
+    """A lab folder's bills, GPU-cloud invoices, usage, revenue, allocation and cash, into
+    the ledger at `path` (the order a user follows): the cash files' results."""
+    with open_ledger(path) as lg:
+        lg.ingest([out / "focus"])
+        lg.ingest([out / "invoices"], mapping=INVOICE_MAPPING)
+        lg.ingest_usage([out / "usage" / "openai"])
+        lg.ingest_revenue([out / "revenue"])
+        lg.allocate(SYNTH_RULES)
+        return lg.ingest_cash([out / "finance"])
+
+
 @pytest.fixture(scope="session")
 def books(tmp_path_factory):
     """(ledger path, lab folder, contracts file): read-only for the tests that share it."""
@@ -56,13 +68,7 @@ def books(tmp_path_factory):
     out = tmp_path_factory.mktemp("books")
     generate(out, months=6, start="2024-01", seed=5)
     path = out / "ledger.duckdb"
-    with open_ledger(path) as lg:
-        lg.ingest([out / "focus"])
-        lg.ingest([out / "invoices"], mapping=INVOICE_MAPPING)
-        lg.ingest_usage([out / "usage" / "openai"])
-        lg.ingest_revenue([out / "revenue"])
-        lg.allocate(SYNTH_RULES)
-        results = lg.ingest_cash([out / "finance"])
+    results = load_lab(out, path)
     assert [(r.status, r.rows_quarantined) for r in results] == [("loaded", 0), ("loaded", 0)]
     contracts = out / "contracts.toml"
     contracts.write_text(CONTRACTS)

@@ -8,8 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from computeledger import open_ledger
-from computeledger.shipped import INVOICE_MAPPING, SYNTH_RULES
+from tests.accounting.conftest import load_lab
 
 KEPT = 10  # months of bills in the ledger: 2024-01 to 2024-10
 SPIKES = {("aws", "2024-05"): "2024-05-14", ("microsoft", "2024-08"): "2024-08-20"}
@@ -58,11 +57,5 @@ def future_lab(tmp_path_factory):
     for (provider, month), day in SPIKES.items():
         assert triple_day(out / "focus" / provider / f"{month}.csv", day) > 10
     path = out / "ledger.duckdb"
-    with open_ledger(path) as lg:
-        lg.ingest([out / "focus"])
-        lg.ingest([out / "invoices"], mapping=INVOICE_MAPPING)
-        lg.ingest_usage([out / "usage" / "openai"])
-        lg.ingest_revenue([out / "revenue"])
-        lg.allocate(SYNTH_RULES)
-        lg.ingest_cash([out / "finance"])
+    load_lab(out, path)
     return path, out

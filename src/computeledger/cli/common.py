@@ -41,24 +41,21 @@ class Group(TyperGroup):
             err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except Exception as exc:
-            if "OutOfMemory" in type(exc).__name__:
-                err.print(
-                    "[bold red]error:[/bold red] the engine ran out of memory (the ledger is as it was: "
-                    f"each file is one unit of work): {escape(str(exc).strip().splitlines()[0])}",
-                    highlight=False,
-                    soft_wrap=True,
-                )
-                raise typer.Exit(2) from None
-            if not _overflow(exc):
+            why = _engine_limit(exc)
+            if why is None:
                 raise
             first = str(exc).strip().splitlines()[0]
-            err.print(
-                "[bold red]error:[/bold red] a total exceeds the range of the ledger's numbers (20 digits "
-                f"before the point, 18 after): {escape(first)}",
-                highlight=False,
-                soft_wrap=True,
-            )
+            err.print(f"[bold red]error:[/bold red] {why}: {escape(first)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+
+
+def _engine_limit(exc: Exception) -> str | None:
+    """What an engine's own limit means to the user (None: not a limit, a bug to show whole)."""
+    if "OutOfMemory" in type(exc).__name__:
+        return "the engine ran out of memory (the ledger is as it was: each file is one unit of work)"
+    if _overflow(exc):
+        return "a total exceeds the range of the ledger's numbers (20 digits before the point, 18 after)"
+    return None
 
 
 def _overflow(exc: Exception) -> bool:

@@ -139,7 +139,7 @@ def test_contracts_file_errors_name_the_place(tmp_path):
     for text, message in [
         (
             '[[commitments]]\nid = "x"\nprovider = "P"\ntotal = 1.5\ncurrency = "USD"\n'
-            'start = 2024-01-01\nmonths = 3\n',
+            "start = 2024-01-01\nmonths = 3\n",
             "commitments\\[0\\].total: 1.5: write money as a string",
         ),
         ('[[credits]]\nprovider = "P"\namount = "-5"\ncurrency = "USD"\n', "not a positive grant"),

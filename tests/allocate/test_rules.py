@@ -95,3 +95,27 @@ def test_real_bills_without_rules_for_them_stay_unallocated(tmp_path, sample):
     )
     assert len(largest) == 5
     assert largest == sorted(largest, key=lambda r: -r["EffectiveCost"])
+
+
+def test_hundreds_of_rules_place_like_one(tmp_path, sample):
+    """Issue 14.14: 250 rules hit RecursionError (one CASE nested per rule); the first rule in
+    file order that matches still wins."""
+    from computeledger.allocate.engine import allocate
+    from computeledger.allocate.report import coverage
+
+    decoys = "".join(
+        f'[[rules]]\nname = "r{i}"\nmatch = {{ ResourceId = "^never-{i}$" }}\n'
+        'set = { workload = "training" }\n'
+        for i in range(249)
+    )
+    last = (
+        '[[rules]]\nname = "compute"\nmatch = { ServiceCategory = "^Compute$" }\n'
+        'set = { workload = "inference" }\n'
+    )
+    with open_ledger(tmp_path / "l.duckdb") as lg:
+        lg.ingest([sample])
+        allocate(lg, rules(decoys + last, tmp_path))
+        many = {r["rule"]: r["EffectiveCost"] for r in coverage(lg).to_pyarrow().to_pylist()}
+        allocate(lg, rules(last, tmp_path))
+        one = {r["rule"]: r["EffectiveCost"] for r in coverage(lg).to_pyarrow().to_pylist()}
+    assert many == one and many["compute"] > 0

@@ -47,3 +47,11 @@ def test_demand_files(tmp_path, value):
     path.write_text(DEMAND % value)
     r = runner.invoke(app, ["capacity", "fleet", str(path)])
     assert r.exit_code == 2 and "not a usable number" in r.output, r.output
+
+
+def test_a_quoted_newline_keeps_the_line_numbers_true(tmp_path):
+    """Issue 14.18: the record after a value spanning three lines starts on line 5, not 3."""
+    path = tmp_path / "multi.csv"
+    path.write_text(HEAD + 'a,"X\nand\nY",costs,2024,,1B\nb,X,costs,2024,,12 bananas\n')
+    r = runner.invoke(app, ["figures", "check", str(path)])
+    assert r.exit_code == 2 and "multi.csv, line 5, column value: not an amount" in " ".join(r.output.split())

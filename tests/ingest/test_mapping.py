@@ -9,6 +9,8 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from computeledger import UsageError
 from computeledger.catalog import gpus
@@ -159,3 +161,65 @@ def test_cpu_only_instances_have_zero_gpus_known():
     row = gpus.lookup("m7i.4xlarge")
     assert (row.gpus, row.gpu_model) == (0, "none")
     assert gpus.lookup("p5.48xlarge").gpus == 8
+
+
+def test_eighteen_decimal_operands_load_exactly_or_quarantine_their_row_alone(ledger, tmp_path):
+    """Issue 14.13: one operand written to 18 places no longer overflows the whole file."""
+    rows = [
+        line(0, "10.5", "78.784"),
+        line(1, "1.123456789012345678", "2", list_rate_usd="3"),  # 36 places: read at 18 and 0
+        line(2, "1.123456789012345678", "1.123456789012345678"),  # 36 places: not exact at 18
+        line(3, "99999999999", "99999999999.5"),  # beyond 20 digits before the point
+    ]
+    [r] = ledger.ingest([invoice(tmp_path / "inv.csv", rows)], mapping=MAPPING)
+    assert (r.status, r.rows_read, r.rows_loaded, r.rows_quarantined) == ("loaded", 4, 2, 2), r.message
+    df = ledger.charges.order_by("x_source_line").execute()
+    assert list(df.BilledCost) == [Decimal("827.232"), Decimal("2.246913578024691356")]
+    q = ledger.quarantine.order_by("source_line").execute()
+    assert list(q.source_line) == [4, 5]
+    assert "beyond 18 places or 20 digits: instance_hours * rate_usd" in q.reason[0]
+    assert "beyond 18 places or 20 digits: instance_hours * rate_usd" in q.reason[1]
+
+
+def test_division_by_a_power_of_ten_is_exact_and_other_divisions_are_refused(ledger, tmp_path):
+    """Issue 14.5: `instance_hours * rate_usd / 10` is 82.7232, not 82.72319999999999."""
+    product = '"instance_hours * rate_usd"'
+    divided = tmp_path / "div.toml"
+    divided.write_text(MAPPING.read_text().replace(product, '"instance_hours * rate_usd / 10"'))
+    [r] = ledger.ingest([invoice(tmp_path / "inv.csv", [line(0, "10.5", "78.784")])], mapping=divided)
+    assert r.rows_loaded == 1, r.message
+    assert totals(ledger)["CoreWeave"]["BilledCost"] == Decimal("82.7232")
+    by_three = tmp_path / "three.toml"
+    by_three.write_text(MAPPING.read_text().replace(product, '"instance_hours * rate_usd / 3"'))
+    with pytest.raises(UsageError, match="division is exact only by a power of ten"):
+        load_mapping(by_three)
+
+
+def places(d: Decimal) -> int:
+    return max(0, -d.normalize().as_tuple().exponent)
+
+
+amounts = st.decimals(min_value=Decimal("-1e9"), max_value=Decimal("1e9"), places=12)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pairs=st.lists(st.tuples(amounts, amounts), min_size=1, max_size=8))
+def test_mapped_products_are_exact_or_quarantined(tmp_path_factory, pairs):
+    """What loads is the exact product (never rounded); a row whose operands have at most 9
+    places each always loads; a row held back says why."""
+    from computeledger import open_ledger
+
+    tmp = tmp_path_factory.mktemp("prod")
+    rows = [line(i, f"{h:f}", f"{r:f}") for i, (h, r) in enumerate(pairs)]
+    with open_ledger(tmp / "l.duckdb") as led:
+        [res] = led.ingest([invoice(tmp / "inv.csv", rows)], mapping=MAPPING)
+        assert res.rows_loaded + res.rows_quarantined == len(rows), res.message
+        df = led.charges.execute()
+        got = dict(zip(df.x_source_line, df.BilledCost, strict=True))
+        held = dict(led.quarantine.select("source_line", "reason").execute().itertuples(index=False))
+    for i, (h, r) in enumerate(pairs):
+        if i + 2 in got:
+            assert got[i + 2] == h * r
+        else:
+            assert "beyond 18 places or 20 digits: instance_hours * rate_usd" in held[i + 2]
+            assert places(h) > 9 or places(r) > 9

@@ -64,8 +64,8 @@ def test_bad_usage_records_are_quarantined_with_a_reason(tmp_path):
         assert lg.usage.count().execute() == 1
     assert (result.rows_loaded, result.rows_quarantined) == (1, 4)
     assert [(r["source_line"], r["reason"]) for r in q] == [
-        (2, "no model"), (4, "token counts do not add up"), (5, "no period (start and end time)"),
-        (6, "not a JSON object"),
+        (2, "no model"), (4, "token counts do not add up"),
+        (5, "no period: start or end time missing or out of range"), (6, "not a JSON object"),
     ]  # fmt: skip
     assert q[-1]["raw"].endswith('"input_tokens": 1')
     assert refused.status == "refused" and "not readable as otel-spans" in refused.message
@@ -95,7 +95,7 @@ def test_a_usage_csv_loads_and_quarantines_what_it_cannot_read(tmp_path):
     assert [(x["source_line"], x["reason"]) for x in q] == [
         (3, "input_tokens: not a whole number: 'abc'"),
         (4, "model: missing"),
-        (5, "a negative count"),
+        (5, "requests: a negative count"),
     ]
 
 
@@ -184,7 +184,11 @@ def test_a_count_present_but_unusable_is_quarantined_never_zero(tmp_path):
         "output_tokens: not a whole number: '1e30'",
         "output_tokens: not a whole number: '2.5'",
     ]
-    assert reasons[3:6] == ["a negative count"] * 3
+    assert reasons[3:6] == [
+        "cached_input_tokens: a negative count",
+        "reasoning_tokens: a negative count",
+        "requests: a negative count",
+    ]
     assert reasons[6] == "output_tokens: not a whole number: 'abc'"
     assert (
         reasons[7].startswith("output_tokens: not a whole number: '{") and '"doubleValue":123.0' in reasons[7]

@@ -114,8 +114,10 @@ def load_contracts(path: str | Path | None) -> Contracts:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path}: no such contracts file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: not TOML: {exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise UsageError(f"{path}: not TOML: {str(exc) or 'nested too deep'}") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the contracts: {exc.strerror}") from None
     _known(doc, {"payment_terms", "commitments", "credits", "revenue_share"}, str(path))
     terms = doc.get("payment_terms", {})
     if not isinstance(terms, dict):

@@ -45,9 +45,9 @@ def direct(charges: ir.Table, rules: Rules) -> ir.Table:
     t = placed(with_gpus(charges), rules)
     dims = {d: t[f"d_{d}"] for d in rules.dimensions}
     split = ibis.null().cast("string")
-    for s in reversed(rules.splits):
-        hit = matches(t, s.conditions, f"{rules.path}: split {s.name!r}", dims)
-        split = ibis.ifelse(hit, ibis.literal(s.name), split)
+    hits = [(matches(t, s.conditions, f"{rules.path}: split {s.name!r}", dims), s.name) for s in rules.splits]
+    if hits:  # one flat CASE, first split in file order wins
+        split = ibis.cases(*((h, ibis.literal(name)) for h, name in hits), else_=split)
     return t.select(
         "x_charge_id",
         cl_provider=ibis.coalesce(t.HostProviderName, t.ServiceProviderName),

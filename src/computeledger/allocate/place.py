@@ -144,14 +144,18 @@ def placed(table: ir.Table, rules: Rules) -> ir.Table:
     t = barrier(t.mutate(**layer)) if layer else t
     out = {}
     for dim in rules.dimensions:
-        value, index = ibis.literal(UNALLOCATED), ibis.null("int16")
-        for i, rule in reversed(list(enumerate(rules.rules))):
-            if dim not in rule.sets:
-                continue
-            hit = t[f"cl_hit_{i}"] & t[f"cl_set_{i}_{dim}"].notnull()
-            value = ibis.ifelse(hit, t[f"cl_set_{i}_{dim}"], value)
-            index = ibis.ifelse(hit, ibis.literal(i, "int16"), index)
-        out[f"d_{dim}"], out[f"i_{dim}"] = value, index
+        # one flat CASE in file order (nested ifs would nest as deep as the rules are many)
+        hits = [
+            (t[f"cl_hit_{i}"] & t[f"cl_set_{i}_{dim}"].notnull(), i)
+            for i, rule in enumerate(rules.rules)
+            if dim in rule.sets
+        ]
+        if not hits:
+            out[f"d_{dim}"], out[f"i_{dim}"] = ibis.literal(UNALLOCATED), ibis.null("int16")
+            continue
+        out[f"d_{dim}"] = ibis.cases(*((h, t[f"cl_set_{i}_{dim}"]) for h, i in hits), else_=UNALLOCATED)
+        index = ((h, ibis.literal(i, "int16")) for h, i in hits)
+        out[f"i_{dim}"] = ibis.cases(*index, else_=ibis.null("int16"))
     t = t.mutate(**out)
     names = {i: rule.name for i, rule in enumerate(rules.rules)}
     return t.mutate(**{f"b_{dim}": t[f"i_{dim}"].substitute(names, else_=_NULL) for dim in rules.dimensions})

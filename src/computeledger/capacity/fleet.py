@@ -204,7 +204,10 @@ def size(d: Demand, o: Option) -> dict:
 
 
 def _setups(d: Demand, gpu, precision: str, pin: bool = True) -> list[Setup]:
-    model = catalog.find(catalog.models(), d.model, "model")
+    try:
+        model = catalog.find(catalog.models(), d.model, "model")
+    except UsageError as exc:
+        raise UsageError(f"{d.where}: {exc}") from None
     if pin and (d.tp or d.ep or d.pp):
         return [Setup(model, gpu, precision, d.tp or 1, d.pp or 1, d.ep or 1)]
     return candidate_setups(model, gpu, precision)

@@ -74,7 +74,8 @@ def figures_check(
     if fmt == "table" and figures.uncatalogued:
         console.print(
             "metrics not in the catalogue, read as plain flows (sums and differences of periods only; "
-            f"relate them with --metrics): {escape(', '.join(figures.uncatalogued))}", highlight=False
+            f"relate them with --metrics): {escape(', '.join(figures.uncatalogued))}",
+            highlight=False,
         )
     for name, table in chosen.items():
         if fmt == "csv":
@@ -135,4 +136,3 @@ def figures_compare(
     output.render(table, fmt, console, title=f"Reported figures against the ledger ({basis})", unknown="")
     if human and entity is None:
         console.print("entity not checked: say whose bills the ledger holds with --entity", highlight=False)
-

@@ -144,6 +144,9 @@ def quarantine(
     with opened(ctx, ledger, read_only=True) as lg:
         q = lg.quarantine
         if ingest_id is not None:
+            ingests = lg.ingests
+            if ingests.filter(ingests.ingest_id == ingest_id).count().to_pyarrow().as_py() == 0:
+                raise UsageError(f"no ingest {ingest_id} in this ledger (computeledger ingests lists them)")
             q = q.filter(q.ingest_id == ingest_id)
         total = q.count().to_pyarrow().as_py()
         q = q.order_by(["ingest_id", "source_line"])

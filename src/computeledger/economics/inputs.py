@@ -30,7 +30,10 @@ class CostCell:
 
 
 def inference_costs(
-    ledger, basis: str = "effective", cost: str = "loaded", rules_version: str | None = None,
+    ledger,
+    basis: str = "effective",
+    cost: str = "loaded",
+    rules_version: str | None = None,
     by_issuer: bool = False,
 ) -> dict[tuple[str, str, date], CostCell]:
     """(model, provider, month) -> inference cost and GPU-hours from the allocation.

@@ -12,6 +12,7 @@ range), `claims:` and `projections:`. Every error names the file and the line or
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -82,11 +83,23 @@ def read_figures(path: str | Path, metrics: str | Path | None = None) -> FigureS
         if extra:
             doc = doc | {"metrics": [*(doc.get("metrics") or []), *extra]}
         return _from_doc(doc, str(path))
-    rows = list(csv.DictReader(text.splitlines()))
-    return _from_doc({"figures": rows, "metrics": extra}, str(path), csv_lines=True)
+    rows, lines = _csv_records(text)
+    return _from_doc({"figures": rows, "metrics": extra}, str(path), csv_lines=lines)
 
 
-def _from_doc(doc: dict, where: str, csv_lines: bool = False) -> FigureSet:
+def _csv_records(text: str) -> tuple[list[dict], list[int]]:
+    """The CSV's records and the line each starts on (a quoted value may span lines)."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader.fieldnames  # noqa: B018 - reads the header, so that line_num counts past it
+    rows, lines, last = [], [], reader.line_num
+    for row in reader:
+        rows.append(row)
+        lines.append(last + 1)
+        last = reader.line_num
+    return rows, lines
+
+
+def _from_doc(doc: dict, where: str, csv_lines: list[int] | None = None) -> FigureSet:
     unknown = set(doc) - {"figures", "rules", "metrics", "assumptions", "claims", "projections"}
     if unknown:
         raise UsageError(f"{where}: unknown sections {', '.join(sorted(unknown))}")
@@ -106,8 +119,8 @@ def _from_doc(doc: dict, where: str, csv_lines: bool = False) -> FigureSet:
     g = Interval(_decimal(growth[0], f"{where}: growth"), _decimal(growth[1], f"{where}: growth"))
     figures, seen = [], set()
     for i, row in enumerate(doc.get("figures") or []):
-        at = f"{where}, line {i + 2}" if csv_lines else f"{where}: figure {i + 1}"
-        fig = _figure(row, at, i + 2 if csv_lines else i + 1, catalog, widen)
+        at = f"{where}, line {csv_lines[i]}" if csv_lines is not None else f"{where}: figure {i + 1}"
+        fig = _figure(row, at, csv_lines[i] if csv_lines is not None else i + 1, catalog, widen)
         if fig.id in seen:
             raise UsageError(f"{at}: id {fig.id!r} is used twice")
         seen.add(fig.id)

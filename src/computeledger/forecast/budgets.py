@@ -56,10 +56,16 @@ def load_budgets(path: str | Path) -> list[dict]:
         series = b.get("series", "compute")
         if series not in ("compute", "inference", "training"):
             raise UsageError(f"{where}: series compute, inference or training: {series!r}")
-        first, end, _ = parse(str(b["period"]))
+        basis = b.get("basis", "effective")
+        if basis not in ("billed", "effective", "cash"):
+            raise UsageError(f"{where}: basis billed, effective or cash: {basis!r}")
+        try:
+            first, end, _ = parse(str(b["period"]))
+        except UsageError as exc:
+            raise UsageError(f"{where}: {exc}") from None
         out.append({"name": str(b.get("name", f"budget {i}")), "period": str(b["period"]), "first": first,
                     "end": end, "amount": amount, "series": series, "provider": b.get("provider"),
-                    "basis": b.get("basis", "effective")})  # fmt: skip
+                    "basis": basis})  # fmt: skip
     return out
 
 

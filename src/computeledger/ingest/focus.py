@@ -174,7 +174,8 @@ def _typed(
     x_quality_flags and their raw text in x_extensions (moved to `quarantine` before the
     unit of work ends). The ingest's own values are parameters, so that for a folder of
     same-shaped files the store compiles the (large) expression once."""
-    key = (tuple(header_map.items()), staged.source, staged.table.op(), staged.first_line)
+    # unbound (tables by name and schema): a later ledger, or another connection, reuses it
+    key = (tuple(header_map.items()), staged.source, staged.table.unbind().op(), staged.first_line)
     if lines is None and key in _NORMALIZED:
         return _NORMALIZED[key]
     n = normalize(staged.table, header_map)
@@ -196,6 +197,7 @@ def _typed(
     if lines is None:
         if len(_NORMALIZED) > 32:
             _NORMALIZED.clear()
+        rows = rows.unbind()
         _NORMALIZED[key] = (rows, params)
     return rows, params
 

@@ -29,13 +29,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ibis
 import sqlglot
 import sqlglot.expressions as sge
 
 from computeledger.catalog import gpus
 from computeledger.errors import UsageError
 from computeledger.schema.focus import BY_NAME
-from computeledger.store.base import Staged, Unreadable
+from computeledger.store.base import Staged
 
 _FUNCTIONS = {
     "ROUND", "COALESCE", "NULLIF", "UPPER", "LOWER", "TRIM", "CONCAT", "ABS", "LEAST", "GREATEST",
@@ -139,6 +140,8 @@ def load_mapping(path: str | Path, targets: dict[str, set[str]] | None = None) -
         if not m.gpu_catalog.is_file():
             raise UsageError(f"{path}: [gpu] catalog: no such file {m.gpu_catalog}")
         gpus.read_catalog(m.gpu_catalog)  # fail now, naming the line
+    if not (m.constants or m.columns or m.expressions):
+        raise UsageError(f"{path}: the mapping maps nothing: give [columns], [expressions] or [constants]")
     _dry_run(m, path)
     return m
 
@@ -200,11 +203,15 @@ def _parse(text: str, where: str) -> sge.Expression:
             raise UsageError(
                 f"{where}: division is exact only by a power of ten (e.g. amount / 100): {text!r}"
             )
+    operators = sum(1 for _ in expr.find_all(*_ARITHMETIC))
+    if operators > MAX_OPERATORS:
+        raise UsageError(f"{where}: at most {MAX_OPERATORS} arithmetic operators an expression ({operators})")
     return expr
 
 
 MAX_EXPRESSION = 2000
 MAX_NESTING = 12
+MAX_OPERATORS = 32  # each is checked against the ledger's range on its leaves: quadratic
 
 
 def _nesting(text: str) -> int:
@@ -260,13 +267,21 @@ def mapped_select(mapping: Mapping, columns: list[str], scales: dict[str, int], 
         out.append(sge.alias_(col, target, quoted=True))
     varchar = sge.DataType.build("VARCHAR")
     for target, expr in mapping.expressions.items():
-        text: sge.Expression = sge.Cast(this=_resolve(expr.copy(), scales, table), to=varchar)
+        checks: list[tuple[sge.Expression, str]] = []
+        text: sge.Expression = sge.Cast(this=_resolve(expr.copy(), scales, table, checks), to=varchar)
+        # a result the ledger cannot hold exactly: the FOCUS rules refuse the row with this text
+        for fits, what in reversed(checks):
+            failed = sge.Not(this=sge.Paren(this=fits))
+            text = sge.Case(ifs=[sge.If(this=failed, true=sge.convert(what))], default=text)
         # a non-numeric operand: the FOCUS rules then refuse the row, naming it and its value
         for name in sorted(_operands(expr) & set(scales)):
             col = sge.column(name, quoted=True)
+            plain = sge.RegexpLike(this=col.copy(), expression=sge.convert(PLAIN))
+            too_fine = sge.RegexpLike(this=col.copy(), expression=sge.convert(rf"\.\d{{{SCALE + 1},}}"))
+            unreadable = sge.TryCast(this=col.copy(), to=sge.DataType.build(f"DECIMAL(38, {scales[name]})"))
             bad = sge.and_(
                 col.is_(sge.Null()).not_(),
-                sge.TryCast(this=col, to=sge.DataType.build(f"DECIMAL(38, {scales[name]})")).is_(sge.Null()),
+                sge.or_(sge.Not(this=plain), too_fine, unreadable.is_(sge.Null())),
             )
             shown = sge.DPipe(this=sge.convert(f"{name}="), expression=col)
             text = sge.Case(ifs=[sge.If(this=bad, true=shown)], default=text)
@@ -297,31 +312,153 @@ def _operands(expr: sge.Expression) -> set[str]:
     return names
 
 
-def _resolve(expr: sge.Expression, scales: dict[str, int], table) -> sge.Expression:
-    """Catalogue lookups inlined; columns quoted, and read as exact decimals in arithmetic."""
+def _resolve(
+    expr: sge.Expression, scales: dict[str, int], table, checks: list[tuple[sge.Expression, str]]
+) -> sge.Expression:
+    """Catalogue lookups inlined; columns quoted, and read as exact decimals in arithmetic.
+    Products and sums are computed only where they are exact (see `_guarded`); each guard
+    joins `checks` with the reason a failing row is quarantined for."""
+
+    def operand(side: sge.Expression) -> sge.Expression:
+        if isinstance(side, sge.Column) and side.name in scales:
+            return _decimal(side.name, scales)
+        return side.transform(visit)
 
     def visit(node: sge.Expression) -> sge.Expression:
-        if isinstance(node, sge.Div):  # by 10**n: an exact multiplication by 10**-n
-            n = _power_of_ten(node.expression)
-            factor = sge.Cast(this=sge.convert(f"0.{'0' * (n - 1)}1" if n else "1"),
-                              to=sge.DataType.build(f"DECIMAL(38, {min(n, 18)})"))  # fmt: skip
-            numerator = node.this
-            if isinstance(numerator, sge.Column) and numerator.name in scales:
-                decimal = sge.DataType.build(f"DECIMAL(38, {scales[numerator.name]})")
-                numerator = sge.TryCast(this=sge.column(numerator.name, quoted=True), to=decimal)
-            else:
-                numerator = numerator.transform(visit)
-            return sge.Mul(this=numerator, expression=factor)
+        if isinstance(node, (sge.Mul, sge.Add, sge.Sub, sge.Div)):
+            return _guarded(node, operand(node.this), operand(node.expression), scales, operand, checks)
         if isinstance(node, sge.Anonymous) and str(node.this).upper() in _LOOKUPS:
             return _lookup(node, _LOOKUPS[str(node.this).upper()], table)
         if isinstance(node, sge.Column):
-            quoted = sge.column(node.name, quoted=True)
             if node.name in scales and isinstance(node.parent, (*_ARITHMETIC, sge.Paren)):
-                return sge.TryCast(this=quoted, to=sge.DataType.build(f"DECIMAL(38, {scales[node.name]})"))
-            return quoted
+                return _decimal(node.name, scales)
+            return sge.column(node.name, quoted=True)
         return node
 
     return expr.transform(visit)
+
+
+SCALE = 18  # the ledger's decimal places
+#: An operand of mapped arithmetic: a plain decimal (no exponent, no digit separators).
+PLAIN = r"^\s*[+-]?(\d+\.?\d*|\.\d+)\s*$"
+RANGE = 10**20  # and its magnitude
+
+
+def _decimal(name: str, scales: dict[str, int]) -> sge.Expression:
+    to = sge.DataType.build(f"DECIMAL(38, {scales[name]})")
+    return sge.TryCast(this=sge.column(name, quoted=True), to=to)
+
+
+def _scale(node: sge.Expression, scales: dict[str, int]) -> int:
+    """Decimal places the engine gives an arithmetic sub-expression (at most SCALE)."""
+    if isinstance(node, sge.Column):
+        return scales.get(node.name, SCALE)
+    if isinstance(node, sge.Literal) and not node.is_string:
+        text = node.this.strip()
+        return min(len(text.split(".", 1)[1]) if "." in text else 0, SCALE)
+    if isinstance(node, (sge.Paren, sge.Neg)):
+        return _scale(node.this, scales)
+    if isinstance(node, sge.Mul):
+        return min(_scale(node.this, scales) + _scale(node.expression, scales), SCALE)
+    if isinstance(node, sge.Div):
+        return min(_scale(node.this, scales) + (_power_of_ten(node.expression) or 0), SCALE)
+    if isinstance(node, (sge.Add, sge.Sub)):
+        return max(_scale(node.this, scales), _scale(node.expression, scales))
+    if isinstance(node, sge.Anonymous) and str(node.this).upper() == "GPU_COUNT":
+        return 0
+    return SCALE
+
+
+def _approx(node: sge.Expression, scales: dict[str, int], operand) -> sge.Expression:
+    """The row's value of an arithmetic sub-expression as a double, built from its leaves
+    (so that checking every level does not copy the exact expressions below it)."""
+    double = sge.DataType.build("DOUBLE")
+    if isinstance(node, sge.Column) and node.name in scales:
+        return sge.TryCast(this=sge.column(node.name, quoted=True), to=double)
+    if isinstance(node, sge.Paren):
+        return _approx(node.this, scales, operand)
+    if isinstance(node, sge.Neg):
+        return sge.Neg(this=_approx(node.this, scales, operand))
+    if isinstance(node, (sge.Mul, sge.Add, sge.Sub)):
+        left, right = _approx(node.this, scales, operand), _approx(node.expression, scales, operand)
+        return type(node)(this=left, expression=right)
+    if isinstance(node, sge.Div):
+        divisor = sge.Cast(this=node.expression.copy(), to=double)
+        return sge.Div(this=_approx(node.this, scales, operand), expression=divisor)
+    return sge.TryCast(this=operand(node.copy()), to=double)
+
+
+def _places(node: sge.Expression, scales: dict[str, int], operand) -> sge.Expression:
+    """At most how many decimal places the row's value of a sub-expression has (from its
+    leaves: a product has at most the sum of its operands' places)."""
+    if isinstance(node, sge.Paren | sge.Neg):
+        return _places(node.this, scales, operand)
+    if isinstance(node, sge.Mul):
+        left, right = _places(node.this, scales, operand), _places(node.expression, scales, operand)
+        return sge.Add(this=left, expression=right)
+    if isinstance(node, sge.Div):
+        n = _power_of_ten(node.expression) or 0
+        return sge.Add(this=_places(node.this, scales, operand), expression=sge.convert(n))
+    if isinstance(node, (sge.Add, sge.Sub)):
+        return sge.Greatest(
+            this=_places(node.this, scales, operand), expressions=[_places(node.expression, scales, operand)]
+        )
+    if isinstance(node, sge.Literal) and not node.is_string:
+        return sge.convert(_scale(node, scales))
+    value = sge.column(node.name, quoted=True) if isinstance(node, sge.Column) else operand(node.copy())
+    text = sge.Cast(this=value, to=sge.DataType.build("VARCHAR"))
+    pattern = sge.convert(r"\.([0-9]*)$")
+    fraction = sge.RegexpExtract(this=sge.Trim(this=text), expression=pattern, group=sge.convert(1))
+    return sge.Length(this=sge.Trim(this=fraction, expression=sge.convert("0"), position="TRAILING"))
+
+
+def _guarded(node, left, right, scales: dict[str, int], operand, checks: list) -> sge.Expression:
+    """`left op right` computed only where the engine's 38 digits hold it exactly.
+
+    A product of s1 and s2 decimal places has s1 + s2; beyond the ledger's 18 the operands
+    are read at fewer places (9 each, or what the other leaves; for two plain columns also
+    all 18 to either side), which is exact only where the row's values have no more places
+    than that. The magnitude is checked first on doubles with a margin: an overflow in the
+    engine would fail the whole file. A row failing every way gets NULL here and the reason
+    in `checks`: the FOCUS rules quarantine it alone. Division is by a power of ten only
+    (`_parse`), done as a product by 10**-n."""
+    sl, sr = _scale(node.this, scales), _scale(node.expression, scales)
+    op = type(node)
+    if op is sge.Div:
+        n = _power_of_ten(node.expression) or 0
+        op, sr = sge.Mul, min(n, SCALE)
+        right = sge.Cast(this=sge.convert(f"0.{'0' * (n - 1)}1" if n else "1"),
+                         to=sge.DataType.build(f"DECIMAL(38, {sr})"))  # fmt: skip
+    bound = sge.Literal.number(f"{RANGE * 0.999999:.6e}")
+    leaves = [x for x in (node.this, node.expression) if not isinstance(x, (*_ARITHMETIC, sge.Paren))]
+    sizes = [node, *leaves] if op is not sge.Mul else [node]
+    within = [sge.LT(this=sge.Abs(this=_approx(x, scales, operand)), expression=bound) for x in sizes]
+    size = sge.and_(*within)
+    if op is not sge.Mul or sl + sr <= SCALE:
+        ways = [(size, op(this=left, expression=right))]
+    else:
+        balanced = min(sl, max(SCALE - sr, SCALE // 2))
+        splits = [balanced] + ([min(sl, SCALE), SCALE - min(sr, SCALE)] if len(leaves) == 2 else [])
+        ways = []
+        for rl in dict.fromkeys(splits):
+            rr = min(sr, SCALE - rl)
+            exact = [
+                sge.LTE(this=_places(side, scales, operand), expression=sge.convert(r))
+                for side, r, s in ((node.this, rl, sl), (node.expression, rr, sr))
+                if r < s
+            ]
+            a, b = _at(left, rl, sl), _at(right, rr, sr)
+            ways.append((sge.and_(*exact, size.copy()), sge.Mul(this=a, expression=b)))
+    fits = sge.or_(*(sge.Paren(this=c.copy()) for c, _ in ways)) if len(ways) > 1 else ways[0][0].copy()
+    checks.append((fits, f"beyond {SCALE} places or 20 digits: {node.sql('duckdb')}"))
+    return sge.Case(ifs=[sge.If(this=c, true=v) for c, v in ways], default=sge.Null())
+
+
+def _at(value: sge.Expression, places: int, has: int) -> sge.Expression:
+    """`value` read at fewer decimal places (where a guard has checked it has no more)."""
+    if places >= has:
+        return value.copy()
+    return sge.Cast(this=value.copy(), to=sge.DataType.build(f"DECIMAL(38, {places})"))
 
 
 def _lookup(node: sge.Anonymous, attr: str, table) -> sge.Expression:
@@ -338,8 +475,10 @@ _STAGED = "cl_staged"
 
 def apply_mapping(staged: Staged, mapping: Mapping) -> Staged:
     """The staged file seen through a mapping: FOCUS-named text columns, then its own as x_.
-    The file's numeric operands are measured first (their decimal places fix the exact
-    type their arithmetic runs in); E notation and more than 18 places are refused."""
+    The file's numeric operands are measured first (the most decimal places of their plain
+    values fix the exact type their arithmetic runs in); a value that is not a plain decimal
+    of at most 18 places (E notation, digit separators) is its row's reason, shown with its
+    column, and the row is quarantined alone."""
     from computeledger.ingest.normalize import ROW
 
     t = staged.table
@@ -348,18 +487,13 @@ def apply_mapping(staged: Staged, mapping: Mapping) -> Staged:
     if operands:
         aggs = {}
         for i, name in enumerate(operands):
-            v = t[name].strip()
-            aggs[f"d{i}"] = v.re_extract(r"\.(.*)$", 1).length().max()
-            aggs[f"e{i}"] = v.lower().contains("e").any()
+            v = t[name]
+            places = v.re_extract(r"\.(\d*)\s*$", 1).length()
+            aggs[f"d{i}"] = ibis.ifelse(
+                v.re_search(PLAIN) & (places <= SCALE), places, ibis.null("int64")
+            ).max()
         got = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
-        for i, name in enumerate(operands):
-            if got[f"e{i}"]:
-                raise Unreadable(
-                    f"column {name!r} has numbers in E notation; mapped arithmetic needs plain decimals"
-                )
-            if (got[f"d{i}"] or 0) > 18:
-                raise Unreadable(f"column {name!r} has numbers with more than 18 decimal places")
-            scales[name] = got[f"d{i}"] or 0
+        scales = {name: got[f"d{i}"] or 0 for i, name in enumerate(operands)}
     select = mapped_select(mapping, staged.columns, scales, ROW)
     table = t.alias(_STAGED).sql(f"{select} FROM {_STAGED}", dialect="duckdb")
     columns = [c for c in table.columns if c != ROW]

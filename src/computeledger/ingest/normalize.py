@@ -23,16 +23,17 @@ from computeledger.schema.tables import CHARGES, NUMBER, NUMBER_INTEGER_DIGITS, 
 ROW = "__row"
 REASON = "__reason"
 RAW = "__raw"
-_T, _V, _F = "__t_", "__v_", "__f_"  # layer column prefixes
+_T, _P, _V, _F = "__t_", "__p_", "__v_", "__f_"  # layer column prefixes
 
 _NULL_STR = ibis.null(dt.string)
 _ISO_DATE = r"^\s*\d{4}-\d{1,2}-\d{1,2}"
-#: The whole of an ISO 8601 timestamp the ledger reads: a date, a time, fractions, and a
-#: zone only as Z, UTC, GMT or a numeric offset. A named zone ("PST") is no zone we can
-#: convert exactly per row (engines resolve names through the session), so it is refused.
+#: The whole of an ISO 8601 timestamp the ledger reads: a date of the years 1970 to 9999, a
+#: time, fractions, and a zone only as Z, UTC, GMT or a numeric offset within -14:00..+14:00.
+#: A named zone ("PST") is no zone we can convert exactly per row (engines resolve names
+#: through the session), so it is refused.
 _ISO_WHOLE = (
-    r"^\s*\d{4}-\d{1,2}-\d{1,2}([Tt ]\d{1,2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?"
-    r"\s*([Zz]|UTC|GMT|[+-]\d{2}(:?\d{2})?)?\s*$"
+    r"^\s*(19[7-9]\d|[2-9]\d{3})-\d{1,2}-\d{1,2}([Tt ]\d{1,2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?"
+    r"\s*([Zz]|UTC|GMT|[+-](0\d|1[0-4])(:?[0-5]\d)?)?\s*$"
 )
 _UTC_WORD = r"\s*(UTC|GMT)\s*$"
 _US_DATE = r"^\s*\d{1,2}/\d{1,2}/(\d{4}|\d{2})(\s+\d{1,2}:\d{2}(:\d{2})?)?\s*$"
@@ -62,42 +63,82 @@ def nullish(raw: ir.StringValue) -> tuple[ir.StringValue, ir.BooleanValue, ir.Bo
 
 _FAST = dt.Decimal(18, 10)  # 64-bit decimals parse ~100x faster than 128-bit ones
 _FAST_INT, _FAST_FRAC = 18 - 10, 10
+_E_PARTS = r"^\s*([+-]?)(\d*)\.?(\d*)[eE]([+-]?\d+)\s*$"
+E_LIMIT = 400  # the largest exponent read; beyond, only digits of zero could fit the ledger
 
 
-def to_decimal(v: ir.StringValue) -> ir.Value:
-    """Text to the ledger's exact decimal. Text that provably fits a 64-bit decimal (at
-    most 8 characters before the point and 10 after, no exponent) goes through one:
-    the result is identical, the parse far cheaper. Other text takes the 128-bit path.
-    Digit separators ('1_000', which the engine would read as 1000) are not a number here:
+def _has_exponent(v: ir.StringValue) -> ir.BooleanValue:
+    return v.contains("e") | v.contains("E")
+
+
+_PARTS = ("__es_", "__ew_", "__ef_", "__ex_")  # sign, whole, fraction, exponent of E notation
+
+
+def with_plain_text(t: ir.Table, columns: Mapping[str, str]) -> ir.Table:
+    """`t` with, for each text column in `columns` (its name -> the new column's name),
+    the plain decimal text it denotes: E notation rewritten with its digits moved and none
+    dropped ('1.5e-3' is '0.0015'), other text as it is, null for E notation that is not a
+    number or whose exponent is beyond E_LIMIT. The engine's own reading of E notation
+    drops digits beyond the 38th after the point and fails on more than 20 before it,
+    whatever the value: this keeps one grammar. Built in two layers, the parts first, so
+    that each part is computed once and the query stays small."""
+    parts: dict[str, ir.Value] = {}
+    for src, dst in columns.items():
+        v = t[src]
+        e = ibis.ifelse(_has_exponent(v), v, _NULL_STR)  # the regex runs on E notation only
+        for i, prefix in enumerate(_PARTS, 1):
+            parts[prefix + dst] = e.re_extract(_E_PARTS, i)
+    t = t.mutate(**parts)
+    plain: dict[str, ir.Value] = {}
+    for src, dst in columns.items():
+        sign, whole, fraction, exp_text = (t[prefix + dst] for prefix in _PARTS)
+        exponent = exp_text.try_cast(dt.int64)  # '' when not E notation; overflow: null
+        digits = whole + fraction
+        point = whole.length() + exponent
+        n = digits.length()
+        zeros = ibis.literal("0")
+        moved = ibis.cases(
+            (point <= 0, "0." + zeros.repeat(-point) + digits),
+            (point >= n, digits + zeros.repeat(point - n)),
+            else_=digits.substr(0, point) + "." + digits.substr(point),
+        )
+        readable = exponent.notnull() & (n > 0) & (exponent.abs() <= E_LIMIT)
+        written = ibis.ifelse(readable, sign + moved, _NULL_STR)
+        plain[dst] = ibis.ifelse(_has_exponent(t[src]), written, t[src])
+    return t.mutate(**plain).drop(*(prefix + dst for dst in columns.values() for prefix in _PARTS))
+
+
+def to_decimal(plain: ir.StringValue) -> ir.Value:
+    """Plain decimal text (`with_plain_text`) to the ledger's exact decimal. Text that
+    provably fits a 64-bit decimal (at most 8 characters before the point and 10 after)
+    goes through one: the result is identical, the parse far cheaper. Digit separators
+    ('1_000', which the engine would read as 1000) are not a number here:
     `decimal_problem` quarantines them rather than guess what was meant."""
-    dot = v.find(".")
-    n = v.length()
+    dot = plain.find(".")
+    n = plain.length()
     fits = ibis.ifelse(dot >= 0, (dot <= _FAST_INT) & (n - dot - 1 <= _FAST_FRAC), n <= _FAST_INT)
-    fast = fits & ~(v.contains("e") | v.contains("E"))
-    parsed = ibis.ifelse(fast, v.try_cast(_FAST).cast(NUMBER), v.try_cast(NUMBER))
-    return ibis.ifelse(v.contains("_"), ibis.null(NUMBER), parsed)
+    parsed = ibis.ifelse(fits, plain.try_cast(_FAST).cast(NUMBER), plain.try_cast(NUMBER))
+    return ibis.ifelse(plain.contains("_"), ibis.null(NUMBER), parsed)
 
 
-def decimal_problem(name: str, v: ir.StringValue, num: ir.Value) -> ir.StringValue:
-    """Why a text value is not an exact decimal; null if it is. Digits that do not fit
-    the ledger's scale are refused, never rounded away. Nested conditions, as the
-    engine evaluates each branch only on the rows that reach it."""
-    dot = v.find(".")
-    long_fraction = (dot >= 0) & (v.length() - dot - 1 > NUMBER_SCALE)
-    lossy_plain = ibis.ifelse(long_fraction, strip(v).re_search(rf"\.\d{{{NUMBER_SCALE}}}\d*[1-9]"), False)
-    # E notation: digits after the point, less the exponent, must fit the scale
-    fraction_digits = v.re_extract(r"\.(\d*[1-9])0*[eE]", 1).length()
-    exponent = v.re_extract(r"[eE]([+-]?\d+)\s*$", 1).try_cast(dt.int64).fill_null(0)
-    has_exp = v.contains("e") | v.contains("E")
-    lossy = ibis.ifelse(has_exp, fraction_digits - exponent > NUMBER_SCALE, lossy_plain)
-    unparsed = ibis.ifelse(
-        v.re_search(_NUMBER_TEXT),
-        f"{name}: out of range (more than {NUMBER_INTEGER_DIGITS} integer digits): " + _shown(v),
-        f"{name}: not a number: " + _shown(v),
+def decimal_problem(name: str, v: ir.StringValue, plain: ir.StringValue, num: ir.Value) -> ir.StringValue:
+    """Why text `v` (`plain` as `with_plain_text` wrote it) is not an exact decimal; null
+    if it is. Digits that do not fit the ledger's scale are refused, never rounded away
+    (E notation is held to the same rule through the plain decimal it denotes). Nested
+    conditions, as the engine evaluates each branch only on the rows that reach it."""
+    dot = plain.find(".")
+    long_fraction = (dot >= 0) & (plain.length() - dot - 1 > NUMBER_SCALE)
+    lossy = ibis.ifelse(long_fraction, strip(plain).re_search(rf"\.\d{{{NUMBER_SCALE}}}\d*[1-9]"), False)
+    places = f"{name}: more than {NUMBER_SCALE} decimal places: " + _shown(v)
+    unparsed = ibis.cases(
+        (~v.re_search(_NUMBER_TEXT), f"{name}: not a number: " + _shown(v)),
+        (plain.isnull(), f"{name}: an exponent beyond {E_LIMIT} either way: " + _shown(v)),
+        (lossy, places),
+        else_=f"{name}: out of range (more than {NUMBER_INTEGER_DIGITS} integer digits): " + _shown(v),
     )
     return ibis.ifelse(
         num.notnull(),
-        ibis.ifelse(lossy, f"{name}: more than {NUMBER_SCALE} decimal places: " + _shown(v), _NULL_STR),
+        ibis.ifelse(lossy, places, _NULL_STR),
         ibis.ifelse(v.isnull(), _NULL_STR, unparsed),
     )
 
@@ -166,13 +207,15 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
     layer1[_F + "null"] = _problem(_any(null_literal), "null_literal")
     layer1[_F + "blank"] = _problem(_any(blank), "blank_as_null")
     t1 = raw.mutate(**layer1)
+    decimals = [col.name for col in present if col.kind is Kind.DECIMAL]
+    t1 = with_plain_text(t1, {_T + name: _P + name for name in decimals})
 
     # Layer 2: typed values.
     layer2: dict[str, ir.Value] = {}
     for col in present:
         v = t1[_T + col.name]
         if col.kind is Kind.DECIMAL:
-            layer2[_V + col.name] = to_decimal(v)
+            layer2[_V + col.name] = to_decimal(t1[_P + col.name])
         elif col.kind is Kind.DATETIME:
             layer2[_V + col.name] = to_datetime(v)
         elif col.allowed:
@@ -190,7 +233,7 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
     for col in present:
         v, value = t2[_T + col.name], t2[_V + col.name]
         if col.kind is Kind.DECIMAL:
-            problems.append(decimal_problem(col.name, v, value))
+            problems.append(decimal_problem(col.name, v, t2[_P + col.name], value))
         elif col.kind is Kind.DATETIME:
             problems.append(_problem(v.notnull() & value.isnull(),
                                      f"{col.name}: not a date-time: " + _shown(v)))  # fmt: skip

@@ -64,11 +64,15 @@ def ingest_revenue(store: Store, paths, mapping: Mapping | None = None) -> list[
     return ingest_documents(store, paths, FAMILY, mapping)
 
 
-FAMILY = Family("revenue", KINDS, (
-    "not a revenue file: its columns match no kind (invoices need invoice_id, amount, "
-    "period_start; payments payment_id, paid_on, amount; revenue-share statements "
-    "statement_id, partner, amount); map other layouts with --mapping"
-))
+FAMILY = Family(
+    "revenue",
+    KINDS,
+    (
+        "not a revenue file: its columns match no kind (invoices need invoice_id, amount, "
+        "period_start; payments payment_id, paid_on, amount; revenue-share statements "
+        "statement_id, partner, amount); map other layouts with --mapping"
+    ),
+)
 
 
 def _invoice_lines(rows: ir.Table) -> ir.Table:

@@ -14,7 +14,16 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
-from computeledger.ingest.normalize import RAW, REASON, ROW, decimal_problem, nullish, to_datetime, to_decimal
+from computeledger.ingest.normalize import (
+    RAW,
+    REASON,
+    ROW,
+    decimal_problem,
+    nullish,
+    to_datetime,
+    to_decimal,
+    with_plain_text,
+)
 from computeledger.portable import strip
 from computeledger.schema.tables import NUMBER
 
@@ -69,8 +78,15 @@ def _date(name: str, v: ir.StringValue) -> tuple[ir.Value, ir.StringValue]:
 
 def read_fields(raw: ir.Table, fields: list[Field], columns: dict[str, str]) -> ir.Table:
     """The typed fields of `raw` (text columns and ROW), with REASON (null for a usable
-    row) and RAW (the row as read, JSON, on rejected rows only). `columns` maps a field
-    to its column in `raw`; a field without one is null."""
+    row) and RAW (the row as read, JSON, only on rejected rows). `columns` maps a field
+    to its column in `raw`; a field without one is null. Text is cleaned in a layer of
+    its own, so that each check refers to it by name and the query stays small."""
+    mapped = [f for f in fields if f.name in columns]
+    text_of = {f.name: f"__text_{i}" for i, f in enumerate(mapped)}
+    plain_of = {f.name: f"__plain_{i}" for i, f in enumerate(mapped) if f.kind == "decimal"}
+    t = raw.mutate(**{text_of[f.name]: nullish(raw[columns[f.name]])[0] for f in mapped})
+    t = t.mutate(**{plain_of[f.name]: strip(t[text_of[f.name]]) for f in mapped if f.kind == "decimal"})
+    t = with_plain_text(t, {plain_of[name]: plain_of[name] for name in plain_of})
     values: dict[str, ir.Value] = {}
     problems: list[ir.StringValue] = []
     for f in fields:
@@ -79,11 +95,11 @@ def read_fields(raw: ir.Table, fields: list[Field], columns: dict[str, str]) -> 
             if f.required:
                 problems.append(ibis.literal(f"{f.name}: missing"))
             continue
-        text, _, _ = nullish(raw[columns[f.name]])
+        text = t[text_of[f.name]]
         if f.kind == "decimal":
-            number = to_decimal(strip(text))
+            number = to_decimal(t[plain_of[f.name]])
             values[f.name] = number
-            problems.append(decimal_problem(f.name, strip(text), number))
+            problems.append(decimal_problem(f.name, strip(text), t[plain_of[f.name]], number))
         elif f.kind == "integer":
             values[f.name], problem = whole_number(f.name, text)
             problems.append(problem)
@@ -95,10 +111,9 @@ def read_fields(raw: ir.Table, fields: list[Field], columns: dict[str, str]) -> 
         if f.required:
             problems.append(ibis.ifelse(text.isnull(), f"{f.name}: missing", ibis.null(dt.string)))
     reason = ibis.literal("; ").join(problems).nullif("") if problems else ibis.null(dt.string)
-    raw_json = ibis.struct({c: raw[c] for c in raw.columns if c != ROW}).cast(dt.json).cast(dt.string)
-    return raw.select(
-        **values, **{ROW: raw[ROW], REASON: reason, RAW: ibis.ifelse(reason.notnull(), raw_json, None)}
-    )
+    raw_json = ibis.struct({c: t[c] for c in raw.columns if c != ROW}).cast(dt.json).cast(dt.string)
+    rejected = ibis.ifelse(reason.notnull(), raw_json, None)
+    return t.select(**values, **{ROW: t[ROW], REASON: reason, RAW: rejected})
 
 
 _TYPES = {"text": dt.string, "decimal": NUMBER, "integer": dt.int64, "date": dt.date}

@@ -100,22 +100,21 @@ def _counted(records: ir.Table, fmt: str) -> ir.Table:
     return records.mutate(**values, cl_read=ibis.literal("; ").join(problems).nullif("")).drop("read_problem")
 
 
+NO_PERIOD = "no period: start or end time missing or out of range"
+
+
 def problem(t: ir.Table) -> ir.StringValue:
     """Why a usage record cannot be loaded; null when it can."""
     return ibis.cases(
         (t.cl_read.notnull(), t.cl_read),
         (~t.is_json, "not a JSON object"),
         (t.model.isnull(), "no model"),
-        (t.period_start.isnull() | t.period_end.isnull(), "no period (start and end time)"),
-        (t.input_tokens.isnull(), "no input token count"),
         (
-            (t.input_tokens < 0)
-            | (t.output_tokens < 0)
-            | (t.cached_input_tokens < 0)
-            | (t.reasoning_tokens < 0)
-            | (t.requests < 0),
-            "a negative count",
+            t.period_start.isnull() | t.period_end.isnull(),
+            "no period: start or end time missing or out of range",
         ),
+        (t.input_tokens.isnull(), "no input token count"),
+        *((t[name] < 0, f"{name}: a negative count") for name in _ABSENT),
         (
             (t.cached_input_tokens > t.input_tokens) | (t.reasoning_tokens > t.output_tokens),
             "token counts do not add up",

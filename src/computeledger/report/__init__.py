@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from computeledger.errors import UsageError
+
 
 def write_report(ledger, out: str | Path, opts=None, images: str | Path | None = None) -> dict:
     """Write the report to `out` (and every chart to `images`, as SVG); return what was written."""
@@ -15,6 +17,9 @@ def write_report(ledger, out: str | Path, opts=None, images: str | Path | None =
     from computeledger.report.sections import Options, sections
 
     opts = opts or Options()
+    _check_targets(Path(out), Path(images) if images else None)
+    if opts.horizon < 1:
+        raise UsageError(f"--horizon {opts.horizon}: forecast at least one month")
     found = sections(ledger, opts)
     meta = (
         f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from {ledger.path} ({ledger.backend}); "
@@ -33,3 +38,13 @@ def write_report(ledger, out: str | Path, opts=None, images: str | Path | None =
         "unknown": {s.key: s.unknown for s in found if s.unknown},
         "images": [str(p) for p in written],
     }
+
+
+def _check_targets(out: Path, images: Path | None) -> None:
+    """Refuse, before any work, a page that cannot be written where it is asked."""
+    if out.is_dir():
+        raise UsageError(f"--out {out}: a folder; name the HTML file to write (e.g. {out / 'report.html'})")
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {out}: no folder {out.parent}")
+    if images is not None and images.exists() and not images.is_dir():
+        raise UsageError(f"--images {images}: a file, not a folder")

@@ -89,7 +89,6 @@ class Store(Protocol):
         """Release the ledger (its lock, its connection)."""
 
 
-
 def as_text(src: ir.Table, columns: list[str]) -> dict[str, ir.Value]:
     """A typed file's columns as text (maps, structs and lists as their JSON), as staging
     needs them: the FOCUS rules then see the same text whatever the file's types."""

@@ -91,7 +91,6 @@ class DuckDBStore:
         self.root = path
         self.con = connect(path, read_only=read_only)
         self.raw = self.con.con
-        self._compiled: dict[int, tuple[ir.Expr, tuple[str, dict]]] = {}
         self._tables: dict[str, ir.Table] = {}
         self._dropped: list[str] = []  # scratch tables to drop when the unit of work ends
         if not read_only:
@@ -116,12 +115,12 @@ class DuckDBStore:
         parameters become named placeholders, so an expression reused with other values
         (ingest: one per file layout; the FOCUS rules are the costly part) is not
         compiled again."""
-        got = self._compiled.get(id(expr))
+        got = _COMPILED.get(id(expr))
         if got is None or got[0] is not expr:
             got = (expr, self._compile(expr, list(params or {})))
-            self._compiled[id(expr)] = got
-            if len(self._compiled) > 64:  # bounded: the oldest expression goes first
-                self._compiled.pop(next(iter(self._compiled)))
+            _COMPILED[id(expr)] = got
+            if len(_COMPILED) > 64:  # bounded: the oldest expression goes first
+                _COMPILED.pop(next(iter(_COMPILED)))
         self.con._run_pre_execute_hooks(expr)  # registers the in-memory tables it reads
         sql, names = got[1]
         return sql, {names[p]: v for p, v in (params or {}).items()}
@@ -243,6 +242,11 @@ class DuckDBStore:
     def close(self) -> None:
         duckdb_files.drop_scratch(self.con)
         self.con.disconnect()
+
+
+#: Compiled SQL per expression object, for every DuckDB ledger of the process (the SQL
+#: depends on the expression alone; ingest's FOCUS rules are built once per file layout).
+_COMPILED: dict[int, tuple[ir.Expr, tuple[str, dict]]] = {}
 
 
 def _arg(q: sge.Expression, name: str) -> Any:

@@ -305,7 +305,12 @@ def read_usage(con: ibis.BaseBackend, path: Path, fmt: str, attributes: dict[str
                 f"CREATE OR REPLACE TEMP TABLE {USAGE} AS {_otel(attributes, size)}", [literal_path(path)]
             )
     except duckdb.Error as exc:
-        raise Unreadable(f"not readable as {fmt}: {first_line(exc)}") from None
+        why = first_line(exc)
+        if fmt != "openai-usage" and "resourceSpans" in why:
+            why = "not an OTLP JSON export (no resourceSpans at the top)"
+        elif fmt != "openai-usage" and "JSON" in why:
+            why = "not one whole JSON document (damaged or truncated?)"
+        raise Unreadable(f"not readable as {fmt}: {why}") from None
     return con.table(USAGE)
 
 

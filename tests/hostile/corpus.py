@@ -278,6 +278,14 @@ def _bomb(key: str) -> str:
     return "\n".join(lines) + f"\n{key}\n"
 
 
+def _inner_bomb() -> str:
+    """A flow list of nine levels of nine aliases each: harmless as parsed, 9**9 items to
+    whatever walks it (a figure's note, a demand's name)."""
+    levels = ["&a0 [x, x, x, x, x, x, x, x, x]"]
+    levels += [f"&a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    return "[" + ", ".join(levels) + "]"
+
+
 def _mapping(extra: str, replace: tuple[str, str] | None = None) -> bytes:
     text = (files("computeledger") / "data" / "mappings" / "gpu_cloud_invoice.toml").read_text()
     if replace:
@@ -841,6 +849,12 @@ def _figures() -> list[Case]:
         "disputed_nan": ("rules:\n  disputed: .nan\nfigures: []\n", "f.yaml"),
         "deep": ("figures: " + "[" * 5000 + "]" * 5000 + "\n", "nested more than 32 deep"),
         "bomb_note": (_bomb("figures: []"), "anchors and aliases are not read"),
+        "bomb_in_note": (
+            "figures:\n- {id: a, entity: X, metric: costs, period: 2024, value: 1B, note: "
+            + _inner_bomb()
+            + "}\n",
+            "anchors and aliases are not read",
+        ),
         "not_mapping": ("- 1\n- 2\n", "expected a mapping"),
         "unknown_section": ("sql: drop\n", "unknown sections"),
         "unknown_status": ("rules:\n  rumour: 0.5\nfigures: []\n", "unknown status"),
@@ -914,37 +928,29 @@ def _demand() -> list[Case]:
         "negative": "-5",
         "list": "[1, 2]",
     }
-    out = [
-        Case(
-            f"demand-{name}",
-            "demand",
-            (("capacity", "fleet", "{d}/demand.yaml"),),
-            (("demand.yaml", (DEMAND % value).encode()),),
-            "refused",
-            ("demand.yaml",),
-        )
-        for name, value in values.items()
-    ]
-    for name, text in {
+    texts = {name: DEMAND % value for name, value in values.items()} | {
         "bomb": _bomb("- {model: x}"),
+        "bomb_in_name": (DEMAND % 1).replace(
+            "{model: Llama-3.3-70B", "{name: " + _inner_bomb() + ", model: Llama-3.3-70B"
+        ),
         "deep": "[" * 5000 + "]" * 5000,
         "not_list": "model: x\n",
         "unknown_model": "- {model: NoSuchModel, input_tokens_per_day: 1, output_tokens_per_day: 1, "
         "input_per_request: 1, output_per_request: 1}\n",
         "missing_key": "- {model: Llama-3.3-70B}\n",
         "empty": "",
-    }.items():
-        out.append(
-            Case(
-                f"demand-{name}",
-                "demand",
-                (("capacity", "fleet", "{d}/demand.yaml"),),
-                (("demand.yaml", text.encode()),),
-                "refused",
-                ("demand.yaml",),
-            )
+    }
+    return [
+        Case(
+            f"demand-{name}",
+            "demand",
+            (("capacity", "fleet", "{d}/demand.yaml"),),
+            (("demand.yaml", text.encode()),),
+            "refused",
+            ("demand.yaml",),
         )
-    return out
+        for name, text in texts.items()
+    ]
 
 
 def _ledgers() -> list[Case]:

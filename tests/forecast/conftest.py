@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.accounting.conftest import load_lab
+from tests.conftest import load_lab
 
 KEPT = 10  # months of bills in the ledger: 2024-01 to 2024-10
 SPIKES = {("aws", "2024-05"): "2024-05-14", ("microsoft", "2024-08"): "2024-08-20"}

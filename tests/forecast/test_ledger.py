@@ -183,7 +183,7 @@ def test_cli_forecast_threshold_and_budget(future_lab, tmp_path):
 def test_the_ledgers_contracts_run_on_their_own_calendar(future_lab, tmp_path):
     """A contract outside the bills (36 months from 2024-03, 3.6M) is amortized ahead on its
     schedule, not as part of the trend; a grant's credit left is used until its expiry."""
-    from tests.accounting.conftest import CONTRACTS
+    from tests.conftest import CONTRACTS
 
     path, _ = future_lab
     contracts = tmp_path / "contracts.toml"

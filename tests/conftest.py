@@ -173,3 +173,26 @@ def books(tmp_path_factory):
     contracts = out / "contracts.toml"
     contracts.write_text(CONTRACTS)
     return path, out, contracts
+
+
+#: The longest test files, started first (each worker takes a file at a time, `--dist
+#: loadfile`): run last, one of them would leave the other workers idle at the end.
+LONGEST_FIRST = (
+    "tests/backends/test_spark.py",
+    "tests/test_readme.py",
+    "tests/hostile/test_corpus_files.py",
+    "tests/hostile/test_corpus_inputs.py",
+    "tests/synth/test_generate.py",
+    "tests/hostile/test_corpus.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The collected tests, the longest files first (in order otherwise)."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+
+    def key(item: pytest.Item) -> int:
+        path = Path(str(item.path)).resolve().relative_to(ROOT).as_posix()
+        return rank.get(path, len(rank))
+
+    items.sort(key=key)

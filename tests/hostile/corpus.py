@@ -62,8 +62,9 @@ BAD_NUMBERS = {
     "tiny_exponent": "1e-400",
     "21_digits": "9" * 21,
     "1e20": "1E20",
-    "19_places": "0.1234567890123456789",
-    "19_places_exp": "1.5e-19",
+    # past the 18th place values are rounded with their residue kept, to the 38th place
+    "39_places": "0." + "1" * 39,
+    "39_places_exp": "1.5e-39",
     "hex": "0x10",
     "arabic_digits": "\u0661\u0662\u0663",
     "comma_decimal": "12,5",
@@ -103,6 +104,12 @@ GOOD_NUMBERS = {
     "exponent_deep": ("0." + "0" * 40 + "1e40", "0.1"),
     "exponent_shift": ("0." + "0" * 30 + "1e34", "1000"),
     "exponent_zeros": ("1.50000000000000000000e0", "1.5"),
+    # digits past the 18th place round half-even (the residue is kept on the row)
+    "19_places": ("0.1234567890123456789", "0.123456789012345679"),
+    "19_places_exp": ("1.5e-19", "0"),
+    "tie_to_even": ("0.0000000000000000025", "0.000000000000000002"),
+    "azure_28_places": ("20.8918475604496506225574325494", "20.891847560449650623"),
+    "negative_rounded": ("-0.0034943549999999998", "-0.003494355"),
 }
 BAD_TIMES = {
     "pst": "2024-09-18 22:00:00 PST",

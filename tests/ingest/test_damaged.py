@@ -27,7 +27,7 @@ BAD = {
     20: {"ChargeCategory": "Refund"},
     30: {"ChargePeriodEnd": "2024-09-01 00:00:00", "ChargePeriodStart": "2024-09-02 00:00:00"},
     40: {"BillingAccountId": ""},
-    50: {"EffectiveCost": "0.1234567890123456789"},
+    50: {"EffectiveCost": "0." + "1" * 39},  # past the 38th place: no exact residue
     60: {"Tags": "{not json"},
     70: {"BillingCurrency": "US Dollar"},
 }
@@ -47,7 +47,7 @@ def test_bad_rows_are_quarantined_with_line_column_and_value(ledger, sample, tmp
         "ChargePeriodEnd '2024-09-01 00:00:00' is not after ChargePeriodStart '2024-09-02 00:00:00'"
     )
     assert reasons[4] == "BillingAccountId: missing (must not be null)"
-    assert reasons[5] == "EffectiveCost: more than 18 decimal places: '0.1234567890123456789'"
+    assert reasons[5] == "EffectiveCost: more than 38 decimal places: '0." + "1" * 39 + "'"
     assert reasons[6] == "Tags: not a JSON object: '{not json'"
     assert reasons[7] == "BillingCurrency: not an ISO 4217 code: 'US Dollar'"
     # the row as read is kept: its own text, placeholders and all

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -81,18 +82,68 @@ def test_order_and_split_do_not_change_totals(tmp_path_factory, amounts, parts, 
         assert totals(lg)["AWS"]["BilledCost"] == exact_sum(amounts)
 
 
+#: Values with up to 38 fractional digits (Azure writes 28), either sign, up to 20 integer digits.
+long_decimals = st.builds(
+    lambda whole, fraction, negative: Decimal(("-" if negative else "") + f"{whole}.{fraction}"),
+    st.integers(0, 10**19),
+    st.text("0123456789", min_size=1, max_size=38),
+    st.booleans(),
+)
+
+
+def half_even(d: Decimal) -> Decimal:
+    with localcontext(prec=80):
+        return d.quantize(Decimal("1e-18"), rounding=ROUND_HALF_EVEN)
+
+
 @few
-@given(st.decimals(min_value=0, max_value=1, places=25, allow_nan=False))
-def test_digits_past_the_scale_are_refused_not_rounded(tmp_path_factory, d):
+@given(st.lists(long_decimals, min_size=1, max_size=20))
+def test_stored_value_plus_residue_is_the_source_value(tmp_path_factory, values):
+    """Digits past the 18th place are rounded half-even; per row the source text and the
+    residue are kept, and per ingest the residues sum to source total - ledger total."""
+    tmp = tmp_path_factory.mktemp("r")
+    texts = [format(d, "f") for d in values]
+    rows = [row(t, "2024-09-01T00:00:00Z", "2024-09-01T01:00:00Z", note=f"r{i}") for i, t in enumerate(texts)]
+    path = write_rows(tmp / "f.csv", HEADER, rows)
+    with open_ledger(tmp / "l.duckdb") as lg:
+        [r] = lg.ingest([path])
+        got = lg.charges.order_by("x_source_line").select("BilledCost", "x_extensions").execute()
+        total = totals(lg)["AWS"]["BilledCost"]
+    assert r.rows_loaded == len(values)
+    for d, text, stored, ext in zip(values, texts, got.BilledCost, got.x_extensions, strict=True):
+        assert stored == half_even(d)
+        if stored != d:
+            doc = json.loads(ext)
+            assert doc["x_rounded_from"]["BilledCost"] == text
+            with localcontext(prec=80):
+                assert stored + Decimal(doc["x_rounding_residue"]["BilledCost"]) == d
+        else:
+            assert ext is None
+    rounded = [d for d in values if half_even(d) != d]
+    with localcontext(prec=80):
+        ledger_total = sum((half_even(d) for d in values), Decimal(0))
+        assert total == ledger_total
+        if rounded:
+            residue = Decimal(r.rounding["BilledCost"]["residue"])
+            assert r.rounding["BilledCost"]["rows"] == len(rounded)
+            assert ledger_total + residue == exact_sum(values)
+        else:
+            assert "BilledCost" not in r.rounding
+
+
+@few
+@given(st.decimals(min_value=0, max_value=1, places=45, allow_nan=False))
+def test_digits_past_the_38th_place_are_refused(tmp_path_factory, d):
+    """A residue holds 38 places: a value whose digits go further is quarantined, not cut."""
     tmp = tmp_path_factory.mktemp("r")
     text = format(d, "f")
     path = write_rows(tmp / "f.csv", HEADER, [row(text, "2024-09-01", "2024-09-02")])
     with open_ledger(tmp / "l.duckdb") as lg:
         [r] = lg.ingest([path])
-        exact = d == d.quantize(Decimal("1e-18"))
-        assert r.rows_loaded == (1 if exact else 0)
-        if not exact:
-            assert "more than 18 decimal places" in r.reasons[0]
+        held = d == d.quantize(Decimal("1e-38"))
+        assert r.rows_loaded == (1 if held else 0)
+        if not held:
+            assert "more than 38 decimal places" in r.reasons[0]
 
 
 @few

@@ -42,9 +42,12 @@ def ingest(
 
         results = lg.ingest(files, strict=strict, mapping=mapping, on_file=on_file)
     if fmt == "csv":
-        cols = ["path", "sha256", "status", "focus_version", "rows_read", "rows_loaded",
+        cols = ["path", "sha256", "status", "focus_version", "version_evidence", "rows_read", "rows_loaded",
                 "rows_quarantined", "rows_replaced", "message"]  # fmt: skip
-        table = pa.Table.from_pylist([{c: r.to_dict()[c] for c in cols} for r in results])
+        rows = [{c: r.to_dict()[c] for c in cols} for r in results]
+        for row, r in zip(rows, results, strict=True):
+            row["rounding"] = json.dumps(r.rounding, sort_keys=True) if r.rounding else None
+        table = pa.Table.from_pylist(rows)
         console.out(output.to_csv(table), end="", highlight=False)
     if any(r.status == "refused" for r in results):
         raise typer.Exit(1)
@@ -80,6 +83,11 @@ def ingest_line(r) -> str:
         text += f", replaced {r.rows_replaced} rows of an earlier export"
     if r.rows_set_aside:
         text += f"; {escape(r.message or '')}"
+    if r.version_evidence:
+        text += f"\n           version: {escape(r.version_evidence)}"
+    for column, got in sorted(r.rounding.items()):
+        text += (f"\n           rounded past the 18th decimal: {column} on {got['rows']} row(s), "
+                 f"residue (source - ledger) {got['residue']}")  # fmt: skip
     for reason in r.reasons[:5]:
         text += f"\n           quarantine: {escape(reason)}"
     return text
@@ -127,7 +135,7 @@ def ingests(ctx: typer.Context, ledger: LedgerOpt = None, fmt: FormatOpt = "tabl
     with opened(ctx, ledger, read_only=True) as lg:
         t = lg.ingests
         cols = ["ingest_id", "path", "status", "focus_version", "rows_read", "rows_loaded",
-                "rows_quarantined", "rows_superseded", "superseded_by", "message"]  # fmt: skip
+                "rows_quarantined", "rows_superseded", "superseded_by", "rounding", "message"]  # fmt: skip
         table = t.select(cols if fmt == "table" else t.columns).order_by("ingest_id").to_pyarrow()
     output.render(table, fmt, console, title="Ingests", unknown="")
 

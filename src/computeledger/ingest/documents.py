@@ -25,7 +25,8 @@ from computeledger.ingest.lines import LINE_COLUMN, ROW_COLUMN, line_map, record
 from computeledger.ingest.mapping import Mapping
 from computeledger.ingest.normalize import RAW, REASON, ROW
 from computeledger.ingest.results import FileResult, Refused
-from computeledger.ingest.typed import Field, match_columns, read_fields
+from computeledger.ingest.rounding import as_json, residue_sums
+from computeledger.ingest.typed import RESIDUE_OF, Field, match_columns, read_fields
 from computeledger.schema.tables import TABLES
 from computeledger.store import Store
 
@@ -142,6 +143,7 @@ def _load(store: Store, staged, kind: Kind, columns, path: Path, fmt: str, lines
         counts = (
             typed.aggregate(bad=typed[REASON].notnull().sum(), n=typed.count()).to_pyarrow().to_pylist()[0]
         )
+        result.rounding = _rounding(good, kind)
         if kind.key is not None:
             keys = good.select(good[kind.key]).distinct()
             store.delete(kind.table, lambda t: t[kind.key].isin(keys[kind.key]) & (t.ingest_id != ingest_id))
@@ -161,6 +163,12 @@ def _load(store: Store, staged, kind: Kind, columns, path: Path, fmt: str, lines
                       for r in reasons.limit(10).to_pyarrow().to_pylist()]  # fmt: skip
 
 
+def _rounding(good: ir.Table, kind: Kind) -> dict:
+    """Per decimal field, the rows rounded past the 18th place and their residues' exact sum."""
+    names = [f.name for f in kind.fields if f.kind == "decimal" and RESIDUE_OF + f.name in good.columns]
+    return residue_sums(good, {name: good[RESIDUE_OF + name] for name in names})
+
+
 def _record(store: Store, result: FileResult, fmt: str, started: datetime) -> None:
     if result.ingest_id is None:
         result.ingest_id = store.next_id("ingests", "ingest_id")
@@ -168,7 +176,8 @@ def _record(store: Store, result: FileResult, fmt: str, started: datetime) -> No
         "ingest_id": result.ingest_id, "batch_id": f"{fmt.split('-')[0]}-{result.ingest_id}",
         "path": result.path,
         "sha256": result.sha256, "mapping_sha256": result.mapping_sha256, "format": fmt,
-        "focus_version": None, "rows_read": result.rows_read, "rows_loaded": result.rows_loaded,
+        "focus_version": None, "version_evidence": None, "rounding": as_json(result.rounding),
+        "rows_read": result.rows_read, "rows_loaded": result.rows_loaded,
         "rows_quarantined": result.rows_quarantined, "rows_superseded": 0, "status": result.status,
         "superseded_by": None, "message": result.message, "started_at": started, "finished_at": _now(),
     }  # fmt: skip

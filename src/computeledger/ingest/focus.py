@@ -14,6 +14,7 @@ records (and on Spark commits) the file.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -27,9 +28,10 @@ import ibis.expr.types as ir
 from computeledger.ingest.files import discover, file_format, fingerprint, path_text
 from computeledger.ingest.lines import LINE_COLUMN, ROW_COLUMN, line_map, record_lines, reject_line
 from computeledger.ingest.mapping import Mapping, MappingMismatch, apply_mapping
-from computeledger.ingest.normalize import RAW, REASON, ROW, normalize
+from computeledger.ingest.normalize import RAW, REASON, ROUNDED_FLAG, ROW, normalize
 from computeledger.ingest.results import FileResult, Refused
-from computeledger.schema.focus import canonical_name, detect_version, missing_mandatory
+from computeledger.ingest.rounding import as_json, residue_totals
+from computeledger.schema.focus import COLUMNS, Kind, canonical_name, missing_mandatory, version_evidence
 from computeledger.schema.tables import CHARGES
 from computeledger.store import Staged, Store, Unreadable
 
@@ -84,7 +86,7 @@ def ingest_file(
         if earlier is not None:
             result.status = "duplicate"
             result.message = f"identical to ingest #{earlier}: nothing changed"
-            result.focus_version = None
+            result.focus_version = result.version_evidence = None
             _record(store, result, batch, started)
             return result
         with store.transaction():
@@ -123,6 +125,13 @@ def _prepare(
             "(FOCUS has about 60; others are kept as x_ extensions)"
         )
     header_map = focus_columns(staged.columns, result)
+    declared = export_metadata(path)
+    if declared is not None:
+        version, source = declared
+        said = f"{source} declares FOCUS {version}"
+        if version != result.focus_version:
+            said += f"; the columns alone say {result.version_evidence}"
+        result.focus_version, result.version_evidence = version, said
     twice = sorted(
         c for c in staged.columns
         if (m := re.fullmatch(r"(.+)_(\d+)", c)) and m.group(1) in staged.columns and m.group(1) in header_map
@@ -135,10 +144,41 @@ def _prepare(
     return staged, header_map
 
 
+_METADATA_LIMIT = 1 << 20  # a metadata file larger than this is no export's manifest
+
+
+def export_metadata(path: Path) -> tuple[str, str] | None:
+    """The FOCUS version an export declares beside its data, with the file that says so:
+    Azure Cost Management's `manifest.json` (exportConfig type FocusCost, dataVersion
+    '1.0r2' is 1.0), or a FOCUS metadata file (`*metadata*.json` with FocusVersion, as the
+    spec's Schema metadata). None when there is none or it cannot be read: the columns
+    then decide alone."""
+    candidates = [path.parent / "manifest.json", *sorted(path.parent.glob("*metadata*.json"))]
+    for meta in candidates:
+        try:
+            if not meta.is_file() or meta.stat().st_size > _METADATA_LIMIT:
+                continue
+            doc = json.loads(meta.read_text(encoding="utf-8-sig"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(doc, dict):
+            continue
+        config = doc.get("exportConfig")
+        text = None
+        if isinstance(config, dict) and "focus" in str(config.get("type", "")).lower():
+            text = config.get("dataVersion")
+        elif "FocusVersion" in doc:
+            text = doc.get("FocusVersion")
+        found = re.match(r"\s*(1\.\d)", str(text)) if text is not None else None
+        if found:
+            return found.group(1), meta.name
+    return None
+
+
 def focus_columns(columns: list[str], result: FileResult) -> dict[str, str]:
     """The file's columns mapped to FOCUS ones, its version noted; refused unless it is FOCUS."""
     header_map = map_headers(columns)
-    result.focus_version = detect_version(set(header_map.values()))
+    result.focus_version, result.version_evidence = version_evidence(set(header_map.values()))
     if not header_map:
         raise Refused(
             f"not a FOCUS file: none of its columns is a FOCUS column (it has {_shown_columns(columns)})"
@@ -222,8 +262,16 @@ def _load(store: Store, staged: Staged, header_map, path: Path, fmt: str, lines,
     except Unreadable as exc:  # a reader that meets damaged rows late
         raise Refused(str(exc)) from exc
     mine = store.pending("charges", lambda t: t.x_ingest_id == ingest_id)
-    counts = mine.aggregate(good=(mine.x_charge_id >= 0).sum(), bad=(mine.x_charge_id < 0).sum())
-    good, bad = (counts.to_pyarrow().to_pylist()[0][k] or 0 for k in ("good", "bad"))
+    loaded = mine.x_charge_id >= 0
+    counts = mine.aggregate(
+        good=loaded.sum(),
+        bad=(~loaded).sum(),
+        rounded=(loaded & mine.x_quality_flags.contains(ROUNDED_FLAG).fill_null(False)).sum(),
+    )
+    good, bad, rounded = (counts.to_pyarrow().to_pylist()[0][k] or 0 for k in ("good", "bad", "rounded"))
+    if rounded:
+        decimals = [c.name for c in COLUMNS if c.kind is Kind.DECIMAL and c.name in header_map.values()]
+        result.rounding = residue_totals(mine.filter(mine.x_charge_id >= 0), decimals)
     if strict and (bad or rejects):
         raise Refused(f"--strict: {bad + len(rejects)} rows break FOCUS rules; "
                       + _first_problems(mine, rejects, starts))  # fmt: skip
@@ -415,7 +463,8 @@ def _record(store: Store, result: FileResult, batch: str, started: datetime) -> 
     row = {
         "ingest_id": result.ingest_id, "batch_id": batch, "path": result.path, "sha256": result.sha256,
         "mapping_sha256": result.mapping_sha256, "format": result.format,
-        "focus_version": result.focus_version, "rows_read": result.rows_read,
+        "focus_version": result.focus_version, "version_evidence": result.version_evidence,
+        "rounding": as_json(result.rounding), "rows_read": result.rows_read,
         "rows_loaded": result.rows_loaded, "rows_quarantined": result.rows_quarantined,
         "rows_superseded": result.rows_set_aside,
         "status": "superseded" if result.rows_set_aside and result.rows_set_aside >= result.rows_loaded

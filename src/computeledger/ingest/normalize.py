@@ -11,6 +11,7 @@ column and the value.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -23,7 +24,7 @@ from computeledger.schema.tables import CHARGES, NUMBER, NUMBER_INTEGER_DIGITS, 
 ROW = "__row"
 REASON = "__reason"
 RAW = "__raw"
-_T, _P, _V, _F = "__t_", "__p_", "__v_", "__f_"  # layer column prefixes
+_T, _P, _V, _F, _R = "__t_", "__p_", "__v_", "__f_", "__r_"  # layer column prefixes
 
 _NULL_STR = ibis.null(dt.string)
 _ISO_DATE = r"^\s*\d{4}-\d{1,2}-\d{1,2}"
@@ -108,39 +109,123 @@ def with_plain_text(t: ir.Table, columns: Mapping[str, str]) -> ir.Table:
     return t.mutate(**plain).drop(*(prefix + dst for dst in columns.values() for prefix in _PARTS))
 
 
-def to_decimal(plain: ir.StringValue) -> ir.Value:
-    """Plain decimal text (`with_plain_text`) to the ledger's exact decimal. Text that
-    provably fits a 64-bit decimal (at most 8 characters before the point and 10 after)
-    goes through one: the result is identical, the parse far cheaper. Digit separators
-    ('1_000', which the engine would read as 1000) are not a number here:
-    `decimal_problem` quarantines them rather than guess what was meant."""
+#: The finest digit the ledger keeps, and the type its rounding residues are summed in: a
+#: residue is below half of that digit, so 38 fractional digits hold it (and the sum of
+#: any number of them up to 10**18 rows) exactly.
+ULP = ibis.literal("0.000000000000000001", NUMBER)
+RESIDUE = dt.Decimal(38, 38)
+_WHOLE = dt.Decimal(38, 0)
+RESIDUE_PLACES = 38  # fractional digits a source value may carry beyond which it is refused
+ROUNDED_FLAG = "rounded_past_18_decimals:"
+ROUNDED_FROM = "x_rounded_from"  # x_extensions key: column -> the source text of a rounded value
+ROUNDING_RESIDUE = "x_rounding_residue"  # x_extensions key: column -> source value - stored value
+_LONG_LOSSY = rf"\.\d{{{NUMBER_SCALE}}}\d*[1-9]"
+_TOO_FINE = rf"\.\d{{{RESIDUE_PLACES}}}\d*[1-9]"
+_ALL_NINES = rf"^[+-]?9{{{NUMBER_INTEGER_DIGITS}}}\.9{{{NUMBER_SCALE}}}"
+
+
+def _fits_fast(plain: ir.StringValue) -> ir.BooleanValue:
     dot = plain.find(".")
     n = plain.length()
-    fits = ibis.ifelse(dot >= 0, (dot <= _FAST_INT) & (n - dot - 1 <= _FAST_FRAC), n <= _FAST_INT)
-    parsed = ibis.ifelse(fits, plain.try_cast(_FAST).cast(NUMBER), plain.try_cast(NUMBER))
-    return ibis.ifelse(plain.contains("_"), ibis.null(NUMBER), parsed)
+    return ibis.ifelse(dot >= 0, (dot <= _FAST_INT) & (n - dot - 1 <= _FAST_FRAC), n <= _FAST_INT)
+
+
+def _parse(text: ir.StringValue) -> ir.Value:
+    return ibis.ifelse(_fits_fast(text), text.try_cast(_FAST).cast(NUMBER), text.try_cast(NUMBER))
+
+
+def rounds(plain: ir.StringValue) -> ir.BooleanValue:
+    """Whether plain decimal text has a non-zero digit past the ledger's 18th decimal place
+    (and so is rounded on the way in)."""
+    dot = plain.find(".")
+    long_fraction = (dot >= 0) & (plain.length() - dot - 1 > NUMBER_SCALE)
+    return ibis.ifelse(long_fraction, strip(plain).re_search(_LONG_LOSSY), False)
+
+
+@dataclass(frozen=True)
+class Rounded:
+    """A decimal column read from text: the stored value, whether digits past the 18th
+    place were rounded away, and the residue as plain decimal text (source value - stored
+    value, exact; null when nothing was rounded; `RESIDUE` holds it as a decimal)."""
+
+    value: ir.Value
+    rounded: ir.BooleanValue
+    residue: ir.StringValue
+
+
+def to_decimal_rounded(plain: ir.StringValue) -> Rounded:
+    """Plain decimal text (`with_plain_text`) to the ledger's decimal: exact where the text
+    has at most 18 fractional digits (that are not zero), else rounded half-even at the
+    18th with the residue kept exactly (digits 19 to 38; a non-zero digit beyond the 38th
+    is refused by `decimal_problem`, since its residue could not be held). Text that
+    provably fits a 64-bit decimal goes through one: the same value, a far cheaper parse.
+    Digit separators ('1_000') are not a number here: `decimal_problem` says why."""
+    long = rounds(plain)
+    s = strip(plain)
+    dot = s.find(".")
+    kept = s.substr(0, dot + 1 + NUMBER_SCALE)
+    last = s.substr(dot + NUMBER_SCALE, 1)  # the 18th fractional digit
+    tail = s.substr(dot + 1 + NUMBER_SCALE)  # digits past it
+    first = tail.substr(0, 1)
+    beyond = tail.substr(1).re_search("[1-9]")
+    odd = last.isin(["1", "3", "5", "7", "9"])
+    up = (first > "5") | ((first == "5") & (beyond | odd))
+    negative = s.startswith("-")
+    truncated = kept.try_cast(NUMBER)
+    step = ibis.ifelse(negative, -ULP, ULP)
+    overflow = up & s.re_search(_ALL_NINES)  # 99..9.99..9|5 would round out of range
+    rounded_value = ibis.ifelse(overflow, ibis.null(NUMBER), ibis.ifelse(up, truncated + step, truncated))
+    parsed = ibis.ifelse(long, rounded_value, _parse(plain))
+    value = ibis.ifelse(plain.contains("_"), ibis.null(NUMBER), parsed)
+    # the residue as text, from whole numbers of 20 digits (the places 19 to 38): exact, and
+    # written the same by every engine (a decimal of scale 38 prints in E notation on some)
+    width = RESIDUE_PLACES - NUMBER_SCALE
+    tail_int = tail.substr(0, width).rpad(width, "0").try_cast(_WHOLE)
+    magnitude = ibis.ifelse(up, ibis.literal(10**width, _WHOLE) - tail_int, tail_int)
+    digits = magnitude.cast(dt.string).lpad(width, "0")
+    minus = ibis.ifelse(negative != up, "-", "")
+    text = minus + "0." + "0" * NUMBER_SCALE + re_replace(digits, r"0+$", "")
+    residue = ibis.ifelse(long, text, _NULL_STR)
+    return Rounded(value, long & value.notnull(), residue)
+
+
+def to_decimal(plain: ir.StringValue) -> ir.Value:
+    """Plain decimal text to the ledger's decimal (`to_decimal_rounded`'s value)."""
+    return to_decimal_rounded(plain).value
 
 
 def decimal_problem(name: str, v: ir.StringValue, plain: ir.StringValue, num: ir.Value) -> ir.StringValue:
-    """Why text `v` (`plain` as `with_plain_text` wrote it) is not an exact decimal; null
-    if it is. Digits that do not fit the ledger's scale are refused, never rounded away
-    (E notation is held to the same rule through the plain decimal it denotes). Nested
+    """Why text `v` (`plain` as `with_plain_text` wrote it) is not a decimal the ledger can
+    hold; null if it is. Digits past the 18th place are rounded (`to_decimal_rounded`), so
+    only a non-zero digit past the 38th place (whose residue could not be kept exactly),
+    an integer part over 20 digits, or text that is no number is refused. Nested
     conditions, as the engine evaluates each branch only on the rows that reach it."""
-    dot = plain.find(".")
-    long_fraction = (dot >= 0) & (plain.length() - dot - 1 > NUMBER_SCALE)
-    lossy = ibis.ifelse(long_fraction, strip(plain).re_search(rf"\.\d{{{NUMBER_SCALE}}}\d*[1-9]"), False)
-    places = f"{name}: more than {NUMBER_SCALE} decimal places: " + _shown(v)
+    too_fine = ibis.ifelse(rounds(plain), strip(plain).re_search(_TOO_FINE), False)
+    places = f"{name}: more than {RESIDUE_PLACES} decimal places: " + _shown(v)
     unparsed = ibis.cases(
         (~v.re_search(_NUMBER_TEXT), f"{name}: not a number: " + _shown(v)),
         (plain.isnull(), f"{name}: an exponent beyond {E_LIMIT} either way: " + _shown(v)),
-        (lossy, places),
         else_=f"{name}: out of range (more than {NUMBER_INTEGER_DIGITS} integer digits): " + _shown(v),
     )
     return ibis.ifelse(
         num.notnull(),
-        ibis.ifelse(lossy, places, _NULL_STR),
+        ibis.ifelse(too_fine, places, _NULL_STR),
         ibis.ifelse(v.isnull(), _NULL_STR, unparsed),
     )
+
+
+def rounding_json(rounded: Mapping[str, Rounded], source: Mapping[str, ir.StringValue]) -> tuple[
+    ir.StringValue, ir.StringValue
+]:
+    """The members of the x_extensions objects ROUNDED_FROM and ROUNDING_RESIDUE for the
+    columns rounded on a row (null when none was): the source text of each rounded value and
+    its residue, as JSON text. Numeric text needs no escaping, so it is written directly."""
+    froms, residues = [], []
+    for name, r in rounded.items():
+        froms.append(ibis.ifelse(r.rounded, f'"{name}":"' + strip(source[name]) + '"', _NULL_STR))
+        residues.append(ibis.ifelse(r.rounded, f'"{name}":"' + r.residue + '"', _NULL_STR))
+    join = ibis.literal(",").join
+    return join(froms).nullif(""), join(residues).nullif("")
 
 
 def to_datetime(v: ir.StringValue) -> ir.Value:
@@ -215,7 +300,9 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
     for col in present:
         v = t1[_T + col.name]
         if col.kind is Kind.DECIMAL:
-            layer2[_V + col.name] = to_decimal(t1[_P + col.name])
+            r = to_decimal_rounded(t1[_P + col.name])
+            layer2[_V + col.name] = r.value
+            layer2[_R + col.name] = r.residue
         elif col.kind is Kind.DATETIME:
             layer2[_V + col.name] = to_datetime(v)
         elif col.allowed:
@@ -230,10 +317,14 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
     # Layer 3: each column's own problems and flags, by name on layers 1 and 2.
     problems: list[ir.StringValue] = []
     flags: list[ir.StringValue] = [t2[_F + "null"], t2[_F + "blank"]]
+    rounded: dict[str, Rounded] = {}
     for col in present:
         v, value = t2[_T + col.name], t2[_V + col.name]
         if col.kind is Kind.DECIMAL:
             problems.append(decimal_problem(col.name, v, t2[_P + col.name], value))
+            was_rounded = rounds(t2[_P + col.name]) & value.notnull()
+            r = rounded[col.name] = Rounded(value, was_rounded, t2[_R + col.name])
+            flags.append(_problem(r.rounded, ROUNDED_FLAG + col.name))
         elif col.kind is Kind.DATETIME:
             problems.append(_problem(v.notnull() & value.isnull(),
                                      f"{col.name}: not a date-time: " + _shown(v)))  # fmt: skip
@@ -270,7 +361,7 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
     for col in COLUMNS:
         out[col.name] = values[col.name] if col.name in values else ibis.null(CHARGES[col.name])
     out["x_quality_flags"] = ibis.literal(";").join(flags).nullif("")
-    out["x_extensions"] = _extensions(t2, extension_cols)
+    out["x_extensions"] = _extensions(t2, extension_cols, rounding_json(rounded, text))
     out[ROW] = t2[ROW]
     out[REASON] = reason
     # the row as read: the file's own text, from before any column took its typed value
@@ -309,6 +400,8 @@ def _period_problems(values: dict[str, ir.Value], flags: list) -> list[ir.String
         if start is None or end is None:
             continue
         bad = (end < start) if kind == "Charge" else (end <= start)
+        if kind == "Charge":  # FOCUS: the end is exclusive, so an empty period charges no time
+            flags.append(_problem((end == start).fill_null(False), "empty_charge_period"))
         out.append(_problem(
             bad.fill_null(False),
             f"{kind}PeriodEnd " + _shown(end.cast(dt.string))
@@ -324,19 +417,25 @@ def _period_problems(values: dict[str, ir.Value], flags: list) -> list[ir.String
     return out
 
 
-def extension_keys(cols: list[str]) -> dict[str, str]:
+def extension_keys(
+    cols: list[str], reserved: tuple[str, ...] = (ROUNDED_FROM, ROUNDING_RESIDUE)
+) -> dict[str, str]:
     """Column -> its key in x_extensions: the x_ prefix FOCUS asks for, and never a key
     another column has (`foo` beside `x_foo` becomes `x_foo_2`; keys are compared without
-    case, as the engines compare field names). Every column survives."""
-    taken = {c.lower() for c in cols if c.startswith("x_")}
-    out = {}
+    case, as the engines compare field names) nor one the ledger writes itself
+    (`reserved`: a file's own `x_rounded_from` becomes `x_rounded_from_2`). Every column
+    survives."""
+    own = {r.lower() for r in reserved}
+    taken = {c.lower() for c in cols if c.startswith("x_")} | own
+    out: dict[str, str] = {}
     for c in cols:
-        if c.startswith("x_") and c.lower() not in {v.lower() for v in out.values()}:
+        used = {v.lower() for v in out.values()}
+        if c.startswith("x_") and c.lower() not in used and c.lower() not in own:
             out[c] = c
             continue
         base = c if c.startswith("x_") else f"x_{c}"
         key, n = base, 1
-        while key.lower() in taken or key.lower() in {v.lower() for v in out.values()}:
+        while key.lower() in taken or key.lower() in used:
             n += 1
             key = f"{base}_{n}"
         out[c] = key
@@ -344,10 +443,23 @@ def extension_keys(cols: list[str]) -> dict[str, str]:
     return out
 
 
-def _extensions(raw: ir.Table, cols: list[str]) -> ir.StringValue:
-    """Columns FOCUS does not define, as one JSON object (see `extension_keys`)."""
+def _extensions(
+    raw: ir.Table, cols: list[str], rounding: tuple[ir.StringValue, ir.StringValue] | None = None
+) -> ir.StringValue:
+    """Columns FOCUS does not define, as one JSON object (see `extension_keys`), with the
+    source text and residue of every value rounded past the 18th decimal place under
+    ROUNDED_FROM and ROUNDING_RESIDUE (`rounding_json`)."""
+    own: ir.StringValue = _NULL_STR
+    if cols:
+        keys = extension_keys(cols)
+        own = ibis.struct({keys[c]: raw[c] for c in cols}).cast(dt.json).cast(dt.string)
+    if rounding is None:
+        return own
+    froms, residues = rounding
+    added = f'"{ROUNDED_FROM}":{{' + froms + f'}},"{ROUNDING_RESIDUE}":{{' + residues + "}"
     if not cols:
-        return _NULL_STR
-    keys = extension_keys(cols)
-    fields = {keys[c]: raw[c] for c in cols}
-    return ibis.struct(fields).cast(dt.json).cast(dt.string)
+        return ibis.ifelse(froms.notnull(), "{" + added + "}", _NULL_STR)
+    # the struct's JSON ends in its closing brace: the rounding members go before it
+    body = own.substr(0, own.length() - 1)
+    glue = ibis.ifelse(body == "{", "", ",")
+    return ibis.ifelse(froms.notnull(), body + glue + added + "}", own)

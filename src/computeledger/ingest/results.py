@@ -18,6 +18,7 @@ class FileResult:
     status: str = "loaded"
     format: str | None = None
     focus_version: str | None = None
+    version_evidence: str | None = None  # the columns (or metadata) that decided the version
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -28,6 +29,8 @@ class FileResult:
     mapping_sha256: str | None = None
     message: str | None = None
     reasons: list[str] = field(default_factory=list)
+    #: column -> {"rows": n, "residue": exact text}: what was rounded past the 18th decimal place
+    rounding: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)

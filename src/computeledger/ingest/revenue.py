@@ -14,7 +14,7 @@ from computeledger.errors import UsageError
 from computeledger.ingest.documents import Family, Kind, ingest_documents
 from computeledger.ingest.mapping import Mapping
 from computeledger.ingest.results import FileResult
-from computeledger.ingest.typed import Field
+from computeledger.ingest.typed import ROUNDED, Field
 from computeledger.store import Store
 
 
@@ -79,7 +79,7 @@ def _invoice_lines(rows: ir.Table) -> ir.Table:
     """A model of '-' or '' is no model; the amount is checked against quantity x price."""
     return rows.mutate(
         model=ibis.ifelse(rows.model.isin(["-", ""]), ibis.null("string"), rows.model),
-        x_quality_flags=_amount_flag(rows),
+        x_quality_flags=ibis.literal(";").join([_amount_flag(rows), rows[ROUNDED]]).nullif(""),
     )
 
 

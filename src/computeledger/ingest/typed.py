@@ -17,11 +17,12 @@ import ibis.expr.types as ir
 from computeledger.ingest.normalize import (
     RAW,
     REASON,
+    ROUNDED_FLAG,
     ROW,
     decimal_problem,
     nullish,
     to_datetime,
-    to_decimal,
+    to_decimal_rounded,
     with_plain_text,
 )
 from computeledger.portable import strip
@@ -76,9 +77,16 @@ def _date(name: str, v: ir.StringValue) -> tuple[ir.Value, ir.StringValue]:
     return value, problem
 
 
+#: Columns `read_fields` adds beside the fields: a decimal field's residue (source - stored,
+#: plain text, null unless rounded past the 18th place), and the row's rounding flags.
+RESIDUE_OF = "__residue_"
+ROUNDED = "__rounded"
+
+
 def read_fields(raw: ir.Table, fields: list[Field], columns: dict[str, str]) -> ir.Table:
     """The typed fields of `raw` (text columns and ROW), with REASON (null for a usable
-    row) and RAW (the row as read, JSON, only on rejected rows). `columns` maps a field
+    row), RAW (the row as read, JSON, only on rejected rows), and for every decimal field
+    its rounding residue (RESIDUE_OF + name) and the row's rounding flags (ROUNDED). `columns` maps a field
     to its column in `raw`; a field without one is null. Text is cleaned in a layer of
     its own, so that each check refers to it by name and the query stays small."""
     mapped = [f for f in fields if f.name in columns]
@@ -89,6 +97,8 @@ def read_fields(raw: ir.Table, fields: list[Field], columns: dict[str, str]) -> 
     t = with_plain_text(t, {plain_of[name]: plain_of[name] for name in plain_of})
     values: dict[str, ir.Value] = {}
     problems: list[ir.StringValue] = []
+    residues: dict[str, ir.Value] = {}
+    flags: list[ir.StringValue] = []
     for f in fields:
         if f.name not in columns:
             values[f.name] = ibis.null(_TYPES[f.kind])
@@ -97,9 +107,11 @@ def read_fields(raw: ir.Table, fields: list[Field], columns: dict[str, str]) -> 
             continue
         text = t[text_of[f.name]]
         if f.kind == "decimal":
-            number = to_decimal(t[plain_of[f.name]])
-            values[f.name] = number
-            problems.append(decimal_problem(f.name, strip(text), t[plain_of[f.name]], number))
+            r = to_decimal_rounded(t[plain_of[f.name]])
+            values[f.name] = r.value
+            residues[RESIDUE_OF + f.name] = ibis.ifelse(r.rounded, r.residue, ibis.null(dt.string))
+            flags.append(ibis.ifelse(r.rounded, ROUNDED_FLAG + f.name, ibis.null(dt.string)))
+            problems.append(decimal_problem(f.name, strip(text), t[plain_of[f.name]], r.value))
         elif f.kind == "integer":
             values[f.name], problem = whole_number(f.name, text)
             problems.append(problem)
@@ -113,7 +125,8 @@ def read_fields(raw: ir.Table, fields: list[Field], columns: dict[str, str]) -> 
     reason = ibis.literal("; ").join(problems).nullif("") if problems else ibis.null(dt.string)
     raw_json = ibis.struct({c: t[c] for c in raw.columns if c != ROW}).cast(dt.json).cast(dt.string)
     rejected = ibis.ifelse(reason.notnull(), raw_json, None)
-    return t.select(**values, **{ROW: t[ROW], REASON: reason, RAW: rejected})
+    rounded = ibis.literal(";").join(flags).nullif("") if flags else ibis.null(dt.string)
+    return t.select(**values, **residues, **{ROW: t[ROW], REASON: reason, RAW: rejected, ROUNDED: rounded})
 
 
 _TYPES = {"text": dt.string, "decimal": NUMBER, "integer": dt.int64, "date": dt.date}

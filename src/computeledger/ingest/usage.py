@@ -211,7 +211,8 @@ def _record(store: Store, result: UsageResult, sha: str, started, ingest_id: int
     row = {
         "ingest_id": ingest_id or store.next_id("ingests", "ingest_id"), "batch_id": None,
         "path": result.path, "sha256": sha, "mapping_sha256": None, "format": result.format,
-        "focus_version": None, "rows_read": result.rows_loaded + result.rows_quarantined,
+        "focus_version": None, "version_evidence": None, "rounding": None,
+        "rows_read": result.rows_loaded + result.rows_quarantined,
         "rows_loaded": result.rows_loaded, "rows_quarantined": result.rows_quarantined,
         "rows_superseded": 0, "status": result.status, "superseded_by": None,
         "message": result.message, "started_at": started,

@@ -149,14 +149,33 @@ _VERSION_MARKERS = (
 )  # fmt: skip
 
 
+#: 1.2 names that Azure's FocusCost 1.0 layout already writes: alone, no evidence of 1.2.
+_EARLY_WRITTEN = frozenset({"BillingAccountType", "SubAccountType"})
+
+
 def detect_version(columns: set[str]) -> str:
-    """The FOCUS version a set of (canonical) column names belongs to: the newest whose
-    own columns appear. Column sets are cumulative, so this is a lower bound on what
-    the generator followed, which is all that parsing needs."""
+    """The FOCUS version a set of (canonical) column names belongs to (`version_evidence`)."""
+    return version_evidence(columns)[0]
+
+
+def version_evidence(columns: set[str]) -> tuple[str, str]:
+    """The FOCUS version of a set of (canonical) column names, and the columns that decided
+    it. The version is the newest whose own columns appear, except that the 1.2 names
+    BillingAccountType and SubAccountType count only beside a 1.1 column: Azure's FocusCost
+    1.0 export writes them with none of 1.1's columns. Column sets are cumulative, so this
+    is a lower bound on what the generator followed, which is all that parsing needs."""
+    has_11 = bool(columns.intersection(dict(_VERSION_MARKERS)["1.1"]))
     for version, markers in _VERSION_MARKERS:
-        if columns.intersection(markers):
-            return version
-    return "1.0"
+        found = [m for m in markers if m in columns]
+        decisive = [m for m in found if m not in _EARLY_WRITTEN or has_11]
+        if decisive:
+            return version, f"{version}: has {version}'s " + ", ".join(decisive)
+    early = sorted(columns & _EARLY_WRITTEN)
+    why = "1.0: none of the columns added in 1.1 or later"
+    if early:
+        why += (f" beyond {', '.join(early)} (1.2 names that Azure's FocusCost 1.0 export also writes,"
+                " not counted without a 1.1 column)")  # fmt: skip
+    return "1.0", why
 
 
 def missing_mandatory(columns: set[str]) -> list[str]:

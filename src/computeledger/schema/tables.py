@@ -8,8 +8,8 @@ import ibis.expr.schema as sch
 from computeledger.schema.focus import COLUMNS, Kind
 
 #: Exact decimal for every money and quantity column: 20 integer and 18 fractional
-#: digits. Real exports carry up to 15 fractional digits; a value needing more is
-#: quarantined rather than rounded.
+#: digits. Digits past the 18th place (Azure writes up to 28) are rounded half-even on the
+#: way in, each residue kept on its row and summed per ingest (`ingest/rounding.py`).
 NUMBER = dt.Decimal(38, 18)
 NUMBER_SCALE = 18
 NUMBER_INTEGER_DIGITS = 38 - NUMBER_SCALE
@@ -42,6 +42,7 @@ INGESTS = sch.Schema(
         "mapping_sha256": dt.string,  # the mapping a non-FOCUS file was read with
         "format": dt.string,
         "focus_version": dt.string,
+        "version_evidence": dt.string,  # which columns (or metadata) decided the version
         "rows_read": dt.int64,
         "rows_loaded": dt.int64,
         "rows_quarantined": dt.int64,
@@ -49,6 +50,8 @@ INGESTS = sch.Schema(
         "status": dt.string,  # loaded, duplicate, refused, superseded
         "superseded_by": dt.int64,
         "message": dt.string,
+        #: JSON: column -> {"rows": n, "residue": exact text} for values rounded past the 18th place
+        "rounding": dt.string,
         "started_at": dt.Timestamp(),
         "finished_at": dt.Timestamp(),
     }

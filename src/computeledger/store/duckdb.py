@@ -98,6 +98,19 @@ class DuckDBStore:
             for name, schema in TABLES.items():
                 if name not in existing:
                     self.con.create_table(name, schema=schema)
+                else:
+                    self._add_missing_columns(name, schema)
+
+    def _add_missing_columns(self, name: str, schema: Any) -> None:
+        """A ledger written by an earlier version gains the columns added since (null in
+        its earlier rows), so that every write sees the current schema."""
+        have = set(self.con.table(name).columns)
+        for column, kind in schema.items():
+            if column not in have:
+                kind_sql = self.con.compiler.type_mapper.from_ibis(kind)
+                column_def = sge.ColumnDef(this=sg.to_identifier(column, quoted=True), kind=kind_sql)
+                add = sge.Alter(this=sg.table(name, quoted=True), kind="TABLE", actions=[column_def])
+                self.raw.execute(add.sql("duckdb"))
 
     # -- reading ---------------------------------------------------------------------
     def table(self, name: str) -> ir.Table:

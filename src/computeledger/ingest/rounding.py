@@ -1,0 +1,56 @@
+"""What ingest rounded away: per file and column, the rows rounded past the ledger's 18th
+decimal place and the exact sum of their residues, so that the ledger's total plus the
+residue is the source's total to its last digit.
+
+Each rounded row carries its residues in `x_extensions` (see `normalize.to_decimal_rounded`);
+these are summed here as decimals of 38 fractional places, which hold any residue and the
+sum of up to 10**18 of them exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+import ibis.expr.types as ir
+
+from computeledger.ingest.normalize import RESIDUE, ROUNDING_RESIDUE
+from computeledger.portable import json_field
+
+
+def residue_totals(rows: ir.Table, columns: Sequence[str], extensions: str = "x_extensions") -> dict:
+    """Column -> {"rows": n, "residue": "exact decimal text"} for each column of `columns`
+    that ingest rounded on some row of `rows` (whose `extensions` column holds the residues
+    as JSON text). One aggregate; the empty dict when nothing was rounded."""
+    if not columns:
+        return {}
+    residues = json_field(rows[extensions], ROUNDING_RESIDUE)
+    marked = rows.filter(residues.notnull()).mutate(cl_residues=residues)
+    return residue_sums(marked, {name: json_field(marked.cl_residues, name) for name in columns})
+
+
+def residue_sums(rows: ir.Table, residues: Mapping[str, ir.StringValue]) -> dict:
+    """Column -> {"rows": n, "residue": exact text} over `rows`, for each column whose
+    residue expression (plain decimal text, null where nothing was rounded) is set on some
+    row; one aggregate."""
+    if not residues:
+        return {}
+    metrics = {}
+    for i, text in enumerate(residues.values()):
+        value = text.cast(RESIDUE)
+        metrics[f"n{i}"], metrics[f"r{i}"] = value.notnull().sum(), value.sum()
+    got = rows.aggregate(**metrics).to_pyarrow().to_pylist()[0]
+    return {name: {"rows": int(got[f"n{i}"]), "residue": plain(got[f"r{i}"])}
+            for i, name in enumerate(residues) if got[f"n{i}"]}  # fmt: skip
+
+
+def plain(value: Decimal) -> str:
+    """A decimal as plain text without trailing zeros (never E notation)."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def as_json(totals: dict) -> str | None:
+    """The totals as the JSON text the `ingests` table keeps (null when nothing was rounded)."""
+    return json.dumps(totals, sort_keys=True) if totals else None

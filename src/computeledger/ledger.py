@@ -111,13 +111,17 @@ class Ledger:
             return summary(parts if parts is not None else allocated_charges(self, rules_version), by)
         return summary(self.charges, by)
 
-    def ingest_usage(self, paths: Sequence[str | Path], *, attributes: dict[str, str] | None = None) -> list:
-        """Load token usage: OpenAI-style usage records (.jsonl), OTLP GenAI spans (.json) or a
-        usage CSV. `attributes` names the span attributes of customer, channel and request
-        count (else ./computeledger.toml's [usage], else the lab's `lab.customer`, ...)."""
+    def ingest_usage(
+        self, paths: Sequence[str | Path], *, attributes: dict[str, str] | None = None, fmt: str | None = None
+    ) -> list:
+        """Load token usage: OpenAI-style usage records (.jsonl), OTLP GenAI spans (.json),
+        OpenAI's and Anthropic's usage API responses as returned (.json, told by content) or
+        a usage CSV. `attributes` names the span attributes of customer, channel and request
+        count (else ./computeledger.toml's [usage], else the lab's `lab.customer`, ...);
+        `fmt` names the format where the content does not tell it."""
         from computeledger.ingest.usage import ingest_usage
 
-        return ingest_usage(self.store, paths, usage_settings() | (attributes or {}))
+        return ingest_usage(self.store, paths, usage_settings() | (attributes or {}), fmt)
 
     def ingest_revenue(self, paths: Sequence[str | Path], *, mapping: str | Path | None = None) -> list:
         """Load customer invoices, payments and partners' revenue-share statements (or other

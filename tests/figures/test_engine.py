@@ -206,7 +206,7 @@ def test_the_article_example_reproduces_its_claims():
         ({"value": "1B"}, "a flow needs period_start and period_end"),
         ({"period": "2025-12-31..2025-01-01", "value": "1B"}, "period_end 2025-01-01 is before period_start"),
         ({"period": "2025-01-01..2025-12-31", "value": "1B", "status": "rumour"}, "'rumour' is not one of"),
-        ({"period": "2025-01-01..2025-12-31", "value": "1B", "scope": "azure"}, "scope must be key=value"),
+        ({"period": "2025-01-01..2025-12-31", "value": "1B", "scope": "=azure"}, "no key before '='"),
         ({"instant": "2025-01-01", "value": "1B", "metric": "compute_cost"}, None),
         ({"period": "2025-01-01..2025-12-31", "value": "1B", "metric": "cash"}, "cash is a balance"),
     ],
@@ -217,6 +217,20 @@ def test_bad_figures_are_clear_errors(row, message):
         return
     with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
         figures(row)
+
+
+def test_a_scope_part_without_a_key_is_a_qualifier_of_the_figure():
+    """'payer=OpenAI; net revenue share' is read, the free text kept as the figure's
+    qualifier: shown with it, and two figures differing only by it are two quantities."""
+    fs = figures(
+        {"id": "a", "period": "2025-01-01..2025-12-31", "value": "1B",
+         "scope": "payer=OpenAI; net revenue share; company  total"},
+        {"id": "b", "period": "2025-01-01..2025-12-31", "value": "2B", "scope": "payer=OpenAI"},
+    )  # fmt: skip
+    a, b = fs.figures
+    assert a.scope == (("payer", "openai"), ("qualifier", "net revenue share; company total"))
+    assert b.scope == (("payer", "openai"),)
+    assert a.key != b.key
 
 
 def test_csv_errors_name_the_line(tmp_path):

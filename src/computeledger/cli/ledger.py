@@ -28,7 +28,9 @@ def ingest(
 ) -> None:
     """Load FOCUS cost and usage files (or other bills, through --mapping), one transaction per file."""
     check_format(fmt)
-    files = discover(list(paths))
+    from computeledger.ingest.focus import cost_report
+
+    files = discover(list(paths), also=cost_report)
     _readable(ctx, files)
     with opened(ctx, ledger) as lg, progress() as bar:
         task = bar.add_task("ingest", total=len(files))

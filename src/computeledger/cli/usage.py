@@ -15,8 +15,14 @@ from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console
 def ingest_usage(
     ctx: typer.Context,
     paths: Annotated[
-        list[Path], typer.Argument(help="Usage files or folders: .jsonl (OpenAI), .json (OTLP), .csv")
+        list[Path],
+        typer.Argument(help="Usage files or folders: .jsonl, .json (OTLP; OpenAI, Anthropic usage API), csv"),
     ],
+    input_format: Annotated[
+        str | None,
+        typer.Option("--input-format", help="The files' format where their content does not tell it: "
+                     "openai-usage, otel-spans, usage-csv, openai-usage-api, anthropic-usage"),
+    ] = None,
     ledger: LedgerOpt = None,
     otel_customer: Annotated[
         str | None, typer.Option("--otel-customer", help="Span attribute with the customer [lab.customer]")
@@ -30,11 +36,13 @@ def ingest_usage(
     fmt: FormatOpt = "table",
 ) -> None:
     """Load token usage: OpenAI-style usage records (JSONL), OpenTelemetry GenAI spans (OTLP
-    JSON) or a usage CSV (period_start, model, customer, channel, token columns)."""
+    JSON, gzip, one export a line), OpenAI's organization Usage API and Anthropic's usage
+    report as the APIs return them, or a usage CSV (period_start, model, customer, channel,
+    token columns)."""
     check_format(fmt)
     names = {"customer": otel_customer, "channel": otel_channel, "requests": otel_requests}
     with opened(ctx, ledger) as lg:
-        results = lg.ingest_usage(paths, attributes={k: v for k, v in names.items() if v})
+        results = lg.ingest_usage(paths, attributes={k: v for k, v in names.items() if v}, fmt=input_format)
     table = pa.Table.from_pylist(
         [{"path": r.path, "format": r.format, "status": r.status, "rows_loaded": r.rows_loaded,
           "rows_quarantined": r.rows_quarantined, "message": r.message or "; ".join(r.reasons)}

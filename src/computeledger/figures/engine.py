@@ -25,7 +25,15 @@ import numpy as np
 
 from computeledger import money
 from computeledger.errors import UsageError
-from computeledger.figures.model import Figure, Interval, Period, next_day, parse_amount, parse_date
+from computeledger.figures.model import (
+    QUALIFIER,
+    Figure,
+    Interval,
+    Period,
+    next_day,
+    parse_amount,
+    parse_date,
+)
 from computeledger.figures.read import FigureSet
 
 ROUNDS = 3  # derivation rounds: enough for sums of sums and bounds on them
@@ -80,7 +88,7 @@ def _within(inner: Interval, outer: Interval) -> bool:
 
 def describe(key: tuple) -> str:
     entity, metric, scope, period = key
-    where = ", ".join(f"{k}={v}" for k, v in scope) or "all"
+    where = ", ".join(v if k == QUALIFIER else f"{k}={v}" for k, v in scope) or "all"
     return f"{entity} {metric} [{where}] {period}"
 
 

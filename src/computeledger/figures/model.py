@@ -302,19 +302,31 @@ def parse_period(start, end, instant, where: str) -> Period:
     return Period(a, b)
 
 
+#: The scope key of the free-text parts of a scope ('net revenue share', 'company total').
+QUALIFIER = "qualifier"
+
+
 def parse_scope(text, where: str) -> tuple[tuple[str, str], ...]:
-    """'provider=azure; workload=inference' (or a mapping) as sorted lowercase pairs."""
+    """'provider=azure; workload=inference' (or a mapping) as sorted lowercase pairs. A part
+    without '=' ('payer=OpenAI; net revenue share') is a free-text qualifier of the figure,
+    kept under QUALIFIER (several joined by '; '): shown with it and part of its identity,
+    never a refusal."""
     if isinstance(text, dict):
         items = [(str(k), str(v)) for k, v in text.items()]
     else:
-        items = []
+        items, free = [], []
         for part in re.split(r"[;|]", str(text or "")):
             if not part.strip():
                 continue
             if "=" not in part:
-                raise UsageError(f"{where}: scope must be key=value pairs separated by ';': {text!r}")
+                free.append(" ".join(part.split()))
+                continue
             k, v = part.split("=", 1)
+            if not k.strip():
+                raise UsageError(f"{where}: a scope part has no key before '=': {part.strip()!r}")
             items.append((k, v))
+        if free:
+            items.append((QUALIFIER, "; ".join(free)))
     pairs = {(k.strip().lower(), v.strip().lower()) for k, v in items}
     if len({k for k, _ in pairs}) != len(pairs):
         raise UsageError(f"{where}: a scope key is given twice: {text!r}")

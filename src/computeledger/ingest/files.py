@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,12 +22,15 @@ def file_format(path: Path) -> str | None:
     return None
 
 
-def discover(paths: list[str | Path]) -> list[Path]:
-    """The files named, and the supported files under the folders named, in a stable order."""
+def discover(paths: list[str | Path], also: Callable[[Path], object] | None = None) -> list[Path]:
+    """The files named, and the supported files under the folders named (those `also`
+    accepts besides: the bills' JSON cost reports), in a stable order."""
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(sorted(f for f in p.rglob("*") if f.is_file() and file_format(f)))
+            found.extend(sorted(
+                f for f in p.rglob("*") if f.is_file() and (file_format(f) or (also is not None and also(f)))
+            ))  # fmt: skip
         elif p.is_file():
             found.append(p)
         else:

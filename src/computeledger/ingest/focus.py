@@ -24,7 +24,9 @@ from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
+from computeledger.ingest.api_reports import COST_COLUMNS, COST_FORMATS, NotAReport, cost_rows, sniff
 from computeledger.ingest.files import discover, file_format, fingerprint, path_text
 from computeledger.ingest.lines import LINE_COLUMN, ROW_COLUMN, line_map, record_lines, reject_line
 from computeledger.ingest.mapping import Mapping, MappingMismatch, apply_mapping
@@ -52,7 +54,7 @@ def ingest_files(
     (its files are parts of one export and never replace each other)."""
     batch = uuid.uuid4().hex
     results = []
-    for path in discover(list(paths)):
+    for path in discover(list(paths), also=cost_report):
         result = ingest_file(store, path, batch=batch, strict=strict, mapping=mapping)
         results.append(result)
         if on_file:
@@ -65,11 +67,14 @@ def ingest_file(
 ) -> FileResult:
     """Ingest one file: loaded (with its quarantined rows), duplicate, or refused."""
     started = _now()
-    fmt = file_format(path)
+    fmt = file_format(path) or cost_report(path)
     result = FileResult(path=path_text(path), format=fmt, mapping=mapping.path if mapping else None)
     mapping_sha = result.mapping_sha256 = mapping.sha256 if mapping else None
     if fmt is None:
-        return _refuse(store, result, batch, started, "not a CSV, CSV.gz or Parquet file")
+        return _refuse(
+            store, result, batch, started,
+            "not a CSV, CSV.gz or Parquet file, nor an OpenAI or Anthropic cost report (JSON)",
+        )  # fmt: skip
     if path.stat().st_size == 0:
         return _refuse(store, result, batch, started, "empty file")
     try:
@@ -108,10 +113,29 @@ def _earlier(store: Store, sha256: str, mapping_sha: str | None) -> int | None:
 def stage_through(store: Store, path: Path, fmt: str, mapping: Mapping | None = None) -> Staged:
     """The file as text columns, seen through its mapping if any; refused if unreadable."""
     try:
+        if fmt in COST_FORMATS:
+            return _staged_report(path, fmt)
         staged = store.stage(path, fmt)
         return apply_mapping(staged, mapping) if mapping is not None else staged
-    except (Unreadable, MappingMismatch) as exc:
+    except (Unreadable, MappingMismatch, NotAReport) as exc:
         raise Refused(str(exc)) from exc
+
+
+def cost_report(path: Path) -> str | None:
+    """The cost report format of a JSON file (OpenAI's Costs API, Anthropic's cost report),
+    told from its content; None for any other file."""
+    if not path.name.lower().endswith((".json", ".jsonl", ".json.gz", ".jsonl.gz")):
+        return None
+    found = sniff(path)
+    return found if found in COST_FORMATS else None
+
+
+def _staged_report(path: Path, fmt: str) -> Staged:
+    """A cost report as a staged file of FOCUS text columns, a row a result (numbered in
+    the order of the response, as a Parquet file's rows are)."""
+    rows = cost_rows(path, fmt)
+    rows = rows.append_column(ROW, pa.array(range(rows.num_rows), pa.int64()))
+    return Staged(ibis.memtable(rows), list(COST_COLUMNS), 1, fmt)
 
 
 def _prepare(
@@ -128,7 +152,7 @@ def _prepare(
     declared = export_metadata(path)
     if declared is not None:
         version, source = declared
-        said = f"{source} declares FOCUS {version}"
+        said = f"{source} declares {version}"
         if version != result.focus_version:
             said += f"; the columns alone say {result.version_evidence}"
         result.focus_version, result.version_evidence = version, said
@@ -252,7 +276,7 @@ def _load(store: Store, staged: Staged, header_map, path: Path, fmt: str, lines,
     result.rows_read = staged.table.count().to_pyarrow().as_py() + len(rejects)
     starts: list[int] = []
     line_table = None
-    if fmt != "parquet" and (rejects or lines != result.rows_read + 1):
+    if fmt in ("csv", "csv.gz") and (rejects or lines != result.rows_read + 1):
         starts = record_lines(path, fmt, staged.delimiter, staged.quote)
         line_table = ibis.memtable(line_map(starts, {r for r, _, _ in rejects}))
     rows, params = _typed(staged, header_map, line_table)

@@ -18,6 +18,16 @@ import ibis
 import ibis.expr.types as ir
 
 from computeledger.errors import UsageError
+from computeledger.ingest.api_reports import (
+    COST_FORMATS,
+    NO_MODEL,
+    NO_MODEL_HINT,
+    NO_TOKENS,
+    USAGE_FORMATS,
+    NotAReport,
+    sniff,
+    usage_records,
+)
 from computeledger.ingest.files import fingerprint, path_text
 from computeledger.ingest.normalize import RAW, REASON, ROW
 from computeledger.ingest.typed import Field, match_columns, read_fields, whole_number
@@ -25,6 +35,35 @@ from computeledger.schema.tables import USAGE
 from computeledger.store import Store, Unreadable
 
 FORMATS = {".jsonl": "openai-usage", ".ndjson": "openai-usage", ".json": "otel-spans", ".csv": "usage-csv"}
+#: Every format `--format` may name: the record files above, and the API reports.
+ALL_FORMATS = ("openai-usage", "otel-spans", "usage-csv", *USAGE_FORMATS)
+
+
+def _suffix(path: Path) -> str:
+    """The suffix that tells the format: `.json` of `spans.json.gz` too."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if len(suffixes) >= 2 and suffixes[-1] == ".gz":
+        return suffixes[-2]
+    return path.suffix.lower()
+
+
+def format_of(path: Path, named: str | None = None) -> tuple[str | None, str | None]:
+    """(format, why not) of a usage file: the one named, else told from the content for
+    JSON (an OTLP export, an API's usage report, or usage records a line) and from the
+    suffix for CSV. A cost report is not usage: it is a bill (`computeledger ingest`)."""
+    if named is not None:
+        return named, None
+    suffix = _suffix(path)
+    if suffix not in FORMATS:
+        return None, (
+            "not a usage file: use .jsonl (usage records), .json (OTLP spans or an API usage report) or .csv"
+        )
+    if suffix == ".csv":
+        return "usage-csv", None
+    found = sniff(path)
+    if found in COST_FORMATS:
+        return None, f"a cost report ({found}), not usage: load it as a bill with `computeledger ingest`"
+    return found or FORMATS[suffix], None
 
 #: The columns of a plain usage CSV (a gateway's export): a period (start, and end or a
 #: day), the model, customer and channel, and the counts.
@@ -65,7 +104,7 @@ def usage_files(paths) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.suffix.lower() in FORMATS and f.is_file())
+            out += sorted(f for f in p.rglob("*") if _suffix(f) in FORMATS and f.is_file())
         elif p.is_file():
             out.append(p)
         else:
@@ -73,15 +112,20 @@ def usage_files(paths) -> list[Path]:
     return out
 
 
-def ingest_usage(store: Store, paths, attributes: dict[str, str] | None = None) -> list[UsageResult]:
-    """Load every usage file; `attributes` renames the OTLP attributes of OTEL_ATTRIBUTES."""
+def ingest_usage(
+    store: Store, paths, attributes: dict[str, str] | None = None, fmt: str | None = None
+) -> list[UsageResult]:
+    """Load every usage file; `attributes` renames the OTLP attributes of OTEL_ATTRIBUTES;
+    `fmt` (one of ALL_FORMATS) names the format where the content does not tell it."""
+    if fmt is not None and fmt not in ALL_FORMATS:
+        raise UsageError(f"--format: not a usage format: {fmt!r} (known: {', '.join(ALL_FORMATS)})")
     names = OTEL_ATTRIBUTES | (attributes or {})
-    return [_one(store, f, names) for f in usage_files(paths)]
+    return [_one(store, f, names, fmt) for f in usage_files(paths)]
 
 
 #: A count a usage format may leave out, and what it then is (None: it stays unknown).
 _ABSENT = {"requests": None, "input_tokens": None, "cached_input_tokens": 0, "output_tokens": 0,
-           "reasoning_tokens": 0}  # fmt: skip
+           "reasoning_tokens": 0, "cache_write_tokens": 0}  # fmt: skip
 
 
 def _counted(records: ir.Table, fmt: str) -> ir.Table:
@@ -89,10 +133,14 @@ def _counted(records: ir.Table, fmt: str) -> ir.Table:
     parse for every engine and format. A count present but not a whole number ('abc',
     '2.5', '1e30', a double) is the record's reason (`cl_read`), never read as 0; an absent
     one takes its default (a span without a request count is one request)."""
+    missing = {"provider": ibis.null("string"), "cache_write_tokens": ibis.null("string")}
+    records = records.mutate(**{k: v for k, v in missing.items() if k not in records.columns})
     values, problems = {}, []
     for name, default in _ABSENT.items():
-        if fmt == "otel" and name == "requests":
+        if fmt.startswith("otel") and name == "requests":
             default = 1
+        if fmt in USAGE_FORMATS and name != "cache_write_tokens":
+            default = None  # a report's count it does not give is unknown, never 0
         value, trouble = whole_number(name, records[name].cast("string"))
         values[name] = value if default is None else ibis.coalesce(value, ibis.literal(default, "int64"))
         problems.append(trouble)
@@ -113,21 +161,27 @@ def problem(t: ir.Table) -> ir.StringValue:
             t.period_start.isnull() | t.period_end.isnull(),
             "no period: start or end time missing or out of range",
         ),
-        (t.input_tokens.isnull(), "no input token count"),
+        (t.input_tokens.isnull() & ~_counts_no_tokens(t), "no input token count"),
         *((t[name] < 0, f"{name}: a negative count") for name in _ABSENT),
         (
-            (t.cached_input_tokens > t.input_tokens) | (t.reasoning_tokens > t.output_tokens),
+            (t.cached_input_tokens + t.cache_write_tokens.fill_null(0) > t.input_tokens)
+            | (t.reasoning_tokens > t.output_tokens),
             "token counts do not add up",
         ),
         else_=ibis.null("string"),
     )
 
 
-def _one(store: Store, path: Path, attributes: dict[str, str]) -> UsageResult:
-    fmt = FORMATS.get(path.suffix.lower())
+def _counts_no_tokens(t: ir.Table) -> ir.BooleanValue:
+    """Results an API counts in images, characters or seconds: their tokens are unknown."""
+    return t.operation.re_search("^(" + "|".join(NO_TOKENS) + ")").fill_null(False)
+
+
+def _one(store: Store, path: Path, attributes: dict[str, str], named: str | None = None) -> UsageResult:
+    fmt, why = format_of(path, named)
     result = UsageResult(path_text(path), fmt or "unknown", "refused")
     if fmt is None:
-        result.message = "not a usage file: use .jsonl (OpenAI usage records) or .json (OTLP spans)"
+        result.message = why or "not a usage file"
         return result
     sha = fingerprint(path, None).sha256
     ingests = store.table("ingests")
@@ -144,9 +198,11 @@ def _one(store: Store, path: Path, attributes: dict[str, str]) -> UsageResult:
     try:
         if fmt == "usage-csv":
             records = _csv_records(store, path)
+        elif fmt in USAGE_FORMATS:
+            records = _counted(ibis.memtable(usage_records(path, fmt)), fmt)
         else:
             records = _counted(store.read_usage(path, fmt, attributes), fmt)
-    except Unreadable as exc:
+    except (Unreadable, NotAReport) as exc:
         result.message = str(exc)
         with store.transaction():
             _record(store, result, sha, started)
@@ -172,6 +228,11 @@ def _one(store: Store, path: Path, attributes: dict[str, str]) -> UsageResult:
         result.rows_quarantined = sum(c["n"] for c in counts)
         result.reasons = [f"{c['n']} records: {c['r']}" for c in counts]
         result.status = "loaded"
+        unnamed = good.filter(good.model == NO_MODEL).count().to_pyarrow().as_py()
+        if unnamed:
+            result.message = (
+                f"{unnamed} record(s) without a model loaded under the model '{NO_MODEL}': {NO_MODEL_HINT}"
+            )
         _record(store, result, sha, started, ingest_id)
     return result
 

@@ -107,8 +107,8 @@ ALLOCATION_RUNS = sch.Schema(
     }
 )
 
-#: Token usage, one row per usage record or span (input includes cached input, output
-#: includes reasoning).
+#: Token usage, one row per usage record or span (input includes cached input and cache
+#: writes, output includes reasoning).
 USAGE = sch.Schema(
     {
         "ingest_id": dt.int64,
@@ -124,6 +124,8 @@ USAGE = sch.Schema(
         "cached_input_tokens": dt.int64,
         "output_tokens": dt.int64,
         "reasoning_tokens": dt.int64,
+        "provider": dt.string,  # who served the model (OpenAI, Anthropic, gen_ai.provider.name)
+        "cache_write_tokens": dt.int64,  # input tokens written to a prompt cache (part of input)
     }
 )
 

@@ -242,15 +242,18 @@ def _attr(key: str, kind: str) -> str:
 
 
 def _count(key: str) -> str:
-    """A span's count attribute as text: its intValue, else the whole value as JSON (a
-    doubleValue or a string is a count present but not usable, never a zero)."""
+    """A span's count attribute as text: its intValue (a JSON number, or a string of digits
+    as proto3's JSON mapping writes int64), else the whole value as JSON (a doubleValue or
+    a stringValue is a count present but not usable, never a zero). Read through JSON, so
+    that a file mixing both spellings (which the reader types as JSON) reads the same."""
     value = f"list_filter(sp.attributes, a -> a.key = {sge.convert(key).sql('duckdb')})[1].value"
-    return f"coalesce(({value}).intValue::VARCHAR, to_json({value})::VARCHAR)"
+    return f"coalesce(json_extract_string(to_json({value}), '$.intValue'), to_json({value})::VARCHAR)"
 
 
 def _nanos(column: str) -> str:
-    """Epoch nanoseconds (text) to a timestamp; out of range is null."""
-    n = f"TRY_CAST({column} AS HUGEINT)"
+    """Epoch nanoseconds (a JSON number or a string of digits) to a timestamp; out of range
+    is null."""
+    n = f"TRY_CAST(json_extract_string(to_json({column}), '$') AS HUGEINT)"
     return (f"CASE WHEN {n} BETWEEN 0 AND {_EPOCH_MAX}000000000 "
             f"THEN make_timestamp(CAST({n} // 1000 AS BIGINT)) END")  # fmt: skip
 
@@ -272,6 +275,9 @@ SELECT
   {_attr(a["customer"], "stringValue")} AS customer,
   {_attr(a["channel"], "stringValue")} AS channel,
   {_attr("gen_ai.operation.name", "stringValue")} AS operation,
+  coalesce({_attr("gen_ai.provider.name", "stringValue")},
+           {_attr("gen_ai.system", "stringValue")}) AS provider,
+  {_count("gen_ai.usage.cache_creation.input_tokens")} AS cache_write_tokens,
   {_count(a["requests"])} AS requests,
   {_count("gen_ai.usage.input_tokens")} AS input_tokens,
   {_count("gen_ai.usage.cache_read.input_tokens")} AS cached_input_tokens,

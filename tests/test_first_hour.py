@@ -110,3 +110,15 @@ def test_what_is_not_a_ledger_says_so(tmp_path, sample):
     r = runner.invoke(app, ["ingest", str(sample), "--ledger", str(tmp_path / "nowhere" / "l.duckdb")])
     assert r.exit_code == 2 and "does not exist" in r.output
     assert (tmp_path / "empty.duckdb").read_bytes() == b""  # left as it was
+
+
+def test_an_empty_ledger_says_so_instead_of_a_traceback(tmp_path):
+    """Before: allocate and unit-costs on a ledger without bills ended in tracebacks, and the
+    summary's caption read 'unknown (None rows without a value)'."""
+    ledger = str(tmp_path / "empty.duckdb")
+    r = runner.invoke(app, ["allocate", "--ledger", ledger, "--rules", "token-bills"])
+    assert r.exit_code == 2 and "no charges in the ledger to allocate" in r.output
+    r = runner.invoke(app, ["summary", "--ledger", ledger])
+    assert r.exit_code == 0 and "No charges in the ledger" in r.output and "None" not in r.output
+    r = runner.invoke(app, ["unit-costs", "--ledger", ledger])
+    assert r.exit_code == 2 and "Traceback" not in r.output

@@ -24,8 +24,9 @@ KINDS = {
     "examples": EXAMPLES,
     "company": DATA,
     "measurements": DATA / "capacity" / "measurements",
+    "reports": DATA / "reports",  # API responses as returned, to try `ingest` and `ingest-usage` on
 }
-_SUFFIXES = (".toml", ".yaml", ".yml", ".csv")
+_SUFFIXES = (".toml", ".yaml", ".yml", ".csv", ".json")
 
 
 def name_of(path: Path | str) -> str:
@@ -47,7 +48,7 @@ def shipped(kind: str | None = None) -> list[tuple[str, str, Path]]:
             continue
         pattern = "synth_company.toml" if k == "company" else "*"
         for p in sorted(folder.glob(pattern)):
-            if p.is_file() and p.suffix in (".toml", ".yaml", ".yml", ".csv"):
+            if p.is_file() and p.suffix in _SUFFIXES:
                 out.append((k, name_of(p), p))
     return out
 

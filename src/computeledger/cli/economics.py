@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from computeledger import output
 from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened, render_files
+from computeledger.errors import UsageError
 
 BasisOpt = Annotated[
     str, typer.Option("--basis", help="effective (charge month), billed (billing month) or cash (when paid)")
@@ -88,6 +89,9 @@ def unit_costs(
     with opened(ctx, ledger, read_only=True) as lg:
         got = run(lg, by, basis=basis, cost=cost, output_weight=weight, catalogue=catalogue,
                   rules_version=rules_version)  # fmt: skip
+    if not got.rows and fmt == "table":
+        raise UsageError("no unit costs: the ledger holds no inference cost or no token usage for them "
+                         "(ingest bills and usage, then allocate)")  # fmt: skip
     table = output.from_rows(got.rows)
     if fmt != "table":
         output.render(table, fmt, console)

@@ -127,7 +127,10 @@ def render_summary(lg, by: str, fmt: str, rules_version: str | None = None) -> N
         else f"{m} unknown ({total[m + '_missing']} rows without a value)"
         for m in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
     ]  # fmt: skip
-    rich_table.caption = f"Total of {total['rows']} charges: " + "; ".join(parts)
+    rich_table.caption = (
+        f"Total of {total['rows']} charges: " + "; ".join(parts) if total["rows"]
+        else "No charges in the ledger: totals unknown (load bills with `computeledger ingest`)"
+    )  # fmt: skip
     console.print(rich_table)
 
 
@@ -261,7 +264,8 @@ def examples(
              "use": {"rules": f"allocate --rules {n}", "mappings": f"ingest --mapping {n}",
                      "examples": f"figures check {n}" if n.startswith("openai") else f"capacity fleet {n}",
                      "company": f"synth --config {n}",
-                     "measurements": f"capacity calibrate {n} --out calibration.csv"}[k]}
+                     "measurements": f"capacity calibrate {n} --out calibration.csv",
+                     "reports": ("ingest" if "cost" in n else "ingest-usage") + f" FOLDER/{p.name}"}[k]}
             for k, n, p in files]  # fmt: skip
     table = output.from_rows(rows, ["kind", "name", "file", "use"])
     output.render(table, fmt, console, title="Shipped files")

@@ -135,8 +135,10 @@ def test_demo_recovers_the_synthetic_truth(tmp_path):
 
     from computeledger.cli import app
 
-    r = CliRunner().invoke(app, ["demo", "--months", "2", "--ledger", str(tmp_path)])
+    report = tmp_path / "demo-report.html"  # before: the user's report in the repository, overwritten
+    r = CliRunner().invoke(app, ["demo", "--months", "2", "--ledger", str(tmp_path), "--report", str(report)])
     assert r.exit_code == 0, r.output
+    assert report.read_text(encoding="utf-8").startswith("<!doctype html>")
     assert "1000 rows read, 1000 loaded, 0 quarantined" in r.output
     assert "10 files:" in r.output
     assert ": equal" in r.output

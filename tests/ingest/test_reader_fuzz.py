@@ -9,7 +9,7 @@ import csv
 import io
 import json
 import re
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,7 +24,7 @@ WHOLE = re.compile(r"[+-]?\d{1,18}", re.ASCII)
 def reference_decimal(text: str) -> Decimal | None:
     """The ledger's number grammar: a plain decimal or E notation (an exponent within
     ±400) whose value has at most 20 digits before the point and no non-zero digit beyond
-    the 18th after it, however it is written."""
+    the 38th after it, however it is written; past the 18th it is rounded half-even."""
     t = text.strip(" ")
     match = NUMBER.fullmatch(t)
     if not match or (match.group(2) and abs(int(match.group(2)[1:])) > 400):
@@ -33,9 +33,10 @@ def reference_decimal(text: str) -> Decimal | None:
         d = Decimal(t)
         if abs(d) >= Decimal(10) ** 20:
             return None
-        if d != 0 and d.normalize().as_tuple().exponent < -18:
+        if d != 0 and d.normalize().as_tuple().exponent < -38:
             return None
-        return d
+        d = d.quantize(Decimal("1e-18"), rounding=ROUND_HALF_EVEN)
+        return None if abs(d) >= Decimal(10) ** 20 else d
 
 
 def reference_count(value) -> int | None:

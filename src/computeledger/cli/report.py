@@ -29,6 +29,9 @@ def report(
     contracts: ContractsOpt = None,
     rules_version: RulesVersionOpt = None,
     ledger: LedgerOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing --out that is not an earlier report")
+    ] = False,
 ) -> None:
     """Write one HTML page that works offline: spend, data quality, unit economics, the three
     bases, burn and runway, forecasts, bills against physics, reported figures."""
@@ -52,7 +55,7 @@ def report(
         horizon,
     )
     with opened(ctx, ledger, read_only=True) as lg:
-        got = write_report(lg, out, opts, images)
+        got = write_report(lg, out, opts, images, force)
     console.print(
         f"wrote {escape(got['out'])}: {got['charts']} charts, {got['bytes'] / 1e6:.1f} MB; "
         "open it in a browser",

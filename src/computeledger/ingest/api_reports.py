@@ -107,9 +107,9 @@ def sniff(path: Path) -> str | None:
 
     if key("resourceSpans"):
         return "otel-spans"
-    if "organization.costs.result" in text:
+    if "organization.costs.result" in text and key("results"):
         return "openai-costs"
-    if "organization.usage." in text or (key("object") and key("start_time") and key("data")):
+    if key("results") and key("start_time"):  # a page of buckets (records a line carry no results)
         return "openai-usage-api"
     if key("starting_at"):
         if key("uncached_input_tokens") or key("cache_read_input_tokens") or key("output_tokens"):

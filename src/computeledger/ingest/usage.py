@@ -79,6 +79,8 @@ CSV_FIELDS = [
     Field("cached_input_tokens", "integer", False, ("input_cached_tokens", "cache_read_input_tokens")),
     Field("output_tokens", "integer", False, ("completion_tokens",)),
     Field("reasoning_tokens", "integer", False, ("output_reasoning_tokens",)),
+    Field("provider", "text", False, ("gen_ai.provider.name", "vendor")),
+    Field("cache_write_tokens", "integer", False, ("cache_creation_input_tokens", "cache_write_tokens_in")),
 ]
 
 #: The OpenTelemetry span attributes that carry the customer, the channel and the number
@@ -312,5 +314,7 @@ def _csv_records(store: Store, path: Path) -> ir.Table:
         cached_input_tokens=t.cached_input_tokens.fill_null(0),
         output_tokens=t.output_tokens.fill_null(0),
         reasoning_tokens=t.reasoning_tokens.fill_null(0),
+        provider=t.provider,
+        cache_write_tokens=t.cache_write_tokens.fill_null(0),
         cl_read=t[REASON],
     )

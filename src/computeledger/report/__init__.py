@@ -6,10 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from computeledger.errors import UsageError
+from computeledger.targets import check_folder, check_target, html_of_ours, write_text
 
 
-def write_report(ledger, out: str | Path, opts=None, images: str | Path | None = None) -> dict:
-    """Write the report to `out` (and every chart to `images`, as SVG); return what was written."""
+def write_report(
+    ledger, out: str | Path, opts=None, images: str | Path | None = None, force: bool = False
+) -> dict:
+    """Write the report to `out` (and every chart to `images`, as SVG); return what was
+    written. Never over a file the report reads (the ledger, the contracts, the figures),
+    nor over an existing file that is not an earlier report (unless `force`)."""
     from datetime import UTC, datetime
 
     from computeledger.report.page import images as write_images
@@ -17,7 +22,8 @@ def write_report(ledger, out: str | Path, opts=None, images: str | Path | None =
     from computeledger.report.sections import Options, sections
 
     opts = opts or Options()
-    _check_targets(Path(out), Path(images) if images else None)
+    reads = [("ledger", ledger.path), ("contracts file", opts.contracts), ("figures file", opts.figures)]
+    _check_targets(Path(out), Path(images) if images else None, reads, force)
     if opts.horizon < 1:
         raise UsageError(f"--horizon {opts.horizon}: forecast at least one month")
     found = sections(ledger, opts)
@@ -28,11 +34,11 @@ def write_report(ledger, out: str | Path, opts=None, images: str | Path | None =
     )
     text = render(found, "computeledger: the compute economics of this ledger", meta)
     path = Path(out)
-    path.write_text(text, encoding="utf-8")
-    written = write_images(found, Path(images)) if images else []
+    size = write_text(path, text, option="--out")
+    written = write_images(found, Path(images), reads, force) if images else []
     return {
         "out": str(path),
-        "bytes": len(text.encode("utf-8")),
+        "bytes": size,
         "charts": sum(len(s.charts) for s in found),
         "sections": [s.key for s in found],
         "unknown": {s.key: s.unknown for s in found if s.unknown},
@@ -40,11 +46,8 @@ def write_report(ledger, out: str | Path, opts=None, images: str | Path | None =
     }
 
 
-def _check_targets(out: Path, images: Path | None) -> None:
+def _check_targets(out: Path, images: Path | None, reads: list, force: bool) -> None:
     """Refuse, before any work, a page that cannot be written where it is asked."""
-    if out.is_dir():
-        raise UsageError(f"--out {out}: a folder; name the HTML file to write (e.g. {out / 'report.html'})")
-    if not out.parent.is_dir():
-        raise UsageError(f"--out {out}: no folder {out.parent}")
-    if images is not None and images.exists() and not images.is_dir():
-        raise UsageError(f"--images {images}: a file, not a folder")
+    check_target(out, option="--out", kind="report", reads=reads, ours=html_of_ours, force=force)
+    if images is not None:
+        check_folder(images, option="--images", reads=reads)

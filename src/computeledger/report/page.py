@@ -14,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from computeledger.errors import UsageError
 from computeledger.report.sections import Section
 
 VL_VERSION = "6.4"
@@ -70,7 +71,7 @@ def render(sections: list[Section], title: str, meta: str) -> str:
     data = json.dumps(specs, default=str).replace("</", "<\\/")
     script = bundle.replace("</script", "<\\/script")
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="en"><head><meta charset="utf-8"><meta name="generator" content="computeledger">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:">
 <title>{html.escape(title)}</title><style>{STYLE}</style>
 <script>{script}</script></head>
@@ -85,22 +86,26 @@ window.chartsRendered = Promise.all(Object.entries(specs).map(([id, spec]) =>
 """  # noqa: E501
 
 
-def images(sections: list[Section], folder: Path, kind: str = "svg") -> list[Path]:
-    """Every chart also as an SVG (or PNG) file, for slides and articles."""
+def images(sections: list[Section], folder: Path, reads=(), force: bool = False) -> list[Path]:
+    """Every chart also as an SVG file, for slides and articles; never over a file the
+    command reads (`reads`) nor over an existing file that is not an SVG (unless `force`)."""
     import vl_convert as vlc
 
-    folder.mkdir(parents=True, exist_ok=True)
-    out = []
-    for s in sections:
-        for i, (_name, chart) in enumerate(s.charts):
-            spec = chart.properties(width=720).to_dict()
-            path = folder / f"{s.key}-{i}.{kind}"
-            if kind == "svg":
-                path.write_text(vlc.vegalite_to_svg(spec, vl_version=VL_VERSION), encoding="utf-8")
-            else:
-                path.write_bytes(vlc.vegalite_to_png(spec, vl_version=VL_VERSION, scale=2))
-            out.append(path)
-    return out
+    from computeledger.targets import check_target, svg, write_text
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--images {folder}: cannot make the folder: {exc.strerror}") from None
+    planned = [
+        (folder / f"{s.key}-{i}.svg", chart) for s in sections for i, (_, chart) in enumerate(s.charts)
+    ]
+    for path, _ in planned:
+        check_target(path, option="--images", kind="chart image", reads=reads, ours=svg, force=force)
+    for path, chart in planned:
+        spec = chart.properties(width=720).to_dict()
+        write_text(path, vlc.vegalite_to_svg(spec, vl_version=VL_VERSION), option="--images")
+    return [path for path, _ in planned]
 
 
 def _text(v) -> str:

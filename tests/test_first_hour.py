@@ -122,3 +122,21 @@ def test_an_empty_ledger_says_so_instead_of_a_traceback(tmp_path):
     assert r.exit_code == 0 and "No charges in the ledger" in r.output and "None" not in r.output
     r = runner.invoke(app, ["unit-costs", "--ledger", ledger])
     assert r.exit_code == 2 and "Traceback" not in r.output
+
+
+def test_an_unknown_rules_version_is_refused_never_read_as_no_allocation(tmp_path, sample):
+    """Before: `statement --rules-version deadbeef` showed inference 0.00 and a margin of 96.7%."""
+    ledger = str(tmp_path / "l.duckdb")
+    assert runner.invoke(app, ["ingest", "--ledger", ledger, str(sample)]).exit_code == 0
+    assert runner.invoke(app, ["allocate", "--ledger", ledger, "--rules", "synth-lab"]).exit_code == 0
+    for command in (["statement"], ["margin"], ["unit-costs"], ["summary", "--by", "workload"]):
+        r = runner.invoke(app, [*command, "--ledger", ledger, "--rules-version", "deadbeef"])
+        assert r.exit_code == 2, (command, r.output)
+        assert "no allocation of it in this ledger (runs: " in " ".join(r.output.split()), command
+
+
+def test_the_version_is_printed():
+    from importlib.metadata import version
+
+    r = runner.invoke(app, ["--version"])
+    assert r.exit_code == 0 and r.output.strip() == f"computeledger {version('computeledger')}"

@@ -21,7 +21,8 @@ def test_names_find_the_shipped_files_and_paths_win(tmp_path):
     assert find(mine, "rules") == mine
     with pytest.raises(UsageError, match="shipped: gpu-cloud-invoice, stripe-invoice-lines"):
         find("stripe", "mappings")
-    assert {k for k, _, _ in shipped()} == {"rules", "mappings", "examples", "company", "measurements", "reports"}
+    kinds = {"rules", "mappings", "examples", "company", "measurements", "reports"}
+    assert {k for k, _, _ in shipped()} == kinds
 
 
 def test_examples_lists_and_copies_from_another_folder(tmp_path, monkeypatch):

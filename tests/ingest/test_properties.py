@@ -99,8 +99,8 @@ def half_even(d: Decimal) -> Decimal:
 @few
 @given(st.lists(long_decimals, min_size=1, max_size=20))
 def test_stored_value_plus_residue_is_the_source_value(tmp_path_factory, values):
-    """Digits past the 18th place are rounded half-even; per row the source text and the
-    residue are kept, and per ingest the residues sum to source total - ledger total."""
+    """Digits past the 18th place are rounded half-even; per row the source text is kept,
+    and per ingest the residues sum to source total - ledger total, exactly."""
     tmp = tmp_path_factory.mktemp("r")
     texts = [format(d, "f") for d in values]
     rows = [row(t, "2024-09-01T00:00:00Z", "2024-09-01T01:00:00Z", note=f"r{i}") for i, t in enumerate(texts)]
@@ -115,8 +115,6 @@ def test_stored_value_plus_residue_is_the_source_value(tmp_path_factory, values)
         if stored != d:
             doc = json.loads(ext)
             assert doc["x_rounded_from"]["BilledCost"] == text
-            with localcontext(prec=80):
-                assert stored + Decimal(doc["x_rounding_residue"]["BilledCost"]) == d
         else:
             assert ext is None
     rounded = [d for d in values if half_even(d) != d]

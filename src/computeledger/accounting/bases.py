@@ -162,7 +162,7 @@ def compute(ledger, contracts: Contracts, rules_version: str | None = None) -> C
         )
         for r in rows
     ]
-    version = rules_version or latest_version(ledger)
+    version = latest_version(ledger, rules_version)
     parts: dict[tuple[str, date, date, str], list[Decimal]] = {}
     if version is not None:
         a = ledger.allocations

@@ -251,8 +251,18 @@ def _run_row(rules: Rules, counts: dict) -> dict:
     }  # fmt: skip
 
 
-def latest_version(ledger) -> str | None:
+def latest_version(ledger, asked: str | None = None) -> str | None:
+    """The rules version to read: `asked` when the ledger holds a run of it (else a
+    UsageError listing the runs it holds: an unknown version is never 'no allocation'),
+    or the latest run's; None when there is no run yet."""
     runs = ledger.allocation_runs
+    if asked is not None:
+        known = runs.order_by(ibis.desc("created_at")).rules_version.to_pyarrow().to_pylist()
+        if asked not in known:
+            listed = ", ".join(known) if known else "none yet: run `computeledger allocate --rules FILE`"
+            why = f"--rules-version {asked!r}: no allocation of it in this ledger (runs: {listed})"
+            raise UsageError(why)
+        return asked
     got = runs.order_by(ibis.desc("created_at")).limit(1).rules_version.to_pyarrow().to_pylist()
     return got[0] if got else None
 
@@ -260,7 +270,7 @@ def latest_version(ledger) -> str | None:
 def allocated_charges(ledger, version: str | None = None) -> ir.Table:
     """The charges joined with their allocation parts (money and GPU-hours from the parts):
     what `summary --by workload,...` reads."""
-    version = version or latest_version(ledger)
+    version = latest_version(ledger, version)
     if version is None:
         raise UsageError("no allocation yet: run `computeledger allocate --rules RULES.toml` first")
     runs = ledger.allocation_runs.filter(lambda r: r.rules_version == version)
@@ -296,7 +306,7 @@ def allocation_parts(ledger, names: set[str], version: str | None = None) -> ir.
     join to the charges, which keeps late charges visible, would change nothing."""
     if not names <= _PART_COLUMNS:
         return None
-    version = version or latest_version(ledger)
+    version = latest_version(ledger, version)
     if version is None:
         return None
     runs = ledger.allocation_runs.filter(ledger.allocation_runs.rules_version == version)

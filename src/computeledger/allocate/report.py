@@ -22,7 +22,7 @@ def run_rules(ledger, version: str | None = None) -> Rules:
     """The rules of a past run, as they were (stored with the run)."""
     import tomllib
 
-    version = version or latest_version(ledger)
+    version = latest_version(ledger, version)
     runs = ledger.allocation_runs
     found = runs.filter(runs.rules_version == version).to_pyarrow().to_pylist() if version else []
     if not found:

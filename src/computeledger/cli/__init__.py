@@ -34,6 +34,15 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    """`--version`: the installed package's version."""
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"computeledger {version('computeledger')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _options(
     ctx: typer.Context,
@@ -47,6 +56,10 @@ def _options(
     ] = None,
     exact: Annotated[
         bool, typer.Option("--exact", help="Tables show every digit (csv and json always do)")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_version, help="Print the version and exit"),
     ] = False,
 ) -> None:
     """computeledger: an exact, auditable ledger for the economics of AI compute."""

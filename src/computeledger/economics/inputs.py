@@ -49,7 +49,7 @@ def inference_costs(
     if cost not in COSTS:
         raise UsageError(f"--cost {cost!r}: use one of {', '.join(COSTS)}")
     money, when = BASES[basis]
-    version = rules_version or latest_version(ledger)
+    version = latest_version(ledger, rules_version)
     if version is None:
         raise UsageError("no allocation yet: run `computeledger allocate --rules RULES.toml` first")
     # the inference parts of the run, joined to their charges for period, provider and

@@ -37,7 +37,7 @@ def _keyed(ledger, by: str | None, basis: str, rules_version: str | None):
     if by == "model":
         from computeledger.allocate.engine import latest_version
 
-        version = rules_version or latest_version(ledger)
+        version = latest_version(ledger, rules_version)
         if version is None:
             raise UsageError("--by model reads the allocation: run `computeledger allocate` first")
         a = ledger.allocations

@@ -24,7 +24,7 @@ from computeledger.schema.tables import CHARGES, NUMBER, NUMBER_INTEGER_DIGITS, 
 ROW = "__row"
 REASON = "__reason"
 RAW = "__raw"
-_T, _P, _V, _F, _R = "__t_", "__p_", "__v_", "__f_", "__r_"  # layer column prefixes
+_T, _P, _V, _F = "__t_", "__p_", "__v_", "__f_"  # layer column prefixes
 
 _NULL_STR = ibis.null(dt.string)
 _ISO_DATE = r"^\s*\d{4}-\d{1,2}-\d{1,2}"
@@ -118,7 +118,6 @@ _WHOLE = dt.Decimal(38, 0)
 RESIDUE_PLACES = 38  # fractional digits a source value may carry beyond which it is refused
 ROUNDED_FLAG = "rounded_past_18_decimals:"
 ROUNDED_FROM = "x_rounded_from"  # x_extensions key: column -> the source text of a rounded value
-ROUNDING_RESIDUE = "x_rounding_residue"  # x_extensions key: column -> source value - stored value
 _LONG_LOSSY = rf"\.\d{{{NUMBER_SCALE}}}\d*[1-9]"
 _TOO_FINE = rf"\.\d{{{RESIDUE_PLACES}}}\d*[1-9]"
 _ALL_NINES = rf"^[+-]?9{{{NUMBER_INTEGER_DIGITS}}}\.9{{{NUMBER_SCALE}}}"
@@ -153,27 +152,62 @@ class Rounded:
     residue: ir.StringValue
 
 
-def to_decimal_rounded(plain: ir.StringValue) -> Rounded:
+_RL, _RS, _RT, _RK, _RU = "__rl_", "__rs_", "__rt_", "__rk_", "__ru_"  # rounding layers
+
+
+def with_rounding_layers(t: ir.Table, columns: Mapping[str, str]) -> ir.Table:
+    """`t` with the parts `to_decimal_rounded` needs for each plain decimal column of
+    `columns` (column -> a key naming its parts), in two layers (each layer repeats the
+    table's columns in the query, so there are few). Only a value with a non-zero digit
+    past the 18th place has parts; on every other row they are null and cost nothing."""
+    first: dict[str, ir.Value] = {}
+    for c, k in columns.items():
+        long = rounds(t[c])
+        first[f"{_RL}{k}"] = long
+        first[f"{_RS}{k}"] = ibis.ifelse(long, strip(t[c]), _NULL_STR)
+    t = t.mutate(**first)
+    parts: dict[str, ir.Value] = {}
+    for k in columns.values():
+        p = _inline_parts(t[f"{_RS}{k}"], t[f"{_RL}{k}"])
+        parts[f"{_RT}{k}"], parts[f"{_RK}{k}"], parts[f"{_RU}{k}"] = p["tail"], p["kept"], p["up"]
+    return t.mutate(**parts)
+
+
+def rounding_parts(t: ir.Table, key: str) -> dict[str, ir.Value]:
+    """The parts `with_rounding_layers` wrote for `key`, by name."""
+    return {"long": t[f"{_RL}{key}"], "text": t[f"{_RS}{key}"], "tail": t[f"{_RT}{key}"],
+            "kept": t[f"{_RK}{key}"], "up": t[f"{_RU}{key}"]}  # fmt: skip
+
+
+def _inline_parts(plain: ir.StringValue, long: ir.BooleanValue | None = None) -> dict[str, ir.Value]:
+    """The parts of plain text's rounding: the text, what is kept, the digits past the 18th
+    place and whether it rounds up (half-even)."""
+    long = rounds(plain) if long is None else long
+    text = strip(plain)
+    dot = text.find(".")
+    last = text.substr(dot + NUMBER_SCALE, 1)
+    tail = text.substr(dot + 1 + NUMBER_SCALE)
+    first, beyond = tail.substr(0, 1), tail.substr(1).re_search("[1-9]")
+    up = (first > "5") | ((first == "5") & (beyond | last.isin(["1", "3", "5", "7", "9"])))
+    kept = text.substr(0, dot + 1 + NUMBER_SCALE)
+    return {"long": long, "text": text, "tail": tail, "kept": kept, "up": up}
+
+
+def to_decimal_rounded(plain: ir.StringValue, parts: Mapping[str, ir.Value] | None = None) -> Rounded:
     """Plain decimal text (`with_plain_text`) to the ledger's decimal: exact where the text
     has at most 18 fractional digits (that are not zero), else rounded half-even at the
     18th with the residue kept exactly (digits 19 to 38; a non-zero digit beyond the 38th
     is refused by `decimal_problem`, since its residue could not be held). Text that
     provably fits a 64-bit decimal goes through one: the same value, a far cheaper parse.
-    Digit separators ('1_000') are not a number here: `decimal_problem` says why."""
-    long = rounds(plain)
-    s = strip(plain)
-    dot = s.find(".")
-    kept = s.substr(0, dot + 1 + NUMBER_SCALE)
-    last = s.substr(dot + NUMBER_SCALE, 1)  # the 18th fractional digit
-    tail = s.substr(dot + 1 + NUMBER_SCALE)  # digits past it
-    first = tail.substr(0, 1)
-    beyond = tail.substr(1).re_search("[1-9]")
-    odd = last.isin(["1", "3", "5", "7", "9"])
-    up = (first > "5") | ((first == "5") & (beyond | odd))
-    negative = s.startswith("-")
-    truncated = kept.try_cast(NUMBER)
+    Digit separators ('1_000') are not a number here: `decimal_problem` says why. `parts`
+    are the column's `rounding_parts` where a table has them in layers (the query stays
+    small); without, they are computed inline."""
+    p = parts if parts is not None else _inline_parts(plain)
+    long, text, tail, up = p["long"], p["text"], p["tail"], p["up"]
+    negative = text.startswith("-")
+    truncated = p["kept"].try_cast(NUMBER)
     step = ibis.ifelse(negative, -ULP, ULP)
-    overflow = up & s.re_search(_ALL_NINES)  # 99..9.99..9|5 would round out of range
+    overflow = up & text.re_search(_ALL_NINES)  # 99..9.99..9|5 would round out of range
     rounded_value = ibis.ifelse(overflow, ibis.null(NUMBER), ibis.ifelse(up, truncated + step, truncated))
     parsed = ibis.ifelse(long, rounded_value, _parse(plain))
     value = ibis.ifelse(plain.contains("_"), ibis.null(NUMBER), parsed)
@@ -184,8 +218,8 @@ def to_decimal_rounded(plain: ir.StringValue) -> Rounded:
     magnitude = ibis.ifelse(up, ibis.literal(10**width, _WHOLE) - tail_int, tail_int)
     digits = magnitude.cast(dt.string).lpad(width, "0")
     minus = ibis.ifelse(negative != up, "-", "")
-    text = minus + "0." + "0" * NUMBER_SCALE + re_replace(digits, r"0+$", "")
-    residue = ibis.ifelse(long, text, _NULL_STR)
+    residue_text = minus + "0." + "0" * NUMBER_SCALE + re_replace(digits, r"0+$", "")
+    residue = ibis.ifelse(long, residue_text, _NULL_STR)
     return Rounded(value, long & value.notnull(), residue)
 
 
@@ -194,13 +228,17 @@ def to_decimal(plain: ir.StringValue) -> ir.Value:
     return to_decimal_rounded(plain).value
 
 
-def decimal_problem(name: str, v: ir.StringValue, plain: ir.StringValue, num: ir.Value) -> ir.StringValue:
+def decimal_problem(
+    name: str, v: ir.StringValue, plain: ir.StringValue, num: ir.Value, long: ir.BooleanValue | None = None
+) -> ir.StringValue:
     """Why text `v` (`plain` as `with_plain_text` wrote it) is not a decimal the ledger can
     hold; null if it is. Digits past the 18th place are rounded (`to_decimal_rounded`), so
     only a non-zero digit past the 38th place (whose residue could not be kept exactly),
     an integer part over 20 digits, or text that is no number is refused. Nested
-    conditions, as the engine evaluates each branch only on the rows that reach it."""
-    too_fine = ibis.ifelse(rounds(plain), strip(plain).re_search(_TOO_FINE), False)
+    conditions, as the engine evaluates each branch only on the rows that reach it. `long`
+    is `rounds(plain)` where a layer holds it already."""
+    long = rounds(plain) if long is None else long
+    too_fine = ibis.ifelse(long, strip(plain).re_search(_TOO_FINE), False)
     places = f"{name}: more than {RESIDUE_PLACES} decimal places: " + _shown(v)
     unparsed = ibis.cases(
         (~v.re_search(_NUMBER_TEXT), f"{name}: not a number: " + _shown(v)),
@@ -214,18 +252,16 @@ def decimal_problem(name: str, v: ir.StringValue, plain: ir.StringValue, num: ir
     )
 
 
-def rounding_json(rounded: Mapping[str, Rounded], source: Mapping[str, ir.StringValue]) -> tuple[
-    ir.StringValue, ir.StringValue
-]:
-    """The members of the x_extensions objects ROUNDED_FROM and ROUNDING_RESIDUE for the
-    columns rounded on a row (null when none was): the source text of each rounded value and
-    its residue, as JSON text. Numeric text needs no escaping, so it is written directly."""
-    froms, residues = [], []
-    for name, r in rounded.items():
-        froms.append(ibis.ifelse(r.rounded, f'"{name}":"' + strip(source[name]) + '"', _NULL_STR))
-        residues.append(ibis.ifelse(r.rounded, f'"{name}":"' + r.residue + '"', _NULL_STR))
-    join = ibis.literal(",").join
-    return join(froms).nullif(""), join(residues).nullif("")
+def rounded_from(
+    rounded: Mapping[str, ir.BooleanValue], source: Mapping[str, ir.StringValue]
+) -> ir.StringValue:
+    """The members of the x_extensions object ROUNDED_FROM for the columns rounded on a row
+    (null when none was): the source text of each rounded value, as JSON text (numeric
+    text needs no escaping, so it is written directly). The residues are computed from it
+    when the ingest is recorded (`ingest/rounding.py`)."""
+    froms = [ibis.ifelse(r, f'"{name}":"' + strip(source[name]) + '"', _NULL_STR)
+             for name, r in rounded.items()]  # fmt: skip
+    return ibis.literal(",").join(froms).nullif("")
 
 
 def to_datetime(v: ir.StringValue) -> ir.Value:
@@ -294,15 +330,14 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
     t1 = raw.mutate(**layer1)
     decimals = [col.name for col in present if col.kind is Kind.DECIMAL]
     t1 = with_plain_text(t1, {_T + name: _P + name for name in decimals})
+    t1 = with_rounding_layers(t1, {_P + name: name for name in decimals})
 
     # Layer 2: typed values.
     layer2: dict[str, ir.Value] = {}
     for col in present:
         v = t1[_T + col.name]
         if col.kind is Kind.DECIMAL:
-            r = to_decimal_rounded(t1[_P + col.name])
-            layer2[_V + col.name] = r.value
-            layer2[_R + col.name] = r.residue
+            layer2[_V + col.name] = to_decimal_rounded(t1[_P + col.name], rounding_parts(t1, col.name)).value
         elif col.kind is Kind.DATETIME:
             layer2[_V + col.name] = to_datetime(v)
         elif col.allowed:
@@ -317,14 +352,13 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
     # Layer 3: each column's own problems and flags, by name on layers 1 and 2.
     problems: list[ir.StringValue] = []
     flags: list[ir.StringValue] = [t2[_F + "null"], t2[_F + "blank"]]
-    rounded: dict[str, Rounded] = {}
+    rounded: dict[str, ir.BooleanValue] = {}
     for col in present:
         v, value = t2[_T + col.name], t2[_V + col.name]
         if col.kind is Kind.DECIMAL:
-            problems.append(decimal_problem(col.name, v, t2[_P + col.name], value))
-            was_rounded = rounds(t2[_P + col.name]) & value.notnull()
-            r = rounded[col.name] = Rounded(value, was_rounded, t2[_R + col.name])
-            flags.append(_problem(r.rounded, ROUNDED_FLAG + col.name))
+            problems.append(decimal_problem(col.name, v, t2[_P + col.name], value, t2[_RL + col.name]))
+            rounded[col.name] = t2[_RL + col.name] & value.notnull()
+            flags.append(_problem(rounded[col.name], ROUNDED_FLAG + col.name))
         elif col.kind is Kind.DATETIME:
             problems.append(_problem(v.notnull() & value.isnull(),
                                      f"{col.name}: not a date-time: " + _shown(v)))  # fmt: skip
@@ -361,13 +395,15 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
     for col in COLUMNS:
         out[col.name] = values[col.name] if col.name in values else ibis.null(CHARGES[col.name])
     out["x_quality_flags"] = ibis.literal(";").join(flags).nullif("")
-    out["x_extensions"] = _extensions(t2, extension_cols, rounding_json(rounded, text))
     out[ROW] = t2[ROW]
     out[REASON] = reason
     # the row as read: the file's own text, from before any column took its typed value
     raw_json = ibis.struct({c: t2[c] for c in raw.columns if c != ROW}).cast(dt.json)
     out[RAW] = ibis.ifelse(reason.notnull(), raw_json.cast(dt.string), _NULL_STR)
-    return t2.select(**out)
+    # the extensions' JSON in a layer of its own: the rounding members refer to it by name
+    t3 = t2.mutate(__x_own=_extensions(t2, extension_cols), __x_froms=rounded_from(rounded, text))
+    out["x_extensions"] = _with_rounded_from(t3.__x_own, t3.__x_froms, bool(extension_cols))
+    return t3.select(**out)
 
 
 def _any(conds: list[ir.BooleanValue]) -> ir.BooleanValue:
@@ -417,9 +453,7 @@ def _period_problems(values: dict[str, ir.Value], flags: list) -> list[ir.String
     return out
 
 
-def extension_keys(
-    cols: list[str], reserved: tuple[str, ...] = (ROUNDED_FROM, ROUNDING_RESIDUE)
-) -> dict[str, str]:
+def extension_keys(cols: list[str], reserved: tuple[str, ...] = (ROUNDED_FROM,)) -> dict[str, str]:
     """Column -> its key in x_extensions: the x_ prefix FOCUS asks for, and never a key
     another column has (`foo` beside `x_foo` becomes `x_foo_2`; keys are compared without
     case, as the engines compare field names) nor one the ledger writes itself
@@ -443,21 +477,19 @@ def extension_keys(
     return out
 
 
-def _extensions(
-    raw: ir.Table, cols: list[str], rounding: tuple[ir.StringValue, ir.StringValue] | None = None
-) -> ir.StringValue:
-    """Columns FOCUS does not define, as one JSON object (see `extension_keys`), with the
-    source text and residue of every value rounded past the 18th decimal place under
-    ROUNDED_FROM and ROUNDING_RESIDUE (`rounding_json`)."""
-    own: ir.StringValue = _NULL_STR
-    if cols:
-        keys = extension_keys(cols)
-        own = ibis.struct({keys[c]: raw[c] for c in cols}).cast(dt.json).cast(dt.string)
-    if rounding is None:
-        return own
-    froms, residues = rounding
-    added = f'"{ROUNDED_FROM}":{{' + froms + f'}},"{ROUNDING_RESIDUE}":{{' + residues + "}"
+def _extensions(raw: ir.Table, cols: list[str]) -> ir.StringValue:
+    """Columns FOCUS does not define, as one JSON object (see `extension_keys`)."""
     if not cols:
+        return _NULL_STR
+    keys = extension_keys(cols)
+    return ibis.struct({keys[c]: raw[c] for c in cols}).cast(dt.json).cast(dt.string)
+
+
+def _with_rounded_from(own: ir.StringValue, froms: ir.StringValue, has_own: bool) -> ir.StringValue:
+    """The extensions' JSON object with the source text of every value rounded past the
+    18th decimal place under ROUNDED_FROM (`rounded_from`), when there is one."""
+    added = f'"{ROUNDED_FROM}":{{' + froms + "}"
+    if not has_own:
         return ibis.ifelse(froms.notnull(), "{" + added + "}", _NULL_STR)
     # the struct's JSON ends in its closing brace: the rounding members go before it
     body = own.substr(0, own.length() - 1)

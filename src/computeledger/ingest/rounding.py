@@ -2,9 +2,12 @@
 decimal place and the exact sum of their residues, so that the ledger's total plus the
 residue is the source's total to its last digit.
 
-Each rounded row carries its residues in `x_extensions` (see `normalize.to_decimal_rounded`);
-these are summed here as decimals of 38 fractional places, which hold any residue and the
-sum of up to 10**18 of them exactly.
+Each rounded row keeps the source text of its rounded values in `x_extensions`
+(`x_rounded_from`); when the ingest is recorded, the residues (source value - stored value)
+are computed from that text by the same rule that rounded it (`normalize.to_decimal_rounded`)
+and summed as decimals of 38 fractional places, which hold any residue and the sum of up
+to 10**18 of them exactly. The rule's rounding costs the ingest of a file without long
+decimals nothing beyond a test per column: the residues' work runs only on rounded rows.
 """
 
 from __future__ import annotations
@@ -15,19 +18,26 @@ from decimal import Decimal
 
 import ibis.expr.types as ir
 
-from computeledger.ingest.normalize import RESIDUE, ROUNDING_RESIDUE
+from computeledger.ingest.normalize import RESIDUE, ROUNDED_FROM, to_decimal_rounded, with_plain_text
 from computeledger.portable import json_field
 
 
 def residue_totals(rows: ir.Table, columns: Sequence[str], extensions: str = "x_extensions") -> dict:
     """Column -> {"rows": n, "residue": "exact decimal text"} for each column of `columns`
-    that ingest rounded on some row of `rows` (whose `extensions` column holds the residues
-    as JSON text). One aggregate; the empty dict when nothing was rounded."""
+    that ingest rounded on some row of `rows` (whose `extensions` column holds the source
+    text under ROUNDED_FROM). One aggregate, over the rounded rows only; the empty dict
+    when nothing was rounded."""
     if not columns:
         return {}
-    residues = json_field(rows[extensions], ROUNDING_RESIDUE)
-    marked = rows.filter(residues.notnull()).mutate(cl_residues=residues)
-    return residue_sums(marked, {name: json_field(marked.cl_residues, name) for name in columns})
+    froms = json_field(rows[extensions], ROUNDED_FROM)
+    marked = rows.filter(froms.notnull()).mutate(cl_froms=froms)
+    texts = {f"cl_src_{i}": json_field(marked.cl_froms, name) for i, name in enumerate(columns)}
+    marked = with_plain_text(marked.mutate(**texts), {c: c.replace("src", "plain") for c in texts})
+    residues = {}
+    for i, name in enumerate(columns):
+        plain_text = marked[f"cl_plain_{i}"]
+        residues[name] = to_decimal_rounded(plain_text).residue
+    return residue_sums(marked, residues)
 
 
 def residue_sums(rows: ir.Table, residues: Mapping[str, ir.StringValue]) -> dict:

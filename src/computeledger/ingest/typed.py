@@ -21,9 +21,11 @@ from computeledger.ingest.normalize import (
     ROW,
     decimal_problem,
     nullish,
+    rounding_parts,
     to_datetime,
     to_decimal_rounded,
     with_plain_text,
+    with_rounding_layers,
 )
 from computeledger.portable import strip
 from computeledger.schema.tables import NUMBER
@@ -95,6 +97,8 @@ def read_fields(raw: ir.Table, fields: list[Field], columns: dict[str, str]) -> 
     t = raw.mutate(**{text_of[f.name]: nullish(raw[columns[f.name]])[0] for f in mapped})
     t = t.mutate(**{plain_of[f.name]: strip(t[text_of[f.name]]) for f in mapped if f.kind == "decimal"})
     t = with_plain_text(t, {plain_of[name]: plain_of[name] for name in plain_of})
+    t = with_rounding_layers(t, {plain_of[name]: f"{i}" for i, name in enumerate(plain_of)})
+    key_of = {name: f"{i}" for i, name in enumerate(plain_of)}
     values: dict[str, ir.Value] = {}
     problems: list[ir.StringValue] = []
     residues: dict[str, ir.Value] = {}
@@ -107,7 +111,7 @@ def read_fields(raw: ir.Table, fields: list[Field], columns: dict[str, str]) -> 
             continue
         text = t[text_of[f.name]]
         if f.kind == "decimal":
-            r = to_decimal_rounded(t[plain_of[f.name]])
+            r = to_decimal_rounded(t[plain_of[f.name]], rounding_parts(t, key_of[f.name]))
             values[f.name] = r.value
             residues[RESIDUE_OF + f.name] = ibis.ifelse(r.rounded, r.residue, ibis.null(dt.string))
             flags.append(ibis.ifelse(r.rounded, ROUNDED_FLAG + f.name, ibis.null(dt.string)))

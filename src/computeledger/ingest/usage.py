@@ -80,7 +80,7 @@ CSV_FIELDS = [
     Field("output_tokens", "integer", False, ("completion_tokens",)),
     Field("reasoning_tokens", "integer", False, ("output_reasoning_tokens",)),
     Field("provider", "text", False, ("gen_ai.provider.name", "vendor")),
-    Field("cache_write_tokens", "integer", False, ("cache_creation_input_tokens", "cache_write_tokens_in")),
+    Field("cache_write_tokens", "integer", False, ("cache_creation_input_tokens",)),
 ]
 
 #: The OpenTelemetry span attributes that carry the customer, the channel and the number

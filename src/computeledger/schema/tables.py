@@ -42,7 +42,6 @@ INGESTS = sch.Schema(
         "mapping_sha256": dt.string,  # the mapping a non-FOCUS file was read with
         "format": dt.string,
         "focus_version": dt.string,
-        "version_evidence": dt.string,  # which columns (or metadata) decided the version
         "rows_read": dt.int64,
         "rows_loaded": dt.int64,
         "rows_quarantined": dt.int64,
@@ -50,10 +49,12 @@ INGESTS = sch.Schema(
         "status": dt.string,  # loaded, duplicate, refused, superseded
         "superseded_by": dt.int64,
         "message": dt.string,
-        #: JSON: column -> {"rows": n, "residue": exact text} for values rounded past the 18th place
-        "rounding": dt.string,
         "started_at": dt.Timestamp(),
         "finished_at": dt.Timestamp(),
+        # added after the first ledgers were written: at the end, where a migration adds them
+        "version_evidence": dt.string,  # which columns (or metadata) decided the version
+        #: JSON: column -> {"rows": n, "residue": exact text} for values rounded past the 18th place
+        "rounding": dt.string,
     }
 )
 

@@ -215,11 +215,12 @@ def allocate(ledger, rules: Rules) -> Run:
     same rules version) in one unit of work; returns counts. The run's row is written
     last: on Spark it commits the run (summaries read the latest run's version)."""
     store = ledger.store
+    placed = direct(ledger.charges, rules)  # the rules checked against the columns first
     if ledger.charges.count().to_pyarrow().as_py() == 0:
         raise UsageError("no charges in the ledger to allocate: load bills first with `computeledger ingest`")
     usage = ledger.usage if ledger.has_table("usage") else None
     # the placed rows are computed before the unit of work (outside it, DuckDB can spill them)
-    with store.scratch(direct(ledger.charges, rules)) as rows, store.transaction():
+    with store.scratch(placed) as rows, store.transaction():
         expr = allocation(rows, rules, usage)
         store.replace("allocations", {"rules_version": rules.version}, expr)
         counts = _counts(ledger, rules.version)

@@ -5,6 +5,7 @@ wrote the page over the ledger and every table was gone)."""
 from __future__ import annotations
 
 import hashlib
+import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -74,6 +75,11 @@ def test_an_earlier_report_is_replaced_whole(tmp_path):
     write_text(target, "<!doctype html>new", option="--out")
     assert target.read_text() == "<!doctype html>new"
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]  # no temporary file left
+    fresh = tmp_path / "new.html"
+    write_text(fresh, "x", option="--out")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask  # as a plain open would make it, not 0600
 
 
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -92,6 +92,7 @@ def write_text(target: Path, text: str, *, option: str) -> int:
     except OSError as exc:
         raise UsageError(f"{option} {target}: cannot write there: {exc.strerror}") from None
     try:
+        os.chmod(temp, _mode_for(target))  # mkstemp's 0600 would hide a shared report
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -101,6 +102,17 @@ def write_text(target: Path, text: str, *, option: str) -> int:
         Path(temp).unlink(missing_ok=True)
         raise UsageError(f"{option} {target}: cannot write: {exc.strerror or exc}") from None
     return len(data)
+
+
+def _mode_for(target: Path) -> int:
+    """The permissions a written file gets: those of the file it replaces, else what a
+    plain `open` would give under the process's umask."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def html_of_ours(head: bytes) -> bool:

@@ -125,14 +125,3 @@ def svg(head: bytes) -> bool:
     """An SVG image (an earlier chart)."""
     text = head.decode("utf-8", "replace").lstrip()
     return text.startswith("<svg") or (text.startswith("<?xml") and "<svg" in text)
-
-
-def csv_with_header(*columns: str) -> Callable[[bytes], bool]:
-    """A CSV file whose header holds `columns` (an earlier output of that layout)."""
-
-    def check(head: bytes) -> bool:
-        first = head.decode("utf-8", "replace").lstrip("\ufeff").splitlines()[:1]
-        names = {c.strip().strip('"') for c in first[0].split(",")} if first else set()
-        return set(columns) <= names
-
-    return check

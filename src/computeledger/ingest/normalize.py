@@ -223,11 +223,6 @@ def to_decimal_rounded(plain: ir.StringValue, parts: Mapping[str, ir.Value] | No
     return Rounded(value, long & value.notnull(), residue)
 
 
-def to_decimal(plain: ir.StringValue) -> ir.Value:
-    """Plain decimal text to the ledger's decimal (`to_decimal_rounded`'s value)."""
-    return to_decimal_rounded(plain).value
-
-
 def decimal_problem(
     name: str, v: ir.StringValue, plain: ir.StringValue, num: ir.Value, long: ir.BooleanValue | None = None
 ) -> ir.StringValue:

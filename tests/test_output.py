@@ -57,7 +57,8 @@ def test_tables_show_money_to_the_cent_and_exact_one_flag_away(tmp_path, sample)
 def test_screen_text_rounds_for_reading_only():
     output.SCREEN["exact"] = False
     assert output.screen_text(Decimal("-0.000000066572049375")) == "-0.00000006657"
-    assert output.screen_text(Decimal("1234.565")) == "1234.56"
+    assert output.screen_text(Decimal("1234.565")) == "1,234.56"
+    assert output.screen_text(Decimal("1234567")) == "1,234,567.00"
     assert output.screen_text(Decimal("0.074512")) == "0.07451"
     assert output.screen_text(Decimal("0")) == "0.00"
     assert output.screen_text(7) == "7"

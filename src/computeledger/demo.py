@@ -76,6 +76,7 @@ def token_economics(ledger) -> list[dict]:
             "cost_per_million_tokens": c.get("cost_per_million_tokens"),
             "revenue_per_million_tokens": m["revenue_per_million_tokens"],
             "gross_margin": m["gross_margin"], "margin_pct": m["margin_pct"],
-            "label": "cost allocated (effective, loaded); revenue billed",
+            "label": "cost allocated (effective, loaded); revenue billed"
+            + ("; subscriptions attributed by tokens (estimated)" if "attributed" in m["provenance"] else ""),
         })  # fmt: skip
     return sorted(out, key=lambda r: (r["month"], str(r["model"])))

@@ -80,15 +80,30 @@ _SPREAD_PLACES = Decimal(1).scaleb(-18)
 
 @exact
 def spread(total: Decimal | None, weights: list[int | Decimal]) -> list[Decimal | None]:
-    """`total` in parts proportional to `weights`: parts 1..n-1 the total times their share
-    (to 18 decimals, toward zero), the last the remainder; exact sum. None stays None."""
+    """`total` in parts proportional to `weights`: each part the total times its share (to
+    18 decimals, toward zero), the last part of non-zero weight the remainder; exact sum.
+    A weight of 0 gets exactly 0 (never a rounding residue). None stays None."""
     if total is None:
         return [None] * len(weights)
     whole = sum(weights)
     if not weights or whole == 0:
         return [None] * len(weights)
+    last = max(i for i, w in enumerate(weights) if w)
     parts = [
         (total * divide(w, whole)).quantize(_SPREAD_PLACES, rounding="ROUND_DOWN", context=CONTEXT)
-        for w in weights[:-1]
+        if w and i != last
+        else Decimal(0)
+        for i, w in enumerate(weights)
     ]
-    return [*parts, total - sum(parts, Decimal(0))]
+    parts[last] = total - sum(parts, Decimal(0))
+    return parts
+
+
+def text(value: Decimal | None, places: int = 2) -> str:
+    """Money as a reader sees it in a sentence: to the cent (or `places`), thousands
+    separated, never an exponent ('1,900,014.34', '0.00'); None is 'unknown'."""
+    if value is None:
+        return "unknown"
+    q = value.quantize(Decimal(1).scaleb(-places), rounding="ROUND_HALF_EVEN", context=CONTEXT)
+    out = f"{q:,f}"
+    return out[1:] if out.startswith("-") and not q else out

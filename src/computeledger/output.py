@@ -93,14 +93,36 @@ SCREEN = {"exact": False}
 _LONGEST_WORD = 24  # a text column is at least this wide, or as wide as its longest word
 
 
-def screen_text(value: Any) -> str:
-    """A cell as a table shows it (see SCREEN)."""
+def screen_text(value: Any, grouped: bool = True) -> str:
+    """A cell as a table shows it (see SCREEN): amounts and counts with thousands
+    separators (`grouped`; never an id's digits)."""
     if isinstance(value, Decimal) and not SCREEN["exact"] and value.is_finite():
         if value == 0 or abs(value) >= 1:
-            return decimal_text(value.quantize(Decimal("0.01"), rounding="ROUND_HALF_EVEN"))
+            text = decimal_text(value.quantize(Decimal("0.01"), rounding="ROUND_HALF_EVEN"))
+            return _grouped(text) if grouped else text
         digits = value.adjusted() - 3  # four significant digits
         return decimal_text(value.quantize(Decimal(1).scaleb(digits), rounding="ROUND_HALF_EVEN"))
+    if isinstance(value, Decimal) and grouped and value.is_finite():
+        return _grouped(decimal_text(value))
+    if isinstance(value, int) and not isinstance(value, bool) and grouped:
+        return f"{value:,}"
     return cell_text(value) or ""
+
+
+def _grouped(text: str) -> str:
+    whole, dot, frac = text.partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    return f"{sign}{int(whole.lstrip('-')):,}{dot}{frac}"
+
+
+#: Numeric columns whose digits are a name, not an amount: no thousands separators.
+def _is_name(column: str) -> bool:
+    c = column.lower()
+    return (
+        c == "id"
+        or c.endswith(("_id", "id", "line", "ingest", "year", "version"))
+        or c in ("seed", "superseded_by")
+    )
 
 
 def to_rich(table: pa.Table, title: str | None = None, unknown: str = "unknown") -> Table:
@@ -118,7 +140,8 @@ def to_rich(table: pa.Table, title: str | None = None, unknown: str = "unknown")
             out.add_column(escape(n), justify="left", overflow="fold", min_width=widest)
     for row in rows:
         # values are data, never markup: "[provider=azure]" stays as written
-        out.add_row(*[f"[dim]{unknown}[/dim]" if v is None else escape(screen_text(v)) for v in row])
+        out.add_row(*[f"[dim]{unknown}[/dim]" if v is None else escape(screen_text(v, not _is_name(n)))
+                      for n, v in zip(names, row, strict=True)])  # fmt: skip
     return out
 
 

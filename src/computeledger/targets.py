@@ -67,9 +67,7 @@ def check_target(
             )
 
 
-def check_folder(
-    folder: Path, *, option: str, reads: Iterable[tuple[str, Path | str | None]] = ()
-) -> None:
+def check_folder(folder: Path, *, option: str, reads: Iterable[tuple[str, Path | str | None]] = ()) -> None:
     """Refuse a folder to write into that is a file, lies under a file, or is one a command
     reads as a file."""
     shown = f"{option} {folder}"

@@ -62,7 +62,7 @@ def test_compare_on_a_ledger(lab_ledger, allocated, tmp_path):
     assert r.exit_code == 0, r.output
     rows = json.loads(r.output)
     atlas = [x for x in rows if x["model"] == "atlas-l"]
-    assert len(atlas) == 4 and all(x["implied_utilization"] is not None for x in atlas)
+    assert len(atlas) == 4 and all(x["implied_utilization_pct"] is not None for x in atlas)
     swift = [x for x in rows if x["model"] == "swift-s"]
     assert {x["note"] for x in swift} == {"no catalogue model mapped (--map)"}
     no_usage = tmp_path / "no-usage.duckdb"

@@ -47,7 +47,8 @@ def test_needed_gpu_hours_and_the_implied_utilization(rows):
     for r in atlas:
         assert r["catalogue_model"] == "Llama-3.3-70B" and r["source"] == "billed; estimated"
         assert r["needed_gpu_hours_low"] < r["needed_gpu_hours"] < r["needed_gpu_hours_high"]
-        assert r["implied_utilization"] == round(float(r["needed_gpu_hours"] / r["billed_gpu_hours"]), 4)
+        share = r["needed_gpu_hours"] * 100 / r["billed_gpu_hours"]
+        assert abs(r["implied_utilization_pct"] - share) < Decimal("0.006")  # needed is shown to the cent
     # the same request shape each month: GPU-hours needed grow with the tokens, to rounding
     a, b = atlas[0], atlas[-1]
     ratio = b["output_tokens"] / a["output_tokens"]
@@ -57,7 +58,9 @@ def test_needed_gpu_hours_and_the_implied_utilization(rows):
 def test_what_cannot_be_estimated_stays_unknown(rows):
     got, _ = rows
     embed = [r for r in got if r["model"] == "embed-e"]
-    assert embed and all(r["needed_gpu_hours"] is None and r["implied_utilization"] is None for r in embed)
+    assert embed and all(
+        r["needed_gpu_hours"] is None and r["implied_utilization_pct"] is None for r in embed
+    )
     assert {r["note"] for r in embed} == {
         "no output tokens (embeddings?): the serving model needs decode steps"
     }

@@ -23,7 +23,7 @@ runner = CliRunner()
 def test_revenue_and_share_per_model_channel_and_month_are_the_truths(allocated):
     path, _, out = allocated
     with open_ledger(path, read_only=True) as lg:
-        got = margin(lg, "model,channel,month")
+        got = margin(lg, "model,channel,month", attribute=False)  # the truth books subscriptions apart
     rows = {(r["month"].strftime("%Y-%m"), r["channel"], r["model"] or "-"): r for r in got.rows}
     expected = truth(out, "revenue")
     assert len(expected) > 20
@@ -35,7 +35,7 @@ def test_revenue_and_share_per_model_channel_and_month_are_the_truths(allocated)
 def test_margin_is_revenue_less_share_less_cost_exactly(allocated):
     path, _, _ = allocated
     with open_ledger(path, read_only=True) as lg:
-        got = margin(lg, "model")
+        got = margin(lg, "model", attribute=False)
         cost = {r["model"]: r["inference_cost"] for r in unit_costs(lg, "model").rows}
     by_model = {r["model"]: r for r in got.rows}
     for model in ("atlas-l", "swift-s", "embed-e"):
@@ -47,6 +47,40 @@ def test_margin_is_revenue_less_share_less_cost_exactly(allocated):
     none = by_model[None]
     assert none["revenue"] > 0 and none["inference_cost"] is None and none["gross_margin"] is None
     assert {g["gap"] for g in got.gaps} == {"revenue but no tokens"}
+
+
+def test_subscription_revenue_is_attributed_by_tokens_and_every_grain_adds_up(allocated):
+    """The app channel's revenue (no model) goes to the models that served the app's tokens,
+    in proportion to them, labelled estimated; rows add up to the channel and to the total."""
+    path, _, out = allocated
+    with open_ledger(path, read_only=True) as lg:
+        fine = margin(lg, "model,channel,month")
+        by_channel = {r["channel"]: r for r in margin(lg, "channel").rows}
+        total = margin(lg, "month").rows
+        costs = {r["channel"]: r["inference_cost"] for r in unit_costs(lg, "channel").rows}
+        apart = {r["channel"]: r for r in margin(lg, "channel", attribute=False).rows}
+    truth_revenue = sum(Decimal(t["revenue"]) for t in truth(out, "revenue"))
+    assert sum(r["revenue"] for r in total) == truth_revenue
+    assert all(r["model"] is not None for r in fine.rows) and not fine.gaps
+    sums: dict[str, Decimal] = defaultdict(Decimal)
+    for r in fine.rows:
+        sums[r["channel"]] += r["revenue"]
+    assert sums == {c: r["revenue"] for c, r in by_channel.items()}
+    app_months: dict = defaultdict(list)
+    for r in fine.rows:
+        if r["channel"] == "app":
+            app_months[r["month"]].append(r)
+            assert "subscription revenue attributed by tokens" in r["provenance"]
+    subscriptions = {t["month"]: Decimal(t["revenue"]) for t in truth(out, "revenue") if t["channel"] == "app"}
+    for month, rows in app_months.items():
+        assert sum(r["revenue"] for r in rows) == subscriptions[f"{month:%Y-%m}"]
+        whole = sum(r["tokens"] for r in rows)
+        for r in rows:  # each model's part is the month's subscriptions times its share of tokens
+            assert abs(r["revenue"] - subscriptions[f"{month:%Y-%m}"] * r["tokens"] / whole) < Decimal("1e-15")
+    # the same cost for the same channel in unit-costs and margin, attributed or not
+    for channel, cost in costs.items():
+        assert by_channel[channel]["inference_cost"] == cost == apart[channel]["inference_cost"]
+        assert by_channel[channel]["gross_margin"] == apart[channel]["gross_margin"]
 
 
 def test_the_cli_gives_typed_json_with_money_as_strings(allocated):

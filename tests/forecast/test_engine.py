@@ -74,12 +74,17 @@ def test_two_points_are_refused_not_forecast():
     )
 
 
-def test_short_history_is_drift_with_wider_bands_and_a_warning():
+def test_short_history_is_a_drift_median_with_no_band_and_says_so():
+    """Before: a 5-month history got drift bands widened by guesswork (CoreWeave's 95% band
+    reached -296k on the README's lab). Without a backtest there is no honest band."""
     fc = forecast([Series("s", months(5), [Decimal(v) for v in (10, 12, 13, 15, 16)])], 2)[0]
     assert fc.model == "Drift" and fc.mase is None and fc.backtest_points == 0
-    assert fc.warnings == [
-        "short history (5 periods): no backtest; drift with bands widened (95% shown as 80%)"
-    ]
+    step = 1.6 ** 0.25  # drift on logs: 10 -> 16 over four steps, the same ratio ahead
+    assert [float(p["forecast"]) for p in fc.points] == pytest.approx([16 * step, 16 * step**2], rel=1e-6)
+    assert all(p[k] is None for p in fc.points for k in ("lo_80", "hi_80", "lo_95", "hi_95"))
+    assert len(fc.warnings) == 1 and fc.warnings[0].startswith("short history (5 periods): no backtest")
+    with pytest.raises(UsageError, match="no band"):
+        fc.paths(10, 0)
 
 
 def test_constant_series_is_labelled():
@@ -107,9 +112,12 @@ def test_horizon_and_models_are_checked():
 @given(st.lists(st.integers(1, 10**9), min_size=10, max_size=18), st.integers(0, 2**31))
 def test_bands_are_ordered_and_paths_match_the_median(values, seed):
     fc = forecast([Series("h", months(len(values)), [Decimal(v) for v in values])], 4)[0]
-    for p in fc.points:
-        assert p["lo_95"] <= p["lo_80"] <= p["forecast"] <= p["hi_80"] <= p["hi_95"]
-    if fc.points and fc.model != "Constant":
+    banded = bool(fc.points) and fc.points[0]["lo_95"] is not None
+    for p in fc.points if banded else []:
+        assert 0 <= p["lo_95"] <= p["lo_80"] <= p["forecast"] <= p["hi_80"] <= p["hi_95"]
+    if not banded:  # refused, with the reason in the warnings
+        assert fc.refused or any(w.startswith("no band") for w in fc.warnings)
+    elif fc.model != "Constant":
         paths = fc.paths(4000, seed)
         assert paths.shape == (4000, 4)
         med = np.median(paths, axis=0)

@@ -12,7 +12,6 @@ from computeledger.report.sections import Options
 from computeledger.shipped import FOCUS_SAMPLE, find
 from tests.report.browser import open_report
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 MAPPING = {"swift-s": "Llama-3.1-8B", "atlas-l": "Llama-3.3-70B"}
 CHARTS = {
     "spend by provider", "spend by workload", "spend by model", "per million tokens", "gross margin",
@@ -36,8 +35,7 @@ def test_the_page_draws_every_chart_offline_with_the_ledgers_totals(books, tmp_p
     text = out.read_text(encoding="utf-8")
     assert got["bytes"] < 5_000_000 and got["unknown"] == {}
     assert "<script src" not in text and "<link" not in text  # nothing to fetch: all inline
-    ARTIFACTS.mkdir(exist_ok=True)
-    seen = open_report(out, ARTIFACTS / "report.png")
+    seen = open_report(out, tmp_path / "report.png")  # no test writes outside its folder
     assert seen["requests"] == [] and seen["errors"] == []
     assert [m for m in seen["console"] if m[0] == "error"] == []
     assert {c["name"] for c in seen["charts"].values()} == CHARTS
@@ -47,7 +45,7 @@ def test_the_page_draws_every_chart_offline_with_the_ledgers_totals(books, tmp_p
     assert Decimal(totals["billed_cost"][0]) == billed and Decimal(totals["effective_cost"][0]) == effective
     assert totals["billed_cost"][1] == f"{billed.quantize(Decimal('0.01')):,}"
     assert Decimal(totals["closing_cash"][0]) == closing
-    assert (ARTIFACTS / "report.png").stat().st_size > 50_000
+    assert (tmp_path / "report.png").stat().st_size > 50_000
     assert text.count('class="caption"') == len(CHARTS)  # every chart has its reading in words
     svgs = sorted((tmp_path / "img").glob("*.svg"))
     assert len(svgs) == got["charts"] == len(CHARTS)

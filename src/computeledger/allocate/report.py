@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date
 
 import ibis
 import ibis.expr.types as ir
@@ -55,10 +56,17 @@ def coverage(ledger, version: str | None = None, dimension: str = "workload") ->
     return grouped.order_by("rank").drop("rank")
 
 
-def unallocated_resources(ledger, version: str | None = None, limit: int = 5) -> ir.Table:
-    """The largest resources (by effective cost) left unallocated as to workload."""
+def unallocated_resources(
+    ledger, version: str | None = None, limit: int = 5, start: date | None = None, end: date | None = None
+) -> ir.Table:
+    """The largest resources (by effective cost) left unallocated as to workload (charges
+    from `start`, before `end`, when given)."""
     a = allocated_charges(ledger, version)
     u = a.filter(a.workload == UNALLOCATED)
+    if start is not None:
+        u = u.filter(u.ChargePeriodStart >= start)
+    if end is not None:
+        u = u.filter(u.ChargePeriodStart < end)
     return (
         u.group_by(provider=u.HostProviderName, resource=ibis.coalesce(u.ResourceId, u.ResourceName))
         .aggregate(

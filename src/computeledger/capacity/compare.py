@@ -8,8 +8,10 @@ one row per model and month, meet the physics here.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from decimal import Decimal
 
+from computeledger import money
 from computeledger.capacity import catalog
 from computeledger.capacity.operating import candidate_setups, throughput_optimal
 from computeledger.capacity.physics import Workload
@@ -80,7 +82,7 @@ def compare(
             "needed_gpu_hours": None,
             "needed_gpu_hours_low": None,
             "needed_gpu_hours_high": None,
-            "implied_utilization": None,
+            "implied_utilization_pct": None,
             "note": "",
         }
         rows.append(row)
@@ -102,7 +104,7 @@ def compare(
         row["needed_gpu_hours_high"] = needed / Decimal(repr(max(1 - err, 0.05)))
         row["note"] = note
         if b["gpu_hours"]:
-            row["implied_utilization"] = round(float(needed / b["gpu_hours"]), 4)
+            row["implied_utilization_pct"] = _pct(needed, b["gpu_hours"])
     for r in rows:
         for k in ("needed_gpu_hours", "needed_gpu_hours_low", "needed_gpu_hours_high"):
             if r[k] is not None:
@@ -178,8 +180,11 @@ def _best_point(model_name: str, gpu_name: str, t: dict, calibrations: dict):
 def per_model(rows: list[dict]) -> list[dict]:
     """`compare`'s rows summed per model over the whole period: billed inference GPU-hours,
     the GPU-hours the tokens needed (unknown if any month's is), and the utilization that
-    implies (needed / billed, estimated)."""
+    implies (needed / billed, estimated), with the throughput each side stands for: tokens
+    per billed GPU-hour (what the bills served) and tokens per needed GPU-hour (the
+    capacity model at its throughput-optimal batch); their ratio is the utilization."""
     out: dict[str, dict] = {}
+    tokens: dict[str, int] = defaultdict(int)
     for r in rows:
         t = out.setdefault(
             r["model"],
@@ -187,6 +192,7 @@ def per_model(rows: list[dict]) -> list[dict]:
              "needed_gpu_hours": Decimal(0)},
         )  # fmt: skip
         t["billed_gpu_hours"] += r["billed_gpu_hours"] or 0
+        tokens[r["model"]] += (r["input_tokens"] or 0) + (r["output_tokens"] or 0)
         if r["needed_gpu_hours"] is None:
             t["needed_gpu_hours"] = None
             t["note"] = r["note"]
@@ -194,6 +200,23 @@ def per_model(rows: list[dict]) -> list[dict]:
             t["needed_gpu_hours"] += r["needed_gpu_hours"]
     for t in out.values():
         needed, billed = t["needed_gpu_hours"], t["billed_gpu_hours"]
-        t["implied_utilization"] = f"{needed / billed:.1%}" if needed is not None and billed else None
+        n = tokens[t["model"]]
+        t["billed_tokens_per_gpu_hour"] = _per(n, billed)
+        t["needed_tokens_per_gpu_hour"] = _per(n, needed)
+        t["implied_utilization_pct"] = _pct(needed, billed)
         t.setdefault("note", "estimated: throughput-optimal on the billed GPU")
     return list(out.values())
+
+
+def _pct(needed: Decimal | None, billed: Decimal | None) -> Decimal | None:
+    """needed / billed as a percentage to two places (estimated)."""
+    if needed is None or not billed:
+        return None
+    return money.divide(needed * 100, billed).quantize(Decimal("0.01"), context=money.CONTEXT)
+
+
+def _per(count: int, hours: Decimal | None) -> Decimal | None:
+    """Tokens per GPU-hour, to the token."""
+    if not count or not hours:
+        return None
+    return money.divide(count, hours).quantize(Decimal(1), context=money.CONTEXT)

@@ -71,6 +71,7 @@ def statement(
     from computeledger.accounting.periods import GRAINS, parse
     from computeledger.accounting.statement import LINES, gather
     from computeledger.accounting.statement import statement as run
+    from computeledger.forecast.cash import runways
 
     check_format(fmt)
     bases = ("billed", "effective", "cash") if basis == "all" else tuple(b.strip() for b in basis.split(","))
@@ -89,6 +90,11 @@ def statement(
             rows = run_bridge(inp, period)
         else:
             got = run(lg, grain=grain, bases=bases, start=start, end=end, inputs=inp)
+            found = (
+                runways(lg, inputs=inp, contracts=contracts, rules_version=rules_version)
+                if fmt == "table"
+                else []
+            )
     if bridge:
         render_bridge(rows, fmt, inp.currency)
         return
@@ -96,6 +102,18 @@ def statement(
         output.render(output.from_rows(got.rows, ["period", "basis", *LINES]), fmt, console)
         return
     render_statement(got)
+    render_runways(found)
+
+
+def render_runways(found) -> None:
+    """Both runways as of the ledger's last month, each named by its method (trend first)."""
+    for r in found:
+        console.print(f"runway {r.method}, as of {r.as_of or 'unknown'}: {escape(r.text)}", highlight=False,
+                      soft_wrap=True)  # fmt: skip
+
+
+LABELS = {"runway_months": "runway months (trailing 3 months' net cash burn)",
+          "runway": "runway (trailing 3 months' net cash burn)"}  # fmt: skip
 
 
 def render_statement(got) -> None:
@@ -117,11 +135,13 @@ def render_statement(got) -> None:
                 cells.append("[dim]unknown[/dim]")
             elif line == "gross_margin":
                 cells.append(f"{(v * 100).quantize(Decimal('0.1'))}%")
+            elif line == "runway_months":
+                cells.append(str(v))
             elif line in MONEY_LINES:
                 cells.append(f"{v.quantize(Decimal('0.01')):,}")
             else:
                 cells.append(escape(str(v)))
-        t.add_row(line.replace("_", " "), *cells)
+        t.add_row(LABELS.get(line, line.replace("_", " ")), *cells)
     console.print(t)
     for note in got.notes:
         console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)

@@ -82,8 +82,8 @@ def demo(
             title = "Per model and month (computeledger unit-costs, computeledger margin)"
             console.print(output.to_rich(output.for_screen(econ, places), title=title))
             console.print(
-                "(no model): subscription revenue, which sells no one model: its cost and margin are "
-                "unknown, not 0; the app channel's token cost shows under each model"
+                "subscription revenue (the app, which sells no one model) is attributed to the models by "
+                "the app's tokens, labelled estimated (`margin --unattributed` keeps it apart)"
             )
             quarter = label(add_months(date(2024, 1, 1), max(0, months - 4)), "quarter")
             console.rule(
@@ -105,7 +105,7 @@ def demo(
                 + ("[green]equal[/green]" if same else "[red]DIFFERENT[/red]")
             )
             equal_cash = same
-            _heading(lg, inputs)
+            _heading(lg, inputs, lab.bills / "finance" / "contracts.toml")
             _report(lg, report, lab.bills / "finance" / "contracts.toml")
         equal = lab.truth_total == lab.ledger_total
         verdict = "[green]equal[/green]" if equal else "[red]DIFFERENT[/red]"
@@ -117,12 +117,13 @@ def demo(
         raise typer.Exit(1)
 
 
-def _heading(lg, inputs) -> None:
-    """7: a 12-month forecast of inference cost, with its backtest beside it, and the runway."""
+def _heading(lg, inputs, contracts: Path) -> None:
+    """7: a 12-month forecast of inference cost, with its backtest beside it, and the runway
+    by both methods (the same figures as the statement, the scenario and the report)."""
+    from computeledger.cli.accounting import render_runways
+    from computeledger.forecast.cash import runways
     from computeledger.forecast.engine import forecast
-    from computeledger.forecast.scenario import baseline, run
     from computeledger.forecast.series import history
-    from computeledger.forecast.thresholds import crossing
 
     console.rule("[bold]7. Where it is heading[/bold]: inference cost, 12 months ahead, and the runway")
     (fc,) = forecast(history(lg, "inference"), 12)
@@ -136,19 +137,13 @@ def _heading(lg, inputs) -> None:
         console.print(f"model {fc.model} ({coverage})", highlight=False)
         bands = ("forecast", "lo_80", "hi_80", "lo_95", "hi_95")
         rows = [{"month": f"{p['period']:%Y-%m}"} | {k: p[k] for k in bands} for p in fc.points]
-        table = output.for_screen(output.from_rows(rows), {})
+        table = output.for_screen(output.from_rows(rows, ["month", *bands]), {})
         console.print(
             output.to_rich(table, title=f"Inference cost forecast ({inputs.currency}; median and bands)")
         )
-    result = run(baseline(lg), {"scenario": {"months": 36, "draws": 2000, "seed": 1}})
-    if "cash" in result.draws:
-        t = crossing(result.draws["cash"], result.periods, below=Decimal(0))
-        console.print(
-            f"runway (the ledger's own trends, 2,000 draws over 36 months): cash below 0 in "
-            f"{float(t['probability']):.0%} of draws; month: median {t['first_median']}, "
-            f"80% interval {t['first_p10']} to {t['first_p90']}",
-            highlight=False,
-        )
+        for w in fc.warnings:
+            console.print(f"  warning: {w}", highlight=False, soft_wrap=True)
+    render_runways(runways(lg, inputs=inputs, contracts=contracts))
 
 
 def _report(lg, path: Path, contracts: Path) -> None:

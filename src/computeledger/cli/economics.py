@@ -115,16 +115,24 @@ def margin(
     ] = "model,month",
     basis: BasisOpt = "effective",
     cost: Annotated[str, typer.Option("--cost", help="loaded (with shared costs) or direct")] = "loaded",
+    unattributed: Annotated[
+        bool,
+        typer.Option(
+            "--unattributed",
+            help="Keep subscription revenue under no model (not spread over models by tokens)",
+        ),
+    ] = False,
     rules_version: RulesVersionOpt = None,
     ledger: LedgerOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Revenue, revenue share, inference cost, gross margin and margin %, per million tokens too."""
+    """Revenue, revenue share, inference cost, gross margin and margin %, per million tokens too.
+    Subscription revenue (no model) is attributed to the models by tokens, labelled estimated."""
     from computeledger.economics.margin import margin as run
 
     check_format(fmt)
     with opened(ctx, ledger, read_only=True) as lg:
-        got = run(lg, by, basis=basis, cost=cost, rules_version=rules_version)
+        got = run(lg, by, basis=basis, cost=cost, rules_version=rules_version, attribute=not unattributed)
     table = output.from_rows(got.rows)
     if fmt != "table":
         output.render(table, fmt, console)

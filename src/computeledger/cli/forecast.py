@@ -53,18 +53,30 @@ def forecast(
     cumulative: Annotated[
         bool, typer.Option("--cumulative", help="Cross on the running total from the first forecast period")
     ] = False,
-    draws: Annotated[int, typer.Option("--draws", help="Sample paths for --above/--below")] = 10_000,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the sample paths")] = 0,
+    draws: Annotated[
+        int | None,
+        typer.Option("--draws", help="Sample paths for --above/--below [default: 10000; cash: 2000]"),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", min=0, help="Seed of the sample paths [default: 0; cash: 1]")
+    ] = None,
     contracts: ContractsOpt = None,
     rules_version: RulesVersionOpt = None,
     ledger: LedgerOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Forecast a ledger series with 80% and 95% bands; the model chosen by backtest, its MASE
-    and past coverage shown beside it. --above/--below: the probability of crossing by a date."""
+    and past coverage shown beside it. --above/--below: the probability of crossing by a date.
+    Cash is not extrapolated: it is the scenario's driver model on the ledger's own trends
+    (revenue, compute, revenue share and funding ahead), the same run as the runway's."""
+    from computeledger.forecast import cash as engine
     from computeledger.forecast.engine import forecast as run
     from computeledger.forecast.series import PROVENANCE, history
     from computeledger.forecast.thresholds import crossing, parse_amount, parse_deadline
+
+    by_drivers = series == "cash" and grain == "month"
+    draws = draws if draws is not None else engine.DRAWS if by_drivers else 10_000
+    seed = seed if seed is not None else engine.SEED if by_drivers else 0
 
     check_format(fmt)
     deadline = None
@@ -75,9 +87,16 @@ def forecast(
     if not 1 <= draws <= 1_000_000:
         raise typer.BadParameter("1 to 1000000", param_hint="--draws")
     with opened(ctx, ledger, read_only=True) as lg:
-        found = history(lg, series, by=by, basis=basis, grain=grain, contracts=contracts,
-                        rules_version=rules_version)  # fmt: skip
-    fcs = run(found, horizon, grain, models)
+        if by_drivers:
+            if by is not None:
+                raise typer.BadParameter("cash is one series: no --by", param_hint="--by")
+            fcs = [engine.forecast_cash(lg, horizon, basis=basis, contracts=contracts,
+                                        rules_version=rules_version, draws=draws, seed=seed)]  # fmt: skip
+        else:
+            found = history(lg, series, by=by, basis=basis, grain=grain, contracts=contracts,
+                            rules_version=rules_version)  # fmt: skip
+    if not by_drivers:
+        fcs = run(found, horizon, grain, models)
     rows = []
     for fc in fcs:
         for p in fc.points:
@@ -85,7 +104,8 @@ def forecast(
                 "unit": fc.unit, "model": fc.model, "mase": _ratio(fc.mase),
                 "coverage_80": _ratio(fc.coverage_80), "coverage_95": _ratio(fc.coverage_95),
                 "backtest_points": fc.backtest_points,
-                "provenance": f"forecast of {PROVENANCE[series]} figures",
+                "provenance": f"forecast by the ledger's drivers ({draws:,} draws, seed {seed})" if by_drivers
+                              else f"forecast of {PROVENANCE[series]} figures",
             })  # fmt: skip
     thresholds = []
     if above is not None or below is not None:
@@ -160,12 +180,19 @@ scenario_app = typer.Typer(help="Driver-based scenarios, run by seeded Monte Car
 
 
 def _scenario_result(lg, path: Path | None, basis: str, contracts, rules_version):
+    """A scenario file's run; without one, the ledger's own trends: the cash engine's run."""
+    from computeledger.forecast.cash import trends
     from computeledger.forecast.scenario import baseline, load_scenario, run
 
-    doc = load_scenario(path) if path else None
-    basis = (doc or {}).get("scenario", {}).get("basis", basis)
+    if path is None:
+        result = trends(lg, basis=basis, contracts=contracts, rules_version=rules_version)
+        result.name = "the ledger's trends"
+        return result, 12
+    doc = load_scenario(path)
+    basis = doc.get("scenario", {}).get("basis", basis)
     base = baseline(lg, basis=basis, contracts=contracts, rules_version=rules_version)
-    return run(base, doc)
+    result = run(base, doc)
+    return result, len(result.periods)
 
 
 @scenario_app.command("run")
@@ -184,8 +211,8 @@ def scenario_run(
     and the month cash goes below zero."""
     check_format(fmt)
     with opened(ctx, ledger, read_only=True) as lg:
-        result = _scenario_result(lg, path, basis, contracts, rules_version)
-    _render_scenario([result], fmt)
+        result, shown = _scenario_result(lg, path, basis, contracts, rules_version)
+    _render_scenario([(result, shown)], fmt)
 
 
 @scenario_app.command("compare")
@@ -203,34 +230,30 @@ def scenario_compare(
     check_format(fmt)
     with opened(ctx, ledger, read_only=True) as lg:
         results = [_scenario_result(lg, p, basis, contracts, rules_version) for p in (first, second)]
-    if results[0].name == results[1].name:
-        results[1].name += " (2)"
+    if results[0][0].name == results[1][0].name:
+        results[1][0].name += " (2)"
     _render_scenario(results, fmt)
 
 
 def _render_scenario(results, fmt: str) -> None:
-    from computeledger.forecast.thresholds import crossing
+    """Each run's first months as rows; its runway (the trend method) below the table."""
+    from computeledger.forecast.cash import trend_runway
 
-    rows = [r for res in results for r in res.summary()]
-    runway = []
-    for res in results:
-        if "cash" in res.draws:
-            got = crossing(res.draws["cash"], res.periods, below=Decimal(0))
-            runway.append({"scenario": res.name} | got)
+    rows = [r for res, shown in results for r in res.summary(shown)]
     if fmt != "table":
         output.render(output.from_rows(rows), fmt, console)
         return
-    for res in results:
+    for res, _ in results:
         for note in res.notes:
             console.print(f"{escape(res.name)}: note: {escape(note)}", highlight=False, soft_wrap=True)
     console.print(
         output.to_rich(output.for_screen(output.from_rows(rows), {}), "Scenario (per month; p = percentile)")
     )
-    for t in runway:
+    for res, _ in results:
+        r = trend_runway(res)
         console.print(
-            f"{escape(t['scenario'])}: cash below 0 within {len(results[0].periods)} months in "
-            f"{float(t['probability']):.1%} of {t['draws']:,} draws; month: median {t['first_median']}, "
-            f"80% interval {t['first_p10']} to {t['first_p90']}",
+            f"{escape(res.name)}: runway {r.method}, as of {r.as_of} ({len(res.periods)} months, "
+            f"{len(next(iter(res.draws.values()))):,} draws): {escape(r.text)}",
             highlight=False,
             soft_wrap=True,
         )

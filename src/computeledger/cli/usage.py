@@ -20,8 +20,11 @@ def ingest_usage(
     ],
     input_format: Annotated[
         str | None,
-        typer.Option("--input-format", help="The files' format where their content does not tell it: "
-                     "openai-usage, otel-spans, usage-csv, openai-usage-api, anthropic-usage"),
+        typer.Option(
+            "--input-format",
+            help="The files' format where their content does not tell it: "
+            "openai-usage, otel-spans, usage-csv, openai-usage-api, anthropic-usage",
+        ),
     ] = None,
     ledger: LedgerOpt = None,
     otel_customer: Annotated[

@@ -8,6 +8,13 @@ Rules:
   parts, as in `unit_costs.spread`).
 - Inference cost is `unit_costs`' cost of the same model-months, spread over customers by
   tokens.
+- Revenue of no model (subscriptions: the app channel sells access, not a model) is
+  attributed to the models that served the same customer and channel that month, in
+  proportion to their tokens (exact parts, the last the remainder), labelled `estimated`
+  (`attributed by tokens`); with no such tokens, to the channel's models that month; with
+  none, it stays under no model. `attribute=False` keeps it under no model (the
+  unattributed view): a group holding both it and the tokens it paid for still has a
+  known cost (the cost of those tokens).
 - Gross margin = revenue - revenue share - inference cost; margin % = margin / revenue.
   A group without cost (revenue of no model, or of a model-month with no bill) has an
   unknown cost and margin, never 0; `gaps` lists it.
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from computeledger import money
@@ -46,9 +54,13 @@ def margin(
     basis: str = "effective",
     cost: str = "loaded",
     rules_version: str | None = None,
+    attribute: bool = True,
+    start: date | None = None,
+    end: date | None = None,
 ) -> Margin:
     """Per group: revenue, revenue share, inference cost, gross margin and margin %,
-    tokens, and revenue and margin per million tokens."""
+    tokens, and revenue and margin per million tokens (`attribute`: subscription revenue
+    spread over the models by tokens; `start`, `end`: the months kept, end exclusive)."""
     if basis == "cash":
         raise UsageError(
             "margin on the cash basis needs receipts per model, which payments do not say: "
@@ -68,9 +80,18 @@ def margin(
         )
     # (model, month, customer, channel) -> figures
     table: dict[tuple, dict] = defaultdict(lambda: {"revenue": None, "share": None, "cost": None,
-                                                   "costed": False, "tokens": None, "gpu": None})  # fmt: skip
+                                                   "costed": False, "tokens": None, "gpu": None,
+                                                   "attributed": False})  # fmt: skip
+    made: set[tuple] = set()
+    if attribute:
+        revenue, made = _attribute(revenue, finest)
+        owed, _ = _attribute({(m, mo, None, ch): a for (m, mo, ch), a in shares.items()}, finest)
+        shares = defaultdict(Decimal)
+        for (m, mo, _, ch), a in owed.items():
+            shares[(m, mo, ch)] += a
     for key, amount in revenue.items():
         table[key]["revenue"] = amount
+        table[key]["attributed"] = key in made
     customers: dict[tuple, list[tuple[str, Decimal]]] = defaultdict(list)
     for (model, month, customer, channel), amount in revenue.items():
         customers[(model, month, channel)].append((customer, amount))
@@ -88,17 +109,48 @@ def margin(
         f["cost"] = c.cost
         if c.tokens is not None:
             f["tokens"] = c.tokens["input_tokens"] + c.tokens["output_tokens"]
+    if start is not None or end is not None:
+        table = {k: f for k, f in table.items()
+                 if (start is None or k[1] >= start) and (end is None or k[1] < end)}  # fmt: skip
     groups: dict[tuple, list[tuple[tuple, dict]]] = defaultdict(list)
     for k, f in table.items():
         groups[_key(k, dims)].append((k, f))
     rows, gaps = [], []
     for key in sorted(groups, key=lambda g: tuple(str(v) for v in g)):
-        rows.append(dict(zip(dims, key, strict=True)) | _figures([f for _, f in groups[key]], basis, cost))
+        rows.append(dict(zip(dims, key, strict=True)) | _figures(groups[key], basis, cost))
     for (model, month, customer, channel), f in sorted(table.items(), key=lambda kv: tuple(map(str, kv[0]))):
         if f["revenue"] and not f["tokens"]:
             gaps.append({"model": model, "month": month, "customer": customer, "channel": channel,
                          "gap": "revenue but no tokens", "revenue": f["revenue"]})  # fmt: skip
     return Margin(rows, gaps, dims)
+
+
+def _attribute(amounts: dict[tuple, Decimal], finest) -> tuple[dict[tuple, Decimal], set[tuple]]:
+    """Amounts keyed (model, month, customer, channel), those of no model spread over the
+    models that served the same month, customer and channel by their tokens (else the same
+    month and channel); and the keys that received a part."""
+    same: dict[tuple, list[tuple[tuple, int]]] = defaultdict(list)
+    channel: dict[tuple, list[tuple[tuple, int]]] = defaultdict(list)
+    for c in finest:
+        count = c.tokens["input_tokens"] + c.tokens["output_tokens"] if c.tokens else 0
+        if c.key["model"] is None or not count:
+            continue
+        k = (c.key["model"], c.key["month"], c.key["customer"], c.key["channel"])
+        same[k[1:]].append((k, count))
+        channel[(k[1], k[3])].append((k, count))
+    out: dict[tuple, Decimal] = defaultdict(Decimal)
+    made: set[tuple] = set()
+    for key, amount in amounts.items():
+        model, month, customer, chan = key
+        targets = (same.get((month, customer, chan)) or channel.get((month, chan))) if model is None else None
+        if not targets:
+            out[key] += amount
+            continue
+        targets = sorted(targets, key=lambda t: tuple(map(str, t[0])))
+        for (k, _), part in zip(targets, spread(amount, [n for _, n in targets]), strict=True):
+            out[k] += part
+            made.add(k)
+    return dict(out), made
 
 
 def _key(k: tuple, dims: list[str]) -> tuple:
@@ -113,12 +165,17 @@ def _total(values) -> Decimal | None:
     return sum(known, Decimal(0)) if known else None
 
 
-def _figures(members: list[dict], basis: str, cost: str) -> dict:
+def _figures(keyed: list[tuple[tuple, dict]], basis: str, cost: str) -> dict:
+    members = [f for _, f in keyed]
     revenue = _total(f["revenue"] for f in members) or Decimal(0)
     share = _total(f["share"] for f in members) or Decimal(0)
     costed = [f for f in members if f["costed"]]
+    served = {k[1:] for k, f in keyed if f["costed"] and f["tokens"]}
     unknown_cost = not costed or any(f["cost"] is None for f in costed)
-    unknown_cost |= any(f["revenue"] and not f["costed"] for f in members)
+    # revenue without a cost of its own is costed by the group only when the group holds
+    # the tokens it paid for (a subscription's month, customer and channel)
+    unknown_cost |= any(f["revenue"] and not f["costed"] and not (k[0] is None and k[1:] in served)
+                        for k, f in keyed)  # fmt: skip
     inference = None if unknown_cost else _total(f["cost"] for f in costed)
     tokens = sum(f["tokens"] or 0 for f in members)
     with_tokens = _total(f["revenue"] for f in members if f["tokens"]) or Decimal(0)
@@ -135,7 +192,13 @@ def _figures(members: list[dict], basis: str, cost: str) -> dict:
         if tokens and margin is not None
         else None,
         "coverage_revenue_with_tokens": _ratio(with_tokens, revenue, "0.0001") if revenue else None,
-        "provenance": "billed revenue, allocated cost" + (", estimated split" if len(members) > 1 else ""),
+        "provenance": "billed revenue, allocated cost"
+        + (", estimated split" if len(members) > 1 else "")
+        + (
+            ", estimated: subscription revenue attributed by tokens"
+            if any(f["attributed"] for f in members)
+            else ""
+        ),
         "basis": f"{basis}, {cost}",
     }
 

@@ -6,8 +6,14 @@ Rules:
   (an unknown or missing period) cuts the series: what follows the last gap is forecast
   if it is long enough, with a warning naming the gap; else the series is refused.
 - Fewer than MIN_POINTS points: refused ("too short"), never a made-up number.
-  Below MIN_BACKTEST points there is no backtest: drift only, its 95% band given as the
-  80% one and its 99% band as the 95% one (wider), with a warning.
+  Below MIN_BACKTEST points there is no backtest to check a band against: the drift's
+  median, and no band (None), with a warning saying so.
+- A series with a floor (a cost, tokens: never below 0) has its point and bands clipped
+  at it. Charges that are not a trend (one-offs the series left out, `left_out`) are
+  named in a warning.
+- A band no reader could use is refused, the median kept: one wider, at any step, than
+  BAND_LIMIT times the larger of its median and the history's largest absolute value
+  (a warning says so).
 - A series whose values are all positive is modelled on logs (bands back-transformed:
   quantiles survive a monotone transform, so the point is the median); with a zero or a
   negative value (credits), on its levels. A constant series gets its value, no band,
@@ -49,6 +55,7 @@ MIN_BACKTEST = MIN_TRAIN + 2
 MAX_WINDOWS = 6
 LEVELS = (80, 95)
 PLACES = 6
+BAND_LIMIT = 10
 SEASONS = {"month": 12, "week": 52, "day": 7}
 FREQS = {"month": "MS", "week": "W-MON", "day": "D"}
 _Z = {80: 1.2815515655446004, 95: 1.959963984540054, 99: 2.5758293035489004}
@@ -62,6 +69,8 @@ class Series:
     periods: list[date]
     values: list[Decimal | None]
     unit: str = ""
+    floor: Decimal | None = None  # the least value it can take (0 for a cost)
+    left_out: dict[date, Decimal] = field(default_factory=dict)  # one-offs not in `values`
 
 
 @dataclass
@@ -82,20 +91,29 @@ class Forecast:
     refused: str | None = None
     points: list[dict] = field(default_factory=list)  # period, forecast, lo_80, hi_80, lo_95, hi_95
     last: tuple[date, Decimal] | None = None  # the last known point
+    history: list[Decimal] = field(default_factory=list, repr=False)  # the values forecast from
 
     #: per step, the point and the spread (from the 95% band) on the modelling scale
     scale: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    floor: float | None = None
+    #: sample paths given by the model itself (the cash engine's draws)
+    drawn: np.ndarray | None = field(default=None, repr=False)
 
     def paths(self, draws: int, seed: int) -> np.ndarray:
         """Sample paths (draws x steps) whose margins match the bands, joined as a random
         walk (what is surprising in one period stays in the next): for thresholds and dates."""
         if not self.points:
             raise UsageError(f"{self.key}: no forecast to sample ({self.refused})")
+        if self.drawn is not None:
+            return self.drawn
+        if self.scale is None:
+            raise UsageError(f"{self.key}: no band, so no probability: {self.warnings[-1]}")
         center, sigma = self.scale
         steps = np.sqrt(np.maximum(np.diff(np.concatenate([[0.0], sigma**2])), 0.0))
         rng = np.random.default_rng(seed)
         walk = np.cumsum(rng.standard_normal((draws, len(sigma))) * steps, axis=1)
-        return _inverse(self.transform)(center + walk)
+        out = _inverse(self.transform)(center + walk)
+        return out if self.floor is None else np.maximum(out, self.floor)
 
 
 def forecast(
@@ -130,7 +148,10 @@ def forecast(
 
 
 def _prepare(s: Series, grain: str) -> tuple[Forecast, list[float] | None]:
-    fc = Forecast(key=s.key, unit=s.unit)
+    fc = Forecast(key=s.key, unit=s.unit, floor=None if s.floor is None else float(s.floor))
+    if s.left_out:
+        parts = ", ".join(f"{m:%Y-%m} {money.text(v)}" for m, v in sorted(s.left_out.items()))
+        fc.warnings.append(f"one-off charges left out of the history (not a trend): {parts}")
     pairs = sorted(zip(s.periods, s.values, strict=True))
     expected = _step_periods(pairs[0][0], pairs[-1][0], grain) if pairs else []
     given = dict(pairs)
@@ -149,10 +170,12 @@ def _prepare(s: Series, grain: str) -> tuple[Forecast, list[float] | None]:
         )
         return fc, None
     fc.last = (kept_periods[-1], values[-1])
+    fc.history = values
     fc.transform = "log" if all(v > 0 for v in values) else "level"
     if len(values) < MIN_BACKTEST:
         fc.warnings.append(
-            f"short history ({len(values)} periods): no backtest; drift with bands widened (95% shown as 80%)"
+            f"short history ({len(values)} periods): no backtest, so no band (a band is given from "
+            f"{MIN_BACKTEST} periods, when a backtest can check it); the median is the drift's"
         )
     return fc, [float(v) for v in values]
 
@@ -254,7 +277,10 @@ def _short(members, fcs: list[Forecast], horizon: int, grain: str, transform: st
         got = _engine(_models(("Drift",), 1), grain).forecast(df=df, h=horizon, level=[95, 99])
     for fc in fcs:
         fc.model = "Drift"
-        _points(fc, got, "Drift", horizon, grain, (95, 99), {})
+        _points(fc, got, "Drift", horizon, grain, (95, 99), {}, banded=False)
+        fc.scale = None
+        for p in fc.points:
+            p.update(dict.fromkeys(("lo_80", "hi_80", "lo_95", "hi_95")))
 
 
 def _fit(members, fcs, horizon: int, grain: str, season: int, transform: str, levels, names) -> None:
@@ -313,7 +339,9 @@ def _run(df, names, season, grain, h, windows, horizon, levels):
     return cv, got
 
 
-def _points(fc: Forecast, got, model: str, horizon: int, grain: str, levels, widen: dict) -> None:
+def _points(
+    fc: Forecast, got, model: str, horizon: int, grain: str, levels, widen: dict, banded=True
+) -> None:
     inv = _inverse(fc.transform)
     rows = got[got["unique_id"] == fc.key]
     q = Decimal(1).scaleb(-PLACES)
@@ -331,15 +359,37 @@ def _points(fc: Forecast, got, model: str, horizon: int, grain: str, levels, wid
             lo, hi = np.minimum(lo, inner_lo), np.maximum(hi, inner_hi)
             fc.scale = (center, (hi - lo) / (2 * _Z[level]))
         values[f"lo_{shown}"], values[f"hi_{shown}"] = inv(lo), inv(hi)
-    if any(not np.all(np.isfinite(v)) for v in values.values()):
+    if not np.all(np.isfinite(values["forecast"])):
         fc.refused, fc.model = f"{model} gave no finite forecast for this history", None
         return
-    if any(np.any(np.abs(v) >= 1e20) for v in values.values()):
-        fc.refused, fc.model = "the bands reach beyond 10^20: the history is too erratic to forecast", None
+    if fc.floor is not None:
+        values = {k: np.maximum(v, fc.floor) for k, v in values.items()}
+    largest = max(abs(float(v)) for v in fc.history) if fc.history else 0.0
+    width = values[f"hi_{LEVELS[-1]}"] - values[f"lo_{LEVELS[-1]}"]
+    scale = np.maximum(np.abs(values["forecast"]), largest)
+    wide = np.flatnonzero(width > BAND_LIMIT * scale) if largest else np.array([], dtype=int)
+    if not np.all(np.isfinite(values["forecast"])) or np.any(np.abs(values["forecast"]) >= 1e20):
+        fc.refused, fc.model = (
+            "the forecast reaches beyond 10^20: the history is too erratic to forecast",
+            None,
+        )
         fc.points, fc.scale = [], None
         return
+    future = _future(fc.last[0], horizon, grain)
+    if not banded:
+        fc.scale = None
+    elif len(wide) or not all(np.all(np.abs(v) < 1e20) for v in values.values()):
+        banded = False
+        at = future[int(wide[0])] if len(wide) else future[0]
+        fc.warnings.append(
+            f"no band: by {at:%Y-%m-%d} the {LEVELS[-1]}% band would be wider than {BAND_LIMIT} times the "
+            "median and the history's largest value; the history cannot support a band (the median is given)"
+        )
+        fc.scale = None
     with localcontext(money.CONTEXT):
         fc.points = [
-            {"period": p} | {k: Decimal(repr(float(v[i]))).quantize(q) for k, v in values.items()}
-            for i, p in enumerate(_future(fc.last[0], horizon, grain))
-        ]
+            {"period": p}
+            | {k: Decimal(repr(float(v[i]))).quantize(q) if banded or k == "forecast" else None
+               for k, v in values.items()}
+            for i, p in enumerate(future)
+        ]  # fmt: skip

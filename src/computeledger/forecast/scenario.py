@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from computeledger import money
 from computeledger.accounting.periods import add_months, month_of
 from computeledger.errors import UsageError
 
@@ -96,6 +97,7 @@ class Baseline:
     notes: list[str] = field(default_factory=list)
     scheduled: dict[date, float] = field(default_factory=dict)  # contracts' amortization ahead
     grants: list[tuple[float, date | None]] = field(default_factory=list)  # credit left, expiry
+    funding: dict[date, float] = field(default_factory=dict)  # rounds the ledger dates ahead
 
 
 @dataclass
@@ -107,9 +109,10 @@ class Result:
     draws: dict[str, np.ndarray]
     currency: str
     notes: list[str]
+    opening: float | None = None  # the cash the run starts from
 
-    def summary(self) -> list[dict]:
-        """Per period and output: mean and percentiles, as decimals to the cent."""
+    def summary(self, months: int | None = None) -> list[dict]:
+        """Per period and output (the first `months`): mean and percentiles, to the cent."""
         rows = []
         q = Decimal("0.01")
         for out in OUTPUTS:
@@ -118,7 +121,7 @@ class Result:
                 continue
             stats = np.percentile(d, QUANTILES, axis=0)
             mean = d.mean(axis=0)
-            for i, p in enumerate(self.periods):
+            for i, p in enumerate(self.periods[:months]):
                 row = {"scenario": self.name, "period": f"{p:%Y-%m}", "output": out,
                        "mean": _dec(mean[i], q)}  # fmt: skip
                 for k, level in enumerate(QUANTILES):
@@ -140,7 +143,9 @@ def baseline(
     from computeledger.accounting.statement import gather, statement
     from computeledger.economics.margin import margin
 
-    got = margin(ledger, "model,month", basis=basis, cost="direct", rules_version=rules_version)
+    got = margin(
+        ledger, "model,month", basis=basis, cost="direct", rules_version=rules_version, attribute=False
+    )
     per: dict[str, dict[date, dict]] = {}
     other: dict[date, float] = {}
     for r in got.rows:
@@ -214,7 +219,8 @@ def baseline(
             if expires is None or expires > last:
                 grants.append((float(g["remaining"]), expires))
                 notes.append(
-                    f"credit grant {g['grant']}: {g['remaining']} left, used until {g['expires'] or 'spent'}"
+                    f"credit grant {g['grant']}: {money.text(g['remaining'])} left, "
+                    f"used until {g['expires'] or 'spent'}"
                 )
     if scheduled:
         notes.append(f"contracts outside the bills amortized on their schedules until {max(scheduled):%Y-%m}")
@@ -222,6 +228,12 @@ def baseline(
     share = sum(float(r["revenue_share"] or 0) for r in trailing if r)
     other_series = [other[m] for m in sorted(other) if m <= last and other[m] > 0][-13:]
     closing = [r["closing_cash"] for r in st.rows if r["closing_cash"] is not None]
+    ahead: dict[date, float] = defaultdict(float)
+    for f in inp.funding:
+        if f["date"] is not None and f["amount"] is not None and month_of(f["date"]) > last:
+            ahead[month_of(f["date"])] += float(f["amount"])
+    if ahead:
+        notes.append(f"funding the ledger dates ahead: {len(ahead)} month(s), from {min(ahead):%Y-%m}")
     if not closing:
         notes.append("no bank statement: cash unknown (give [scenario] opening_cash)")
     return Baseline(
@@ -236,6 +248,7 @@ def baseline(
         notes=notes,
         scheduled=dict(scheduled),
         grants=grants,
+        funding=dict(ahead),
     )
 
 
@@ -352,7 +365,13 @@ def run(base: Baseline, doc: dict | None = None) -> Result:
     draws = int(_number(head.get("draws", 2000), f"{where}: draws"))
     if not 1 <= months <= 120 or not 1 <= draws <= 200_000:
         raise UsageError(f"{where}: months 1 to 120 and draws 1 to 200000")
-    rng = np.random.default_rng(int(_number(head.get("seed", 1), f"{where}: seed")))
+    seed = int(_number(head.get("seed", 1), f"{where}: seed"))
+    if seed < 0:
+        raise UsageError(f"{where}: seed must be 0 or more: {seed}")
+    # one stream per driver, drawn month by month: a run's first months are the same
+    # whatever its length, so a 12-month view is the start of the 120-month runway
+    streams = iter(np.random.SeedSequence(seed).spawn(len(base.models) + 2))
+    rng = np.random.default_rng(next(streams))
     periods = [add_months(base.last, i) for i in range(1, months + 1)]
     traffic = doc.get("traffic", {})
     per_year = _draw(
@@ -367,17 +386,19 @@ def run(base: Baseline, doc: dict | None = None) -> Result:
     revenue = np.zeros(shape)
     notes = list(base.notes)
     for name, m in base.models.items():
+        own_rng = np.random.default_rng(next(streams))
         own = traffic.get("models", {}).get(name, {})
         spec = own.get("growth", traffic.get("growth"))
         if spec is None:
             if m.growth is None:
                 notes.append(f"{name}: one month of history: growth 0 unless the scenario gives it")
-            g = rng.normal(m.growth or 0.0, m.growth_se, draws)
+            g = own_rng.normal(m.growth or 0.0, m.growth_se, draws)
             noise = _number(own.get("noise", traffic.get("noise", m.noise)), f"{where}: noise")
         else:
-            g = np.log1p(_draw(spec, f"{where}: traffic growth", rng, draws))
+            g = np.log1p(_draw(spec, f"{where}: traffic growth", own_rng, draws))
             noise = _number(own.get("noise", traffic.get("noise", 0)), f"{where}: noise")
-        walk = np.cumsum(g[:, None] + rng.standard_normal(shape) * noise, axis=1)
+        shocks = np.column_stack([own_rng.standard_normal(draws) for _ in range(months)])
+        walk = np.cumsum(g[:, None] + shocks * noise, axis=1)
         t = m.tokens * np.exp(walk) * days[None, :]
         price = np.full(months, m.revenue_per_million)
         unit_cost = np.full(months, m.cost_per_million)
@@ -394,7 +415,10 @@ def run(base: Baseline, doc: dict | None = None) -> Result:
         cost += t / 1e6 * unit_cost[None, :] * cost_factor
         revenue += t / 1e6 * price[None, :]
     other_g = _draw(
-        doc.get("revenue", {}).get("other_growth", base.other_growth), f"{where}: other_growth", rng, draws
+        doc.get("revenue", {}).get("other_growth", base.other_growth),
+        f"{where}: other_growth",
+        np.random.default_rng(next(streams)),
+        draws,
     )
     revenue += base.other_revenue * (1 + other_g[:, None]) ** steps[None, :]
     fixed = _number(doc.get("fixed", {}).get("other_compute", base.other_compute), f"{where}: other_compute")
@@ -432,10 +456,10 @@ def run(base: Baseline, doc: dict | None = None) -> Result:
     opening = head.get("opening_cash")
     start = _number(opening, f"{where}: opening_cash") if opening is not None else base.cash
     if start is not None:
-        inflow = np.zeros(months)
+        inflow = np.array([base.funding.get(p, 0.0) for p in periods])
         for i, f in enumerate(doc.get("funding", [])):
             at = month_of(_month(f.get("month"), f"{where}: [[funding]] {i + 1} month"))
             if at in periods:
                 inflow[periods.index(at)] += _number(f.get("amount"), f"{where}: [[funding]] {i + 1} amount")
         out["cash"] = start - np.cumsum(burn, axis=1) + np.cumsum(inflow)[None, :]
-    return Result(head.get("name", Path(where).stem), periods, out, base.currency, notes)
+    return Result(head.get("name", Path(where).stem), periods, out, base.currency, notes, start)

@@ -100,12 +100,59 @@ def _compute(ledger, name, by, basis, contracts, rules_version) -> list[Series]:
     else:
         raise UsageError(f"--basis {basis!r}: use billed, effective or cash")
     groups: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    apart = one_offs(ledger, basis, inp.compute.rules_version) if basis != "cash" else {}
     for (month, provider, workload), value in values.items():
         if name != "compute" and workload != name:
             continue
         key = {"provider": f"provider={provider}", "workload": f"workload={workload}"}.get(by, "total")
-        groups[key][month] += value
-    return _series(_filled(groups), inp.currency or "")
+        groups[key][month] += value - apart.get((month, provider, workload), Decimal(0))
+    out = _series(_filled(groups), inp.currency or "")
+    left = defaultdict(Decimal)
+    for (month, provider, workload), value in apart.items():
+        if name == "compute" or workload == name:
+            key = {"provider": f"provider={provider}", "workload": f"workload={workload}"}.get(by, "total")
+            left[(key, month)] += value
+    for s in _floored(out):
+        s.left_out = {m: v for (k, m), v in sorted(left.items()) if k == s.key and v}
+    return out
+
+
+#: Charges that are not a trend: a commitment bought up front, a correction of an earlier
+#: month, an adjustment. A cost forecast leaves them out of the history and says so.
+def one_offs(ledger, basis: str, rules_version: str | None) -> dict[tuple[date, str, str], Decimal]:
+    """(month, provider, workload) -> the one-off charges' cost on `basis` (workload from the
+    allocation's parts; `other` for what it does not place)."""
+    import ibis
+
+    from computeledger.accounting.bases import _provider
+
+    c = ledger.charges
+    c = c.filter(
+        ((c.ChargeCategory == "Purchase") & (c.ChargeFrequency == "One-Time"))
+        | (c.ChargeClass == "Correction")
+        | (c.ChargeCategory == "Adjustment")
+    )
+    month = (c.BillingPeriodStart if basis == "billed" else c.ChargePeriodStart).truncate("M").date()
+    cost = c.BilledCost if basis == "billed" else c.EffectiveCost
+    k = c.select(cl_id=c.x_charge_id, month=month, provider=_provider(c), cost=cost)
+    if rules_version is not None:
+        a = ledger.allocations
+        a = a.filter(a.rules_version == rules_version)
+        a = a.select(a.x_charge_id, a.workload, part=a.BilledCost if basis == "billed" else a.EffectiveCost)
+        j = k.left_join(a, k.cl_id == a.x_charge_id)
+        k = j.select(
+            "month", "provider",
+            workload=ibis.coalesce(j.workload, ibis.literal("other")),
+            cost=ibis.coalesce(j.part, j.cost),
+        )  # fmt: skip
+        k = k.mutate(workload=ibis.cases((k.workload.isin(["inference", "training", "research"]), k.workload),
+                                         else_="other"))  # fmt: skip
+    else:
+        k = k.mutate(workload=ibis.literal("other"))
+    rows = k.group_by("month", "provider", "workload").aggregate(cost=k.cost.sum()).to_pyarrow().to_pylist()
+    return {
+        (r["month"], r["provider"] or "(no provider)", r["workload"]): r["cost"] for r in rows if r["cost"]
+    }
 
 
 def _filled(groups: dict[str, dict[date, Decimal]], grain: str = "month") -> dict[str, dict[date, Decimal]]:
@@ -150,7 +197,14 @@ def _economics(ledger, name, by, basis, rules_version) -> list[Series]:
     if not groups:
         raise UsageError(f"{name}: the ledger has no token usage and inference cost to read it from")
     units = {"tokens": "tokens", "unit-cost": f"{unit} per million tokens"}
-    return _series(groups, units.get(name, unit))
+    return _floored(_series(groups, units.get(name, unit)))
+
+
+def _floored(found: list[Series]) -> list[Series]:
+    """A cost, tokens or revenue is never below 0: nor its forecast, nor its band."""
+    for s in found:
+        s.floor = Decimal(0)
+    return found
 
 
 def _statement(ledger, name, basis, contracts, rules_version) -> list[Series]:
@@ -162,7 +216,8 @@ def _statement(ledger, name, basis, contracts, rules_version) -> list[Series]:
     if all(v is None for v in points.values()):
         why = "; ".join(got.notes) or "the ledger does not hold it"
         raise UsageError(f"{name}: unknown in every month ({why})")
-    return _series({"total": points}, got.currency or "")
+    out = _series({"total": points}, got.currency or "")
+    return _floored(out) if name == "revenue" else out
 
 
 def _fine(ledger, name, by, basis, grain) -> list[Series]:
@@ -204,4 +259,6 @@ def _fine(ledger, name, by, basis, grain) -> list[Series]:
         p = r["period"]
         groups[r["key"]][p.date() if isinstance(p, datetime) else p] = r["value"]
         units.add(r["units"])
-    return _series(_filled(groups, grain), units.pop() if unit == "currency" and len(units) == 1 else unit)
+    return _floored(
+        _series(_filled(groups, grain), units.pop() if unit == "currency" and len(units) == 1 else unit)
+    )

@@ -65,6 +65,7 @@ def format_of(path: Path, named: str | None = None) -> tuple[str | None, str | N
         return None, f"a cost report ({found}), not usage: load it as a bill with `computeledger ingest`"
     return found or FORMATS[suffix], None
 
+
 #: The columns of a plain usage CSV (a gateway's export): a period (start, and end or a
 #: day), the model, customer and channel, and the counts.
 CSV_FIELDS = [

@@ -28,9 +28,9 @@ def write_report(
         raise UsageError(f"--horizon {opts.horizon}: forecast at least one month")
     found = sections(ledger, opts)
     meta = (
-        f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from {ledger.path} ({ledger.backend}); "
-        f"basis {opts.basis}; every number is billed, allocated, estimated, reported or forecast, as its "
-        "section says"
+        f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from the ledger {Path(str(ledger.path)).name} "
+        f"({ledger.backend}); period {_period(opts)}; basis {opts.basis}; every number is billed, "
+        "allocated, estimated, reported or forecast, as its section says"
     )
     text = render(found, "computeledger: the compute economics of this ledger", meta)
     path = Path(out)
@@ -51,3 +51,15 @@ def _check_targets(out: Path, images: Path | None, reads: list, force: bool) -> 
     check_target(out, option="--out", kind="report", reads=reads, ours=html_of_ours, force=force)
     if images is not None:
         check_folder(images, option="--images", reads=reads)
+
+
+def _period(opts) -> str:
+    """The period the report covers, as the options set it (never a path)."""
+    if opts.start is None and opts.end is None:
+        return "all the ledger holds"
+    first = f"{opts.start:%Y-%m}" if opts.start else "the first month"
+    if opts.end is None:
+        return f"{first} to the last month"
+    from computeledger.accounting.periods import add_months
+
+    return f"{first} to {add_months(opts.end, -1):%Y-%m}"

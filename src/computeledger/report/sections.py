@@ -36,6 +36,7 @@ class Section:
     totals: dict[str, Decimal] = field(default_factory=dict)  # printed, checked against the ledger
     notes: list[str] = field(default_factory=list)
     captions: dict[str, str] = field(default_factory=dict)  # chart name -> one line in words
+    runways: list = field(default_factory=list)  # forecast.cash.Runway, both methods
 
 
 @dataclass
@@ -50,6 +51,10 @@ class Options:
     figures: str | None = None
     catalogue: dict[str, str] = field(default_factory=dict)
     horizon: int = 12
+
+
+def _count(v) -> str:
+    return "unknown" if v is None else f"{int(v):,}"
 
 
 def _money(v) -> float | None:
@@ -146,8 +151,7 @@ def spend(ledger, opts: Options) -> Section:
             shares[r["workload"]] += r[cost]
         lead = max(shares, key=shares.get) if shares else "none"
         s.captions["spend by workload"] = f"USD per month by workload (allocated); {lead} is the largest."
-        per_gpu = ledger.summary("gpu_model,PricingCategory", rules_version=opts.rules_version)
-        per_gpu = per_gpu.to_pyarrow().to_pylist()
+        per_gpu = _within_period(ledger, opts, ("gpu_model", "PricingCategory"), cost)
         s.table = [
             {
                 "gpu_model": r["gpu_model"],
@@ -160,18 +164,34 @@ def spend(ledger, opts: Options) -> Section:
             }
             for r in per_gpu
         ]
-        models = ledger.summary("model", rules_version=opts.rules_version).to_pyarrow().to_pylist()
+        models = _within_period(ledger, opts, ("model",), cost)
         data = [{"model": r["model"] or "(none)", "cost": _money(r[cost])} for r in models]
-        s.charts.append(("spend by model", _bars(data, "model", f"{cost} by model (whole ledger)")))
-        s.captions["spend by model"] = (
-            "USD over the whole ledger per model (allocated; (none): not a model's)."
-        )
+        s.charts.append(("spend by model", _bars(data, "model", f"{cost} by model (the period)")))
+        s.captions["spend by model"] = "USD over the period per model (allocated; (none): not a model's)."
         s.provenance = (
             "billed (by provider); allocated (by workload, model, GPU: the latest allocation's parts)"
         )
     except ComputeLedgerError as exc:
         s.provenance = f"billed; by workload unknown: {exc}"
     return s
+
+
+def _within_period(ledger, opts: Options, dims: tuple[str, ...], cost: str) -> list[dict]:
+    """Allocated totals by `dims` over the report's months: `cost` and GPU-hours (unknown
+    if any month's is), summed exactly from the monthly summary."""
+    rows = ledger.summary([*dims, "month"], rules_version=opts.rules_version).to_pyarrow().to_pylist()
+    out: dict[tuple, dict] = {}
+    for r in rows:
+        if not _within(opts, r["month"]):
+            continue
+        key = tuple(r[d] for d in dims)
+        t = out.setdefault(
+            key, dict(zip(dims, key, strict=True)) | {cost: Decimal(0), "gpu_hours": Decimal(0)}
+        )
+        t[cost] += r[cost] if r[cost] is not None else 0
+        if t["gpu_hours"] is not None:
+            t["gpu_hours"] = None if r.get("gpu_hours") is None else t["gpu_hours"] + r["gpu_hours"]
+    return sorted(out.values(), key=lambda t: tuple(str(t[d]) for d in dims))
 
 
 def quality(ledger, opts: Options) -> Section:
@@ -189,7 +209,8 @@ def quality(ledger, opts: Options) -> Section:
             "Rows not loaded, by reason: each is listed with file and line by `quarantine`."
         )
     try:
-        top = unallocated_resources(ledger, opts.rules_version, limit=10).to_pyarrow().to_pylist()
+        top = unallocated_resources(ledger, opts.rules_version, limit=10, start=opts.start, end=opts.end)
+        top = top.to_pyarrow().to_pylist()
         s.table += [
             {
                 "unallocated_resource": r["resource"],
@@ -294,7 +315,10 @@ def economics(ledger, opts: Options) -> Section:
         "USD per million tokens (log scale): solid cost, dashed revenue; where dashed is above solid, "
         "the model earns more than it costs to serve."
     )
-    by_channel = margin(ledger, "model,channel", basis="effective", rules_version=opts.rules_version).rows
+    by_channel = margin(
+        ledger, "model,channel", basis=opts.basis if opts.basis != "cash" else "effective",
+        rules_version=opts.rules_version, start=opts.start, end=opts.end,
+    ).rows  # fmt: skip
     s.table = [
         {
             "model": r["model"] or "(no model)",
@@ -359,11 +383,13 @@ def accounting(ledger, opts: Options) -> Section:
         ]
         s.charts.append(("cash", _lines(data, "series", "Closing cash and net cash burn (USD)")))
         s.captions["cash"] = "USD: the bank's closing cash each month and what left it net of what came in."
+        from computeledger.forecast.cash import headline, runways
+
         last = cash[-1]
-        s.reading = (
-            f"Closing cash {last['closing_cash'].quantize(CENT):,} in {last['period']}; "
-            f"runway: {last['runway']}."
-        )
+        found = runways(ledger, inputs=inp, basis=_drivers(opts), contracts=opts.contracts,
+                        rules_version=opts.rules_version)  # fmt: skip
+        s.reading = f"Closing cash {money.text(last['closing_cash'])} in {last['period']}; {headline(found)}."
+        s.runways = found
         s.totals["closing_cash"] = last["closing_cash"]
     else:
         s.reading = "Cash unknown: no bank statement in the ledger."
@@ -379,7 +405,7 @@ def accounting(ledger, opts: Options) -> Section:
         }
         for r in rows
     ]
-    com = commitments(ledger, inp.contracts).rows
+    com = _commitments_within(commitments(ledger, inp.contracts), opts)
     if com:
         data = [
             {"model": str(r["id"]), "cost": _money(r["utilization"])}
@@ -388,22 +414,33 @@ def accounting(ledger, opts: Options) -> Section:
         ]
         if data:
             s.charts.append(
-                ("commitments", _bars(data, "model", "Commitment utilization (used / amortized)"))
+                (
+                    "commitments",
+                    _bars(
+                        data,
+                        "model",
+                        "Commitment utilization (used / amortized)",
+                        axis="utilization (used / amortized)",
+                        fmt=".1%",
+                    ),
+                )
             )
             s.captions["commitments"] = (
-                "Share of each commitment's amortized cost that covered usage (1 = all used)."
-            )
+                "Share of each commitment's amortized cost that covered usage (100% = all used): "
+                + "; ".join(f"{r['id']}: {r['utilization'] * 100:.1f}%" for r in com
+                            if r.get("utilization") is not None)
+            )  # fmt: skip
     grants, months = credits(ledger, inp.contracts)
     if months:
         data = [
             {"month": m["month"], "series": str(m["grant"] or m["provider"]), "cost": _money(m["remaining"])}
             for m in months
-            if m.get("remaining") is not None
+            if m.get("remaining") is not None and _within(opts, str(m["month"])[:7] + "-01")
         ]
         if data:
             s.charts.append(("credits", _lines(data, "series", "Credits remaining (USD)")))
             words = [
-                f"{g['grant']}: {g['remaining']} left, {g.get('note') or 'no exhaustion date'}"
+                f"{g['grant']}: {money.text(g['remaining'])} left, {g.get('note') or 'no exhaustion date'}"
                 for g in grants
                 if g["grant"] is not None
             ]
@@ -416,6 +453,28 @@ def accounting(ledger, opts: Options) -> Section:
     )
     s.notes = st.notes
     return s
+
+
+def _commitments_within(got, opts: Options) -> list[dict]:
+    """Each commitment's amortized and used cost over the report's billed months (the schedule's
+    actual rows; months ahead have no usage yet), and the utilization they give."""
+    from computeledger.accounting.commitments import _ratio
+
+    out: dict[str, dict] = {}
+    for m in got.schedule:
+        if m["kind"] != "actual" or not _within(opts, m["month"] + "-01"):
+            continue
+        t = out.setdefault(m["id"], {"id": m["id"], "amortized": Decimal(0), "used": Decimal(0)})
+        t["amortized"] += m["amortized"]
+        t["used"] += m["used"]
+    for t in out.values():
+        t["utilization"] = None if t["used"] is None else _ratio(t["used"], t["amortized"])
+    return list(out.values())
+
+
+def _drivers(opts: Options) -> str:
+    """The basis of the cash engine's drivers: the report's, or effective for cash."""
+    return opts.basis if opts.basis in ("billed", "effective") else "effective"
 
 
 def _bridge(inp, rows: list[dict], s: Section) -> None:
@@ -449,6 +508,7 @@ def _bridge(inp, rows: list[dict], s: Section) -> None:
 
 def heading(ledger, opts: Options) -> Section:
     """Forecast fan charts: inference cost and closing cash, with backtest coverage."""
+    from computeledger.forecast.cash import forecast_cash
     from computeledger.forecast.engine import forecast
     from computeledger.forecast.series import history
 
@@ -457,18 +517,24 @@ def heading(ledger, opts: Options) -> Section:
     for name in ("inference", "cash"):
         try:
             found = history(
-                ledger, name, basis="effective", contracts=opts.contracts, rules_version=opts.rules_version
-            )
+                ledger, name, basis=_drivers(opts) if name == "cash" else opts.basis,
+                contracts=opts.contracts, rules_version=opts.rules_version,
+            )  # fmt: skip
+            if name == "cash":
+                fc = forecast_cash(ledger, opts.horizon, basis=_drivers(opts), contracts=opts.contracts,
+                                   rules_version=opts.rules_version)  # fmt: skip
+            else:
+                (fc,) = forecast(found, opts.horizon)
         except ComputeLedgerError as exc:
             readings.append(f"{name}: unknown ({exc})")
             continue
-        (fc,) = forecast(found, opts.horizon)
         if fc.refused:
             readings.append(f"{name}: no forecast ({fc.refused})")
             continue
         past = [
             {"month": _month(p), "value": _money(v)}
             for p, v in zip(found[0].periods, found[0].values, strict=True)
+            if _within(opts, p)
         ]
         ahead = [
             {
@@ -487,21 +553,28 @@ def heading(ledger, opts: Options) -> Section:
         s.charts.append(
             (f"forecast {name}", _fan(past, ahead, f"{name}: history and forecast (80% and 95% bands)"))
         )
-        backtest = (
-            "no backtest"
-            if fc.mase is None
-            else (
-                f"backtest MASE {fc.mase:.2f}, past coverage 80%: {fc.coverage_80:.0%}, "
-                f"95%: {fc.coverage_95:.0%}"
-            )
+        if name == "cash":
+            backtest = "the scenario's drivers on the ledger's trends (the runway's run)"
+        elif fc.mase is None:
+            backtest = "no backtest"
+        else:
+            backtest = (f"backtest MASE {fc.mase:.2f}, past coverage 80%: {fc.coverage_80:.0%}, "
+                        f"95%: {fc.coverage_95:.0%}")  # fmt: skip
+        end = fc.points[-1]
+        band = (
+            f"95%: {money.text(end['lo_95'])} to {money.text(end['hi_95'])}"
+            if end["lo_95"] is not None
+            else "no band: " + next((w for w in fc.warnings if "band" in w), "the history cannot support one")
         )
         readings.append(
-            f"{name}: {fc.model}, {backtest}; in {_month(fc.points[-1]['period'])} "
-            f"{fc.points[-1]['forecast'].quantize(CENT):,} (95%: {fc.points[-1]['lo_95'].quantize(CENT):,} "
-            f"to {fc.points[-1]['hi_95'].quantize(CENT):,})"
+            f"{name}: {fc.model}, {backtest}; "
+            f"in {_month(end['period'])} {money.text(end['forecast'])} ({band})"
         )
     s.reading = "; ".join(readings)
-    s.provenance = "forecast: estimates from statsforecast models chosen by backtest, not ledger figures"
+    s.provenance = (
+        "forecast: estimates, not ledger figures; inference cost by statsforecast models chosen by backtest, "
+        "cash by the scenario's driver model (cash now + revenue - compute - revenue share + funding)"
+    )
     return s
 
 
@@ -515,7 +588,9 @@ def physics(ledger, opts: Options) -> Section:
         s.unknown = "no model mapped to the capacity catalogue (--map MODEL=CATALOGUE)"
         return s
     try:
-        rows = per_model(compare(ledger, opts.catalogue, catalog.calibrations()))
+        rows = per_model(
+            [r for r in compare(ledger, opts.catalogue, catalog.calibrations()) if _within(opts, r["month"])]
+        )
     except ComputeLedgerError as exc:
         s.unknown = str(exc)
         return s
@@ -540,10 +615,20 @@ def physics(ledger, opts: Options) -> Section:
     )
     s.charts.append(("physics", chart))
     s.captions["physics"] = (
-        "GPU-hours billed for inference against those the tokens needed at the best batch."
+        "GPU-hours billed for inference against those the tokens needed at the best batch. Billed side: "
+        "the tokens per billed GPU-hour the bills served; needed side: the capacity model's tokens per "
+        "GPU-hour at its throughput-optimal batch; the utilization is their ratio."
     )
     s.reading = "; ".join(
-        f"{r['model']}: {r['implied_utilization'] or 'unknown'} implied utilization" for r in rows
+        f"{r['model']}: "
+        + (
+            f"{r['implied_utilization_pct']}% implied utilization ({_count(r['billed_tokens_per_gpu_hour'])} "
+            f"tokens per billed GPU-hour against {_count(r['needed_tokens_per_gpu_hour'])} at the model's "
+            "best batch)"
+            if r["implied_utilization_pct"] is not None
+            else f"implied utilization unknown ({r.get('note') or 'no estimate'})"
+        )
+        for r in rows
     )
     s.provenance = "billed GPU-hours (allocated); needed GPU-hours estimated by the capacity model"
     return s
@@ -669,14 +754,19 @@ def _stacked(data: list[dict], color: str, title: str) -> alt.Chart:
     )
 
 
-def _bars(data: list[dict], category: str, title: str, value: str = "cost") -> alt.Chart:
+def _bars(data: list[dict], category: str, title: str, value: str = "cost", axis: str | None = None,
+          fmt: str = ",.2f") -> alt.Chart:  # fmt: skip
     return (
         alt.Chart(alt.Data(values=data), title=title)
         .mark_bar()
         .encode(
             y=alt.Y(f"{category}:N", sort="-x", title=None),
-            x=alt.X(f"{value}:Q", title="USD" if value == "cost" else value),
-            tooltip=[f"{category}:N", alt.Tooltip(f"{value}:Q", format=",.2f")],
+            x=alt.X(
+                f"{value}:Q",
+                title=axis or ("USD" if value == "cost" else value),
+                axis=alt.Axis(format=fmt) if fmt.endswith("%") else alt.Undefined,
+            ),
+            tooltip=[f"{category}:N", alt.Tooltip(f"{value}:Q", format=fmt)],
         )
     )
 

@@ -71,12 +71,16 @@ def test_subscription_revenue_is_attributed_by_tokens_and_every_grain_adds_up(al
         if r["channel"] == "app":
             app_months[r["month"]].append(r)
             assert "subscription revenue attributed by tokens" in r["provenance"]
-    subscriptions = {t["month"]: Decimal(t["revenue"]) for t in truth(out, "revenue") if t["channel"] == "app"}
+    subscriptions = {
+        t["month"]: Decimal(t["revenue"]) for t in truth(out, "revenue") if t["channel"] == "app"
+    }
     for month, rows in app_months.items():
         assert sum(r["revenue"] for r in rows) == subscriptions[f"{month:%Y-%m}"]
         whole = sum(r["tokens"] for r in rows)
         for r in rows:  # each model's part is the month's subscriptions times its share of tokens
-            assert abs(r["revenue"] - subscriptions[f"{month:%Y-%m}"] * r["tokens"] / whole) < Decimal("1e-15")
+            assert abs(r["revenue"] - subscriptions[f"{month:%Y-%m}"] * r["tokens"] / whole) < Decimal(
+                "1e-15"
+            )
     # the same cost for the same channel in unit-costs and margin, attributed or not
     for channel, cost in costs.items():
         assert by_channel[channel]["inference_cost"] == cost == apart[channel]["inference_cost"]

@@ -79,7 +79,7 @@ def test_short_history_is_a_drift_median_with_no_band_and_says_so():
     reached -296k on the README's lab). Without a backtest there is no honest band."""
     fc = forecast([Series("s", months(5), [Decimal(v) for v in (10, 12, 13, 15, 16)])], 2)[0]
     assert fc.model == "Drift" and fc.mase is None and fc.backtest_points == 0
-    step = 1.6 ** 0.25  # drift on logs: 10 -> 16 over four steps, the same ratio ahead
+    step = 1.6**0.25  # drift on logs: 10 -> 16 over four steps, the same ratio ahead
     assert [float(p["forecast"]) for p in fc.points] == pytest.approx([16 * step, 16 * step**2], rel=1e-6)
     assert all(p[k] is None for p in fc.points for k in ("lo_80", "hi_80", "lo_95", "hi_95"))
     assert len(fc.warnings) == 1 and fc.warnings[0].startswith("short history (5 periods): no backtest")

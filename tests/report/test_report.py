@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 from decimal import Decimal
-from pathlib import Path
 
 from computeledger import open_ledger
 from computeledger.report import write_report

@@ -44,6 +44,8 @@ def cell_text(value: Any) -> str | None:
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, _dt.date):
         return value.isoformat()
+    if isinstance(value, list):
+        return "; ".join(cell_text(v) or "" for v in value)
     return str(value)
 
 
@@ -57,7 +59,10 @@ def to_json(table: pa.Table) -> str:
     for row in rows:
         rec = {}
         for n, v in zip(names, row, strict=True):
-            rec[n] = v if isinstance(v, (int, bool, float)) or v is None else cell_text(v)
+            if isinstance(v, list):  # a list of texts (warnings): a JSON array
+                rec[n] = [cell_text(x) for x in v]
+            else:
+                rec[n] = v if isinstance(v, (int, bool, float)) or v is None else cell_text(v)
         records.append(rec)
     return json.dumps(records, indent=2)
 
@@ -180,6 +185,9 @@ def from_rows(rows: list[dict], columns: list[str] | None = None) -> pa.Table:
             arrays[n] = pa.array([None if v is None else float(v) for v in values], pa.float64())
         elif isinstance(sample, _dt.date) and not isinstance(sample, _dt.datetime):
             arrays[n] = pa.array(values, pa.date32())
+        elif isinstance(sample, list):
+            arrays[n] = pa.array([None if v is None else [str(x) for x in v] for v in values],
+                                 pa.list_(pa.string()))  # fmt: skip
         elif sample is None:
             arrays[n] = pa.array(values, pa.string())
         else:

@@ -33,7 +33,8 @@ def check_unit_economics(path, out, months: int) -> None:
         lg.ingest_revenue([out / "revenue"])
         lg.allocate(SYNTH_RULES)
         costs = lg.unit_costs("model,month", cost="direct")
-        margin = lg.margin("model,channel,month")
+        margin = lg.margin("model,channel,month", attribute=False)  # revenue as booked: the truth's
+        attributed = lg.margin("model,channel,month")
     expected = _truth_cost_per_million(out)
     got = {(r["model"], r["month"].strftime("%Y-%m")): r["cost_per_million_tokens"] for r in costs.rows}
     assert len(expected) >= 3 * months and set(got) == set(expected)  # a fourth model launches later
@@ -45,3 +46,11 @@ def check_unit_economics(path, out, months: int) -> None:
         assert (r["revenue"], r["revenue_share"]) == (Decimal(t["revenue"]), Decimal(t["revenue_share"]))
         if r["inference_cost"] is not None:
             assert r["gross_margin"] == r["revenue"] - r["revenue_share"] - r["inference_cost"]
+    # attributed, every month and channel still earns what the truth says, now over its models
+    for month in {t["month"] for t in truth(out, "revenue")}:
+        for channel in {t["channel"] for t in truth(out, "revenue")}:
+            want = sum(Decimal(t["revenue"]) for t in truth(out, "revenue")
+                       if (t["month"], t["channel"]) == (month, channel))  # fmt: skip
+            got = sum(r["revenue"] for r in attributed.rows
+                      if (r["month"].strftime("%Y-%m"), r["channel"]) == (month, channel))  # fmt: skip
+            assert got == want, (month, channel)

@@ -90,8 +90,12 @@ def forecast(
         if by_drivers:
             if by is not None:
                 raise typer.BadParameter("cash is one series: no --by", param_hint="--by")
-            fcs = [engine.forecast_cash(lg, horizon, basis=basis, contracts=contracts,
-                                        rules_version=rules_version, draws=draws, seed=seed)]  # fmt: skip
+            run_ = engine.trends(lg, basis=engine.drivers(basis), contracts=contracts,
+                                 rules_version=rules_version, draws=draws, seed=seed)  # fmt: skip
+            fcs = [engine.cash_forecast(run_, horizon)]
+            if fmt == "table":
+                found_runways = engine.runways(lg, basis=engine.drivers(basis), contracts=contracts,
+                                               rules_version=rules_version, result=run_)  # fmt: skip
         else:
             found = history(lg, series, by=by, basis=basis, grain=grain, contracts=contracts,
                             rules_version=rules_version)  # fmt: skip
@@ -106,6 +110,7 @@ def forecast(
                 "backtest_points": fc.backtest_points,
                 "provenance": f"forecast by the ledger's drivers ({draws:,} draws, seed {seed})" if by_drivers
                               else f"forecast of {PROVENANCE[series]} figures",
+                "warnings": list(fc.warnings),
             })  # fmt: skip
     thresholds = []
     if above is not None or below is not None:
@@ -122,7 +127,7 @@ def forecast(
         if thresholds:
             output.render(output.from_rows(thresholds), fmt, console)
         else:
-            output.render(output.from_rows(rows, POINT_COLUMNS), fmt, console)
+            output.render(output.from_rows(rows, [*POINT_COLUMNS, "warnings"]), fmt, console)
         if fmt == "csv" or not thresholds:
             _refusals(fcs, to_err=True)
         return
@@ -131,6 +136,10 @@ def forecast(
         output.from_rows(rows, POINT_COLUMNS), {"mase": 2, "coverage_80": 2, "coverage_95": 2}
     )
     console.print(output.to_rich(shown, f"Forecast of {series} ({basis}; forecast = median of the model)"))
+    if by_drivers:
+        from computeledger.cli.accounting import render_runways
+
+        render_runways(found_runways)
     for t in thresholds:
         word = "cumulative " if t["cumulative"] else ""
         console.print(

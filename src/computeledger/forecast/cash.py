@@ -23,7 +23,7 @@ from decimal import ROUND_DOWN, Decimal
 
 import numpy as np
 
-from computeledger.errors import ComputeLedgerError
+from computeledger.errors import ComputeLedgerError, UsageError
 from computeledger.forecast.engine import PLACES, Forecast
 
 DRAWS = 2000
@@ -79,8 +79,8 @@ def cash_forecast(result, horizon: int, closing: tuple[date, Decimal] | None = N
     if "cash" not in result.draws:
         fc.refused, fc.model = "cash unknown: no bank statement in the ledger", None
         return fc
-    if horizon > len(result.periods):
-        raise ComputeLedgerError(f"--horizon {horizon}: the cash engine runs {len(result.periods)} months")
+    if not 1 <= horizon <= len(result.periods):
+        raise UsageError(f"--horizon {horizon}: cash is forecast 1 to {len(result.periods)} months ahead")
     drawn = result.draws["cash"][:, :horizon]
     q = Decimal(1).scaleb(-PLACES)
     stats = np.percentile(drawn, (50, 10, 90, 2.5, 97.5), axis=0)
@@ -186,11 +186,14 @@ def forecast_cash(
     seed: int = SEED,
 ) -> Forecast:
     """`forecast cash`: the cash engine's path for `horizon` months (at most RUNWAY_HORIZON)."""
-    from computeledger.errors import UsageError
-
     if not 1 <= horizon <= RUNWAY_HORIZON:
         raise UsageError(f"--horizon {horizon}: cash is forecast 1 to {RUNWAY_HORIZON} months ahead")
-    drivers = basis if basis in ("billed", "effective") else "effective"
-    result = trends(ledger, basis=drivers, contracts=contracts, rules_version=rules_version, draws=draws,
-                    seed=seed)  # fmt: skip
+    result = trends(ledger, basis=drivers(basis), contracts=contracts, rules_version=rules_version,
+                    draws=draws, seed=seed)  # fmt: skip
     return cash_forecast(result, horizon)
+
+
+def drivers(basis: str) -> str:
+    """The basis of the engine's drivers: billed or effective as asked; effective for cash
+    (cash is what the engine computes from them, on payment terms)."""
+    return basis if basis in ("billed", "effective") else "effective"

@@ -474,7 +474,9 @@ def _commitments_within(got, opts: Options) -> list[dict]:
 
 def _drivers(opts: Options) -> str:
     """The basis of the cash engine's drivers: the report's, or effective for cash."""
-    return opts.basis if opts.basis in ("billed", "effective") else "effective"
+    from computeledger.forecast.cash import drivers
+
+    return drivers(opts.basis)
 
 
 def _bridge(inp, rows: list[dict], s: Section) -> None:

@@ -72,3 +72,21 @@ def test_words_are_not_broken_in_a_narrow_table():
     console.print(output.to_rich(table))
     text = console.export_text()
     assert "latency-bound" in text
+
+
+def test_a_figure_past_the_printed_range_is_one_line_and_digits_past_the_18th_are_rounded():
+    from decimal import Decimal
+
+    import pytest
+
+    from computeledger.errors import UsageError
+    from computeledger.output import from_rows
+
+    got = from_rows([{"x": Decimal("0.1234567890123456785"), "y": Decimal("-2.0000000000000000005")}])
+    assert got.to_pylist() == [{"x": Decimal("0.123456789012345678"), "y": Decimal("-2.000000000000000000")}]
+    with pytest.raises(UsageError, match="total: a figure of 39 digits is past the range"):
+        from_rows([{"total": Decimal("9" * 39)}])
+    with pytest.raises(UsageError, match="a figure of 21 digits"):
+        from_rows([{"total": Decimal("1" + "0" * 20)}])
+    widest = Decimal("9" * 20 + ".5")  # 20 digits before the point: the widest that fits
+    assert from_rows([{"total": widest}]).to_pylist() == [{"total": widest}]

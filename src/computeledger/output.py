@@ -12,13 +12,15 @@ import csv
 import datetime as _dt
 import io
 import json
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
 import pyarrow as pa
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from computeledger.errors import UsageError
 
 FORMATS = ("table", "csv", "json")
 
@@ -176,7 +178,7 @@ def from_rows(rows: list[dict], columns: list[str] | None = None) -> pa.Table:
                       for v in values]  # fmt: skip
             sample = Decimal(0)
         if isinstance(sample, Decimal):
-            arrays[n] = pa.array(values, pa.decimal128(38, 18))
+            arrays[n] = pa.array([_fits(v, n) for v in values], pa.decimal128(38, 18))
         elif isinstance(sample, bool):
             arrays[n] = pa.array(values, pa.bool_())
         elif isinstance(sample, int):
@@ -193,6 +195,27 @@ def from_rows(rows: list[dict], columns: list[str] | None = None) -> pa.Table:
         else:
             arrays[n] = pa.array([None if v is None else str(v) for v in values], pa.string())
     return pa.table(arrays) if names else pa.table({})
+
+
+def _fits(value: Decimal | None, name: str) -> Decimal | None:
+    """`value` as DECIMAL(38, 18) holds it: past the 18th decimal rounded (half to even);
+    20 digits or more before the point refused in one line, never a traceback."""
+    if value is None or not value.is_finite():
+        return None if value is None or value.is_nan() else _too_big(value, name)
+    if value.adjusted() >= 20:
+        _too_big(value, name)
+    if value.as_tuple().exponent < -18:
+        with localcontext() as ctx:
+            ctx.prec = 60
+            value = value.quantize(Decimal(1).scaleb(-18), rounding=ROUND_HALF_EVEN)
+    return value
+
+
+def _too_big(value: Decimal, name: str):
+    raise UsageError(
+        f"{name}: a figure of {value.adjusted() + 1 if value.is_finite() else 'infinite'} digits is "
+        "past the range the ledger prints (under 10^20)"
+    )
 
 
 def for_screen(table: pa.Table, places: dict[str, int], default: int = 2) -> pa.Table:

@@ -156,3 +156,52 @@ def test_contracts_file_errors_name_the_place(tmp_path):
         bad.write_text(text)
         with pytest.raises(UsageError, match=message):
             load_contracts(bad)
+
+
+def test_each_accounts_opening_balance_counts_from_its_own_date(copy, tmp_path):
+    """A second account's opening balance is neither dropped nor moved to the first month."""
+    path, _ = copy
+    with open_ledger(path, read_only=True) as lg:
+        rows = statement(
+            lg,
+            start="2024-01",
+            end="2024-06",
+            bases=("cash",),
+            contracts=copy[1] / "finance" / "contracts.toml",
+        ).rows
+    closing = {r["period"]: r["closing_cash"] for r in rows}
+    bank = tmp_path / "savings.csv"
+    bank.write_text("account,date,counterparty,kind,reference,amount,currency\n"
+                    "savings,2024-03-10,,opening_balance,,1000000.00,USD\n"
+                    "savings,2024-04-02,Bank,interest,r,12.34,USD\n")  # fmt: skip
+    with open_ledger(path) as lg:
+        [r] = lg.ingest_cash([bank])
+        assert (r.status, r.rows_loaded) == ("loaded", 2)
+        after = statement(
+            lg,
+            start="2024-01",
+            end="2024-06",
+            bases=("cash",),
+            contracts=copy[1] / "finance" / "contracts.toml",
+        ).rows
+    got = {r["period"]: r for r in after}
+    assert got["2024-01"]["opening_cash"] == rows[0]["opening_cash"]  # January opens as before
+    assert got["2024-02"]["closing_cash"] == closing["2024-02"]
+    assert got["2024-03"]["closing_cash"] == closing["2024-03"] + Decimal("1000000.00")
+    assert got["2024-04"]["closing_cash"] == closing["2024-04"] + Decimal("1000012.34")
+    assert got["2024-04"]["cash_in"] - {r["period"]: r for r in rows}["2024-04"]["cash_in"] == Decimal(
+        "12.34"
+    )
+
+
+def test_a_grant_in_another_currency_is_refused_not_used_up(copy, tmp_path):
+    from computeledger.accounting.credits import credits
+
+    path, out = copy
+    text = (out / "finance" / "contracts.toml").read_text()
+    eur = tmp_path / "eur.toml"
+    eur.write_text(text + '\n[[credits]]\nid = "eu"\nprovider = "AWS"\namount = "5000"\ncurrency = "EUR"\n')
+    with open_ledger(path, read_only=True) as lg, pytest.raises(UsageError, match="EUR, USD"):
+        credits(lg, eur)
+    with open_ledger(path, read_only=True) as lg, pytest.raises(UsageError, match="EUR, USD"):
+        gather(lg, eur)

@@ -90,9 +90,15 @@ def run(case: Case, folder: Path, bases: dict) -> None:
         before = _base_fingerprint(Path(bases[case.base]))
     else:
         before = fingerprint(ledger) if ledger.exists() else None
+    given = {
+        p: p.read_bytes()
+        for p in [*(Path(places["{d}"], n) for n, _ in case.files), Path(places["{contracts}"])]
+    }
     outputs = []
     for i, step in enumerate(case.steps):
         argv = [_fill(a, places) for a in step]
+        if 0 < i == len(case.steps) - 1 and case.outcome == "refused":
+            before = fingerprint(ledger)  # the refusal leaves the ledger as the steps before it made it
         with bounded(BOUND * (3 if case.slow else 1)):
             result = runner.invoke(app, argv)
         text = result.output
@@ -103,6 +109,8 @@ def run(case: Case, folder: Path, bases: dict) -> None:
         last = i == len(case.steps) - 1
         if not last or case.outcome != "refused":
             assert result.exit_code == 0, f"{argv} exited {result.exit_code}: {text}"
+    for path, data in given.items():  # no command writes over a file it was given
+        assert path.read_bytes() == data, f"{path.name} changed by {case.id}"
     flat = " ".join(outputs[-1].split())
     if case.outcome == "refused":
         _refused(case, result.exit_code, outputs[-1], flat, ledger, before, places)

@@ -55,9 +55,8 @@ class Compute:
     bill_ids: frozenset[str] = frozenset()  # commitment ids the bills show
 
     def currencies(self) -> set[str]:
-        return {c.currency for c in self.cells if c.currency} | {
-            c.currency for c in self.contracts.commitments
-        }
+        contracts = (*self.contracts.commitments, *self.contracts.credits)
+        return {c.currency for c in self.cells if c.currency} | {c.currency for c in contracts}
 
     @money.exact
     def billed(self) -> dict[tuple[date, str, str], Decimal]:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from computeledger import money
 from computeledger.accounting.bases import contract_amortization
 from computeledger.accounting.periods import month_of, months, parse
-from computeledger.accounting.statement import Inputs
+from computeledger.accounting.statement import Inputs, check_within, data_months
 
 
 @money.exact
@@ -23,6 +23,7 @@ def bridge(inp: Inputs, period: str) -> list[dict]:
     """Rows of (step, amount, kind): kind `total` for billed, effective and cash, `step`
     for each cause between them."""
     first, end, _ = parse(period)
+    check_within(data_months(inp), first, end, period)
     ms = set(months(first, end))
     cells = inp.compute.cells
 

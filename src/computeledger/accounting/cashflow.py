@@ -203,17 +203,27 @@ def flows_by_month(flows: Cash, funding_rounds: list[dict]) -> dict[date, dict[s
     return {k: dict(v) for k, v in out.items()}
 
 
-def opening_balance(flows: Cash) -> tuple[date, Decimal] | None:
-    """The statement's first month and opening balance: an `opening_balance` line, else
-    the first line's running balance less its amount; None when the bank says neither."""
+def openings(flows: Cash) -> dict[date, Decimal] | None:
+    """Month -> the opening balances of the accounts that start that month, each from its
+    own date: its first `opening_balance` line, else its first line's running balance less
+    its amount. None when an account says neither (its cash, and so the total, is unknown)."""
+    first: dict[str, dict] = {}
+    opened: dict[str, dict] = {}
     for ln in flows.lines:
+        account = ln["account"] or ""
+        first.setdefault(account, ln)
         if ln["kind"] == "opening_balance":
-            return month_of(ln["date"]), ln["amount"]
-    first = flows.lines[0] if flows.lines else None
-    if first is None or first["balance"] is None:
-        return None
+            opened.setdefault(account, ln)
+    out: dict[date, Decimal] = defaultdict(Decimal)
     with localcontext(money.CONTEXT):
-        return month_of(first["date"]), first["balance"] - first["amount"]
+        for account, ln in first.items():
+            if account in opened:
+                out[month_of(opened[account]["date"])] += opened[account]["amount"]
+            elif ln["balance"] is None:
+                return None
+            else:
+                out[month_of(ln["date"])] += ln["balance"] - ln["amount"]
+    return dict(out) if out else None
 
 
 def bank_balances(flows: Cash) -> dict[date, Decimal]:

@@ -36,14 +36,18 @@ Money is a string or an integer (a TOML float is refused: it is not exact).
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from computeledger import money
+from computeledger.accounting.periods import FIRST_YEAR, LAST_YEAR
 from computeledger.errors import UsageError
+
+MONEY_BOUND = Decimal(10) ** 20  # the ledger's DECIMAL(38, 18) holds 20 digits before the point
 
 DEFAULT_PAYMENT_DAYS = 30
 
@@ -128,10 +132,31 @@ def load_contracts(path: str | Path | None) -> Contracts:
         _commitment(c, f"{path}: commitments[{i}]") for i, c in enumerate(_list(doc, "commitments", path))
     )
     grants = tuple(_grant(c, f"{path}: credits[{i}]") for i, c in enumerate(_list(doc, "credits", path)))
+    _unique(commitments, f"{path}: commitments")
+    _unique(grants, f"{path}: credits")
     shares = tuple(
         _agreement(c, f"{path}: revenue_share[{i}]") for i, c in enumerate(_list(doc, "revenue_share", path))
     )
     return Contracts(days, default, commitments, grants, shares, str(path))
+
+
+def _unique(items: tuple, where: str) -> None:
+    """Refuse two contracts of one id (each would count: a grant used up twice)."""
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if item.id in seen:
+            raise UsageError(
+                f"{where}[{seen[item.id]}] and [{i}]: the id {item.id!r} twice; give each its own"
+            )
+        seen[item.id] = i
+
+
+def _currency(value, where: str) -> str:
+    """An ISO 4217 code (USD, EUR): never a symbol or a number, which name no one currency."""
+    text = _text(value, where)
+    if not re.fullmatch(r"[A-Za-z]{3}", text):
+        raise UsageError(f"{where}: {value!r}: a three-letter ISO 4217 code such as USD or EUR")
+    return text.upper()
 
 
 def _configured() -> Path | None:
@@ -140,10 +165,18 @@ def _configured() -> Path | None:
         return None
     try:
         section = tomllib.loads(config.read_text(encoding="utf-8")).get("accounting", {})
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{config}: not TOML: {exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise UsageError(f"{config}: not TOML: {str(exc) or 'nested too deep'}") from None
+    except OSError as exc:
+        raise UsageError(f"{config}: cannot read it: {exc.strerror}") from None
+    if not isinstance(section, dict):
+        raise UsageError(
+            f'{config}: accounting is a table ([accounting] contracts = "path"), not {section!r}'
+        )
     _known(section, {"contracts"}, f"{config}: [accounting]")
-    return Path(section["contracts"]) if "contracts" in section else None
+    if "contracts" not in section:
+        return None
+    return Path(_text(section["contracts"], f"{config}: [accounting] contracts"))
 
 
 def _list(doc: dict, key: str, path) -> list[dict]:
@@ -174,6 +207,8 @@ def _money(value, where: str) -> Decimal:
         raise UsageError(f"{where}: {value!r} is not a number") from None
     if not out.is_finite():
         raise UsageError(f"{where}: {value!r} is not a number")
+    if abs(out) >= MONEY_BOUND:
+        raise UsageError(f"{where}: {value!r}: past the ledger's range (under 10^20)")
     return out
 
 
@@ -184,12 +219,15 @@ def _int(value, where: str, low: int, high: int) -> int:
 
 
 def _date(value, where: str) -> date:
-    if isinstance(value, date):
-        return value
+    if isinstance(value, datetime):
+        raise UsageError(f"{where}: {value!r}: a date (YYYY-MM-DD), not a time")
     try:
-        return date.fromisoformat(str(value))
+        out = value if isinstance(value, date) else date.fromisoformat(str(value))
     except ValueError:
         raise UsageError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
+    if not FIRST_YEAR <= out.year <= LAST_YEAR:
+        raise UsageError(f"{where}: {value!r}: a year from {FIRST_YEAR} to {LAST_YEAR}")
+    return out
 
 
 def _text(value, where: str) -> str:
@@ -217,13 +255,17 @@ def _commitment(c: dict, where: str) -> Commitment:
     if not payments:
         payments = [(start, total)]
     paid = sum((a for _, a in payments), Decimal(0))
+    if total <= 0:
+        raise UsageError(f"{where}.total: {total} is not a positive commitment")
+    if any(a <= 0 for _, a in payments):
+        raise UsageError(f"{where}.payments: every payment is a positive amount")
     if paid != total:
         raise UsageError(f"{where}: payments add up to {paid}, not the total {total}")
     return Commitment(
         id=_text(_need(c, "id", where), f"{where}.id"),
         provider=_text(_need(c, "provider", where), f"{where}.provider"),
         total=total,
-        currency=_text(_need(c, "currency", where), f"{where}.currency").upper(),
+        currency=_currency(_need(c, "currency", where), f"{where}.currency"),
         start=start,
         months=_int(_need(c, "months", where), f"{where}.months", 1, 600),
         payments=tuple(sorted(payments)),
@@ -244,7 +286,7 @@ def _grant(c: dict, where: str) -> Grant:
         id=_text(c.get("id", c.get("provider", "")), f"{where}.id"),
         provider=_text(_need(c, "provider", where), f"{where}.provider"),
         amount=amount,
-        currency=_text(_need(c, "currency", where), f"{where}.currency").upper(),
+        currency=_currency(_need(c, "currency", where), f"{where}.currency"),
         start=start,
         expires=expires,
     )

@@ -28,10 +28,12 @@ def consumed(ledger) -> dict[str, dict[date, Decimal]]:
     c = c.filter(c.ChargeCategory == "Credit")
     provider = ibis.coalesce(c.InvoiceIssuerName, c.ServiceProviderName, c.HostProviderName)
     rows = c.group_by(provider=provider, month=c.BillingPeriodStart.truncate("M").date()).aggregate(
-        amount=c.BilledCost.sum()
+        amount=c.BilledCost.sum(), currencies=c.BillingCurrency.collect(distinct=True)
     )
     out: dict[str, dict[date, Decimal]] = defaultdict(dict)
-    for r in rows.to_pyarrow().to_pylist():
+    rows = rows.to_pyarrow().to_pylist()
+    money.one_currency({c for r in rows for c in r["currencies"]}, "the ledger's credits")
+    for r in rows:
         out[r["provider"]][r["month"]] = -r["amount"]
     return dict(out)
 
@@ -43,6 +45,8 @@ def credits(ledger, contracts: Contracts | str | None = None) -> tuple[list[dict
     if not isinstance(contracts, Contracts):
         contracts = load_contracts(contracts)
     used = consumed(ledger)
+    found = {c for c in ledger.charges.BillingCurrency.collect(distinct=True).to_pyarrow().as_py() or [] if c}
+    money.one_currency(found | {g.currency for g in contracts.credits}, "the bills and the credit grants")
     grants, per_month = [], []
     providers = sorted(set(used) | {g.provider for g in contracts.credits})
     for provider in providers:

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from computeledger.errors import UsageError
 
 GRAINS = ("month", "quarter", "year")
+FIRST_YEAR, LAST_YEAR = 1900, 9998  # a bill's years; the month after the last still has a date
 
 
 def month_of(value: date | datetime) -> date:
@@ -18,6 +19,11 @@ def month_of(value: date | datetime) -> date:
 def add_months(month: date, n: int) -> date:
     """The first of the month `n` months after `month` (n may be negative)."""
     k = month.year * 12 + month.month - 1 + n
+    if not 1 <= k // 12 <= 9999:
+        raise UsageError(
+            f"{month:%Y-%m} and {n} month(s) on: past the calendar's range "
+            f"(dates from {FIRST_YEAR} to {LAST_YEAR} are read)"
+        )
     return date(k // 12, k % 12 + 1, 1)
 
 
@@ -35,14 +41,16 @@ def label(month: date, grain: str) -> str:
 def parse(text: str) -> tuple[date, date, str]:
     """A period as written ('2025', '2025-Q3', '2025-07') -> first month, month after its
     last, and its grain."""
-    t = text.strip()
-    if m := re.fullmatch(r"(\d{4})", t):
+    t = str(text).strip()
+    if (m := re.match(r"([0-9]{4})(?![0-9])", t)) and not FIRST_YEAR <= int(m[1]) <= LAST_YEAR:
+        raise UsageError(f"period {text!r}: write a year from {FIRST_YEAR} to {LAST_YEAR}")
+    if m := re.fullmatch(r"([0-9]{4})", t):
         y = int(m[1])
         return date(y, 1, 1), date(y + 1, 1, 1), "year"
-    if m := re.fullmatch(r"(\d{4})-?[Qq]([1-4])", t):
+    if m := re.fullmatch(r"([0-9]{4})-?[Qq]([1-4])", t):
         first = date(int(m[1]), 3 * int(m[2]) - 2, 1)
         return first, add_months(first, 3), "quarter"
-    if m := re.fullmatch(r"(\d{4})-(\d{2})", t):
+    if m := re.fullmatch(r"([0-9]{4})-([0-9]{2})", t):
         if not 1 <= int(m[2]) <= 12:
             raise UsageError(f"period {text!r}: no month {m[2]}")
         first = date(int(m[1]), int(m[2]), 1)

@@ -68,19 +68,18 @@ def gather(ledger, contracts: Contracts | str | None = None, rules_version: str 
     comp = compute(ledger, contracts, rules_version)
     flows = cashflow.cash(ledger, comp)
     funding = ledger.table("funding").to_pyarrow().to_pylist()
-    revenue = ledger.table("revenue_lines")
-    revenue_currencies = {
-        r["currency"] for r in revenue.select("currency").distinct().to_pyarrow().to_pylist()
-    }
+    revenue_currencies = _currencies(ledger, "revenue_lines")
     currencies = comp.currencies() | flows.currencies | revenue_currencies
+    currencies |= _currencies(ledger, "revenue_share") | _currencies(ledger, "payments")
     currencies |= {r["currency"] for r in funding}
-    currencies.discard(None)
-    if len(currencies) > 1:
-        raise UsageError(
-            f"the ledger holds money in {', '.join(sorted(currencies))}: a statement adds one currency, "
-            "and no exchange rate is guessed"
-        )
-    return Inputs(comp, flows, funding, contracts, next(iter(currencies), None), bool(revenue_currencies))
+    currency = money.one_currency(currencies, "the ledger (bills, contracts, revenue, revenue share, cash)")
+    return Inputs(comp, flows, funding, contracts, currency, bool(revenue_currencies))
+
+
+def _currencies(ledger, table: str) -> set[str]:
+    """The currencies one money table holds."""
+    t = ledger.table(table)
+    return {r["currency"] for r in t.select("currency").distinct().to_pyarrow().to_pylist()}
 
 
 @money.exact
@@ -108,11 +107,18 @@ def statement(
     span = _span(inp, start, end)
     out = Statement([], currency=inp.currency)
     _notes(inp, out, monthly)
+    groups: dict[str, list[date]] = defaultdict(list)
+    for m in span:
+        groups[label(m, grain)].append(m)
+    lo, hi = min(seen := data_months(inp)), max(seen)
+    outside = [p for p, ms in groups.items() if ms[-1] < lo or ms[0] > hi]
+    if outside:
+        out.notes.append(f"left out, outside the ledger's data ({lo:%Y-%m} to {hi:%Y-%m}), so unknown: "
+                         + ", ".join(outside))  # fmt: skip
     for b in bases:
-        groups: dict[str, list[date]] = defaultdict(list)
-        for m in span:
-            groups[label(m, grain)].append(m)
         for period, ms in groups.items():
+            if period in outside:
+                continue
             row = {"period": period, "basis": b, **_roll(monthly[b], cash, ms)}
             out.rows.append(row)
     return out
@@ -171,12 +177,14 @@ def _cash_months(inp: Inputs) -> dict:
     if not inp.flows.known:
         return {}
     flows = cashflow.flows_by_month(inp.flows, inp.funding)
-    opening = cashflow.opening_balance(inp.flows)
+    opens = cashflow.openings(inp.flows)
     bank = cashflow.bank_balances(inp.flows)
     last = month_of(inp.flows.last_date())
-    first = min([*flows, opening[0]] if opening else flows)
-    out, balance, burns = {}, (opening[1] if opening else None), []
+    first = min([*flows, *(opens or {})])
+    out, balance, burns = {}, (Decimal(0) if opens else None), []
     for m in months(first, add_months(last, 1)):
+        if balance is not None:
+            balance += opens.get(m, Decimal(0))  # an account opening later adds its own balance
         f = flows.get(m, {})
         cash_in, cash_out, funding = (f.get(k, Decimal(0)) for k in ("cash_in", "cash_out", "funding"))
         close = None if balance is None else balance + cash_in - cash_out + funding
@@ -194,17 +202,39 @@ def _cash_months(inp: Inputs) -> dict:
     return out
 
 
-def _span(inp: Inputs, start: str | None, end: str | None) -> list[date]:
-    seen: set[date] = set()  # months of bills and of the bank (revenue alone does not extend it)
+def data_months(inp: Inputs) -> set[date]:
+    """The months of bills and of the bank: where the ledger knows compute and cash (revenue
+    alone does not extend them)."""
+    seen: set[date] = set()
     for c in inp.compute.cells:
         seen |= {c.billed_month, c.charge_month}
-    seen |= {month_of(ln["date"]) for ln in inp.flows.lines}
-    if not seen and not (start and end):
-        return []
+    return seen | {month_of(ln["date"]) for ln in inp.flows.lines}
+
+
+def check_within(seen: set[date], first: date, stop: date, text: str) -> None:
+    """Refuse a period with no month inside the ledger's data: its figures are unknown, not 0."""
+    if not seen:
+        raise UsageError(
+            f"period {text}: the ledger holds no bills and no bank statement, so nothing is known"
+        )
+    lo, hi = min(seen), max(seen)
+    if stop <= lo or first > hi:
+        raise UsageError(
+            f"period {text}: outside the ledger's data ({lo:%Y-%m} to {hi:%Y-%m}); its figures are unknown"
+        )
+
+
+def _span(inp: Inputs, start: str | None, end: str | None) -> list[date]:
+    seen = data_months(inp)
+    if not seen:
+        raise UsageError(
+            "the ledger holds no bills and no bank statement: nothing to state (ingest bills first)"
+        )
     first = parse(start)[0] if start else min(seen)
     stop = parse(end)[1] if end else add_months(max(seen), 1)
     if stop <= first:
         raise UsageError(f"--to {end} is before --from {start}")
+    check_within(seen, first, stop, start if start == end or not end else f"{start or ''}..{end}")
     return months(first, stop)
 
 

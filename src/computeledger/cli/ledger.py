@@ -239,6 +239,19 @@ def charges(
     output.render(table, fmt, console, title="Charges (every column of one: computeledger explain ID)")
 
 
+def _mapping_use(name: str, path: Path) -> str:
+    """The command a shipped mapping is for: its `kind` names revenue or cash tables."""
+    import re
+
+    found = re.search(r'^kind\s*=\s*"(\w+)"', path.read_text(encoding="utf-8"), re.MULTILINE)
+    kind = found[1] if found else None
+    if kind in ("invoices", "payments", "revenue_share"):
+        return f"ingest-revenue --mapping {name}"
+    if kind in ("bank", "funding"):
+        return f"ingest-cash --mapping {name}"
+    return f"ingest --mapping {name}"
+
+
 def examples(
     copy: Annotated[
         Path | None, typer.Option("--copy", help="Copy the shipped files into this folder (to edit them)")
@@ -253,15 +266,21 @@ def examples(
     check_format(fmt)
     files = shipped()
     if copy is not None:
-        copy.mkdir(parents=True, exist_ok=True)
+        from computeledger.targets import check_folder
+
+        check_folder(copy, option="--copy")
         for _, _, path in files:
             target = copy / path.name
             if target.exists():
                 raise UsageError(f"{target}: exists; copy into an empty folder")
-        for _, _, path in files:
-            shutil.copy(path, copy / path.name)
+        try:
+            copy.mkdir(parents=True, exist_ok=True)
+            for _, _, path in files:
+                shutil.copy(path, copy / path.name)
+        except OSError as exc:
+            raise UsageError(f"--copy {copy}: cannot write there: {exc.strerror}") from None
     rows = [{"kind": k, "name": n, "file": p.name,
-             "use": {"rules": f"allocate --rules {n}", "mappings": f"ingest --mapping {n}",
+             "use": {"rules": f"allocate --rules {n}", "mappings": _mapping_use(n, p),
                      "examples": f"figures check {n}" if n.startswith("openai") else f"capacity fleet {n}",
                      "company": f"synth --config {n}",
                      "measurements": f"capacity calibrate {n} --out calibration.csv",

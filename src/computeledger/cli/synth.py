@@ -17,7 +17,7 @@ def synth(
     months: Annotated[int, typer.Option(help="Billing months to generate")] = 24,
     start: Annotated[str, typer.Option(help="First month, YYYY-MM")] = "2024-01",
     scale: Annotated[str, typer.Option(help="small, medium, large, or a factor")] = "small",
-    seed: Annotated[int, typer.Option(help="Same seed, same bytes")] = 7,
+    seed: Annotated[int, typer.Option(min=0, help="Same seed, same bytes")] = 7,
     config: Annotated[Path | None, typer.Option(help="Company TOML (default: the shipped one)")] = None,
     force: Annotated[bool, typer.Option("--force", help="Write into a folder that is not empty")] = False,
 ) -> None:

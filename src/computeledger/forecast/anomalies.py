@@ -26,6 +26,14 @@ BY = ("provider", "service", "model")
 GRAINS = ("day", "month")
 
 
+def bills_currency(ledger) -> str | None:
+    """The bills' one currency (a sum over the charges refuses two)."""
+    from computeledger import money
+
+    found = ledger.charges.BillingCurrency.collect(distinct=True).to_pyarrow().as_py() or []
+    return money.one_currency(set(found), "the bills")
+
+
 def _keyed(ledger, by: str | None, basis: str, rules_version: str | None):
     c = ledger.charges
     c = c.filter((c.ChargeCategory == "Usage") & ibis.coalesce(c.ChargeFrequency == "Usage-Based", True))
@@ -71,6 +79,9 @@ def anomalies(
         raise UsageError(f"--grain {grain!r}: use day or month")
     if level not in (80, 90, 95, 99):
         raise UsageError(f"--level {level}: use 80, 90, 95 or 99")
+    if basis not in ("billed", "effective"):
+        raise UsageError(f"--basis {basis!r}: anomalies read the charges: billed or effective")
+    bills_currency(ledger)
     season = 7 if grain == "day" else 1
     need = min_history or (28 if grain == "day" else 8)
     t = _keyed(ledger, by, basis, rules_version)

@@ -84,6 +84,11 @@ def budgets(ledger, items: list[dict], *, contracts=None, rules_version=None, se
         if s is None:
             raise UsageError(f"budget {b['name']!r}: no {b['series']} of {key} in the ledger")
         span = months(b["first"], b["end"])
+        if span[0] < min(s.periods):
+            raise UsageError(
+                f"budget {b['name']!r}: {b['period']} starts before the ledger's {b['series']} "
+                f"(from {min(s.periods):%Y-%m}), so its actual is unknown"
+            )
         known = dict(zip(s.periods, s.values, strict=True))
         actual = sum((known[m] for m in span if known.get(m) is not None), Decimal(0))
         last = max(s.periods)

@@ -37,7 +37,7 @@ import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from pathlib import Path
 
 import numpy as np
@@ -130,8 +130,13 @@ class Result:
         return rows
 
 
-def _dec(v: float, q: Decimal) -> Decimal:
-    return Decimal(repr(float(v))).quantize(q) if math.isfinite(v) else None
+def _dec(v: float, q: Decimal) -> Decimal | None:
+    if not math.isfinite(v):
+        return None
+    if abs(v) >= 1e20:  # the ledger's DECIMAL(38, 18) holds 20 digits before the point
+        raise UsageError(f"a scenario figure of {v:.3g} leaves the ledger's range (10^20): check its values")
+    with localcontext(money.CONTEXT):
+        return Decimal(repr(float(v))).quantize(q)
 
 
 def baseline(
@@ -289,6 +294,8 @@ def load_scenario(path: str | Path) -> dict:
     )
     traffic = doc.get("traffic", {})
     _keys(traffic, {"growth", "noise", "models"}, f"{p}: [traffic]")
+    if not isinstance(traffic.get("models", {}), dict):
+        raise UsageError(f"{p}: [traffic.models] is a table of [traffic.models.NAME] tables")
     for name, m in traffic.get("models", {}).items():
         _keys(m, {"growth", "noise"}, f"{p}: [traffic.models.{name}]")
     _keys(doc.get("efficiency", {}), {"per_year"}, f"{p}: [efficiency]")
@@ -331,6 +338,25 @@ def _number(value, where: str) -> float:
     return float(d)
 
 
+def _whole(value, where: str, low: int, high: int) -> int:
+    """A whole number from `low` to `high` ("12.9" months is refused, never read as 12)."""
+    x = Decimal(str(_number(value, where)))
+    if x != x.to_integral_value() or not low <= x <= high:
+        raise UsageError(f"{where}: a whole number from {low} to {high}: {value!r}")
+    return int(x)
+
+
+def _within(values: np.ndarray, where: str, low: float | None, high: float | None) -> np.ndarray:
+    """Refuse a driver outside what it can mean (a fall of cost above 100% a year, a growth
+    below -100%): it would turn every cell into NaN."""
+    if (low is not None and (values <= low).any()) or (high is not None and (values > high).any()):
+        bounds = " and ".join(
+            ([f"above {low}"] if low is not None else []) + ([f"at most {high}"] if high is not None else [])
+        )
+        raise UsageError(f"{where}: must be {bounds}")
+    return values
+
+
 def _draw(spec, where: str, rng: np.random.Generator, draws: int) -> np.ndarray:
     """A driver's value per draw: a number, {low, high} (uniform) or {mean, sd} (normal)."""
     if isinstance(spec, dict):
@@ -348,12 +374,28 @@ def _draw(spec, where: str, rng: np.random.Generator, draws: int) -> np.ndarray:
     return np.full(draws, _number(spec, where))
 
 
+def _credit(c: dict, where: str) -> tuple[float, date, date]:
+    """A scenario's credit grant: a positive amount, open from its month until it expires."""
+    amount = _number(c.get("amount"), f"{where} amount")
+    at = _month(c.get("from"), f"{where} from")
+    expires = _month(c.get("expires", "9998-12"), f"{where} expires")
+    if amount <= 0:
+        raise UsageError(f"{where} amount: a positive grant: {c.get('amount')!r}")
+    if expires <= at:
+        raise UsageError(f"{where}: expires {expires:%Y-%m} is not after from {at:%Y-%m}")
+    return amount, at, expires
+
+
 def _month(text, where: str) -> date:
+    from computeledger.accounting.periods import parse
+
     try:
-        y, m = str(text).split("-")
-        return date(int(y), int(m), 1)
-    except ValueError as exc:
-        raise UsageError(f"{where}: a month as YYYY-MM: {text!r}") from exc
+        first, _, grain = parse(str(text))
+    except UsageError as exc:
+        raise UsageError(f"{where}: a month as YYYY-MM: {text!r} ({exc})") from None
+    if grain != "month":
+        raise UsageError(f"{where}: a month as YYYY-MM: {text!r}")
+    return first
 
 
 def run(base: Baseline, doc: dict | None = None) -> Result:
@@ -361,13 +403,9 @@ def run(base: Baseline, doc: dict | None = None) -> Result:
     doc = doc or {}
     where = doc.get("_path", "scenario")
     head = doc.get("scenario", {})
-    months = int(_number(head.get("months", 12), f"{where}: months"))
-    draws = int(_number(head.get("draws", 2000), f"{where}: draws"))
-    if not 1 <= months <= 120 or not 1 <= draws <= 200_000:
-        raise UsageError(f"{where}: months 1 to 120 and draws 1 to 200000")
-    seed = int(_number(head.get("seed", 1), f"{where}: seed"))
-    if seed < 0:
-        raise UsageError(f"{where}: seed must be 0 or more: {seed}")
+    months = _whole(head.get("months", 12), f"{where}: months", 1, 120)
+    draws = _whole(head.get("draws", 2000), f"{where}: draws", 1, 200_000)
+    seed = _whole(head.get("seed", 1), f"{where}: seed", 0, 2**63 - 1)
     # one stream per driver, drawn month by month: a run's first months are the same
     # whatever its length, so a 12-month view is the start of the 120-month runway
     streams = iter(np.random.SeedSequence(seed).spawn(len(base.models) + 2))
@@ -377,6 +415,7 @@ def run(base: Baseline, doc: dict | None = None) -> Result:
     per_year = _draw(
         doc.get("efficiency", {}).get("per_year", 0), f"{where}: efficiency.per_year", rng, draws
     )
+    _within(per_year, f"{where}: efficiency.per_year (the yearly fall of cost per token)", None, 0.999999)
     steps = np.arange(1, months + 1)
     days = np.array([_days(p) for p in periods], dtype=float)
     cost_factor = (1 - per_year[:, None]) ** (steps[None, :] / 12)
@@ -395,8 +434,11 @@ def run(base: Baseline, doc: dict | None = None) -> Result:
             g = own_rng.normal(m.growth or 0.0, m.growth_se, draws)
             noise = _number(own.get("noise", traffic.get("noise", m.noise)), f"{where}: noise")
         else:
-            g = np.log1p(_draw(spec, f"{where}: traffic growth", own_rng, draws))
+            grown = _draw(spec, f"{where}: traffic growth", own_rng, draws)
+            g = np.log1p(_within(grown, f"{where}: traffic growth (monthly)", -1, 10))
             noise = _number(own.get("noise", traffic.get("noise", 0)), f"{where}: noise")
+        if not 0 <= noise <= 2:
+            raise UsageError(f"{where}: noise (monthly spread of growth, log scale) from 0 to 2: {noise}")
         shocks = np.column_stack([own_rng.standard_normal(draws) for _ in range(months)])
         walk = np.cumsum(g[:, None] + shocks * noise, axis=1)
         t = m.tokens * np.exp(walk) * days[None, :]
@@ -407,6 +449,10 @@ def run(base: Baseline, doc: dict | None = None) -> Result:
                 continue
             at = _month(change.get("from"), f"{where}: [[prices]] {i + 1} from")
             factor = 1 + _number(change.get("change"), f"{where}: [[prices]] {i + 1} change")
+            if factor < 0:
+                raise UsageError(
+                    f"{where}: [[prices]] {i + 1} change: -1 (free) or more; a price is never negative"
+                )
             target = price if change.get("of", "revenue") == "revenue" else unit_cost
             if change.get("of", "revenue") not in ("revenue", "cost"):
                 raise UsageError(f"{where}: [[prices]] {i + 1} of: revenue or cost")
@@ -420,6 +466,7 @@ def run(base: Baseline, doc: dict | None = None) -> Result:
         np.random.default_rng(next(streams)),
         draws,
     )
+    _within(other_g, f"{where}: other_growth (monthly)", -1, 10)
     revenue += base.other_revenue * (1 + other_g[:, None]) ** steps[None, :]
     fixed = _number(doc.get("fixed", {}).get("other_compute", base.other_compute), f"{where}: other_compute")
     other_compute = (
@@ -427,20 +474,13 @@ def run(base: Baseline, doc: dict | None = None) -> Result:
     )
     for i, c in enumerate(doc.get("commitments", [])):
         at = _month(c.get("from"), f"{where}: [[commitments]] {i + 1} from")
-        term = int(_number(c.get("months", 12), f"{where}: [[commitments]] {i + 1} months"))
+        term = _whole(c.get("months", 12), f"{where}: [[commitments]] {i + 1} months", 1, 600)
         amount = _number(c.get("amount"), f"{where}: [[commitments]] {i + 1} amount")
         inside = np.array([at <= p < add_months(at, term) for p in periods])
         other_compute += np.where(inside, amount / max(term, 1), 0.0)[None, :]
     other_compute += np.array([base.scheduled.get(p, 0.0) for p in periods])[None, :]
     total = cost + other_compute
-    given = [
-        (
-            _number(c.get("amount"), f"{where}: [[credits]] {i + 1} amount"),
-            _month(c.get("from"), f"{where}: [[credits]] {i + 1} from"),
-            _month(c.get("expires", "9999-12"), f"{where}: [[credits]] {i + 1} expires"),
-        )
-        for i, c in enumerate(doc.get("credits", []))
-    ]
+    given = [_credit(c, f"{where}: [[credits]] {i + 1}") for i, c in enumerate(doc.get("credits", []))]
     first = periods[0]
     for amount, at, expires in [(a, first, e or date(9999, 12, 1)) for a, e in base.grants] + given:
         left = np.full(draws, amount)

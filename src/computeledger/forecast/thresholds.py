@@ -17,7 +17,13 @@ _SUFFIX = {"k": 3, "m": 6, "b": 9, "t": 12}
 
 def parse_amount(text: str, option: str = "--above") -> Decimal:
     """'9B', '1.5M', '250k', '-2000000': an exact amount (suffixes k, M, B, T)."""
-    t = str(text).strip().replace(",", "")
+    t = str(text).strip()
+    if "," in t:  # only as a thousands separator: 1,500,000 (never 1,5M for 1.5M)
+        if not re.fullmatch(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?[kKmMbBtT]?", t):
+            raise UsageError(
+                f"{option} {text!r}: a comma only between thousands (1,500,000); 1.5M is 1,500,000"
+            )
+        t = t.replace(",", "")
     m = re.fullmatch(r"([+-]?\d+(?:\.\d+)?)([kKmMbBtT]?)", t)
     if not m:
         raise UsageError(f"{option} {text!r}: write an amount such as 9B, 1.5M, 250k or 2000000")
@@ -42,6 +48,19 @@ def parse_deadline(text: str) -> date:
     return date.fromordinal(add_months(end, 0).toordinal() - 1)
 
 
+def _last_day(periods: list[date]) -> date:
+    """The last day the last period covers: a month's end, or a week's (periods a week apart)."""
+    from datetime import timedelta
+
+    from computeledger.accounting.periods import add_months
+
+    last = periods[-1]
+    weekly = len(periods) > 1 and (last - periods[-2]).days == 7
+    if weekly or last.day != 1:
+        return last + timedelta(days=6)
+    return add_months(last, 1) - timedelta(days=1)
+
+
 def crossing(
     paths: np.ndarray,
     periods: list[date],
@@ -56,6 +75,11 @@ def crossing(
     draw that never crosses counts as 'after' the last period)."""
     if (above is None) == (below is None):
         raise UsageError("give one of --above or --below")
+    if by is not None and periods and by > _last_day(periods):
+        raise UsageError(
+            f"--by {by}: past the forecast's last period ({periods[-1]}); raise --horizon to reach it "
+            "(a crossing after the horizon is not counted, so the probability would be too low)"
+        )
     values = np.cumsum(paths, axis=1) if cumulative else paths
     k = sum(1 for p in periods if by is None or p <= by)
     if k == 0:

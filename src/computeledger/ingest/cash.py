@@ -46,7 +46,7 @@ KINDS = {
         Field("date", "date", True, ("closed_on", "closing_date")), Field("round", "text", True),
         Field("investor", "text", False, ("investors", "lead")), Field("amount", "decimal", True),
         Field("currency", "text", True),
-    ), frozenset({"round", "amount", "date"})),
+    ), frozenset({"round", "amount", "date"}), unique=("round",)),
     "bank": Kind("bank", "cash", None, (
         Field("account", "text", False, ("account_id", "iban")),
         Field("date", "date", True, ("booking_date", "value_date", "transaction_date", "posted_on")),

@@ -44,6 +44,8 @@ class Kind:
     replaces: Callable[[ir.Table, ir.Table], ir.BooleanValue] | None = None
     #: extra columns computed from the typed rows (quality flags, cleaned values)
     finish: Callable[[ir.Table], ir.Table] | None = None
+    #: fields no two lines of one file share (a payment id; every field: a repeated line)
+    unique: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ def _load(store: Store, staged, kind: Kind, columns, path: Path, fmt: str, lines
     )
     if kind.finish is not None:
         rows = kind.finish(rows)
+    rows = _checked(rows, kind)
     schema = TABLES[kind.table]
     with store.scratch(rows) as typed:
         good = typed.filter(typed[REASON].isnull())
@@ -161,6 +164,50 @@ def _load(store: Store, staged, kind: Kind, columns, path: Path, fmt: str, lines
     reasons = q.group_by("reason").aggregate(n=q.count(), line=q.source_line.min()).order_by(ibis.desc("n"))
     result.reasons = [f"{r['n']} row(s), first at line {r['line']}: {r['reason']}"
                       for r in reasons.limit(10).to_pyarrow().to_pylist()]  # fmt: skip
+
+
+def _checked(rows: ir.Table, kind: Kind) -> ir.Table:
+    """Quarantine what a document cannot mean: a currency that is not an ISO code, a period
+    ending before it starts, a share outside 0 to 1, a line repeated in one file."""
+
+    def flag(t: ir.Table, bad: ir.BooleanValue, why: ir.StringValue) -> ir.Table:
+        return t.mutate(**{REASON: ibis.coalesce(t[REASON], ibis.ifelse(bad, why, None))})
+
+    code = (
+        "currency "
+        + rows.currency
+        + ": a three-letter ISO 4217 code such as USD (never a symbol or a number)"
+    )
+    rows = flag(rows, ~rows.currency.re_search(r"^[A-Z]{3}$"), code)
+    if {"period_start", "period_end"} <= set(rows.columns):
+        end, start = rows.period_end.cast("string"), rows.period_start.cast("string")
+        rows = flag(
+            rows,
+            rows.period_end < rows.period_start,
+            "period_end " + end + " is before period_start " + start,
+        )
+    if "rate" in rows.columns:
+        rows = flag(
+            rows,
+            (rows.rate < 0) | (rows.rate > 1),
+            "rate " + rows.rate.cast("string") + " is not a share from 0 to 1",
+        )
+    return _repeats(rows, kind) if kind.unique else rows
+
+
+def _repeats(rows: ir.Table, kind: Kind) -> ir.Table:
+    """Quarantine a line that repeats an earlier line of the same file in `kind.unique`
+    (summed, it would count one payment or one invoice line twice)."""
+    first = rows.source_line.min().over(ibis.window(group_by=[rows[c] for c in kind.unique]))
+    what = (
+        ibis.literal(f"{kind.unique[0]} ") + rows[kind.unique[0]].cast("string") + " repeats line "
+        if len(kind.unique) == 1
+        else ibis.literal("the whole line repeats line ")
+    )
+    why = what + first.cast("string") + " of this file: counted once"
+    return rows.mutate(
+        **{REASON: ibis.coalesce(rows[REASON], ibis.ifelse(rows.source_line > first, why, None))}
+    )
 
 
 def _rounding(good: ir.Table, kind: Kind) -> dict:

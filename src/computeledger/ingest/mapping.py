@@ -99,7 +99,7 @@ def load_mapping(path: str | Path, targets: dict[str, set[str]] | None = None) -
     allowed: set[str] | None = None
     if "kind" in doc:
         kinds = targets or {}
-        if doc["kind"] not in kinds:
+        if not isinstance(doc["kind"], str) or doc["kind"] not in kinds:
             choices = ", ".join(sorted(kinds)) or "none here"
             raise UsageError(f"{path}: kind {doc['kind']!r}: use one of {choices}")
         m.kind, allowed = doc["kind"], kinds[doc["kind"]]
@@ -125,6 +125,8 @@ def load_mapping(path: str | Path, targets: dict[str, set[str]] | None = None) -
                 m.columns[target] = value
             else:
                 m.expressions[target] = _parse(value, where)
+    if not isinstance(doc.get("values", {}), dict):
+        raise UsageError(f"{path}: [values] must be a table of [values.COLUMN] tables")
     for target, table in doc.get("values", {}).items():
         where = f"{path}: [values.{target}]"
         if target not in m.columns:

@@ -22,23 +22,32 @@ def _f(name: str, kind: str = "text", required: bool = False, *aliases: str) -> 
     return Field(name, kind, required, aliases)
 
 
+#: a line repeated whole in one file is one line (two lines of an invoice differ somewhere)
+_WHOLE_LINE = {
+    "invoices": ("invoice_id", "customer", "channel", "model", "item", "quantity", "unit", "unit_price",
+                 "amount", "currency", "period_start", "period_end", "issued_on", "due_on"),
+    "revenue_share": ("statement_id", "partner", "channel", "model", "period_start", "period_end", "revenue",
+                      "rate", "amount", "due_on", "currency"),
+}  # fmt: skip
+
 KINDS = {
     "invoices": Kind("invoices", "revenue_lines", "invoice_id", (
         _f("invoice_id", "text", True), _f("customer", "text", True), _f("channel"), _f("model"),
         _f("item"), _f("quantity", "decimal"), _f("unit"), _f("unit_price", "decimal"),
         _f("amount", "decimal", True), _f("currency", "text", True), _f("period_start", "date", True),
         _f("period_end", "date", True), _f("issued_on", "date"), _f("due_on", "date"),
-    ), frozenset({"invoice_id", "amount", "period_start"}), finish=lambda rows: _invoice_lines(rows)),
+    ), frozenset({"invoice_id", "amount", "period_start"}), finish=lambda rows: _invoice_lines(rows),
+        unique=_WHOLE_LINE["invoices"]),
     "payments": Kind("payments", "payments", "payment_id", (
         _f("payment_id", "text", True), _f("invoice_id"), _f("customer"), _f("paid_on", "date", True),
         _f("amount", "decimal", True), _f("currency", "text", True),
-    ), frozenset({"payment_id", "paid_on", "amount"})),
+    ), frozenset({"payment_id", "paid_on", "amount"}), unique=("payment_id",)),
     "revenue_share": Kind("revenue_share", "revenue_share", "statement_id", (
         _f("statement_id", "text", True), _f("partner", "text", True), _f("channel"), _f("model"),
         _f("period_start", "date", True), _f("period_end", "date", True), _f("revenue", "decimal"),
         _f("rate", "decimal"), _f("amount", "decimal", True), _f("due_on", "date"),
         _f("currency", "text", True),
-    ), frozenset({"statement_id", "partner", "amount"})),
+    ), frozenset({"statement_id", "partner", "amount"}), unique=_WHOLE_LINE["revenue_share"]),
 }  # fmt: skip
 
 #: What a mapping of each kind may set.
@@ -88,8 +97,8 @@ def _amount_flag(rows: ir.Table) -> ir.StringValue:
     ("1M tokens": per million), differs from the amount by a cent or more."""
     unit = rows.unit.lower().strip()
     block = ibis.cases(
-        (unit.re_search(r"^1\s*m\b|^1m|million"), 1_000_000),
-        (unit.re_search(r"^1\s*k\b|^1k|thousand"), 1_000),
+        (unit.re_search(r"(^|[^0-9.,])1\s*m\b|million|(^|[^0-9.,])1,?000,?000($|[^0-9,])"), 1_000_000),
+        (unit.re_search(r"(^|[^0-9.,])1\s*k\b|thousand|(^|[^0-9.,])1,?000($|[^0-9,])"), 1_000),
         else_=1,
     )
     # exact, in multiplications: |quantity x price - amount x block| >= a cent x block

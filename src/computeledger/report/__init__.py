@@ -26,6 +26,8 @@ def write_report(
     _check_targets(Path(out), Path(images) if images else None, reads, force)
     if opts.horizon < 1:
         raise UsageError(f"--horizon {opts.horizon}: forecast at least one month")
+    _check_period(ledger, opts)
+    _check_inputs(opts)
     found = sections(ledger, opts)
     meta = (
         f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from the ledger {Path(str(ledger.path)).name} "
@@ -51,6 +53,35 @@ def _check_targets(out: Path, images: Path | None, reads: list, force: bool) -> 
     check_target(out, option="--out", kind="report", reads=reads, ours=html_of_ours, force=force)
     if images is not None:
         check_folder(images, option="--images", reads=reads)
+
+
+def _check_inputs(opts) -> None:
+    """Refuse, before any work, a contracts or figures file named that cannot be read: a
+    file the user asked for is not a section to leave blank."""
+    from computeledger.accounting.contracts import load_contracts
+    from computeledger.figures.read import read_figures
+
+    if opts.contracts:
+        load_contracts(opts.contracts)
+    if opts.figures:
+        read_figures(opts.figures)
+
+
+def _check_period(ledger, opts) -> None:
+    """Refuse a period that ends before it starts, or holds no charge: a page of nothing
+    would read as a company that spent nothing."""
+    if opts.start and opts.end and opts.end <= opts.start:
+        raise UsageError(f"--to is before --from ({_period(opts)})")
+    c = ledger.charges
+    if opts.start:
+        c = c.filter(c.ChargePeriodStart >= opts.start)
+    if opts.end:
+        c = c.filter(c.ChargePeriodStart < opts.end)
+    if not c.count().to_pyarrow().as_py():
+        where = "" if opts.start is None and opts.end is None else f" for {_period(opts)}"
+        raise UsageError(
+            f"no charges in the ledger{where}: nothing to report (ingest bills, or widen --from/--to)"
+        )
 
 
 def _period(opts) -> str:

@@ -160,15 +160,14 @@ def test_contracts_file_errors_name_the_place(tmp_path):
 
 def test_each_accounts_opening_balance_counts_from_its_own_date(copy, tmp_path):
     """A second account's opening balance is neither dropped nor moved to the first month."""
-    path, _ = copy
+    path, out = copy
+
+    def months(lg) -> list[dict]:
+        return statement(lg, start="2024-01", end="2024-06", bases=("cash",),
+                         contracts=out / "finance" / "contracts.toml").rows  # fmt: skip
+
     with open_ledger(path, read_only=True) as lg:
-        rows = statement(
-            lg,
-            start="2024-01",
-            end="2024-06",
-            bases=("cash",),
-            contracts=copy[1] / "finance" / "contracts.toml",
-        ).rows
+        rows = months(lg)
     closing = {r["period"]: r["closing_cash"] for r in rows}
     bank = tmp_path / "savings.csv"
     bank.write_text("account,date,counterparty,kind,reference,amount,currency\n"
@@ -177,13 +176,7 @@ def test_each_accounts_opening_balance_counts_from_its_own_date(copy, tmp_path):
     with open_ledger(path) as lg:
         [r] = lg.ingest_cash([bank])
         assert (r.status, r.rows_loaded) == ("loaded", 2)
-        after = statement(
-            lg,
-            start="2024-01",
-            end="2024-06",
-            bases=("cash",),
-            contracts=copy[1] / "finance" / "contracts.toml",
-        ).rows
+        after = months(lg)
     got = {r["period"]: r for r in after}
     assert got["2024-01"]["opening_cash"] == rows[0]["opening_cash"]  # January opens as before
     assert got["2024-02"]["closing_cash"] == closing["2024-02"]

@@ -198,3 +198,20 @@ def test_a_grant_in_another_currency_is_refused_not_used_up(copy, tmp_path):
         credits(lg, eur)
     with open_ledger(path, read_only=True) as lg, pytest.raises(UsageError, match="EUR, USD"):
         gather(lg, eur)
+
+
+def test_a_restated_statement_of_a_thousand_accounts_replaces_each(tmp_path):
+    """One account a line, a thousand of them: the restatement replaces every account's
+    span (once a RecursionError in the replacing predicate)."""
+    lines = [f"acct{i},2024-01-{i % 28 + 1:02d},X,other,r,{i}.00,USD" for i in range(1000)]
+    bank = tmp_path / "bank.csv"
+    bank.write_text("account,date,counterparty,kind,reference,amount,currency\n" + "\n".join(lines) + "\n")
+    with open_ledger(tmp_path / "l.duckdb") as lg:
+        [first] = lg.ingest_cash([bank])
+        bank.write_text(
+            bank.read_text().replace("acct0,2024-01-01,X,other,r,0.00", "acct0,2024-01-01,X,other,r,0.01")
+        )
+        [again] = lg.ingest_cash([bank])
+        got = lg.table("cash").aggregate(n=lambda t: t.count(), total=lambda t: t.amount.sum()).execute()
+    assert (first.rows_loaded, again.status, again.rows_loaded) == (1000, "loaded", 1000)
+    assert (int(got.n[0]), got.total[0]) == (1000, Decimal("499500.01"))

@@ -339,6 +339,13 @@ def newer() -> list[Case]:
         Case(f"args-{k}", "args", (argv,), files, says=(says,), base="lab")
         for k, (argv, files, says) in with_files.items()
     ]
+    pay = (("p.csv", _revenue(PAYMENTS, "p1,2024-01-05,100,USD")),)
+    bare = ("ingest-revenue", "--ledger", "{d}/bare.duckdb", "{d}/p.csv")  # a ledger of revenue, no bill
+    for k, argv in {"forecast-without-bills": ("forecast", "compute"), "anomalies-without-bills": ("anomalies",),
+                    "statement-without-bills": ("statement",),
+                    "report-without-bills": ("report", "--out", "{d}/r.html")}.items():  # fmt: skip
+        out.append(Case(f"args-{k}", "args", (bare, (argv[0], "--ledger", "{d}/bare.duckdb", *argv[1:])), pay,
+                        says=("no ", "ingest"), base="lab"))  # fmt: skip
     eur = {
         "share-statement-eur": ("s.csv", _revenue(SHARES, "s1,M,2024-01-01,2024-01-31,0.2,200000,EUR")),
         "payment-eur": ("p.csv", _revenue(PAYMENTS, "p1,2024-01-05,2000000,EUR")),

@@ -13,6 +13,7 @@ from rich.markup import escape
 from computeledger import output
 from computeledger.cli.accounting import ContractsOpt, RulesVersionOpt
 from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened
+from computeledger.errors import UsageError
 
 POINT_COLUMNS = ["series", "period", "forecast", "lo_80", "hi_80", "lo_95", "hi_95", "unit", "model", "mase",
                  "coverage_80", "coverage_95", "backtest_points", "provenance"]  # fmt: skip
@@ -99,6 +100,10 @@ def forecast(
         else:
             found = history(lg, series, by=by, basis=basis, grain=grain, contracts=contracts,
                             rules_version=rules_version)  # fmt: skip
+            if not any(s.periods for s in found):
+                raise UsageError(
+                    f"no {series} history in the ledger: nothing to forecast (ingest bills first)"
+                )
     if not by_drivers:
         fcs = run(found, horizon, grain, models)
     rows = []

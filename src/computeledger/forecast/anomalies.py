@@ -82,6 +82,8 @@ def anomalies(
     if basis not in ("billed", "effective"):
         raise UsageError(f"--basis {basis!r}: anomalies read the charges: billed or effective")
     bills_currency(ledger)
+    if not ledger.charges.count().to_pyarrow().as_py():
+        raise UsageError("no charges in the ledger: nothing to scan (ingest bills first)")
     season = 7 if grain == "day" else 1
     need = min_history or (28 if grain == "day" else 8)
     t = _keyed(ledger, by, basis, rules_version)

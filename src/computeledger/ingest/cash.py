@@ -34,11 +34,13 @@ def _bank_lines(rows: ir.Table) -> ir.Table:
 def _same_statement(t: ir.Table, good: ir.Table) -> ir.BooleanValue:
     """Earlier lines of an account this file covers, between its first and last date."""
     spans = good.group_by("account").aggregate(first=good.date.min(), last=good.date.max())
-    where = ibis.literal(False)
+    terms = []
     for s in spans.to_pyarrow().to_pylist():
         same = t.account.isnull() if s["account"] is None else t.account == s["account"]
-        where |= same & t.date.between(s["first"], s["last"])
-    return where
+        terms.append(same & t.date.between(s["first"], s["last"]))
+    while len(terms) > 1:  # a balanced OR: a thousand accounts nest ten deep, not a thousand
+        terms = [a | b for a, b in zip(terms[::2], terms[1::2], strict=False)] + terms[len(terms) // 2 * 2 :]
+    return terms[0] if terms else ibis.literal(False)
 
 
 KINDS = {

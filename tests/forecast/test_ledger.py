@@ -117,7 +117,7 @@ def test_scenario_files_are_parsed_strictly(tmp_path):
         '[traffic]\ngrowth = { low = "0.2", high = "0.1" }\n': "low above high",
         '[[prices]]\nfrom = "2025/01"\nchange = "-0.1"\n': "a month as YYYY-MM",
         '[traffic]\ngrowth = "nan"\n': "must be a finite number",
-        "[scenario]\ndraws = 0\n": "draws 1 to 200000",
+        "[scenario]\ndraws = 0\n": "draws: a whole number from 1 to 200000",
     }
     from computeledger.forecast.scenario import Baseline, Model
 

@@ -30,8 +30,6 @@ from decimal import (
     localcontext,
 )
 
-from computeledger.errors import UsageError
-
 PRECISION = 50
 SHARE_PLACES = 12
 _TRAPS = [DivisionByZero, InvalidOperation, Overflow]
@@ -109,15 +107,3 @@ def text(value: Decimal | None, places: int = 2) -> str:
     q = value.quantize(Decimal(1).scaleb(-places), rounding="ROUND_HALF_EVEN", context=CONTEXT)
     out = f"{q:,f}"
     return out[1:] if out.startswith("-") and not q else out
-
-
-def one_currency(found: set[str | None], what: str) -> str | None:
-    """The one currency `what` sums, or a refusal listing them: amounts of two currencies
-    are never added, and no exchange rate is guessed."""
-    codes = {c for c in found if c}
-    if len(codes) > 1:
-        raise UsageError(
-            f"{what} holds money in {', '.join(sorted(codes))}: one currency is added at a time, "
-            "and no exchange rate is guessed"
-        )
-    return next(iter(codes), None)

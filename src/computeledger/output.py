@@ -12,7 +12,7 @@ import csv
 import datetime as _dt
 import io
 import json
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import Decimal, localcontext
 from typing import Any
 
 import pyarrow as pa
@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from computeledger import money
 from computeledger.errors import UsageError
 
 FORMATS = ("table", "csv", "json")
@@ -199,23 +200,18 @@ def from_rows(rows: list[dict], columns: list[str] | None = None) -> pa.Table:
 
 def _fits(value: Decimal | None, name: str) -> Decimal | None:
     """`value` as DECIMAL(38, 18) holds it: past the 18th decimal rounded (half to even);
-    20 digits or more before the point refused in one line, never a traceback."""
-    if value is None or not value.is_finite():
-        return None if value is None or value.is_nan() else _too_big(value, name)
-    if value.adjusted() >= 20:
-        _too_big(value, name)
+    10^20 or more refused in one line, never a traceback. NaN is unknown."""
+    if value is None or value.is_nan():
+        return None
+    if value.is_infinite() or value.adjusted() >= 20:
+        digits = "infinite" if value.is_infinite() else value.adjusted() + 1
+        raise UsageError(
+            f"{name}: a figure of {digits} digits is past the range the ledger prints (under 10^20)"
+        )
     if value.as_tuple().exponent < -18:
-        with localcontext() as ctx:
-            ctx.prec = 60
-            value = value.quantize(Decimal(1).scaleb(-18), rounding=ROUND_HALF_EVEN)
+        with localcontext(money.CONTEXT):
+            value = value.quantize(Decimal(1).scaleb(-18))
     return value
-
-
-def _too_big(value: Decimal, name: str):
-    raise UsageError(
-        f"{name}: a figure of {value.adjusted() + 1 if value.is_finite() else 'infinite'} digits is "
-        "past the range the ledger prints (under 10^20)"
-    )
 
 
 def for_screen(table: pa.Table, places: dict[str, int], default: int = 2) -> pa.Table:

@@ -14,7 +14,7 @@ from decimal import ROUND_CEILING, Decimal
 
 import ibis
 
-from computeledger import money
+from computeledger import currency, money
 from computeledger.accounting.contracts import Contracts, load_contracts
 from computeledger.accounting.periods import add_months, month_of, months
 
@@ -28,12 +28,10 @@ def consumed(ledger) -> dict[str, dict[date, Decimal]]:
     c = c.filter(c.ChargeCategory == "Credit")
     provider = ibis.coalesce(c.InvoiceIssuerName, c.ServiceProviderName, c.HostProviderName)
     rows = c.group_by(provider=provider, month=c.BillingPeriodStart.truncate("M").date()).aggregate(
-        amount=c.BilledCost.sum(), currencies=c.BillingCurrency.collect(distinct=True)
+        amount=c.BilledCost.sum()
     )
     out: dict[str, dict[date, Decimal]] = defaultdict(dict)
-    rows = rows.to_pyarrow().to_pylist()
-    money.one_currency({c for r in rows for c in r["currencies"]}, "the ledger's credits")
-    for r in rows:
+    for r in rows.to_pyarrow().to_pylist():
         out[r["provider"]][r["month"]] = -r["amount"]
     return dict(out)
 
@@ -45,8 +43,8 @@ def credits(ledger, contracts: Contracts | str | None = None) -> tuple[list[dict
     if not isinstance(contracts, Contracts):
         contracts = load_contracts(contracts)
     used = consumed(ledger)
-    found = {c for c in ledger.charges.BillingCurrency.collect(distinct=True).to_pyarrow().as_py() or [] if c}
-    money.one_currency(found | {g.currency for g in contracts.credits}, "the bills and the credit grants")
+    bills = currency.held(ledger.charges, "BillingCurrency")
+    currency.one(bills | {g.currency for g in contracts.credits}, "the bills and the credit grants")
     grants, per_month = [], []
     providers = sorted(set(used) | {g.provider for g in contracts.credits})
     for provider in providers:

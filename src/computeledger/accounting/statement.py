@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
-from computeledger import money
+from computeledger import currency, money
 from computeledger.accounting import cashflow
 from computeledger.accounting.bases import BASES, WORKLOADS, Compute, compute
 from computeledger.accounting.contracts import Contracts, load_contracts
@@ -68,18 +68,12 @@ def gather(ledger, contracts: Contracts | str | None = None, rules_version: str 
     comp = compute(ledger, contracts, rules_version)
     flows = cashflow.cash(ledger, comp)
     funding = ledger.table("funding").to_pyarrow().to_pylist()
-    revenue_currencies = _currencies(ledger, "revenue_lines")
+    revenue_currencies = currency.held(ledger.table("revenue_lines"))
     currencies = comp.currencies() | flows.currencies | revenue_currencies
-    currencies |= _currencies(ledger, "revenue_share") | _currencies(ledger, "payments")
+    currencies |= currency.held(ledger.table("revenue_share")) | currency.held(ledger.table("payments"))
     currencies |= {r["currency"] for r in funding}
-    currency = money.one_currency(currencies, "the ledger (bills, contracts, revenue, revenue share, cash)")
-    return Inputs(comp, flows, funding, contracts, currency, bool(revenue_currencies))
-
-
-def _currencies(ledger, table: str) -> set[str]:
-    """The currencies one money table holds."""
-    t = ledger.table(table)
-    return {r["currency"] for r in t.select("currency").distinct().to_pyarrow().to_pylist()}
+    one = currency.one(currencies, "the ledger (bills, contracts, revenue, revenue share, cash)")
+    return Inputs(comp, flows, funding, contracts, one, bool(revenue_currencies))
 
 
 @money.exact
@@ -104,13 +98,14 @@ def statement(
     inp = inputs or gather(ledger, contracts, rules_version)
     monthly = {b: _monthly(ledger, inp, b) for b in bases}
     cash = _cash_months(inp)
-    span = _span(inp, start, end)
+    seen = data_months(inp)
+    span = _span(seen, start, end)
     out = Statement([], currency=inp.currency)
     _notes(inp, out, monthly)
     groups: dict[str, list[date]] = defaultdict(list)
     for m in span:
         groups[label(m, grain)].append(m)
-    lo, hi = min(seen := data_months(inp)), max(seen)
+    lo, hi = min(seen), max(seen)
     outside = [p for p, ms in groups.items() if ms[-1] < lo or ms[0] > hi]
     if outside:
         out.notes.append(f"left out, outside the ledger's data ({lo:%Y-%m} to {hi:%Y-%m}), so unknown: "
@@ -224,8 +219,7 @@ def check_within(seen: set[date], first: date, stop: date, text: str) -> None:
         )
 
 
-def _span(inp: Inputs, start: str | None, end: str | None) -> list[date]:
-    seen = data_months(inp)
+def _span(seen: set[date], start: str | None, end: str | None) -> list[date]:
     if not seen:
         raise UsageError(
             "the ledger holds no bills and no bank statement: nothing to state (ingest bills first)"

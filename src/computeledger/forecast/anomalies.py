@@ -20,18 +20,11 @@ from decimal import Decimal
 import ibis
 import numpy as np
 
+from computeledger import currency
 from computeledger.errors import UsageError
 
 BY = ("provider", "service", "model")
 GRAINS = ("day", "month")
-
-
-def bills_currency(ledger) -> str | None:
-    """The bills' one currency (a sum over the charges refuses two)."""
-    from computeledger import money
-
-    found = ledger.charges.BillingCurrency.collect(distinct=True).to_pyarrow().as_py() or []
-    return money.one_currency(set(found), "the bills")
 
 
 def _keyed(ledger, by: str | None, basis: str, rules_version: str | None):
@@ -81,7 +74,7 @@ def anomalies(
         raise UsageError(f"--level {level}: use 80, 90, 95 or 99")
     if basis not in ("billed", "effective"):
         raise UsageError(f"--basis {basis!r}: anomalies read the charges: billed or effective")
-    bills_currency(ledger)
+    currency.of_bills(ledger)
     if not ledger.charges.count().to_pyarrow().as_py():
         raise UsageError("no charges in the ledger: nothing to scan (ingest bills first)")
     season = 7 if grain == "day" else 1

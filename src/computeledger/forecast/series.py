@@ -231,9 +231,9 @@ def _fine(ledger, name, by, basis, grain) -> list[Series]:
             raise UsageError(
                 f"--grain {grain}: compute by {grain} reads the charges: --basis billed or effective"
             )
-        from computeledger.forecast.anomalies import bills_currency
+        from computeledger import currency
 
-        bills_currency(ledger)
+        currency.of_bills(ledger)
         c = ledger.charges
         t = c.select(
             period=c.ChargePeriodStart.truncate("W" if grain == "week" else "D").date(),

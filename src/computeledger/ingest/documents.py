@@ -30,6 +30,9 @@ from computeledger.ingest.typed import RESIDUE_OF, Field, match_columns, read_fi
 from computeledger.schema.tables import TABLES
 from computeledger.store import Store
 
+#: `Kind.unique` for a document whose lines may share any one field but not all of them
+WHOLE_LINE = ("*",)
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -44,7 +47,7 @@ class Kind:
     replaces: Callable[[ir.Table, ir.Table], ir.BooleanValue] | None = None
     #: extra columns computed from the typed rows (quality flags, cleaned values)
     finish: Callable[[ir.Table], ir.Table] | None = None
-    #: fields no two lines of one file share (a payment id; every field: a repeated line)
+    #: fields no two lines of one file share (a payment id), or WHOLE_LINE: every field
     unique: tuple[str, ...] = ()
 
 
@@ -198,11 +201,13 @@ def _checked(rows: ir.Table, kind: Kind) -> ir.Table:
 def _repeats(rows: ir.Table, kind: Kind) -> ir.Table:
     """Quarantine a line that repeats an earlier line of the same file in `kind.unique`
     (summed, it would count one payment or one invoice line twice)."""
-    first = rows.source_line.min().over(ibis.window(group_by=[rows[c] for c in kind.unique]))
+    whole = kind.unique == WHOLE_LINE
+    fields = [f.name for f in kind.fields] if whole else list(kind.unique)
+    first = rows.source_line.min().over(ibis.window(group_by=[rows[c] for c in fields]))
     what = (
-        ibis.literal(f"{kind.unique[0]} ") + rows[kind.unique[0]].cast("string") + " repeats line "
-        if len(kind.unique) == 1
-        else ibis.literal("the whole line repeats line ")
+        ibis.literal("the whole line repeats line ")
+        if whole
+        else ibis.literal(f"{fields[0]} ") + rows[fields[0]].cast("string") + " repeats line "
     )
     why = what + first.cast("string") + " of this file: counted once"
     return rows.mutate(

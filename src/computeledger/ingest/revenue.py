@@ -11,7 +11,7 @@ import ibis
 import ibis.expr.types as ir
 
 from computeledger.errors import UsageError
-from computeledger.ingest.documents import Family, Kind, ingest_documents
+from computeledger.ingest.documents import WHOLE_LINE, Family, Kind, ingest_documents
 from computeledger.ingest.mapping import Mapping
 from computeledger.ingest.results import FileResult
 from computeledger.ingest.typed import ROUNDED, Field
@@ -22,14 +22,6 @@ def _f(name: str, kind: str = "text", required: bool = False, *aliases: str) -> 
     return Field(name, kind, required, aliases)
 
 
-#: a line repeated whole in one file is one line (two lines of an invoice differ somewhere)
-_WHOLE_LINE = {
-    "invoices": ("invoice_id", "customer", "channel", "model", "item", "quantity", "unit", "unit_price",
-                 "amount", "currency", "period_start", "period_end", "issued_on", "due_on"),
-    "revenue_share": ("statement_id", "partner", "channel", "model", "period_start", "period_end", "revenue",
-                      "rate", "amount", "due_on", "currency"),
-}  # fmt: skip
-
 KINDS = {
     "invoices": Kind("invoices", "revenue_lines", "invoice_id", (
         _f("invoice_id", "text", True), _f("customer", "text", True), _f("channel"), _f("model"),
@@ -37,7 +29,7 @@ KINDS = {
         _f("amount", "decimal", True), _f("currency", "text", True), _f("period_start", "date", True),
         _f("period_end", "date", True), _f("issued_on", "date"), _f("due_on", "date"),
     ), frozenset({"invoice_id", "amount", "period_start"}), finish=lambda rows: _invoice_lines(rows),
-        unique=_WHOLE_LINE["invoices"]),
+        unique=WHOLE_LINE),
     "payments": Kind("payments", "payments", "payment_id", (
         _f("payment_id", "text", True), _f("invoice_id"), _f("customer"), _f("paid_on", "date", True),
         _f("amount", "decimal", True), _f("currency", "text", True),
@@ -47,7 +39,7 @@ KINDS = {
         _f("period_start", "date", True), _f("period_end", "date", True), _f("revenue", "decimal"),
         _f("rate", "decimal"), _f("amount", "decimal", True), _f("due_on", "date"),
         _f("currency", "text", True),
-    ), frozenset({"statement_id", "partner", "amount"}), unique=_WHOLE_LINE["revenue_share"]),
+    ), frozenset({"statement_id", "partner", "amount"}), unique=WHOLE_LINE),
 }  # fmt: skip
 
 #: What a mapping of each kind may set.

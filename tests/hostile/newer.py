@@ -5,7 +5,7 @@ names what it must say; a refusal leaves the ledger and every input file as they
 
 from __future__ import annotations
 
-from tests.hostile.corpus import Case
+from tests.hostile.corpus import Case, _bill, _csv, _otlp
 
 LAB = "{ledger}"
 K = ("--contracts", "{contracts}")
@@ -294,9 +294,63 @@ PARTIAL_CASH = {
 }  # fmt: skip
 
 
+def _utf16(text: bytes, codec: str = "utf-16") -> bytes:
+    return text.decode().encode(codec)
+
+
+def _moved_bill() -> bytes:
+    """The corpus bill with line 3 charged at 23:00 on March 31st, New York time: April's in UTC."""
+    header, body = _bill()
+    body[1][header.index("ChargePeriodStart")] = "2024-03-31T23:00-05:00"
+    body[1][header.index("ChargePeriodEnd")] = "2024-04-01T00:00-05:00"
+    return _csv(header, body)
+
+
+def _otlp_mixed() -> bytes:
+    """Two spans, the second's input count a JSON number (the first's is proto3's string)."""
+    return _otlp({"intValue": 100})
+
+
+#: (kind, command, file, bytes, outcome, what it says or the rows it loads): files at the
+#: edges of the readers (item 10): not UTF-8, an offset crossing a month, a product past 38
+#: digits, OTLP counts spelled both ways
+EDGES = {
+    "revenue-utf16": ("revenue", "ingest-revenue", "p.csv", _utf16(_revenue(PAYMENTS, "p1,2024-01-05,1,USD")),
+                      "refused", "encoded as UTF-16"),
+    "revenue-utf16-no-mark": ("revenue", "ingest-revenue", "p.csv",
+                              _utf16(_revenue(PAYMENTS, "p1,2024-01-05,1,USD"), "utf-16-le"), "refused", "NUL bytes"),
+    "revenue-utf32": ("revenue", "ingest-revenue", "i.csv", _utf16(_revenue(INVOICES, _INVOICE), "utf-32"),
+                      "refused", "encoded as UTF-32"),
+    "cash-utf16": ("cash", "ingest-cash", "b.csv", _utf16(_revenue(BANK, "2024-01-05,M,cloud_bill,r,-1.00,USD")),
+                   "refused", "encoded as UTF-16"),
+    "usage-utf16": ("usage", "ingest-usage", "u.jsonl", _utf16(b'{"model": "m"}\n'), "refused", "UTF-16"),
+    "bills-utf16": ("bills", "ingest", "bill.csv", _utf16(_moved_bill()), "refused", "encoded as UTF-16"),
+    "revenue-product-past-38-digits": (
+        "revenue", "ingest-revenue", "i.csv",
+        _revenue(INVOICES, _INVOICE, "INV-2,acme,api,2024-01-01,2024-01-31,m,100000000000000000,1M tokens,"
+                 "9999999999999,10.00,USD"), "ok", 2),
+    "revenue-offset-moves-month": ("revenue", "ingest-revenue", "p.csv",
+                                   _revenue(PAYMENTS, "p1,2024-03-31T23:00:00-05:00,1,USD"), "ok", 1),
+    "usage-otlp-count-number-beside-text": ("usage", "ingest-usage", "spans.json", _otlp_mixed(), "ok", 2),
+    "bills-offset-moves-month": ("bills", "ingest", "bill.csv", _moved_bill(), "ok", 4),
+}  # fmt: skip
+
+
+def _edges() -> list[Case]:
+    out = []
+    for k, (kind, command, name, data, outcome, what) in EDGES.items():
+        steps = ((command, "--ledger", LAB, f"{{d}}/{name}"),)
+        if outcome == "refused":
+            out.append(Case(k, kind, steps, ((name, data),), "refused", (name, what), base="lab"))
+        else:
+            out.append(Case(k, kind, steps, ((name, data),), "ok", base="lab", extra={"rows": what}))
+    return out
+
+
 def newer() -> list[Case]:
     """Every case of issue 29's input kinds."""
-    out = [
+    out = _edges()
+    out += [
         Case(f"contracts-{k}", "contracts", (("statement", "--ledger", LAB, "--contracts", "{d}/c.toml"),),
              (("c.toml", text.encode()),), says=(says,), base="lab")
         for k, (text, says) in CONTRACTS.items()

@@ -138,3 +138,49 @@ def test_killed_ingest_leaves_the_ledger_as_it_was(tmp_path, sample):
         assert lg.ingests.count().execute() == 1
         [r] = lg.ingest([big])  # and the file loads whole afterwards
         assert r.rows_loaded == 800_000
+
+
+@pytest.mark.slow
+def test_a_killed_call_of_many_files_leaves_each_file_wholly_in_or_out(tmp_path, sample):
+    """Files of one layout go through the rules together and are written in one
+    transaction: killed while writing, no file is half in, and every ingests row's count
+    is the charges it holds."""
+    ledger_path = tmp_path / "atomic.duckdb"
+    with open_ledger(ledger_path) as lg:
+        lg.ingest([sample])
+        before = totals(lg)
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for i in range(4):  # four parts of one export (distinct resources), 250,000 rows each
+        query = GENERATE.replace("{path}", str(parts / f"part-{i}.csv")).replace(
+            "'row ' || i AS ChargeDescription", f"'part {i} row ' || i AS ChargeDescription"
+        )
+        duckdb.execute(query, [250_000])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "computeledger", "ingest", str(parts), "--ledger", str(ledger_path)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    wal = ledger_path.with_name(ledger_path.name + ".wal")
+
+    def size() -> int:
+        return sum(p.stat().st_size for p in (ledger_path, wal) if p.exists())
+
+    start = size()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and proc.poll() is None:
+        if size() > start + 2_000_000:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the ingest finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with open_ledger(ledger_path) as lg:
+        assert totals(lg) == before
+        assert lg.ingests.count().execute() == 1
+        results = lg.ingest([parts])  # and the parts load whole afterwards, each its own ingest
+        assert [(r.status, r.rows_loaded, r.rows_replaced) for r in results] == [("loaded", 250_000, 0)] * 4
+        held = lg.charges.group_by("x_ingest_id").aggregate(n=lg.charges.count()).execute()
+        counts = dict(zip(held.x_ingest_id, held.n, strict=True))
+        assert [counts[r.ingest_id] for r in results] == [250_000] * 4
+        lines = lg.charges.filter(lg.charges.x_ingest_id == results[2].ingest_id).x_source_line
+        assert (lines.min().execute(), lines.max().execute()) == (2, 250_001)

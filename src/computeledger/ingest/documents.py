@@ -23,10 +23,10 @@ from computeledger.ingest.files import discover, file_format, fingerprint, path_
 from computeledger.ingest.focus import stage_through
 from computeledger.ingest.lines import LINE_COLUMN, ROW_COLUMN, line_map, record_lines, reject_line
 from computeledger.ingest.mapping import Mapping
-from computeledger.ingest.normalize import RAW, REASON, ROW
+from computeledger.ingest.normalize import MOVED_FLAG, RAW, REASON, ROW
 from computeledger.ingest.results import FileResult, Refused
 from computeledger.ingest.rounding import as_json, residue_sums
-from computeledger.ingest.typed import RESIDUE_OF, Field, match_columns, read_fields
+from computeledger.ingest.typed import FLAGS, RESIDUE_OF, Field, match_columns, read_fields
 from computeledger.schema.tables import TABLES
 from computeledger.store import Store
 
@@ -146,9 +146,17 @@ def _load(store: Store, staged, kind: Kind, columns, path: Path, fmt: str, lines
             ingest_id=bad.ingest_id, source_file=bad.source_file, source_line=bad.source_line.cast("int64"),
             raw=bad[RAW], reason=bad[REASON],
         ))  # fmt: skip
+        moved = typed[FLAGS].contains(MOVED_FLAG).fill_null(False) & typed[REASON].isnull()
         counts = (
-            typed.aggregate(bad=typed[REASON].notnull().sum(), n=typed.count()).to_pyarrow().to_pylist()[0]
+            typed.aggregate(bad=typed[REASON].notnull().sum(), n=typed.count(), moved=moved.sum())
+            .to_pyarrow()
+            .to_pylist()[0]
         )
+        if counts["moved"]:
+            result.message = (
+                f"{counts['moved']} row(s) with a time and offset fall in another month in UTC, the month "
+                "the ledger counts them in (flagged offset_moved_month where the table keeps flags)"
+            )
         result.rounding = _rounding(good, kind)
         if kind.key is not None:
             keys = good.select(good[kind.key]).distinct()

@@ -74,6 +74,46 @@ def fingerprint(path: Path, fmt: str | None) -> Fingerprint:
     return Fingerprint(digest.hexdigest(), size, count + (0 if last == b"\n" else 1))
 
 
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+def encoding_problem(path: Path, fmt: str | None) -> str | None:
+    """Why a text file cannot be read as UTF-8, told from its first bytes: a UTF-16 or
+    UTF-32 byte-order mark, or NUL bytes (UTF-16 without a mark, or not text at all).
+    None for UTF-8 (with or without its mark), for binary formats and for what cannot be
+    read here (the reader then says why)."""
+    if fmt == "parquet":
+        return None
+    try:
+        if path.name.lower().endswith(".gz"):
+            import gzip
+
+            with gzip.open(path, "rb") as f:
+                head = f.read(4096)
+        else:
+            with path.open("rb") as f:
+                head = f.read(4096)
+    except (OSError, EOFError, zlib.error):
+        return None
+    for mark, name in _BOMS:
+        if head.startswith(mark):
+            return (
+                f"encoded as {name} (its byte-order mark is {mark.hex(' ').upper()}): computeledger reads "
+                "UTF-8 text; save it as UTF-8 (in Excel: CSV UTF-8) and ingest it again"
+            )
+    if b"\x00" in head:
+        return (
+            "holds NUL bytes: not UTF-8 text (UTF-16 without a byte-order mark, or a binary file); "
+            "save it as UTF-8 and ingest it again"
+        )
+    return None
+
+
 def path_text(path: Path | str) -> str:
     """A path as text to store and print: a byte that is not UTF-8 in a file name is
     written as its escape (\\xff), never an error; the file itself is read by its real name."""

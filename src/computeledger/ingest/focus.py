@@ -1,4 +1,4 @@
-"""Ingest of FOCUS files into the ledger: one file, one unit of work, on any store.
+"""Ingest of FOCUS files into the ledger, on any store.
 
 For every file: rows read = rows loaded + rows quarantined. A file that is not
 FOCUS, or lacks mandatory columns, is refused whole. An identical file (same
@@ -6,10 +6,11 @@ sha256) is a duplicate and changes nothing. A new export for the same provider,
 billing account and billing period replaces the earlier rows (providers restate
 open months); files given in one call are one export and never replace each other.
 
-The store reads the file into text columns; the FOCUS rules are one Ibis expression
-(`normalize`), computed once into a scratch table from which the good rows go to
-`charges` and the rejected ones to `quarantine`; the `ingests` row, written last,
-records (and on Spark commits) the file.
+The store reads each file into text columns and keeps the consecutive files of one
+column layout together (`Store.gather`); the FOCUS rules are one Ibis expression
+(`normalize`), run once over the group into `charges`, the rejected rows then moved to
+`quarantine`; the files' `ingests` rows, written last, record (and on Spark commit) them.
+A group is one transaction: each of its files is wholly in or wholly out.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,10 +29,10 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from computeledger.ingest.api_reports import COST_COLUMNS, COST_FORMATS, NotAReport, cost_rows, sniff
-from computeledger.ingest.files import discover, file_format, fingerprint, path_text
+from computeledger.ingest.files import discover, encoding_problem, file_format, fingerprint, path_text
 from computeledger.ingest.lines import LINE_COLUMN, ROW_COLUMN, line_map, record_lines, reject_line
 from computeledger.ingest.mapping import Mapping, MappingMismatch, apply_mapping
-from computeledger.ingest.normalize import RAW, REASON, ROUNDED_FLAG, ROW, normalize
+from computeledger.ingest.normalize import FILE, PATH, RAW, REASON, ROUNDED_FLAG, ROW, normalize
 from computeledger.ingest.results import FileResult, Refused
 from computeledger.ingest.rounding import as_json, residue_totals
 from computeledger.schema.focus import COLUMNS, Kind, canonical_name, missing_mandatory, version_evidence
@@ -42,6 +44,30 @@ ROWS_PER_INGEST = 10_000_000_000  # x_charge_id = ingest_id * this + row
 _NORMALIZED: dict[tuple, tuple[ir.Table, dict]] = {}
 
 
+#: The most rows staged together for one pass of the rules (memory stays bounded: a
+#: larger file goes alone).
+GROUP_ROWS = 4_000_000
+
+
+@dataclass
+class _Ready:
+    """A file staged, fingerprinted and found new, waiting for its group's pass."""
+
+    path: Path
+    fmt: str
+    result: FileResult
+    started: datetime
+    staged: Staged
+    header_map: dict[str, str]
+    rows: int  # records the reader split (rejected ones not counted)
+    mapping: Mapping | None = None
+    starts: list[int] = field(default_factory=list)  # record lines, where they need mapping
+
+    def layout(self) -> tuple:
+        s = self.staged
+        return (tuple(s.columns), tuple(self.header_map.items()), s.source, s.first_line)
+
+
 def ingest_files(
     store: Store,
     paths: Sequence[str | Path],
@@ -51,14 +77,48 @@ def ingest_files(
     on_file: Callable[[FileResult], None] | None = None,
 ) -> list[FileResult]:
     """Ingest every file named or under a folder named, in order; one call is one batch
-    (its files are parts of one export and never replace each other)."""
+    (its files are parts of one export and never replace each other).
+
+    Consecutive files of one column layout are staged together and go through the FOCUS
+    rules in one pass, then are written in one transaction: a killed ingest leaves each
+    file either wholly in or wholly out. Each file keeps its own ingest row, line numbers,
+    fingerprint, quarantine reasons, version and restatement handling."""
     batch = uuid.uuid4().hex
-    results = []
-    for path in discover(list(paths), also=cost_report):
-        result = ingest_file(store, path, batch=batch, strict=strict, mapping=mapping)
-        results.append(result)
+    results: list[FileResult] = []
+    group: list[_Ready] = []
+    gathered: list[ir.Table] = []
+
+    def flush() -> None:
+        done = _load_group(store, group, gathered[0], batch, strict)
+        group.clear()
+        for result in done:
+            if on_file:
+                on_file(result)
+
+    def finish(result: FileResult) -> None:
         if on_file:
             on_file(result)
+
+    files = discover(list(paths), also=cost_report)
+    for path in files:
+        ready = _ready(store, path, batch, strict, mapping, flush if group else None, group)
+        results.append(ready.result if isinstance(ready, _Ready) else ready)
+        if not isinstance(ready, _Ready):
+            finish(ready)
+            continue
+        alone = (
+            bool(ready.starts or ready.staged.rejects) or strict or ready.fmt in COST_FORMATS
+            or len(files) == 1 or ready.rows > GROUP_ROWS // 4
+        )  # fmt: skip
+        fits = sum(g.rows for g in group) + ready.rows <= GROUP_ROWS
+        if group and (alone or not fits or group[0].layout() != ready.layout()):
+            flush()
+        gathered[:] = [_gather(store, ready, len(group), alone)]
+        group.append(ready)
+        if alone:
+            flush()
+    if group:
+        flush()
     return results
 
 
@@ -66,6 +126,28 @@ def ingest_file(
     store: Store, path: Path, *, batch: str, strict: bool = False, mapping: Mapping | None = None
 ) -> FileResult:
     """Ingest one file: loaded (with its quarantined rows), duplicate, or refused."""
+    ready = _ready(store, path, batch, strict, mapping, None, [])
+    if not isinstance(ready, _Ready):
+        return ready
+    [result] = _load_group(store, [ready], _gather(store, ready, 0, alone=True), batch, strict)
+    return result
+
+
+def _gather(store: Store, ready: _Ready, place: int, alone: bool = False) -> ir.Table:
+    """The staged file's rows added to the store's group (a new group at place 0)."""
+    rows = ready.staged.table.mutate(
+        **{FILE: ibis.literal(place, "int64"), PATH: ibis.literal(ready.result.path)}
+    )
+    return store.gather(rows, first=place == 0, alone=alone)
+
+
+def _ready(
+    store: Store, path: Path, batch: str, strict: bool, mapping: Mapping | None,
+    flush: Callable[[], None] | None, group: list[_Ready],
+) -> _Ready | FileResult:  # fmt: skip
+    """The file staged and found new (a _Ready), or its result: refused or a duplicate,
+    recorded. `flush` loads the files waiting in `group` first where this one may repeat
+    one of them (the same bytes twice in a call: the second is a duplicate of the first)."""
     started = _now()
     fmt = file_format(path) or cost_report(path)
     result = FileResult(path=path_text(path), format=fmt, mapping=mapping.path if mapping else None)
@@ -87,6 +169,8 @@ def ingest_file(
             finally:
                 fp = pending.result()
                 result.sha256 = fp.sha256
+        if flush is not None and any(g.result.sha256 == fp.sha256 for g in group):
+            flush()
         earlier = _earlier(store, fp.sha256, mapping_sha)
         if earlier is not None:
             result.status = "duplicate"
@@ -94,12 +178,13 @@ def ingest_file(
             result.focus_version = result.version_evidence = None
             _record(store, result, batch, started)
             return result
-        with store.transaction():
-            _load(store, staged, header_map, path, fmt, fp.lines, result, batch, strict)
-            _record(store, result, batch, started)  # on Spark, the commit
+        rows = staged.table.count().to_pyarrow().as_py()
+        starts: list[int] = []
+        if fmt in ("csv", "csv.gz") and (staged.rejects or fp.lines != rows + len(staged.rejects) + 1):
+            starts = record_lines(path, fmt, staged.delimiter, staged.quote)
     except Refused as exc:
         return _refuse(store, result, batch, started, str(exc))
-    return result
+    return _Ready(path, fmt, result, started, staged, header_map, rows, mapping, starts)
 
 
 def _earlier(store: Store, sha256: str, mapping_sha: str | None) -> int | None:
@@ -111,7 +196,10 @@ def _earlier(store: Store, sha256: str, mapping_sha: str | None) -> int | None:
 
 
 def stage_through(store: Store, path: Path, fmt: str, mapping: Mapping | None = None) -> Staged:
-    """The file as text columns, seen through its mapping if any; refused if unreadable."""
+    """The file as text columns, seen through its mapping if any; refused if unreadable
+    (a text file not in UTF-8 says so, whatever kind of file it was meant to be)."""
+    if (why := encoding_problem(path, fmt)) is not None:
+        raise Refused(why)
     try:
         if fmt in COST_FORMATS:
             return _staged_report(path, fmt)
@@ -227,33 +315,31 @@ def map_headers(columns: list[str]) -> dict[str, str]:
     return mapping
 
 
-_PARAMS = ("base", "ingest", "path")
-
-
-def _typed(
-    staged: Staged, header_map: dict[str, str], lines: ir.Table | None = None
-) -> tuple[ir.Table, dict]:
-    """The FOCUS rules over the staged file as the charges table's rows: good rows with
-    their ids and provenance, rejected ones with a negative x_charge_id, their reason in
-    x_quality_flags and their raw text in x_extensions (moved to `quarantine` before the
-    unit of work ends). The ingest's own values are parameters, so that for a folder of
-    same-shaped files the store compiles the (large) expression once."""
+def _typed(staged: Staged, table: ir.Table, header_map: dict[str, str], lines: ir.Table | None = None):
+    """The FOCUS rules over the staged files (`table`: their rows, FILE and PATH set) as
+    the charges table's rows: good rows with their ids and provenance, rejected ones with a
+    negative x_charge_id, their reason in x_quality_flags and their raw text in
+    x_extensions (moved to `quarantine` before the unit of work ends). A file's ingest id
+    is the parameter `first` plus its FILE, so that the store compiles the (large)
+    expression once for every group of files of one layout."""
     # unbound (tables by name and schema): a later ledger, or another connection, reuses it
-    key = (tuple(header_map.items()), staged.source, staged.table.unbind().op(), staged.first_line)
+    key = (tuple(header_map.items()), staged.source, table.unbind().op(), staged.first_line)
     if lines is None and key in _NORMALIZED:
         return _NORMALIZED[key]
-    n = normalize(staged.table, header_map)
-    params = {"base": ibis.param("int64"), "ingest": ibis.param("int64"), "path": ibis.param("string")}
+    n = normalize(table, header_map)
+    params = {"first": ibis.param("int64")}
     line = n[ROW] + staged.first_line
     if lines is not None:
         n = n.left_join(lines, n[ROW] == lines[ROW_COLUMN])
         line = ibis.coalesce(n[LINE_COLUMN], n[ROW] + staged.first_line)
     bad = n[REASON].notnull()
+    ingest = n[FILE] + params["first"]
+    charge = n[ROW] + ingest * ROWS_PER_INGEST
     rows = n.select(
         *[c for c in CHARGES.names if not c.startswith("x_")],
-        x_charge_id=ibis.ifelse(bad, -(n[ROW] + params["base"]), n[ROW] + params["base"]),
-        x_ingest_id=params["ingest"],
-        x_source_file=params["path"],
+        x_charge_id=ibis.ifelse(bad, -charge, charge),
+        x_ingest_id=ingest,
+        x_source_file=n[PATH],
         x_source_line=line.cast("int64"),
         x_quality_flags=ibis.ifelse(bad, n[REASON], n.x_quality_flags),
         x_extensions=ibis.ifelse(bad, n[RAW], n.x_extensions),
@@ -266,66 +352,159 @@ def _typed(
     return rows, params
 
 
-def _load(store: Store, staged: Staged, header_map, path: Path, fmt: str, lines, result, batch, strict):
-    """Normalise and write the file in one pass: every row goes to `charges`, the rejected
-    ones marked, and these are then moved to `quarantine` with the records the reader
-    could not split. One computation and one write of the data; no reader sees them."""
-    ingest_id = store.next_id("ingests", "ingest_id")
-    result.ingest_id = ingest_id
-    rejects = staged.rejects
-    result.rows_read = staged.table.count().to_pyarrow().as_py() + len(rejects)
-    starts: list[int] = []
-    line_table = None
-    if fmt in ("csv", "csv.gz") and (rejects or lines != result.rows_read + 1):
-        starts = record_lines(path, fmt, staged.delimiter, staged.quote)
-        line_table = ibis.memtable(line_map(starts, {r for r, _, _ in rejects}))
-    rows, params = _typed(staged, header_map, line_table)
-    values = {"base": ingest_id * ROWS_PER_INGEST, "ingest": ingest_id, "path": path_text(path)}
+def _load_group(
+    store: Store, group: list[_Ready], table: ir.Table, batch: str, strict: bool
+) -> list[FileResult]:
+    """Normalise and write the files of one layout in one pass and one transaction: every
+    row goes to `charges`, the rejected ones marked, and these are then moved to
+    `quarantine` with the records the reader could not split; then each file's counts,
+    restatements and versions, in file order, as if it had been loaded alone. A file the
+    engine meets damaged rows in late is loaded again alone, so that it alone is refused."""
+    first = store.next_id("ingests", "ingest_id")
+    for k, g in enumerate(group):
+        g.result.ingest_id = first + k
+    one = group[0]
+    lines = None
+    if len(group) == 1 and one.starts:
+        lines = ibis.memtable(line_map(one.starts, {r for r, _, _ in one.staged.rejects}))
+    rows, params = _typed(one.staged, table, one.header_map, lines)
     try:
-        store.append("charges", rows, params={params[k]: v for k, v in values.items()})
+        with store.transaction():
+            store.append("charges", rows, params={params["first"]: first})
+            _settle(store, group, first, batch, strict)
     except Unreadable as exc:  # a reader that meets damaged rows late
-        raise Refused(str(exc)) from exc
-    mine = store.pending("charges", lambda t: t.x_ingest_id == ingest_id)
+        if len(group) == 1:
+            return [_refuse(store, one.result, batch, one.started, str(exc))]
+        return [_reload(store, g, batch, strict) for g in group]
+    except Refused as exc:
+        if len(group) == 1:
+            return [_refuse(store, one.result, batch, one.started, str(exc))]
+        return [_reload(store, g, batch, strict) for g in group]
+    return [g.result for g in group]
+
+
+def _reload(store: Store, g: _Ready, batch: str, strict: bool) -> FileResult:
+    """A file of a group that failed, staged and loaded again on its own."""
+    try:
+        g.staged = stage_through(store, g.path, g.fmt, g.mapping)
+    except Refused as exc:
+        return _refuse(store, g.result, batch, g.started, str(exc))
+    return _load_group(store, [g], _gather(store, g, 0, alone=True), batch, strict)[0]
+
+
+def _settle(store: Store, group: list[_Ready], first: int, batch: str, strict: bool) -> None:
+    """After the group's rows are written: each file's counts, quarantine, restatements,
+    versions and ingests row, in file order."""
+    last = first + len(group) - 1
+    mine = store.pending("charges", lambda t: (t.x_ingest_id >= first) & (t.x_ingest_id <= last))
     loaded = mine.x_charge_id >= 0
-    counts = mine.aggregate(
+    counts = mine.group_by("x_ingest_id").aggregate(
         good=loaded.sum(),
         bad=(~loaded).sum(),
         rounded=(loaded & mine.x_quality_flags.contains(ROUNDED_FLAG).fill_null(False)).sum(),
     )
-    good, bad, rounded = (counts.to_pyarrow().to_pylist()[0][k] or 0 for k in ("good", "bad", "rounded"))
-    if rounded:
-        decimals = [c.name for c in COLUMNS if c.kind is Kind.DECIMAL and c.name in header_map.values()]
-        result.rounding = residue_totals(mine.filter(mine.x_charge_id >= 0), decimals)
-    if strict and (bad or rejects):
-        raise Refused(f"--strict: {bad + len(rejects)} rows break FOCUS rules; "
-                      + _first_problems(mine, rejects, starts))  # fmt: skip
-    if bad:
+    by_id = {r["x_ingest_id"]: r for r in counts.to_pyarrow().to_pylist()}
+    if any(r["bad"] for r in by_id.values()):
         rejected = mine.filter(mine.x_charge_id < 0)
+        if strict:
+            [g] = group
+            raise Refused(f"--strict: {by_id[first]['bad'] + len(g.staged.rejects)} rows break FOCUS rules; "
+                          + _first_problems(rejected, g.staged.rejects, g.starts))  # fmt: skip
         store.append("quarantine", rejected.select(
             ingest_id=rejected.x_ingest_id, source_file=rejected.x_source_file,
             source_line=rejected.x_source_line, raw=rejected.x_extensions, reason=rejected.x_quality_flags,
         ))  # fmt: skip
-        store.delete("charges", lambda t: (t.x_ingest_id == ingest_id) & (t.x_charge_id < 0))
-    if rejects:
-        store.append("quarantine", store.memtable([
-            {"ingest_id": ingest_id, "source_file": path_text(path), "source_line": reject_line(starts, rec),
-             "raw": raw, "reason": f"row cannot be read: {message}"}
-            for rec, raw, message in rejects
-        ], "quarantine"))  # fmt: skip
-    result.rows_loaded = good
-    result.rows_quarantined = bad + len(rejects)
-    if result.rows_quarantined:
-        result.reasons = _reason_counts(store, ingest_id)
-    new = store.pending("charges", lambda t: t.x_ingest_id == ingest_id)
-    result.rows_replaced = _supersede(store, new, ingest_id, batch)
-    replaced, aside, stands = _versions(store, ingest_id, batch)
-    result.rows_replaced += replaced
-    if aside:
-        result.rows_set_aside = aside
-        result.message = (
-            f"{aside} row(s) set aside: ingest #{stands} of this call is a later version of the same bill "
-            "(same provider, billing account and billing period, overlapping charges) and stands"
+        store.delete(
+            "charges", lambda t: (t.x_ingest_id >= first) & (t.x_ingest_id <= last) & (t.x_charge_id < 0)
         )
+    others = _other_batches(store, batch)
+    overlap = _overlapping(store, first, last, _mates(store, batch))
+    for k, g in enumerate(group):
+        result, ingest_id = g.result, first + k
+        got = by_id.get(ingest_id, {"good": 0, "bad": 0, "rounded": 0})
+        rejects = g.staged.rejects
+        if strict and rejects:
+            problems = _first_problems(mine.filter(mine.x_charge_id < 0), rejects, g.starts)
+            raise Refused(f"--strict: {len(rejects)} rows break FOCUS rules; {problems}")
+        if rejects:
+            store.append("quarantine", store.memtable([
+                {"ingest_id": ingest_id, "source_file": result.path,
+                 "source_line": reject_line(g.starts, rec), "raw": raw,
+                 "reason": f"row cannot be read: {message}"}
+                for rec, raw, message in rejects
+            ], "quarantine"))  # fmt: skip
+        result.rows_read = got["good"] + got["bad"] + len(rejects)
+        result.rows_loaded = got["good"]
+        result.rows_quarantined = got["bad"] + len(rejects)
+        if got["rounded"]:
+            decimals = [c.name for c in COLUMNS if c.kind is Kind.DECIMAL and c.name in g.header_map.values()]
+            own = store.pending("charges", lambda t, i=ingest_id: t.x_ingest_id == i)
+            result.rounding = residue_totals(own.filter(own.x_charge_id >= 0), decimals)
+        if result.rows_quarantined:
+            result.reasons = _reason_counts(store, ingest_id)
+        if others:
+            new = store.pending("charges", lambda t, i=ingest_id: t.x_ingest_id == i)
+            result.rows_replaced = _supersede(store, new, ingest_id, others)
+        if overlap:
+            replaced, aside, stands = _versions(store, ingest_id, batch)
+            result.rows_replaced += replaced
+            if aside:
+                result.rows_set_aside = aside
+                result.message = (
+                    f"{aside} row(s) set aside: ingest #{stands} of this call is a later version of the "
+                    "same bill (same provider, billing account and billing period, overlapping charges) "
+                    "and stands"
+                )
+            _record(store, result, batch, g.started)
+    if not overlap:
+        _record_all(store, [(g.result, g.started) for g in group], batch)
+
+
+def _other_batches(store: Store, batch: str) -> list[int]:
+    """The loaded ingests of earlier calls: what a new export may restate."""
+    ingests = store.table("ingests")
+    others = ingests.filter((ingests.batch_id != batch) & (ingests.status == "loaded")).ingest_id
+    return others.to_pyarrow().to_pylist()
+
+
+def _mates(store: Store, batch: str) -> list[int]:
+    """The loaded ingests of this call so far."""
+    ingests = store.table("ingests")
+    mates = ingests.filter((ingests.batch_id == batch) & (ingests.status == "loaded")).ingest_id
+    return mates.to_pyarrow().to_pylist()
+
+
+def _marks(t: ir.Table) -> ir.Table:
+    """A charge's identity: its bill (provider, billing account and period), its resource,
+    charge period, SKU, category and description (two meters of one resource in one hour
+    are two charges, not two versions of one), and its ingest."""
+    t = t.filter(t.ResourceId.notnull())
+    what = ibis.coalesce(t.SkuPriceId, t.SkuId, "") + "\x1f" + t.ChargeCategory
+    what = what + "\x1f" + ibis.coalesce(t.ChargeDescription, "") + "\x1f" + t.ChargePeriodEnd.cast("string")
+    return t.select(
+        cl_key=_provider_key(t),
+        cl_res=t.ResourceId + "\x1f" + what,
+        cl_start=t.ChargePeriodStart,
+        cl_id=t.x_ingest_id,
+    )
+
+
+def _overlapping(store: Store, first: int, last: int, mates: list[int]) -> bool:
+    """Whether a charge of the group's files (ingests first to last) has the identity of
+    a charge of another file of this call, earlier or in the group: only then are versions
+    sorted out file by file (`_versions`); parts of one export share none."""
+    if first == last and not mates:
+        return False
+    charges = store.table("charges")
+    ids = [*mates, *range(first, last + 1)]
+    mine = _marks(charges.filter((charges.x_ingest_id >= first) & (charges.x_ingest_id <= last)))
+    theirs = _marks(charges.filter(charges.x_ingest_id.isin(ids)))
+    theirs = theirs.rename(o_key="cl_key", o_res="cl_res", o_start="cl_start", o_id="cl_id")
+    hit = mine.inner_join(theirs, [
+        mine.cl_key == theirs.o_key, mine.cl_res == theirs.o_res, mine.cl_start == theirs.o_start,
+        mine.cl_id != theirs.o_id,
+    ])  # fmt: skip
+    return bool(hit.count().to_pyarrow().as_py())
 
 
 def _versions(store: Store, ingest_id: int, batch: str) -> tuple[int, int, int | None]:
@@ -340,24 +519,8 @@ def _versions(store: Store, ingest_id: int, batch: str) -> tuple[int, int, int |
     if not mate_ids:
         return 0, 0, None
     charges = store.table("charges")
-
-    def marks(t: ir.Table) -> ir.Table:
-        """A charge's identity: resource, charge period, SKU, category and description (two
-        meters of one resource in one hour are two charges, not two versions of one)."""
-        t = t.filter(t.ResourceId.notnull())
-        what = ibis.coalesce(t.SkuPriceId, t.SkuId, "") + "\x1f" + t.ChargeCategory
-        what = (
-            what + "\x1f" + ibis.coalesce(t.ChargeDescription, "") + "\x1f" + t.ChargePeriodEnd.cast("string")
-        )
-        return t.select(
-            cl_key=_provider_key(t),
-            cl_res=t.ResourceId + "\x1f" + what,
-            cl_start=t.ChargePeriodStart,
-            cl_id=t.x_ingest_id,
-        )
-
-    mine = marks(store.pending("charges", lambda t: t.x_ingest_id == ingest_id)).distinct()
-    theirs = marks(charges.filter(charges.x_ingest_id.isin(mate_ids)))
+    mine = _marks(store.pending("charges", lambda t: t.x_ingest_id == ingest_id)).distinct()
+    theirs = _marks(charges.filter(charges.x_ingest_id.isin(mate_ids)))
     hit = mine.inner_join(
         theirs, [mine.cl_key == theirs.cl_key, mine.cl_res == theirs.cl_res, mine.cl_start == theirs.cl_start]
     )
@@ -421,14 +584,9 @@ def _provider_key(t: ir.Table) -> ir.StringValue:
     return provider + "\x1f" + t.BillingAccountId + "\x1f" + t.BillingPeriodStart.cast("string")
 
 
-def _supersede(store: Store, new: ir.Table, ingest_id: int, batch: str) -> int:
+def _supersede(store: Store, new: ir.Table, ingest_id: int, other_ids: list[int]) -> int:
     """Replace earlier rows of the same provider, billing account and billing period
-    coming from other ingest calls; mark wholly replaced ingests superseded."""
-    ingests = store.table("ingests")
-    others = ingests.filter((ingests.batch_id != batch) & (ingests.status == "loaded")).ingest_id
-    other_ids = others.to_pyarrow().to_pylist()
-    if not other_ids:
-        return 0
+    coming from other ingest calls (`other_ids`); mark wholly replaced ingests superseded."""
     keys = new.select(cl_key=_provider_key(new)).distinct()
     periods = new.select("BillingPeriodStart").distinct()
 
@@ -482,9 +640,20 @@ def _refuse(store: Store, result: FileResult, batch, started, message: str) -> F
 
 
 def _record(store: Store, result: FileResult, batch: str, started: datetime) -> None:
+    """The file's ingests row (on Spark, its commit)."""
     if result.ingest_id is None:
         result.ingest_id = store.next_id("ingests", "ingest_id")
-    row = {
+    _record_all(store, [(result, started)], batch)
+
+
+def _record_all(store: Store, done: list[tuple[FileResult, datetime]], batch: str) -> None:
+    """The ingests rows of files whose ids are set, in one write."""
+    rows = [_ingest_row(result, batch, started) for result, started in done]
+    store.append("ingests", store.memtable(rows, "ingests"))
+
+
+def _ingest_row(result: FileResult, batch: str, started: datetime) -> dict:
+    return {
         "ingest_id": result.ingest_id, "batch_id": batch, "path": result.path, "sha256": result.sha256,
         "mapping_sha256": result.mapping_sha256, "format": result.format,
         "focus_version": result.focus_version, "version_evidence": result.version_evidence,
@@ -496,7 +665,6 @@ def _record(store: Store, result: FileResult, batch: str, started: datetime) -> 
         "superseded_by": None, "message": result.message,
         "started_at": started, "finished_at": _now(),
     }  # fmt: skip
-    store.append("ingests", store.memtable([row], "ingests"))
 
 
 def _shown_columns(columns: list[str], limit: int = 8) -> str:

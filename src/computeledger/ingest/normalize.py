@@ -22,6 +22,11 @@ from computeledger.schema.focus import COLUMNS, LEGACY_VALUES, Kind
 from computeledger.schema.tables import CHARGES, NUMBER, NUMBER_INTEGER_DIGITS, NUMBER_SCALE
 
 ROW = "__row"
+#: Set on the rows of files staged together (one rules pass for many files): the file's
+#: place in its group and its path. Carried through the rules like ROW, never extensions.
+FILE = "__file"
+PATH = "__path"
+CARRIED = (ROW, FILE, PATH)
 REASON = "__reason"
 RAW = "__raw"
 _T, _P, _V, _F = "__t_", "__p_", "__v_", "__f_"  # layer column prefixes
@@ -267,13 +272,30 @@ def to_datetime(v: ir.StringValue) -> ir.Value:
     us_text = ibis.ifelse(
         v.re_search(us4), re_replace(v, us4, r"\3-\1-\2"), re_replace(v, us2, r"20\3-\1-\2")
     )
-    iso = re_replace(strip(v), _UTC_WORD, "+00:00")
+    iso = re_replace(strip(v).upper(), _UTC_WORD, "+00:00")
+    # engines read a zone only after whole seconds: 23:00-05:00 is 23:00:00-05:00
+    iso = re_replace(iso, r"([T ]\d{1,2}:\d{2})(\s*(Z|[+-]\d))", r"\1:00\2")
     return ibis.cases(
         (v.re_search(_ISO_WHOLE), iso.try_cast(dt.Timestamp(timezone="UTC")).cast(dt.Timestamp())),
         (v.re_search(_ISO_DATE), ibis.null(dt.Timestamp())),  # ISO with a zone we do not convert
         (v.re_search(_US_DATE), strip(us_text).try_cast(dt.Timestamp())),
         else_=ibis.null(dt.Timestamp()),
     )
+
+
+#: A timestamp whose offset moved it into another month when stored in UTC (the ledger's
+#: months are UTC months: 2024-03-31T23:00-05:00 is April's).
+MOVED_FLAG = "offset_moved_month:"
+
+
+def moved_month(v: ir.StringValue, value: ir.Value) -> ir.BooleanValue:
+    """Whether the ISO text `v` names another year or month than its UTC value `value`:
+    only an offset can do that, and the row is flagged so that a reader sees why its month
+    is not the one written."""
+    pattern = r"^\s*(\d{4})-(\d{1,2})"
+    year, month = (v.re_extract(pattern, i).cast(dt.int32) for i in (1, 2))
+    written = v.re_search(_ISO_DATE) & value.notnull()
+    return ibis.ifelse(written, (value.year() != year) | (value.month() != month), False)
 
 
 def _is_us_date(v: ir.StringValue) -> ir.BooleanValue:
@@ -358,6 +380,7 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
             problems.append(_problem(v.notnull() & value.isnull(),
                                      f"{col.name}: not a date-time: " + _shown(v)))  # fmt: skip
             flags.append(_problem(value.notnull() & _is_us_date(v), "us_date_format:" + col.name))
+            flags.append(_problem(moved_month(v, value), MOVED_FLAG + col.name))
         elif col.kind is Kind.JSON:
             problems.append(_json_problem(col.name, v))
         elif col.allowed:
@@ -385,15 +408,17 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
     problems.extend(_period_problems(values, flags))
 
     reason = ibis.literal("; ").join(problems).nullif("")
-    extension_cols = [c for c in raw.columns if c not in header_map and c != ROW]
+    extension_cols = [c for c in raw.columns if c not in header_map and c not in CARRIED]
     out: dict[str, ir.Value] = {}
     for col in COLUMNS:
         out[col.name] = values[col.name] if col.name in values else ibis.null(CHARGES[col.name])
     out["x_quality_flags"] = ibis.literal(";").join(flags).nullif("")
-    out[ROW] = t2[ROW]
+    for carried in CARRIED:
+        if carried in raw.columns:
+            out[carried] = t2[carried]
     out[REASON] = reason
     # the row as read: the file's own text, from before any column took its typed value
-    raw_json = ibis.struct({c: t2[c] for c in raw.columns if c != ROW}).cast(dt.json)
+    raw_json = ibis.struct({c: t2[c] for c in raw.columns if c not in CARRIED}).cast(dt.json)
     out[RAW] = ibis.ifelse(reason.notnull(), raw_json.cast(dt.string), _NULL_STR)
     # the extensions' JSON in a layer of its own: the rounding members refer to it by name
     t3 = t2.mutate(__x_own=_extensions(t2, extension_cols), __x_froms=rounded_from(rounded, text))

@@ -14,7 +14,7 @@ from computeledger.errors import UsageError
 from computeledger.ingest.documents import WHOLE_LINE, Family, Kind, ingest_documents
 from computeledger.ingest.mapping import Mapping
 from computeledger.ingest.results import FileResult
-from computeledger.ingest.typed import ROUNDED, Field
+from computeledger.ingest.typed import FLAGS, Field
 from computeledger.store import Store
 
 
@@ -46,6 +46,10 @@ KINDS = {
 MAPPING_TARGETS = {k.name: {f.name for f in k.fields} for k in KINDS.values()}
 #: An invoice line whose amount is not quantity x unit price (per the unit's block) to the cent.
 AMOUNT_FLAG = "amount_not_quantity_times_price"
+#: An invoice line whose quantity x unit price is too large to check exactly (past 10^18).
+UNCHECKED_FLAG = "amount_unchecked:quantity_times_price_past_18_digits"
+#: The largest product checked exactly: with 18 decimal places it stays within 38 digits.
+_CHECKED_UP_TO = 1e18
 
 
 def load_revenue_mapping(path: str | Path) -> Mapping:
@@ -80,13 +84,16 @@ def _invoice_lines(rows: ir.Table) -> ir.Table:
     """A model of '-' or '' is no model; the amount is checked against quantity x price."""
     return rows.mutate(
         model=ibis.ifelse(rows.model.isin(["-", ""]), ibis.null("string"), rows.model),
-        x_quality_flags=ibis.literal(";").join([_amount_flag(rows), rows[ROUNDED]]).nullif(""),
+        x_quality_flags=ibis.literal(";").join([_amount_flag(rows), rows[FLAGS]]).nullif(""),
     )
 
 
 def _amount_flag(rows: ir.Table) -> ir.StringValue:
     """`amount_not_quantity_times_price` where quantity x unit price, per the unit's block
-    ("1M tokens": per million), differs from the amount by a cent or more."""
+    ("1M tokens": per million), differs from the amount by a cent or more. A line whose
+    products would pass the engine's 38 digits is flagged unchecked instead (one such line
+    used to fail the whole file): the magnitudes are compared on doubles, with a margin of
+    100x, only to choose the line's branch; the check itself stays exact."""
     unit = rows.unit.lower().strip()
     block = ibis.cases(
         (unit.re_search(r"(^|[^0-9.,])1\s*m\b|million|(^|[^0-9.,])1,?000,?000($|[^0-9,])"), 1_000_000),
@@ -98,6 +105,9 @@ def _amount_flag(rows: ir.Table) -> ir.StringValue:
     q, p = rows.quantity.cast("decimal(38, 9)"), rows.unit_price.cast("decimal(38, 9)")
     a = rows.amount.cast("decimal(38, 9)")
     cents = ibis.literal(Decimal("0.01"), "decimal(38, 2)")
-    off = (q * p - a * block).abs() >= cents * block
     known = rows.quantity.notnull() & rows.unit_price.notnull() & rows.amount.notnull()
-    return ibis.ifelse(known & off, AMOUNT_FLAG, ibis.null("string"))
+    fits = (q.cast("float64").abs() * p.cast("float64").abs() < _CHECKED_UP_TO) & (
+        a.cast("float64").abs() * block < _CHECKED_UP_TO
+    )
+    off = ibis.ifelse(fits, (q * p - a * block).abs() >= cents * block, False)
+    return ibis.cases((known & ~fits, UNCHECKED_FLAG), (known & off, AMOUNT_FLAG), else_=ibis.null("string"))

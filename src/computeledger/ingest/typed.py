@@ -15,11 +15,13 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from computeledger.ingest.normalize import (
+    MOVED_FLAG,
     RAW,
     REASON,
     ROUNDED_FLAG,
     ROW,
     decimal_problem,
+    moved_month,
     nullish,
     rounding_parts,
     to_datetime,
@@ -71,8 +73,10 @@ def whole_number(name: str, v: ir.StringValue) -> tuple[ir.Value, ir.StringValue
     return value, problem
 
 
-def _date(name: str, v: ir.StringValue) -> tuple[ir.Value, ir.StringValue]:
-    value = to_datetime(v).date()
+def _date(name: str, v: ir.StringValue, stamp: ir.Value) -> tuple[ir.Value, ir.StringValue]:
+    """The UTC date of `stamp` (`v` read by `to_datetime`), with the reason when `v` is
+    present but no date."""
+    value = stamp.date()
     problem = ibis.ifelse(
         v.notnull() & value.isnull(), f"{name}: not a date: " + _shown(v), ibis.null(dt.string)
     )
@@ -82,14 +86,15 @@ def _date(name: str, v: ir.StringValue) -> tuple[ir.Value, ir.StringValue]:
 #: Columns `read_fields` adds beside the fields: a decimal field's residue (source - stored,
 #: plain text, null unless rounded past the 18th place), and the row's rounding flags.
 RESIDUE_OF = "__residue_"
-ROUNDED = "__rounded"
+FLAGS = "__flags"
 
 
 def read_fields(raw: ir.Table, fields: list[Field], columns: dict[str, str]) -> ir.Table:
     """The typed fields of `raw` (text columns and ROW), with REASON (null for a usable
     row), RAW (the row as read, JSON, only on rejected rows), and for every decimal field
-    its rounding residue (RESIDUE_OF + name) and the row's rounding flags (ROUNDED). `columns` maps a field
-    to its column in `raw`; a field without one is null. Text is cleaned in a layer of
+    its rounding residue (RESIDUE_OF + name) and the row's flags (FLAGS: rounded past the
+    18th place, a date's month moved by its offset). `columns` maps a field to its column
+    in `raw`; a field without one is null. Text is cleaned in a layer of
     its own, so that each check refers to it by name and the query stays small."""
     mapped = [f for f in fields if f.name in columns]
     text_of = {f.name: f"__text_{i}" for i, f in enumerate(mapped)}
@@ -120,8 +125,10 @@ def read_fields(raw: ir.Table, fields: list[Field], columns: dict[str, str]) -> 
             values[f.name], problem = whole_number(f.name, text)
             problems.append(problem)
         elif f.kind == "date":
-            values[f.name], problem = _date(f.name, text)
+            stamp = to_datetime(text)
+            values[f.name], problem = _date(f.name, text, stamp)
             problems.append(problem)
+            flags.append(ibis.ifelse(moved_month(text, stamp), MOVED_FLAG + f.name, ibis.null(dt.string)))
         else:
             values[f.name] = strip(text)
         if f.required:
@@ -129,8 +136,8 @@ def read_fields(raw: ir.Table, fields: list[Field], columns: dict[str, str]) -> 
     reason = ibis.literal("; ").join(problems).nullif("") if problems else ibis.null(dt.string)
     raw_json = ibis.struct({c: t[c] for c in raw.columns if c != ROW}).cast(dt.json).cast(dt.string)
     rejected = ibis.ifelse(reason.notnull(), raw_json, None)
-    rounded = ibis.literal(";").join(flags).nullif("") if flags else ibis.null(dt.string)
-    return t.select(**values, **residues, **{ROW: t[ROW], REASON: reason, RAW: rejected, ROUNDED: rounded})
+    flagged = ibis.literal(";").join(flags).nullif("") if flags else ibis.null(dt.string)
+    return t.select(**values, **residues, **{ROW: t[ROW], REASON: reason, RAW: rejected, FLAGS: flagged})
 
 
 _TYPES = {"text": dt.string, "decimal": NUMBER, "integer": dt.int64, "date": dt.date}

@@ -28,7 +28,7 @@ from computeledger.ingest.api_reports import (
     sniff,
     usage_records,
 )
-from computeledger.ingest.files import fingerprint, path_text
+from computeledger.ingest.files import encoding_problem, fingerprint, path_text
 from computeledger.ingest.normalize import RAW, REASON, ROW
 from computeledger.ingest.typed import Field, match_columns, read_fields, whole_number
 from computeledger.schema.tables import USAGE
@@ -51,13 +51,15 @@ def format_of(path: Path, named: str | None = None) -> tuple[str | None, str | N
     """(format, why not) of a usage file: the one named, else told from the content for
     JSON (an OTLP export, an API's usage report, or usage records a line) and from the
     suffix for CSV. A cost report is not usage: it is a bill (`computeledger ingest`)."""
-    if named is not None:
-        return named, None
     suffix = _suffix(path)
-    if suffix not in FORMATS:
+    if named is None and suffix not in FORMATS:
         return None, (
             "not a usage file: use .jsonl (usage records), .json (OTLP spans or an API usage report) or .csv"
         )
+    if (why := encoding_problem(path, None)) is not None:
+        return None, why
+    if named is not None:
+        return named, None
     if suffix == ".csv":
         return "usage-csv", None
     found = sniff(path)

@@ -82,6 +82,12 @@ class Store(Protocol):
     def stage(self, path: Path, fmt: str) -> Staged:
         """A bill file as text columns (the one engine-specific step of reading a bill)."""
 
+    def gather(self, rows: ir.Table, first: bool, alone: bool = False) -> ir.Table:
+        """Keep a staged file's rows (`rows`, read before the next file is staged) in the
+        store's group of staged files, started anew when `first`; the group as a table, so
+        that the files of one layout go through the FOCUS rules in one pass. A file `alone`
+        in its group is read before any other file is staged: the store need not copy it."""
+
     def read_usage(self, path: Path, fmt: str, attributes: dict[str, str]) -> ir.Table:
         """A usage file's records as typed columns with their line and raw text."""
 

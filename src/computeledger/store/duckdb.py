@@ -224,6 +224,7 @@ class DuckDBStore:
             self._dropped.clear()
 
     _depth = 0
+    _gathered: ir.Table | None = None
 
     def next_id(self, name: str, column: str) -> int:
         got = self.table(name)[column].max().to_pyarrow().as_py()
@@ -248,6 +249,18 @@ class DuckDBStore:
     # -- files -------------------------------------------------------------------------
     def stage(self, path: Path, fmt: str) -> Staged:
         return duckdb_files.stage(self.con, path, fmt)
+
+    def gather(self, rows: ir.Table, first: bool, alone: bool = False) -> ir.Table:
+        sql, values = self._sql(rows)
+        if first:
+            name = duckdb_files.GATHER
+            duckdb_files.drop_either(self.con, name)  # the last group's, a view or a table
+            # a file alone is read through a view of its staging: no copy of its rows
+            self.raw.execute(f"CREATE TEMP {'VIEW' if alone else 'TABLE'} {name} AS {sql}", values)
+            self._gathered = self.con.table(name)  # the schema, read once a group
+        else:
+            self.raw.execute(f"INSERT INTO {duckdb_files.GATHER} BY NAME {sql}", values)
+        return self._gathered
 
     def read_usage(self, path: Path, fmt: str, attributes: dict[str, str]) -> ir.Table:
         return duckdb_files.read_usage(self.con, path, fmt, attributes)

@@ -18,6 +18,7 @@ from computeledger.errors import UsageError
 from computeledger.store.base import Staged, Unreadable, as_text, literal_path
 
 ROW = "__row"  # the staged row number; the name ingest's FOCUS rules expect
+RESERVED = (ROW, "__file", "__path")  # names the rules carry beside a file's own columns
 SRC = "cl_src"
 STAGE = "cl_stage"
 NUMBERED = "cl_numbered"
@@ -25,6 +26,7 @@ REJECTS = "cl_rejects"
 REJECT_SCANS = "cl_reject_scans"
 USAGE_LINES = "cl_usage_lines"
 USAGE = "cl_usage"
+GATHER = "cl_gather"  # staged files of one layout, kept for one pass of the FOCUS rules
 
 
 def stage(con: ibis.BaseBackend, path: Path, fmt: str) -> Staged:
@@ -73,8 +75,9 @@ def _stage_csv(con: ibis.BaseBackend, path: Path) -> Staged:
         except duckdb.Error as exc:
             raise Unreadable(f"not a readable CSV file: {first_line(exc)}") from exc
         columns = [r[0] for r in raw.execute(f"DESCRIBE {STAGE}").fetchall()]
-    if ROW in columns:
-        raise Unreadable(f"a column is named {ROW!r}, which computeledger reserves")
+    reserved = [c for c in columns if c.lower() in RESERVED]
+    if reserved:
+        raise Unreadable(f"a column is named {reserved[0]!r}, which computeledger reserves")
     if len(columns) == 1 and any(sep in columns[0] for sep in ",;\t|"):
         raise Unreadable(
             "the CSV could not be split into columns (is it damaged, or compressed other than "
@@ -154,10 +157,20 @@ def _stage_parquet(con: ibis.BaseBackend, path: Path) -> Staged:
 
 def drop_scratch(con: ibis.BaseBackend) -> None:
     """Drop what staging left (views before the tables they read)."""
+    drop_either(con, GATHER)
     for view in (NUMBERED, SRC):
         con.con.execute(f"DROP VIEW IF EXISTS {view}")
     for name in (STAGE, REJECTS, REJECT_SCANS, USAGE_LINES, USAGE):
         con.con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def drop_either(con: ibis.BaseBackend, name: str) -> None:
+    """Drop a temporary view or table of this name, whichever it is."""
+    for kind in ("VIEW", "TABLE"):
+        try:
+            con.con.execute(f"DROP {kind} IF EXISTS {name}")
+        except duckdb.CatalogException:  # it is the other kind
+            continue
 
 
 def csv_to_parquet(path: Path, target: Path) -> None:

@@ -240,6 +240,16 @@ class SparkStore:
         text[ROW] = src["row_index"]
         return Staged(src.select(**text), columns, first_line=1, source="parquet")
 
+    def gather(self, rows: ir.Table, first: bool, alone: bool = False) -> ir.Table:
+        """The staged files as one view: each file's DataFrame (its plan fixed when taken,
+        whatever view the next file replaces) joined to those before it by name."""
+        df = self.dataframe(rows)
+        self._gathered = df if first else self._gathered.unionByName(df)
+        self._gathered.createOrReplaceTempView("cl_gather")
+        return self.con.table("cl_gather")
+
+    _gathered: Any = None
+
     def read_usage(self, path: Path, fmt: str, attributes: dict[str, str]) -> ir.Table:
         """OpenAI-style usage records (JSONL), each line numbered exactly; OTLP spans and
         usage CSVs are read on DuckDB."""

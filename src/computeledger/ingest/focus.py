@@ -35,6 +35,7 @@ from computeledger.ingest.mapping import Mapping, MappingMismatch, apply_mapping
 from computeledger.ingest.normalize import FILE, PATH, RAW, REASON, ROUNDED_FLAG, ROW, normalize
 from computeledger.ingest.results import FileResult, Refused
 from computeledger.ingest.rounding import as_json, residue_totals
+from computeledger.portable import backend_name
 from computeledger.schema.focus import COLUMNS, Kind, canonical_name, missing_mandatory, version_evidence
 from computeledger.schema.tables import CHARGES
 from computeledger.store import Staged, Store, Unreadable
@@ -322,8 +323,15 @@ def _typed(staged: Staged, table: ir.Table, header_map: dict[str, str], lines: i
     x_extensions (moved to `quarantine` before the unit of work ends). A file's ingest id
     is the parameter `first` plus its FILE, so that the store compiles the (large)
     expression once for every group of files of one layout."""
-    # unbound (tables by name and schema): a later ledger, or another connection, reuses it
-    key = (tuple(header_map.items()), staged.source, table.unbind().op(), staged.first_line)
+    # unbound (tables by name and schema): a later ledger, or another connection, reuses it;
+    # the engine is part of the key, as the rules' JSON checks are written per engine
+    key = (
+        backend_name(table),
+        tuple(header_map.items()),
+        staged.source,
+        table.unbind().op(),
+        staged.first_line,
+    )
     if lines is None and key in _NORMALIZED:
         return _NORMALIZED[key]
     n = normalize(table, header_map)

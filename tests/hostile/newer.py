@@ -318,7 +318,7 @@ EDGES = {
     "revenue-utf16": ("revenue", "ingest-revenue", "p.csv", _utf16(_revenue(PAYMENTS, "p1,2024-01-05,1,USD")),
                       "refused", "encoded as UTF-16"),
     "revenue-utf16-no-mark": ("revenue", "ingest-revenue", "p.csv",
-                              _utf16(_revenue(PAYMENTS, "p1,2024-01-05,1,USD"), "utf-16-le"), "refused", "NUL bytes"),
+                              _utf16(_revenue(PAYMENTS, "p1,2024-01-05,1,USD"), "utf-16-le"), "refused", "mostly NUL bytes"),
     "revenue-utf32": ("revenue", "ingest-revenue", "i.csv", _utf16(_revenue(INVOICES, _INVOICE), "utf-32"),
                       "refused", "encoded as UTF-32"),
     "cash-utf16": ("cash", "ingest-cash", "b.csv", _utf16(_revenue(BANK, "2024-01-05,M,cloud_bill,r,-1.00,USD")),

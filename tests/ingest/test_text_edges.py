@@ -22,7 +22,7 @@ PAYMENTS = "payment_id,paid_on,amount,currency\np1,2024-01-05,100,USD\n"
         ("utf-16", "encoded as UTF-16 (its byte-order mark is FF FE)"),
         ("utf-16-be-bom", "encoded as UTF-16 (its byte-order mark is FE FF)"),
         ("utf-32", "encoded as UTF-32"),
-        ("utf-16-le", "holds NUL bytes"),
+        ("utf-16-le", "is mostly NUL bytes"),
     ],
 )
 def test_a_file_not_in_utf8_is_refused_saying_so(ledger, tmp_path, encoding, says):

@@ -106,6 +106,24 @@ COPY (SELECT '2024-09-01T00:00:00Z' AS BillingPeriodStart, '2024-10-01T00:00:00Z
 """
 
 
+def _kill_while_writing(proc: subprocess.Popen, ledger_path) -> None:
+    """Kill the ingest once its rows are being written (DuckDB writes big inserts ahead)."""
+    wal = ledger_path.with_name(ledger_path.name + ".wal")
+
+    def size() -> int:
+        return sum(p.stat().st_size for p in (ledger_path, wal) if p.exists())
+
+    start = size()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and proc.poll() is None:
+        if size() > start + 2_000_000:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the ingest finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 @pytest.mark.slow
 def test_killed_ingest_leaves_the_ledger_as_it_was(tmp_path, sample):
     ledger_path = tmp_path / "atomic.duckdb"
@@ -118,20 +136,7 @@ def test_killed_ingest_leaves_the_ledger_as_it_was(tmp_path, sample):
         [sys.executable, "-m", "computeledger", "ingest", str(big), "--ledger", str(ledger_path)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    wal = ledger_path.with_name(ledger_path.name + ".wal")
-
-    def size() -> int:
-        return sum(p.stat().st_size for p in (ledger_path, wal) if p.exists())
-
-    start = size()
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and proc.poll() is None:
-        if size() > start + 2_000_000:
-            break  # the file's rows are being written (DuckDB writes big inserts ahead)
-        time.sleep(0.02)
-    assert proc.poll() is None, "the ingest finished before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    _kill_while_writing(proc, ledger_path)
     with open_ledger(ledger_path) as lg:
         assert totals(lg) == before
         assert lg.charges.count().execute() == 1000
@@ -160,20 +165,7 @@ def test_a_killed_call_of_many_files_leaves_each_file_wholly_in_or_out(tmp_path,
         [sys.executable, "-m", "computeledger", "ingest", str(parts), "--ledger", str(ledger_path)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    wal = ledger_path.with_name(ledger_path.name + ".wal")
-
-    def size() -> int:
-        return sum(p.stat().st_size for p in (ledger_path, wal) if p.exists())
-
-    start = size()
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and proc.poll() is None:
-        if size() > start + 2_000_000:
-            break
-        time.sleep(0.02)
-    assert proc.poll() is None, "the ingest finished before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    _kill_while_writing(proc, ledger_path)
     with open_ledger(ledger_path) as lg:
         assert totals(lg) == before
         assert lg.ingests.count().execute() == 1

@@ -84,7 +84,7 @@ _BOMS = (
 
 def encoding_problem(path: Path, fmt: str | None) -> str | None:
     """Why a text file cannot be read as UTF-8, told from its first bytes: a UTF-16 or
-    UTF-32 byte-order mark, or NUL bytes (UTF-16 without a mark, or not text at all).
+    UTF-32 byte-order mark, or mostly NUL bytes (UTF-16 without a mark, or not text at all).
     None for UTF-8 (with or without its mark), for binary formats and for what cannot be
     read here (the reader then says why)."""
     if fmt == "parquet":
@@ -106,10 +106,10 @@ def encoding_problem(path: Path, fmt: str | None) -> str | None:
                 f"encoded as {name} (its byte-order mark is {mark.hex(' ').upper()}): computeledger reads "
                 "UTF-8 text; save it as UTF-8 (in Excel: CSV UTF-8) and ingest it again"
             )
-    if b"\x00" in head:
+    if head.count(b"\x00") * 4 > len(head):  # a NUL in a value is that row's problem alone
         return (
-            "holds NUL bytes: not UTF-8 text (UTF-16 without a byte-order mark, or a binary file); "
-            "save it as UTF-8 and ingest it again"
+            "is mostly NUL bytes: not UTF-8 text (UTF-16 without a byte-order mark, or a binary "
+            "file); save it as UTF-8 and ingest it again"
         )
     return None
 

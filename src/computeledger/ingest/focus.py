@@ -87,25 +87,20 @@ def ingest_files(
     batch = uuid.uuid4().hex
     results: list[FileResult] = []
     group: list[_Ready] = []
-    gathered: list[ir.Table] = []
+    table: ir.Table | None = None  # the group's rows, as the store keeps them
+    done = on_file or (lambda _: None)
 
     def flush() -> None:
-        done = _load_group(store, group, gathered[0], batch, strict)
+        for result in _load_group(store, group, table, batch, strict):
+            done(result)
         group.clear()
-        for result in done:
-            if on_file:
-                on_file(result)
-
-    def finish(result: FileResult) -> None:
-        if on_file:
-            on_file(result)
 
     files = discover(list(paths), also=cost_report)
     for path in files:
         ready = _ready(store, path, batch, strict, mapping, flush if group else None, group)
         results.append(ready.result if isinstance(ready, _Ready) else ready)
         if not isinstance(ready, _Ready):
-            finish(ready)
+            done(ready)
             continue
         alone = (
             bool(ready.starts or ready.staged.rejects) or strict or ready.fmt in COST_FORMATS
@@ -114,7 +109,7 @@ def ingest_files(
         fits = sum(g.rows for g in group) + ready.rows <= GROUP_ROWS
         if group and (alone or not fits or group[0].layout() != ready.layout()):
             flush()
-        gathered[:] = [_gather(store, ready, len(group), alone)]
+        table = _gather(store, ready, len(group), alone)
         group.append(ready)
         if alone:
             flush()
@@ -380,11 +375,7 @@ def _load_group(
         with store.transaction():
             store.append("charges", rows, params={params["first"]: first})
             _settle(store, group, first, batch, strict)
-    except Unreadable as exc:  # a reader that meets damaged rows late
-        if len(group) == 1:
-            return [_refuse(store, one.result, batch, one.started, str(exc))]
-        return [_reload(store, g, batch, strict) for g in group]
-    except Refused as exc:
+    except (Unreadable, Refused) as exc:  # Unreadable: a reader that meets damaged rows late
         if len(group) == 1:
             return [_refuse(store, one.result, batch, one.started, str(exc))]
         return [_reload(store, g, batch, strict) for g in group]
@@ -412,12 +403,14 @@ def _settle(store: Store, group: list[_Ready], first: int, batch: str, strict: b
         rounded=(loaded & mine.x_quality_flags.contains(ROUNDED_FLAG).fill_null(False)).sum(),
     )
     by_id = {r["x_ingest_id"]: r for r in counts.to_pyarrow().to_pylist()}
+    if strict:  # a file under --strict is a group of its own
+        [g] = group
+        bad = by_id.get(first, {}).get("bad", 0) + len(g.staged.rejects)
+        if bad:
+            problems = _first_problems(mine, g.staged.rejects, g.starts)
+            raise Refused(f"--strict: {bad} rows break FOCUS rules; {problems}")
     if any(r["bad"] for r in by_id.values()):
         rejected = mine.filter(mine.x_charge_id < 0)
-        if strict:
-            [g] = group
-            raise Refused(f"--strict: {by_id[first]['bad'] + len(g.staged.rejects)} rows break FOCUS rules; "
-                          + _first_problems(rejected, g.staged.rejects, g.starts))  # fmt: skip
         store.append("quarantine", rejected.select(
             ingest_id=rejected.x_ingest_id, source_file=rejected.x_source_file,
             source_line=rejected.x_source_line, raw=rejected.x_extensions, reason=rejected.x_quality_flags,
@@ -431,9 +424,6 @@ def _settle(store: Store, group: list[_Ready], first: int, batch: str, strict: b
         result, ingest_id = g.result, first + k
         got = by_id.get(ingest_id, {"good": 0, "bad": 0, "rounded": 0})
         rejects = g.staged.rejects
-        if strict and rejects:
-            problems = _first_problems(mine.filter(mine.x_charge_id < 0), rejects, g.starts)
-            raise Refused(f"--strict: {len(rejects)} rows break FOCUS rules; {problems}")
         if rejects:
             store.append("quarantine", store.memtable([
                 {"ingest_id": ingest_id, "source_file": result.path,
@@ -640,7 +630,8 @@ def _refuse(store: Store, result: FileResult, batch, started, message: str) -> F
     result.status = "refused"
     result.message = message
     result.reasons = [message]
-    result.rows_loaded = result.rows_quarantined = 0
+    result.rows_loaded = result.rows_quarantined = result.rows_replaced = 0
+    result.rows_set_aside, result.rounding = 0, {}
     result.ingest_id = None
     with store.transaction():
         _record(store, result, batch, started)

@@ -6,7 +6,8 @@ Run by hand (not in CI):  python bench/files.py [--months 12] [--dir /tmp/filesb
 Writes the synthetic lab (`computeledger synth`, small scale: 4 providers' monthly FOCUS
 CSVs), then, in this process: one warm-up ingest (the rules compiled once per process),
 the lab's FOCUS files into a fresh ledger in one call, and DuckDB's
-`CREATE TABLE AS SELECT * FROM read_csv(file)` per file into a fresh database. Prints both
+`CREATE TABLE AS SELECT * FROM read_csv(file)` per file into a fresh database; then the
+same for the lab's GPU-cloud invoices through the shipped mapping. Prints both
 times and the fixed cost per file: (ours - DuckDB's) / files. To compare with another
 checkout, run the same command with PYTHONPATH=<checkout>/src.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 import duckdb
 
 from computeledger import open_ledger
+from computeledger.shipped import INVOICE_MAPPING
 from computeledger.synth.generate import generate
 
 
@@ -49,6 +51,22 @@ def main() -> None:
     print(
         f"{len(files)} files, {rows:,} rows: computeledger {ours:.2f} s, DuckDB read_csv {plain:.2f} s; "
         f"fixed cost per file {(ours - plain) / len(files):.3f} s"
+    )
+    invoices = sorted((lab / "invoices").rglob("*.csv"))
+    with open_ledger(out / "warm-mapped.duckdb") as lg:
+        lg.ingest(invoices[:1], mapping=INVOICE_MAPPING)
+    start = time.perf_counter()
+    with open_ledger(out / f"mapped-{time.time_ns()}.duckdb") as lg:
+        results = lg.ingest(invoices, mapping=INVOICE_MAPPING)
+    mapped = time.perf_counter() - start
+    start = time.perf_counter()
+    for i, f in enumerate(invoices):
+        con.execute(f"CREATE TABLE m{i} AS SELECT * FROM read_csv(?)", [str(f)])
+    plain = time.perf_counter() - start
+    rows = sum(r.rows_loaded for r in results)
+    print(
+        f"{len(invoices)} mapped invoices, {rows:,} rows: computeledger {mapped:.2f} s, DuckDB read_csv "
+        f"{plain:.2f} s; fixed cost per file {(mapped - plain) / len(invoices):.3f} s"
     )
 
 

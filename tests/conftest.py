@@ -10,9 +10,14 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # xdist workers set an 80-column term
         os.environ.pop(_name, None)
 
 import csv
+import fcntl
 import io
+import pickle
+import shutil
+from collections.abc import Callable
 from decimal import Decimal, localcontext
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -81,14 +86,39 @@ def truth(folder, name: str = "costs") -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], Any]) -> tuple[Path, Any]:
+    """A folder `build` fills once per test run, shared by the run's xdist workers (the
+    first to ask builds it under a file lock, the others wait and read it), and what
+    `build` returned: read-only for its users, in the run's own temporary folder."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, of which each worker's is a subfolder
+    folder, done = root / f"shared-{name}", root / f"shared-{name}.pickle"
+    with (root / f"shared-{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            done.write_bytes(pickle.dumps(build(folder)))
+    return folder, pickle.loads(done.read_bytes())
+
+
+def own_copy(tmp_path_factory, ledger: Path) -> Path:
+    """A worker's own copy of a shared ledger file (DuckDB locks a file per process)."""
+    target = tmp_path_factory.mktemp("own") / ledger.name
+    shutil.copy(ledger, target)
+    return target
+
+
 @pytest.fixture(scope="session")
 def company(tmp_path_factory):
     """A synthetic company of four months from May 2024, seed 11 (shared by several suites)."""
     from computeledger.synth import generate
 
-    out = tmp_path_factory.mktemp("company")
-    result = generate(out, months=4, start="2024-05", seed=11)
-    return out, result
+    def build(out: Path):
+        return generate(out, months=4, start="2024-05", seed=11)
+
+    return built_once(tmp_path_factory, "company", build)
 
 
 @pytest.fixture(scope="session")
@@ -96,14 +126,17 @@ def allocated(company, tmp_path_factory):
     """The shared test company's bills, token usage and revenue, allocated by the shipped rules:
     one ledger for every suite that only reads it (writers copy it first)."""
     out, _ = company
-    path = tmp_path_factory.mktemp("allocated") / "ledger.duckdb"
-    with open_ledger(path) as lg:
-        lg.ingest([out / "focus"])
-        lg.ingest([out / "invoices"], mapping=INVOICE_MAPPING)
-        lg.ingest_usage([out / "usage" / "openai"])
-        lg.ingest_revenue([out / "revenue"])
-        run = lg.allocate(RULES)
-    return path, run, out
+
+    def build(folder: Path):
+        with open_ledger(folder / "ledger.duckdb") as lg:
+            lg.ingest([out / "focus"])
+            lg.ingest([out / "invoices"], mapping=INVOICE_MAPPING)
+            lg.ingest_usage([out / "usage" / "openai"])
+            lg.ingest_revenue([out / "revenue"])
+            return lg.allocate(RULES)
+
+    folder, run = built_once(tmp_path_factory, "allocated", build)
+    return own_copy(tmp_path_factory, folder / "ledger.duckdb"), run, out
 
 
 # -- the six-month lab: Series C in its fifth month, a 12-month reservation, a credit grant
@@ -165,14 +198,15 @@ def books(tmp_path_factory):
     """(ledger path, lab folder, contracts file): read-only for the tests that share it."""
     from computeledger.synth import generate
 
-    out = tmp_path_factory.mktemp("books")
-    generate(out, months=6, start="2024-01", seed=5)
-    path = out / "ledger.duckdb"
-    results = load_lab(out, path)
-    assert [(r.status, r.rows_quarantined) for r in results] == [("loaded", 0), ("loaded", 0)]
-    contracts = out / "contracts.toml"
-    contracts.write_text(CONTRACTS)
-    return path, out, contracts
+    def build(out: Path):
+        generate(out, months=6, start="2024-01", seed=5)
+        results = load_lab(out, out / "ledger.duckdb")
+        (out / "contracts.toml").write_text(CONTRACTS)
+        return [(r.status, r.rows_quarantined) for r in results]
+
+    out, results = built_once(tmp_path_factory, "books", build)
+    assert results == [("loaded", 0), ("loaded", 0)]
+    return own_copy(tmp_path_factory, out / "ledger.duckdb"), out, out / "contracts.toml"
 
 
 #: The longest test files, started first (each worker takes a file at a time, `--dist

@@ -9,8 +9,10 @@ as one clear error per helper. A new backend adds its entry to each table below.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
+from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -41,8 +43,15 @@ def _json_extract_string(doc: str, path: str) -> str:  # DuckDB's own function
 
 def backend_name(expr: ir.Expr) -> str:
     """The Ibis backend an expression runs on (an expression of literals only: DuckDB)."""
+    return _backend_of(expr.op())
+
+
+@functools.lru_cache(maxsize=4096)
+def _backend_of(op: Any) -> str:
+    """Per node, once: finding the backend walks the whole expression below it, and the
+    FOCUS rules ask it of hundreds of nodes of one large expression."""
     try:
-        return expr._find_backend(use_default=True).name
+        return op.to_expr()._find_backend(use_default=True).name
     except Exception:  # an expression of literals only
         return "duckdb"
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import csv
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import load_lab
+from tests.conftest import built_once, load_lab, own_copy
 
 KEPT = 10  # months of bills in the ledger: 2024-01 to 2024-10
 SPIKES = {("aws", "2024-05"): "2024-05-14", ("microsoft", "2024-08"): "2024-08-20"}
@@ -39,23 +40,24 @@ def future_lab(tmp_path_factory):
     from computeledger.synth import generate
     from computeledger.synth.company import default_config, load_company
 
-    out = tmp_path_factory.mktemp("future")
-    # the embeddings model on 20 nodes, not 2: a whole node more or less (the generator
-    # rounds) then moves its tokens by 2-3%, not by half
-    company = out / "company.toml"
-    text = default_config().read_text(encoding="utf-8")
-    embed = text.index('name = "embed-e"')
-    company.write_text(
-        text[:embed] + text[embed:].replace("inference_nodes = 2\n", "inference_nodes = 20\n", 1)
-    )
-    assert load_company(company).models[-1].inference_nodes == 20
-    generate(out, months=12, start="2024-01", seed=5, config=company)
-    for folder in ("focus", "invoices"):
-        for f in (out / folder).glob("*/*.csv"):
-            if f.stem >= f"2024-{KEPT + 1:02d}":
-                f.unlink()
-    for (provider, month), day in SPIKES.items():
-        assert triple_day(out / "focus" / provider / f"{month}.csv", day) > 10
-    path = out / "ledger.duckdb"
-    load_lab(out, path)
-    return path, out
+    def build(out: Path) -> None:
+        # the embeddings model on 20 nodes, not 2: a whole node more or less (the generator
+        # rounds) then moves its tokens by 2-3%, not by half
+        company = out / "company.toml"
+        text = default_config().read_text(encoding="utf-8")
+        embed = text.index('name = "embed-e"')
+        company.write_text(
+            text[:embed] + text[embed:].replace("inference_nodes = 2\n", "inference_nodes = 20\n", 1)
+        )
+        assert load_company(company).models[-1].inference_nodes == 20
+        generate(out, months=12, start="2024-01", seed=5, config=company)
+        for folder in ("focus", "invoices"):
+            for f in (out / folder).glob("*/*.csv"):
+                if f.stem >= f"2024-{KEPT + 1:02d}":
+                    f.unlink()
+        for (provider, month), day in SPIKES.items():
+            assert triple_day(out / "focus" / provider / f"{month}.csv", day) > 10
+        load_lab(out, out / "ledger.duckdb")
+
+    out, _ = built_once(tmp_path_factory, "future", build)
+    return own_copy(tmp_path_factory, out / "ledger.duckdb"), out

@@ -32,7 +32,16 @@ from computeledger.ingest.api_reports import COST_COLUMNS, COST_FORMATS, NotARep
 from computeledger.ingest.files import discover, encoding_problem, file_format, fingerprint, path_text
 from computeledger.ingest.lines import LINE_COLUMN, ROW_COLUMN, line_map, record_lines, reject_line
 from computeledger.ingest.mapping import Mapping, MappingMismatch, apply_mapping
-from computeledger.ingest.normalize import FILE, PATH, RAW, REASON, ROUNDED_FLAG, ROW, normalize
+from computeledger.ingest.normalize import (
+    FILE,
+    PATH,
+    RAW,
+    REASON,
+    ROUNDED_FLAG,
+    ROW,
+    normalize,
+    short_decimals,
+)
 from computeledger.ingest.results import FileResult, Refused
 from computeledger.ingest.rounding import as_json, residue_totals
 from computeledger.portable import backend_name
@@ -200,7 +209,7 @@ def stage_through(store: Store, path: Path, fmt: str, mapping: Mapping | None = 
         if fmt in COST_FORMATS:
             return _staged_report(path, fmt)
         staged = store.stage(path, fmt)
-        return apply_mapping(staged, mapping) if mapping is not None else staged
+        return apply_mapping(store, staged, mapping) if mapping is not None else staged
     except (Unreadable, MappingMismatch, NotAReport) as exc:
         raise Refused(str(exc)) from exc
 
@@ -317,7 +326,12 @@ def _typed(staged: Staged, table: ir.Table, header_map: dict[str, str], lines: i
     negative x_charge_id, their reason in x_quality_flags and their raw text in
     x_extensions (moved to `quarantine` before the unit of work ends). A file's ingest id
     is the parameter `first` plus its FILE, so that the store compiles the (large)
-    expression once for every group of files of one layout."""
+    expression once for every group of files of one layout, and of one kind of decimal
+    text: a layout's decimal columns are first checked for values the short path cannot
+    read (`short_decimals`: one aggregate), and the rules built for what was found."""
+    checks = short_decimals(table, header_map)
+    got = table.aggregate(**checks).to_pyarrow().to_pylist()[0] if checks else {}
+    short = frozenset(name for name, yes in got.items() if yes)
     # unbound (tables by name and schema): a later ledger, or another connection, reuses it;
     # the engine is part of the key, as the rules' JSON checks are written per engine
     key = (
@@ -326,10 +340,11 @@ def _typed(staged: Staged, table: ir.Table, header_map: dict[str, str], lines: i
         staged.source,
         table.unbind().op(),
         staged.first_line,
+        short,
     )
     if lines is None and key in _NORMALIZED:
         return _NORMALIZED[key]
-    n = normalize(table, header_map)
+    n = normalize(table, header_map, short)
     params = {"first": ibis.param("int64")}
     line = n[ROW] + staged.first_line
     if lines is not None:
@@ -397,11 +412,10 @@ def _settle(store: Store, group: list[_Ready], first: int, batch: str, strict: b
     last = first + len(group) - 1
     mine = store.pending("charges", lambda t: (t.x_ingest_id >= first) & (t.x_ingest_id <= last))
     loaded = mine.x_charge_id >= 0
-    counts = mine.group_by("x_ingest_id").aggregate(
-        good=loaded.sum(),
-        bad=(~loaded).sum(),
-        rounded=(loaded & mine.x_quality_flags.contains(ROUNDED_FLAG).fill_null(False)).sum(),
-    )
+    flags = ";" + mine.x_quality_flags.fill_null("") + ";"
+    decimals = [c.name for c in COLUMNS if c.kind is Kind.DECIMAL and c.name in group[0].header_map.values()]
+    rounded = {f"r_{c}": (loaded & flags.contains(f";{ROUNDED_FLAG}{c};")).sum() for c in decimals}
+    counts = mine.group_by("x_ingest_id").aggregate(good=loaded.sum(), bad=(~loaded).sum(), **rounded)
     by_id = {r["x_ingest_id"]: r for r in counts.to_pyarrow().to_pylist()}
     if strict:  # a file under --strict is a group of its own
         [g] = group
@@ -422,7 +436,7 @@ def _settle(store: Store, group: list[_Ready], first: int, batch: str, strict: b
     overlap = _overlapping(store, first, last, _mates(store, batch))
     for k, g in enumerate(group):
         result, ingest_id = g.result, first + k
-        got = by_id.get(ingest_id, {"good": 0, "bad": 0, "rounded": 0})
+        got = by_id.get(ingest_id, {"good": 0, "bad": 0})
         rejects = g.staged.rejects
         if rejects:
             store.append("quarantine", store.memtable([
@@ -434,10 +448,10 @@ def _settle(store: Store, group: list[_Ready], first: int, batch: str, strict: b
         result.rows_read = got["good"] + got["bad"] + len(rejects)
         result.rows_loaded = got["good"]
         result.rows_quarantined = got["bad"] + len(rejects)
-        if got["rounded"]:
-            decimals = [c.name for c in COLUMNS if c.kind is Kind.DECIMAL and c.name in g.header_map.values()]
+        rounded_columns = [c for c in decimals if got.get(f"r_{c}")]
+        if rounded_columns:
             own = store.pending("charges", lambda t, i=ingest_id: t.x_ingest_id == i)
-            result.rounding = residue_totals(own.filter(own.x_charge_id >= 0), decimals)
+            result.rounding = residue_totals(own.filter(own.x_charge_id >= 0), rounded_columns)
         if result.rows_quarantined:
             result.reasons = _reason_counts(store, ingest_id)
         if others:

@@ -36,7 +36,7 @@ import sqlglot.expressions as sge
 from computeledger.catalog import gpus
 from computeledger.errors import UsageError
 from computeledger.schema.focus import BY_NAME
-from computeledger.store.base import Staged
+from computeledger.store.base import Staged, Store
 
 _FUNCTIONS = {
     "ROUND", "COALESCE", "NULLIF", "UPPER", "LOWER", "TRIM", "CONCAT", "ABS", "LEAST", "GREATEST",
@@ -166,7 +166,8 @@ def _dry_run(m: Mapping, path) -> None:
             name=m.name, path=m.path, sha256=m.sha256, expressions={target: expr}, gpu_catalog=m.gpu_catalog
         )
         try:
-            con.execute(f"{mapped_select(one, columns, scales, ROW)} FROM (SELECT {empty}) LIMIT 0")
+            select = mapped_select(one, columns, scales, ROW).sql("duckdb")
+            con.execute(f"{select} FROM (SELECT {empty}) LIMIT 0")
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0]
             raise UsageError(
@@ -243,7 +244,7 @@ def _power_of_ten(node: sge.Expression) -> int | None:
     return len(text) - 1 if len(text) <= 19 else None
 
 
-def mapped_select(mapping: Mapping, columns: list[str], scales: dict[str, int], row: str) -> str:
+def mapped_select(mapping: Mapping, columns: list[str], scales: dict[str, int], row: str) -> sge.Select:
     """SELECT over the staged file giving FOCUS-named text columns, then the file's own
     columns as x_ extensions. `scales`: fractional digits of each numeric operand."""
     missing = sorted(mapping.source_columns() - set(columns))
@@ -293,7 +294,7 @@ def mapped_select(mapping: Mapping, columns: list[str], scales: dict[str, int], 
         name = c if c.startswith("x_") else f"x_{c}"
         if name not in taken:
             out.append(sge.alias_(sge.column(c, quoted=True), name, quoted=True))
-    return sge.select(*out).sql("duckdb")
+    return sge.select(*out)
 
 
 class MappingMismatch(Exception):
@@ -472,10 +473,7 @@ def _lookup(node: sge.Anonymous, attr: str, table) -> sge.Expression:
     return sge.Case(ifs=ifs, default=sge.Null())
 
 
-_STAGED = "cl_staged"
-
-
-def apply_mapping(staged: Staged, mapping: Mapping) -> Staged:
+def apply_mapping(store: Store, staged: Staged, mapping: Mapping) -> Staged:
     """The staged file seen through a mapping: FOCUS-named text columns, then its own as x_.
     The file's numeric operands are measured first (the most decimal places of their plain
     values fix the exact type their arithmetic runs in); a value that is not a plain decimal
@@ -497,6 +495,6 @@ def apply_mapping(staged: Staged, mapping: Mapping) -> Staged:
         got = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
         scales = {name: got[f"d{i}"] or 0 for i, name in enumerate(operands)}
     select = mapped_select(mapping, staged.columns, scales, ROW)
-    table = t.alias(_STAGED).sql(f"{select} FROM {_STAGED}", dialect="duckdb")
+    table = store.through(t, select)
     columns = [c for c in table.columns if c != ROW]
     return Staged(table, columns, staged.first_line, "mapped", staged.rejects, staged.delimiter, staged.quote)

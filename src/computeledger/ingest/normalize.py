@@ -18,7 +18,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from computeledger.portable import is_json_object, re_replace, strip
-from computeledger.schema.focus import COLUMNS, LEGACY_VALUES, Kind
+from computeledger.schema.focus import BY_NAME, COLUMNS, LEGACY_VALUES, Kind
 from computeledger.schema.tables import CHARGES, NUMBER, NUMBER_INTEGER_DIGITS, NUMBER_SCALE
 
 ROW = "__row"
@@ -229,22 +229,30 @@ def to_decimal_rounded(plain: ir.StringValue, parts: Mapping[str, ir.Value] | No
 
 
 def decimal_problem(
-    name: str, v: ir.StringValue, plain: ir.StringValue, num: ir.Value, long: ir.BooleanValue | None = None
+    name: str,
+    v: ir.StringValue,
+    plain: ir.StringValue,
+    num: ir.Value,
+    long: ir.BooleanValue | None = None,
+    short: bool = False,
 ) -> ir.StringValue:
     """Why text `v` (`plain` as `with_plain_text` wrote it) is not a decimal the ledger can
     hold; null if it is. Digits past the 18th place are rounded (`to_decimal_rounded`), so
     only a non-zero digit past the 38th place (whose residue could not be kept exactly),
     an integer part over 20 digits, or text that is no number is refused. Nested
     conditions, as the engine evaluates each branch only on the rows that reach it. `long`
-    is `rounds(plain)` where a layer holds it already."""
-    long = rounds(plain) if long is None else long
-    too_fine = ibis.ifelse(long, strip(plain).re_search(_TOO_FINE), False)
-    places = f"{name}: more than {RESIDUE_PLACES} decimal places: " + _shown(v)
+    is `rounds(plain)` where a layer holds it already; `short`: the column has no value
+    past the 18th place (`short_decimals`), so none is too fine."""
     unparsed = ibis.cases(
         (~v.re_search(_NUMBER_TEXT), f"{name}: not a number: " + _shown(v)),
         (plain.isnull(), f"{name}: an exponent beyond {E_LIMIT} either way: " + _shown(v)),
         else_=f"{name}: out of range (more than {NUMBER_INTEGER_DIGITS} integer digits): " + _shown(v),
     )
+    if short:
+        return ibis.ifelse(num.notnull() | v.isnull(), _NULL_STR, unparsed)
+    long = rounds(plain) if long is None else long
+    too_fine = ibis.ifelse(long, strip(plain).re_search(_TOO_FINE), False)
+    places = f"{name}: more than {RESIDUE_PLACES} decimal places: " + _shown(v)
     return ibis.ifelse(
         num.notnull(),
         ibis.ifelse(too_fine, places, _NULL_STR),
@@ -261,6 +269,8 @@ def rounded_from(
     when the ingest is recorded (`ingest/rounding.py`)."""
     froms = [ibis.ifelse(r, f'"{name}":"' + strip(source[name]) + '"', _NULL_STR)
              for name, r in rounded.items()]  # fmt: skip
+    if not froms:
+        return _NULL_STR
     return ibis.literal(",").join(froms).nullif("")
 
 
@@ -321,7 +331,24 @@ def _json_problem(name: str, v: ir.StringValue) -> ir.StringValue:
     return _problem(v.notnull() & ~is_object, f"{name}: not a JSON object: " + _shown(v))
 
 
-def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
+def short_decimals(raw: ir.Table, header_map: Mapping[str, str]) -> dict[str, ir.BooleanValue]:
+    """Per decimal column of `raw` (its FOCUS name -> an aggregate): whether every value
+    is short, with no exponent and at most 18 digits after a point. Such a column needs
+    neither the E-notation rewriting nor the rounding past the 18th place, and `normalize`
+    leaves them out of its (large) statement for it: the same values, far less to plan.
+    The test is on length, so a value it cannot settle keeps the column on the full path."""
+    out = {}
+    for header, name in header_map.items():
+        if BY_NAME[name].kind is not Kind.DECIMAL:
+            continue
+        v = raw[header]
+        dot = v.find(".")
+        long = (dot >= 0) & (v.length() - dot - 1 > NUMBER_SCALE)
+        out[name] = ~(_has_exponent(v) | long).fill_null(False).any().fill_null(False)
+    return out
+
+
+def normalize(raw: ir.Table, header_map: Mapping[str, str], short: frozenset[str] = frozenset()) -> ir.Table:
     """Typed charges from a table of text columns.
 
     `raw` has the file's own column names plus ROW; `header_map` maps a file column
@@ -331,6 +358,8 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
 
     The work is done in layers (text, then typed values, then checks) so that each
     layer refers to the one before by column name, keeping the query linear in size.
+    `short` names the decimal columns `short_decimals` found short: read without the
+    E-notation and rounding layers.
     """
     by_focus = {focus: header for header, focus in header_map.items()}
     present = [c for c in COLUMNS if c.name in by_focus]
@@ -345,7 +374,7 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
     layer1[_F + "null"] = _problem(_any(null_literal), "null_literal")
     layer1[_F + "blank"] = _problem(_any(blank), "blank_as_null")
     t1 = raw.mutate(**layer1)
-    decimals = [col.name for col in present if col.kind is Kind.DECIMAL]
+    decimals = [col.name for col in present if col.kind is Kind.DECIMAL and col.name not in short]
     t1 = with_plain_text(t1, {_T + name: _P + name for name in decimals})
     t1 = with_rounding_layers(t1, {_P + name: name for name in decimals})
 
@@ -353,7 +382,9 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
     layer2: dict[str, ir.Value] = {}
     for col in present:
         v = t1[_T + col.name]
-        if col.kind is Kind.DECIMAL:
+        if col.kind is Kind.DECIMAL and col.name in short:
+            layer2[_V + col.name] = ibis.ifelse(v.contains("_"), ibis.null(NUMBER), _parse(v))
+        elif col.kind is Kind.DECIMAL:
             layer2[_V + col.name] = to_decimal_rounded(t1[_P + col.name], rounding_parts(t1, col.name)).value
         elif col.kind is Kind.DATETIME:
             layer2[_V + col.name] = to_datetime(v)
@@ -372,7 +403,9 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str]) -> ir.Table:
     rounded: dict[str, ir.BooleanValue] = {}
     for col in present:
         v, value = t2[_T + col.name], t2[_V + col.name]
-        if col.kind is Kind.DECIMAL:
+        if col.kind is Kind.DECIMAL and col.name in short:
+            problems.append(decimal_problem(col.name, v, v, value, short=True))
+        elif col.kind is Kind.DECIMAL:
             problems.append(decimal_problem(col.name, v, t2[_P + col.name], value, t2[_RL + col.name]))
             rounded[col.name] = t2[_RL + col.name] & value.notnull()
             flags.append(_problem(rounded[col.name], ROUNDED_FLAG + col.name))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import ibis.expr.types as ir
+import sqlglot.expressions as sge
 
 #: A condition on a table, given as a function of the table: `lambda t: t.x == 1`.
 Where = Callable[[ir.Table], ir.BooleanValue]
@@ -87,6 +88,10 @@ class Store(Protocol):
         store's group of staged files, started anew when `first`; the group as a table, so
         that the files of one layout go through the FOCUS rules in one pass. A file `alone`
         in its group is read before any other file is staged: the store need not copy it."""
+
+    def through(self, rows: ir.Table, select: sge.Select) -> ir.Table:
+        """`rows` seen through a SELECT list built with sqlglot (a mapping's), as a table:
+        the engine plans the select once; no SQL text is parsed again on each use."""
 
     def read_usage(self, path: Path, fmt: str, attributes: dict[str, str]) -> ir.Table:
         """A usage file's records as typed columns with their line and raw text."""

@@ -272,6 +272,13 @@ class DuckDBStore:
             self.raw.execute(f"INSERT INTO {duckdb_files.GATHER} BY NAME {sql}", values)
         return self._gathered
 
+    def through(self, rows: ir.Table, select: sge.Select) -> ir.Table:
+        sql, _ = self._sql(rows)
+        self.raw.execute(f"CREATE OR REPLACE TEMP VIEW {duckdb_files.MAPPED_FROM} AS {sql}")
+        mapped = select.from_(duckdb_files.MAPPED_FROM).sql("duckdb")
+        self.raw.execute(f"CREATE OR REPLACE TEMP VIEW {duckdb_files.MAPPED} AS {mapped}")
+        return self.con.table(duckdb_files.MAPPED)
+
     def read_usage(self, path: Path, fmt: str, attributes: dict[str, str]) -> ir.Table:
         return duckdb_files.read_usage(self.con, path, fmt, attributes)
 

@@ -27,6 +27,7 @@ REJECT_SCANS = "cl_reject_scans"
 USAGE_LINES = "cl_usage_lines"
 USAGE = "cl_usage"
 GATHER = "cl_gather"  # staged files of one layout, kept for one pass of the FOCUS rules
+MAPPED_FROM, MAPPED = "cl_mapped_from", "cl_mapped"  # a staged file, and it through a mapping
 
 
 def stage(con: ibis.BaseBackend, path: Path, fmt: str) -> Staged:
@@ -158,7 +159,7 @@ def _stage_parquet(con: ibis.BaseBackend, path: Path) -> Staged:
 def drop_scratch(con: ibis.BaseBackend) -> None:
     """Drop what staging left (views before the tables they read)."""
     drop_either(con, GATHER)
-    for view in (NUMBERED, SRC):
+    for view in (MAPPED, MAPPED_FROM, NUMBERED, SRC):
         con.con.execute(f"DROP VIEW IF EXISTS {view}")
     for name in (STAGE, REJECTS, REJECT_SCANS, USAGE_LINES, USAGE):
         con.con.execute(f"DROP TABLE IF EXISTS {name}")

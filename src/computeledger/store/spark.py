@@ -26,6 +26,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import sqlglot.expressions as sge
 
 from computeledger.errors import LedgerInUse, UsageError
 from computeledger.schema.tables import TABLES
@@ -36,6 +37,7 @@ ROW = "__row"  # the staged row number; the name ingest's FOCUS rules expect
 ENV_MASTER = "COMPUTELEDGER_SPARK_MASTER"
 PARTITIONS = {"charges": "x_ingest_id", "allocations": "rules_version"}
 VISIBLE = "loaded"
+_OPTIMIZER = "org.apache.spark.sql.catalyst.optimizer"
 
 
 def session(master: str | None = None, conf: dict[str, str] | None = None):
@@ -56,6 +58,9 @@ def session(master: str | None = None, conf: dict[str, str] | None = None):
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.ansi.enabled": "false",
         "spark.sql.jsonGenerator.ignoreNullFields": "false",  # JSON keeps null keys, as DuckDB's
+        # the FOCUS rules over a group of files read as a union: pushed into each file's
+        # branch, the (large) projection is planned and compiled once per file
+        "spark.sql.optimizer.excludedRules": f"{_OPTIMIZER}.PushProjectionThroughUnion",
     } | (conf or {})
     for key, value in settings.items():
         builder = builder.config(key, value)
@@ -249,6 +254,11 @@ class SparkStore:
         return self.con.table("cl_gather")
 
     _gathered: Any = None
+
+    def through(self, rows: ir.Table, select: sge.Select) -> ir.Table:
+        self.dataframe(rows).createOrReplaceTempView("cl_mapped_from")
+        self.spark.sql(select.from_("cl_mapped_from").sql("spark")).createOrReplaceTempView("cl_mapped")
+        return self.con.table("cl_mapped")
 
     def read_usage(self, path: Path, fmt: str, attributes: dict[str, str]) -> ir.Table:
         """OpenAI-style usage records (JSONL), each line numbered exactly; OTLP spans and

@@ -21,6 +21,8 @@ from computeledger.forecast.cash import TRAILING, TRENDS, runways
 from computeledger.report import write_report
 from computeledger.report.sections import Options, heading
 
+pytestmark = pytest.mark.slow  # the README's lab, built by its commands
+
 README_LAB = [
     ["synth", "--out", "{lab}", "--months", "6"],
     ["ingest", "{lab}/preliminary/", "{lab}/focus/"],

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from computeledger import open_ledger
 from tests.conftest import totals, write_rows
 
+pytestmark = pytest.mark.slow  # hundreds of ledgers, one per Hypothesis example
+
 HEADER = [
     "BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "BillingAccountId",
     "BillingAccountName", "BillingCurrency", "BillingPeriodStart", "BillingPeriodEnd",

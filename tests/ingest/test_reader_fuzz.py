@@ -11,11 +11,14 @@ import json
 import re
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from computeledger import open_ledger
 from computeledger.shipped import FOCUS_SAMPLE
+
+pytestmark = pytest.mark.slow  # hundreds of ledgers, one per Hypothesis example
 
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)  # \d: 0-9 only
 WHOLE = re.compile(r"[+-]?\d{1,18}", re.ASCII)

@@ -169,6 +169,7 @@ decimal_text = st.builds(
 )
 
 
+@pytest.mark.slow  # a ledger per Hypothesis example
 @settings(max_examples=60)
 @given(st.lists(decimal_text, min_size=1, max_size=30))
 def test_stored_value_plus_residue_is_the_source_value_for_any_text(texts):

@@ -17,7 +17,6 @@ from computeledger.accounting.commitments import commitments
 from computeledger.accounting.credits import credits
 from computeledger.accounting.statement import gather, statement
 from computeledger.cli import app
-from computeledger.errors import UsageError
 from computeledger.forecast.anomalies import anomalies
 from computeledger.forecast.series import history
 from computeledger.ingest.convert import to_parquet
@@ -198,18 +197,62 @@ def test_the_cli_gives_the_same_answer_on_spark(both):
     assert out["duckdb"] == out["spark"] and len(out["spark"]) > 5
 
 
-def test_spark_refuses_what_it_cannot_ingest(both, tmp_path):
+def test_spark_refuses_what_duckdb_refuses(both, tmp_path):
     csv = tmp_path / "bill.csv"
     csv.write_text("BilledCost\n1\n")
+    notfocus = tmp_path / "other.parquet"
+    pq.write_table(pa.table({"a": ["1"], "b": ["2"]}), notfocus)
+    broken = tmp_path / "spans.json"
+    broken.write_text('{"resourceSpans": [')
+    said = {}
+    for backend, path in (("duckdb", tmp_path / "l.duckdb"), ("spark", both["spark"]["path"])):
+        with open_ledger(path, backend=backend) as lg:
+            results = [*lg.ingest([csv]), *lg.ingest([notfocus]), *lg.ingest_usage([broken])]
+            said[backend] = [(r.status, r.message) for r in results]
+    assert said["spark"] == said["duckdb"]
+    assert [status for status, _ in said["spark"]] == ["refused"] * 3
+    assert said["spark"][1][1] == "not a FOCUS file: none of its columns is a FOCUS column (it has a, b)"
+    assert "not readable as otel-spans" in said["spark"][2][1]
     with open_ledger(both["spark"]["path"], backend="spark") as lg:
-        [r] = lg.ingest([csv])
-        assert r.status == "refused"
-        assert r.message == "the Spark ledger ingests Parquet files (convert CSV first)"
-        notfocus = tmp_path / "other.parquet"
-        pq.write_table(pa.table({"a": ["1"], "b": ["2"]}), notfocus)
-        [r] = lg.ingest([notfocus])
-        assert r.message == "not a FOCUS file: none of its columns is a FOCUS column (it has a, b)"
         assert lg.charges.count().to_pyarrow().as_py() == both["spark"]["charges"].num_rows
-        (tmp_path / "spans.json").write_text('{"resourceSpans": []}')
-        with pytest.raises(UsageError, match="on Spark, token usage is read from OpenAI-style JSONL"):
-            lg.ingest_usage([tmp_path / "spans.json"])
+
+
+def test_csv_bills_revenue_cash_and_otlp_load_on_spark_as_on_duckdb(company, tmp_path):
+    """Spark reads what the DuckDB ledger reads, with no conversion (issue 30): CSV bills
+    (a preliminary and a final export of one bill in one call; a file with a line the
+    reader cannot split), revenue and bank CSVs, and OTLP spans. The same results, rows,
+    lines and reasons on both."""
+    out, _ = company
+    prelim = sorted((out / "preliminary").rglob("*.csv"))
+    final = [out / "focus" / p.parent.name / p.name for p in prelim]
+    lines = final[0].read_text(encoding="utf-8").splitlines(keepends=True)
+    damaged = tmp_path / "damaged.csv"
+    damaged.write_text(lines[0] + lines[1] + "a,b,c\n" + "".join(lines[2:6]), encoding="utf-8")
+    got = {}
+    for backend, path in (("duckdb", tmp_path / "l.duckdb"), ("spark", tmp_path / "spark")):
+        with open_ledger(path, backend=backend) as lg:
+            results = lg.ingest(final + prelim) + lg.ingest([damaged])
+            usage = lg.ingest_usage([out / "usage" / "otel"])
+            sales = lg.ingest_revenue([out / "revenue"])
+            banked = lg.ingest_cash([out / "finance"])
+            got[backend] = {
+                "results": [
+                    r.to_dict() | {"started_at": None, "finished_at": None, "batch_id": None} for r in results
+                ],
+                "others": [
+                    (r.format, r.status, r.rows_loaded, r.rows_quarantined, r.message)
+                    for r in usage + sales + banked
+                ],
+                "charges": lg.charges.order_by("x_charge_id").to_pyarrow().to_pylist(),
+                "quarantine": lg.quarantine.order_by(["ingest_id", "source_line"]).to_pyarrow().to_pylist(),
+                "usage": lg.usage.count().to_pyarrow().as_py(),
+            }
+    duck, spark = got["duckdb"], got["spark"]
+    for key in duck:
+        assert spark[key] == duck[key], key
+    aside = [r for r in spark["results"] if r["rows_set_aside"]]
+    assert [r["path"] for r in aside] == [str(p) for p in prelim]  # the final export stands
+    assert [(q["source_line"], q["reason"][:22]) for q in spark["quarantine"]] == [
+        (3, "row cannot be read: Ex")
+    ]
+    assert spark["usage"] > 0 and all(status == "loaded" for _, status, *_ in spark["others"])

@@ -175,7 +175,7 @@ def convert(
     paths: Annotated[list[Path], typer.Argument(help="CSV or CSV.gz bills, or folders of them")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the Parquet files")],
 ) -> None:
-    """CSV bills to Parquet with every column as text, for the Spark ledger."""
+    """CSV bills to Parquet with every column as text, for Spark to read in parallel."""
     from computeledger.ingest.convert import to_parquet
 
     for source, target in to_parquet(paths, out):

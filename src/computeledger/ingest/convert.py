@@ -1,6 +1,7 @@
-"""CSV bills to Parquet, every column as the text the file holds: what the Spark ledger
-ingests. DuckDB reads the CSV (streaming, bounded memory); nothing is typed or rounded,
-so the ledger's FOCUS rules see the same text on either backend."""
+"""CSV bills to Parquet, every column as the text the file holds: what Spark reads in
+parallel (the Spark ledger also takes CSV, read on the driver). DuckDB reads the CSV
+(streaming, bounded memory); nothing is typed or rounded, so the ledger's FOCUS rules see
+the same text on either backend."""
 
 from __future__ import annotations
 

@@ -507,10 +507,10 @@ def _overlapping(store: Store, first: int, last: int, mates: list[int]) -> bool:
     sorted out file by file (`_versions`); parts of one export share none."""
     if first == last and not mates:
         return False
-    charges = store.table("charges")
+    # pending, not table: on Spark the group's rows are not visible until its ingests rows
     ids = [*mates, *range(first, last + 1)]
-    mine = _marks(charges.filter((charges.x_ingest_id >= first) & (charges.x_ingest_id <= last)))
-    theirs = _marks(charges.filter(charges.x_ingest_id.isin(ids)))
+    mine = _marks(store.pending("charges", lambda t: (t.x_ingest_id >= first) & (t.x_ingest_id <= last)))
+    theirs = _marks(store.pending("charges", lambda t: t.x_ingest_id.isin(ids)))
     theirs = theirs.rename(o_key="cl_key", o_res="cl_res", o_start="cl_start", o_id="cl_id")
     hit = mine.inner_join(theirs, [
         mine.cl_key == theirs.o_key, mine.cl_res == theirs.o_res, mine.cl_start == theirs.o_start,
@@ -540,8 +540,8 @@ def _versions(store: Store, ingest_id: int, batch: str) -> tuple[int, int, int |
     if not pairs:
         return 0, 0, None
     keys = sorted({p["key"] for p in pairs})
-    ends = charges.filter(
-        _provider_key(charges).isin(keys) & charges.x_ingest_id.isin([ingest_id, *mate_ids])
+    ends = store.pending(
+        "charges", lambda t: _provider_key(t).isin(keys) & t.x_ingest_id.isin([ingest_id, *mate_ids])
     )
     ends = ends.group_by(key=_provider_key(ends), ingest=ends.x_ingest_id).aggregate(
         end=ends.ChargePeriodEnd.max()
@@ -562,7 +562,7 @@ def _versions(store: Store, ingest_id: int, batch: str) -> tuple[int, int, int |
 
 def _drop(store: Store, where) -> dict[int, int]:
     """Delete the charges `where` holds; the rows gone per ingest."""
-    gone = _gone(store.table("charges"), where)
+    gone = _gone(store.pending("charges", lambda t: t.x_ingest_id.notnull()), where)
     if gone:
         store.delete("charges", where)
     return gone

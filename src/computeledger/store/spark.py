@@ -14,6 +14,7 @@ rows no reader sees. One writer at a time holds the folder's lock file.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import os
 import shutil
@@ -30,6 +31,7 @@ import sqlglot.expressions as sge
 
 from computeledger.errors import LedgerInUse, UsageError
 from computeledger.schema.tables import TABLES
+from computeledger.store import duckdb_files
 from computeledger.store.base import Staged, Unreadable, Where, as_text, literal_path
 
 ROW = "__row"  # the staged row number; the name ingest's FOCUS rules expect
@@ -93,6 +95,7 @@ class SparkStore:
                 self.path(name).mkdir(exist_ok=True)
 
     def close(self) -> None:
+        shutil.rmtree(self.root / ".staged", ignore_errors=True)
         if self._lock is not None:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
@@ -230,9 +233,14 @@ class SparkStore:
 
     # -- files -------------------------------------------------------------------------
     def stage(self, path: Path, fmt: str) -> Staged:
-        """A Parquet bill as text columns with its 0-based row number."""
+        """A Parquet bill as text columns with its 0-based row number; a CSV one as the
+        DuckDB ledger stages it (`_via_duckdb`)."""
+        if fmt in ("csv", "csv.gz"):
+            with _duckdb() as con:
+                staged = duckdb_files.stage(con, path, fmt)
+                return dataclasses.replace(staged, table=self._via_duckdb(con, staged.table, "cl_stage"))
         if fmt != "parquet":
-            raise Unreadable("the Spark ledger ingests Parquet files (convert CSV first)")
+            raise Unreadable(f"the Spark ledger does not read {fmt} files")
         try:
             df = self.spark.read.parquet(literal_path(Path(path).absolute()))  # the JVM has its own cwd
             columns = list(df.columns)
@@ -255,24 +263,45 @@ class SparkStore:
 
     _gathered: Any = None
 
+    def _via_duckdb(self, con: ibis.BaseBackend, rows: ir.Table, view: str) -> ir.Table:
+        """Rows a file read on DuckDB gives (its CSV reader, with the rows it cannot split
+        kept aside, and its JSON reader: the same rows and line numbers on both ledgers),
+        written to a Parquet file under the ledger's `.staged/` (kept until the ledger is
+        closed: Spark reads lazily) and read back as `view`."""
+        target = self.root / ".staged" / f"{uuid.uuid4().hex}.parquet"
+        target.parent.mkdir(exist_ok=True)
+        sql = con.compile(rows)
+        con.con.execute(f"COPY ({sql}) TO {sge.convert(str(target)).sql('duckdb')} (FORMAT parquet)")
+        self.spark.read.parquet(literal_path(target)).createOrReplaceTempView(view)
+        return self.con.table(view)
+
     def through(self, rows: ir.Table, select: sge.Select) -> ir.Table:
         self.dataframe(rows).createOrReplaceTempView("cl_mapped_from")
         self.spark.sql(select.from_("cl_mapped_from").sql("spark")).createOrReplaceTempView("cl_mapped")
         return self.con.table("cl_mapped")
 
     def read_usage(self, path: Path, fmt: str, attributes: dict[str, str]) -> ir.Table:
-        """OpenAI-style usage records (JSONL), each line numbered exactly; OTLP spans and
-        usage CSVs are read on DuckDB."""
+        """OpenAI-style usage records (JSONL), each line numbered exactly; an OTLP export
+        (one JSON document) as the DuckDB ledger reads it (`_via_duckdb`)."""
         if fmt != "openai-usage":
-            raise UsageError(
-                "on Spark, token usage is read from OpenAI-style JSONL; load OTLP spans and usage CSV "
-                "on the DuckDB ledger"
-            )
+            with _duckdb() as con:
+                records = duckdb_files.read_usage(con, path, fmt, attributes)
+                return self._via_duckdb(con, records, "cl_read_usage")
         lines = self.spark.sparkContext.textFile(literal_path(Path(path).absolute())).zipWithIndex()
         df = self.spark.createDataFrame(lines.map(lambda p: (p[1] + 1, p[0])), "line long, j string")
         df.createOrReplaceTempView("cl_read_usage_lines")
         self.spark.sql(_OPENAI_SQL).createOrReplaceTempView("cl_read_usage")
         return self.con.table("cl_read_usage")
+
+
+@contextmanager
+def _duckdb() -> Iterator[ibis.BaseBackend]:
+    """An in-memory DuckDB session, for reading a file as the DuckDB ledger does."""
+    con = ibis.duckdb.connect()
+    try:
+        yield con
+    finally:
+        con.disconnect()
 
 
 def _field(path: str) -> str:

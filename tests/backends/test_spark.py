@@ -223,7 +223,7 @@ def test_csv_bills_revenue_cash_and_otlp_load_on_spark_as_on_duckdb(company, tmp
     reader cannot split), revenue and bank CSVs, and OTLP spans. The same results, rows,
     lines and reasons on both."""
     out, _ = company
-    prelim = sorted((out / "preliminary").rglob("*.csv"))
+    prelim = sorted((out / "preliminary").rglob("*.csv"))[:2]  # two providers: Spark is slow
     final = [out / "focus" / p.parent.name / p.name for p in prelim]
     lines = final[0].read_text(encoding="utf-8").splitlines(keepends=True)
     damaged = tmp_path / "damaged.csv"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -106,6 +107,15 @@ COPY (SELECT '2024-09-01T00:00:00Z' AS BillingPeriodStart, '2024-10-01T00:00:00Z
 """
 
 
+def _ingest_killed_while_writing(path: Path, ledger_path: Path) -> None:
+    """`computeledger ingest path` in its own process, killed while it writes."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "computeledger", "ingest", str(path), "--ledger", str(ledger_path)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    _kill_while_writing(proc, ledger_path)
+
+
 def _kill_while_writing(proc: subprocess.Popen, ledger_path) -> None:
     """Kill the ingest once its rows are being written (DuckDB writes big inserts ahead)."""
     wal = ledger_path.with_name(ledger_path.name + ".wal")
@@ -132,11 +142,7 @@ def test_killed_ingest_leaves_the_ledger_as_it_was(tmp_path, sample):
         before = totals(lg)
     big = tmp_path / "big.csv"
     duckdb.execute(GENERATE.replace("{path}", str(big)), [800_000])
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "computeledger", "ingest", str(big), "--ledger", str(ledger_path)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    _kill_while_writing(proc, ledger_path)
+    _ingest_killed_while_writing(big, ledger_path)
     with open_ledger(ledger_path) as lg:
         assert totals(lg) == before
         assert lg.charges.count().execute() == 1000
@@ -161,11 +167,7 @@ def test_a_killed_call_of_many_files_leaves_each_file_wholly_in_or_out(tmp_path,
             "'row ' || i AS ChargeDescription", f"'part {i} row ' || i AS ChargeDescription"
         )
         duckdb.execute(query, [250_000])
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "computeledger", "ingest", str(parts), "--ledger", str(ledger_path)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    _kill_while_writing(proc, ledger_path)
+    _ingest_killed_while_writing(parts, ledger_path)
     with open_ledger(ledger_path) as lg:
         assert totals(lg) == before
         assert lg.ingests.count().execute() == 1

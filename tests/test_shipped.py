@@ -19,9 +19,13 @@ def test_names_find_the_shipped_files_and_paths_win(tmp_path):
     mine = tmp_path / "synth-lab"
     mine.write_text("# mine")
     assert find(mine, "rules") == mine
-    with pytest.raises(UsageError, match="shipped: gpu-cloud-invoice, stripe-invoice-lines"):
+    with pytest.raises(
+        UsageError,
+        match="shipped: aws-cur, azure-cost-details, azure-cost-details-amortized, gpu-cloud-invoice, "
+        "oci-cost-report, stripe-invoice-lines",
+    ):
         find("stripe", "mappings")
-    kinds = {"rules", "mappings", "examples", "company", "measurements", "reports"}
+    kinds = {"rules", "mappings", "examples", "company", "measurements", "reports", "exports"}
     assert {k for k, _, _ in shipped()} == kinds
 
 

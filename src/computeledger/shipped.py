@@ -25,8 +25,9 @@ KINDS = {
     "company": DATA,
     "measurements": DATA / "capacity" / "measurements",
     "reports": DATA / "reports",  # API responses as returned, to try `ingest` and `ingest-usage` on
+    "exports": DATA / "exports",  # native cloud cost exports (AWS CUR, Azure EA, OCI), to try `ingest` on
 }
-_SUFFIXES = (".toml", ".yaml", ".yml", ".csv", ".json")
+_SUFFIXES = (".toml", ".yaml", ".yml", ".csv.gz", ".csv", ".json")
 
 
 def name_of(path: Path | str) -> str:
@@ -48,7 +49,7 @@ def shipped(kind: str | None = None) -> list[tuple[str, str, Path]]:
             continue
         pattern = "synth_company.toml" if k == "company" else "*"
         for p in sorted(folder.glob(pattern)):
-            if p.is_file() and p.suffix in _SUFFIXES:
+            if p.is_file() and p.name.lower().endswith(_SUFFIXES):
                 out.append((k, name_of(p), p))
     return out
 

@@ -7,9 +7,7 @@ import gzip
 import shutil
 from decimal import Decimal
 
-import pytest
-
-from tests.conftest import NATIVE, SPEC, decimal_sum, read_rows, shared, totals, write_rows
+from tests.conftest import SPEC, decimal_sum, read_rows, shared, totals, write_rows
 
 
 def damage(sample, tmp_path, edits: dict[int, dict[str, str]], name="damaged.csv"):
@@ -97,24 +95,6 @@ def test_missing_mandatory_column_refused_naming_it(ledger, sample, tmp_path):
     assert r.status == "refused"
     assert r.message == "missing mandatory FOCUS columns: BilledCost"
     assert ledger.charges.count().execute() == 0
-
-
-@pytest.mark.parametrize(
-    "native",
-    [
-        "aws/sample-anonymous-aws-export-dataset.csv.gz",
-        "azure/sample-anonymous-ea-export-dataset.csv",
-        "oci/reports_cost-csv_0000000030000269.redacted.csv.gz",
-    ],
-)
-def test_native_exports_are_refused(ledger, sample, native):
-    ledger.ingest([sample])
-    before = ledger.charges.count().execute()
-    [r] = ledger.ingest([shared(NATIVE / native)])
-    assert r.status == "refused"
-    assert r.message.startswith(("not a FOCUS file", "missing mandatory FOCUS columns"))
-    assert ledger.charges.count().execute() == before
-    assert ledger.ingests.filter(ledger.ingests.status == "refused").count().execute() == 1
 
 
 def test_not_csv_at_all_is_refused(ledger, tmp_path):

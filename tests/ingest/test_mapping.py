@@ -114,7 +114,20 @@ def test_file_lacking_a_mapped_column_is_refused(ledger, tmp_path):
         ('[expressions]\nBilledCost = "a +"', "cannot parse"),
         ('[constants]\nBilledCost = "1"\n[columns]\nBilledCost = "x"', "already set in [constants]"),
         ('[sql]\nx = "drop table charges"', "unknown section(s) sql"),
-        ('[values.PricingUnit]\nhr = "Hours"', "[values.PricingUnit]: value maps apply to columns"),
+        (
+            '[values.PricingUnit]\nhr = "Hours"',
+            "[values.PricingUnit]: value maps apply to [columns] and [expressions]",
+        ),
+        (
+            '[columns]\nServiceName = "s"\n[defaults]\nServiceName = "x"',
+            "[defaults] ServiceName: defaults apply",
+        ),
+        ('[columns]\nServiceName = "s"\n[source]\noptional = ["t"]', "[source] t: the mapping does not read"),
+        ('[columns]\nServiceName = "s"\n[source]\nnames = "camel"', "names = 'camel'"),
+        ('[columns]\nServiceName = "s"\n[source]\nsql = "x"', "[source] takes names, optional and one_of"),
+        ('[columns]\nChargePeriodEnd = "d"\n[dates]\nChargePeriodEnd = "eval"', "use one of day_after"),
+        ('[columns]\nServiceName = "s"\n[dates]\nChargePeriodEnd = "day_after"', "not set in [columns]"),
+        ('[columns]\nServiceName = "s"\n[detect]\ncolumns = "s"', "[detect] takes columns"),
     ],
 )
 def test_mapping_errors_name_the_entry(tmp_path, toml, message):
@@ -223,3 +236,94 @@ def test_mapped_products_are_exact_or_quarantined(tmp_path_factory, pairs):
         else:
             assert "beyond 18 places or 20 digits: instance_hours * rate_usd" in held[i + 2]
             assert places(h) > 9 or places(r) > 9
+
+
+OWN = """
+name = "own-export"
+[source]
+names = "snake"
+optional = ["resource_tag"]
+one_of = [["description", "service"]]
+[constants]
+ServiceProviderName = "Acme"
+InvoiceIssuerName = "Acme"
+BillingAccountName = ""
+BillingCurrency = "USD"
+ChargeCategory = "Usage"
+ChargeClass = ""
+PricingUnit = "Hours"
+ServiceName = "GPU"
+BillingPeriodStart = "2025-03-01"
+BillingPeriodEnd = "2025-04-01"
+[columns]
+BillingAccountId = "account_id"
+ChargePeriodStart = "day"
+ChargePeriodEnd = "day"
+ServiceCategory = "service"
+PricingQuantity = "hours"
+ResourceId = "resource_tag"
+[expressions]
+BilledCost = "hours * rate"
+EffectiveCost = "hours * rate"
+ContractedCost = "hours * rate"
+ListCost = "hours * rate"
+ChargeDescription = "COALESCE(description, service)"
+[dates]
+ChargePeriodEnd = "day_after"
+[defaults]
+ServiceCategory = "Other"
+[values.ServiceCategory]
+gpu = "Compute"
+"""
+
+
+def test_a_mapping_matches_snake_names_reads_absent_optional_columns_and_moves_dates(ledger, tmp_path):
+    """[source] names = "snake" matches AccountId to account_id; an optional column the
+    file lacks reads as empty; [defaults] catches what a value map lacks, empty included;
+    [dates] day_after ends a day the source gives as included; E notation in an operand is
+    written out digit for digit."""
+    mapping = tmp_path / "own.toml"
+    mapping.write_text(OWN)
+    bill = tmp_path / "bill.csv"
+    bill.write_text(
+        "AccountId,Day,Hours,Rate,Service\n"
+        "A1,03/05/2025,1.5E-3,2,gpu\n"
+        "A1,03/06/2025,2,0.25,storage\n"
+        "A1,03/07/2025,1,3,\n"
+    )
+    [r] = ledger.ingest([bill], mapping=mapping)
+    assert (r.status, r.rows_loaded, r.rows_quarantined) == ("loaded", 3, 0), r.message
+    rows = ledger.charges.order_by("x_source_line").to_pyarrow().to_pylist()
+    assert [x["BilledCost"] for x in rows] == [Decimal("0.0030"), Decimal("0.50"), Decimal("3")]
+    assert [x["ServiceCategory"] for x in rows] == ["Compute", "Other", "Other"]
+    assert [str(x["ChargePeriodEnd"]) for x in rows] == [
+        "2025-03-06 00:00:00", "2025-03-07 00:00:00", "2025-03-08 00:00:00",
+    ]  # fmt: skip
+    assert [x["ResourceId"] for x in rows] == [None] * 3
+    assert '"x_Hours":"1.5E-3"' not in rows[0]["x_extensions"]  # the operand as read: written out
+    assert "x_resource_tag" not in rows[0]["x_extensions"]  # absent columns are not invented
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (
+            "AccountId,account_id,Day,Hours,Rate,Service",
+            "columns 'AccountId' and 'account_id' are one column",
+        ),
+        (
+            "AccountId,Day,Hours,Rate",
+            "needs one of these columns, and the file has none: description, service",
+        ),
+        ("AccountId,Hours,Rate,Service", "names column(s) the file lacks: day"),
+    ],
+)
+def test_a_file_the_mapping_cannot_read_is_refused_naming_the_columns(ledger, tmp_path, header, message):
+    mapping = tmp_path / "own.toml"
+    mapping.write_text(OWN)
+    bill = tmp_path / "bill.csv"
+    bill.write_text(header + "\n" + ",".join("1" for _ in header.split(",")) + "\n")
+    [r] = ledger.ingest([bill], mapping=mapping)
+    assert r.status == "refused"
+    assert message in r.message
+    assert ledger.charges.count().to_pyarrow().as_py() == 0

@@ -14,6 +14,7 @@ from computeledger import output
 from computeledger.cli.common import FormatOpt, LedgerOpt, backend, check_format, console, opened, progress
 from computeledger.errors import UsageError
 from computeledger.ingest.files import discover
+from computeledger.shipped import name_of
 
 
 def ingest(
@@ -77,15 +78,16 @@ def ingest_line(r) -> str:
         return f"[red]refused[/red]  {path}: {escape(r.message or '')}"
     if r.status == "duplicate":
         return f"[yellow]duplicate[/yellow] {path}: {escape(r.message or '')}"
+    read_as = f"through the mapping {escape(name_of(r.mapping))}" if r.mapping else f"FOCUS {r.focus_version}"
     text = (
-        f"[green]loaded[/green]   {path}: FOCUS {r.focus_version}, {r.rows_read} rows read, "
+        f"[green]loaded[/green]   {path}: {read_as}, {r.rows_read} rows read, "
         f"{r.rows_loaded} loaded, {r.rows_quarantined} quarantined"
     )
     if r.rows_replaced:
         text += f", replaced {r.rows_replaced} rows of an earlier export"
     if r.rows_set_aside:
         text += f"; {escape(r.message or '')}"
-    if r.version_evidence:
+    if r.version_evidence and not r.mapping:
         text += f"\n           version: {escape(r.version_evidence)}"
     for column, got in sorted(r.rounding.items()):
         text += (f"\n           rounded past the 18th decimal: {column} on {got['rows']} row(s), "
@@ -239,6 +241,22 @@ def charges(
     output.render(table, fmt, console, title="Charges (every column of one: computeledger explain ID)")
 
 
+def _use(kind: str, name: str, path: Path) -> str:
+    """The command a shipped file of `kind` is for."""
+    if kind == "mappings":
+        return _mapping_use(name, path)
+    if kind == "examples":
+        return f"figures check {name}" if name.startswith("openai") else f"capacity fleet {name}"
+    if kind == "reports":
+        return ("ingest" if "cost" in name else "ingest-usage") + f" FOLDER/{path.name}"
+    return {
+        "rules": f"allocate --rules {name}",
+        "company": f"synth --config {name}",
+        "measurements": f"capacity calibrate {name} --out calibration.csv",
+        "exports": f"ingest FOLDER/{path.name}",
+    }[kind]
+
+
 def _mapping_use(name: str, path: Path) -> str:
     """The command a shipped mapping is for: its `kind` names revenue or cash tables."""
     import re
@@ -279,13 +297,7 @@ def examples(
                 shutil.copy(path, copy / path.name)
         except OSError as exc:
             raise UsageError(f"--copy {copy}: cannot write there: {exc.strerror}") from None
-    rows = [{"kind": k, "name": n, "file": p.name,
-             "use": {"rules": f"allocate --rules {n}", "mappings": _mapping_use(n, p),
-                     "examples": f"figures check {n}" if n.startswith("openai") else f"capacity fleet {n}",
-                     "company": f"synth --config {n}",
-                     "measurements": f"capacity calibrate {n} --out calibration.csv",
-                     "reports": ("ingest" if "cost" in n else "ingest-usage") + f" FOLDER/{p.name}"}[k]}
-            for k, n, p in files]  # fmt: skip
+    rows = [{"kind": k, "name": n, "file": p.name, "use": _use(k, n, p)} for k, n, p in files]
     table = output.from_rows(rows, ["kind", "name", "file", "use"])
     output.render(table, fmt, console, title="Shipped files")
     if copy is not None and fmt == "table":

@@ -31,7 +31,7 @@ import pyarrow as pa
 from computeledger.ingest.api_reports import COST_COLUMNS, COST_FORMATS, NotAReport, cost_rows, sniff
 from computeledger.ingest.files import discover, encoding_problem, file_format, fingerprint, path_text
 from computeledger.ingest.lines import LINE_COLUMN, ROW_COLUMN, line_map, record_lines, reject_line
-from computeledger.ingest.mapping import Mapping, MappingMismatch, apply_mapping
+from computeledger.ingest.mapping import Mapping, MappingMismatch, apply_mapping, detect
 from computeledger.ingest.normalize import (
     FILE,
     PATH,
@@ -170,10 +170,11 @@ def _ready(
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = pool.submit(fingerprint, path, fmt)
             try:
-                staged, header_map = _prepare(store, path, fmt, result, mapping)
+                staged, header_map, mapping = _prepare(store, path, fmt, result, mapping)
             finally:
                 fp = pending.result()
                 result.sha256 = fp.sha256
+        mapping_sha = result.mapping_sha256
         if flush is not None and any(g.result.sha256 == fp.sha256 for g in group):
             flush()
         earlier = _earlier(store, fp.sha256, mapping_sha)
@@ -233,9 +234,18 @@ def _staged_report(path: Path, fmt: str) -> Staged:
 
 def _prepare(
     store: Store, path: Path, fmt: str, result: FileResult, mapping: Mapping | None = None
-) -> tuple[Staged, dict[str, str]]:
-    """Stage the file (through its mapping, if any) and map its columns; refuse it if it is not FOCUS."""
+) -> tuple[Staged, dict[str, str], Mapping | None]:
+    """Stage the file (through its mapping, if any) and map its columns; refuse it if it is
+    not FOCUS. A file named with no mapping whose columns are a native cloud export's
+    (`mapping.detect`) is read through that export's shipped mapping, recorded on its
+    result."""
     staged = stage_through(store, path, fmt, mapping)
+    if mapping is None and fmt not in COST_FORMATS and (native := detect(staged.columns)) is not None:
+        try:
+            staged = apply_mapping(store, staged, native)
+        except MappingMismatch as exc:
+            raise Refused(str(exc)) from exc
+        mapping, result.mapping, result.mapping_sha256 = native, native.path, native.sha256
     if len(staged.columns) > MAX_COLUMNS:
         raise Refused(
             f"{len(staged.columns):,} columns: a bill is read with at most {MAX_COLUMNS:,} "
@@ -258,7 +268,7 @@ def _prepare(
             "the header names a FOCUS column more than once (which one holds the value is unknown): "
             + ", ".join(re.sub(r"_\d+$", "", c) for c in twice)
         )
-    return staged, header_map
+    return staged, header_map, mapping
 
 
 _METADATA_LIMIT = 1 << 20  # a metadata file larger than this is no export's manifest
@@ -433,6 +443,7 @@ def _settle(store: Store, group: list[_Ready], first: int, batch: str, strict: b
             "charges", lambda t: (t.x_ingest_id >= first) & (t.x_ingest_id <= last) & (t.x_charge_id < 0)
         )
     others = _other_batches(store, batch)
+    stood, replaced_mapped = _focus_stands(store, group, first, batch)
     overlap = _overlapping(store, first, last, _mates(store, batch))
     for k, g in enumerate(group):
         result, ingest_id = g.result, first + k
@@ -454,9 +465,17 @@ def _settle(store: Store, group: list[_Ready], first: int, batch: str, strict: b
             result.rounding = residue_totals(own.filter(own.x_charge_id >= 0), rounded_columns)
         if result.rows_quarantined:
             result.reasons = _reason_counts(store, ingest_id)
+        if ingest_id in stood:
+            result.rows_set_aside, stands = stood[ingest_id]
+            result.message = (
+                f"{result.rows_set_aside} row(s) set aside: ingest #{stands} of this call is a FOCUS export "
+                "of the same bill (same provider, billing account and billing period) and stands over this "
+                "file, read through a mapping"
+            )
+        result.rows_replaced = replaced_mapped.get(ingest_id, 0)
         if others:
             new = store.pending("charges", lambda t, i=ingest_id: t.x_ingest_id == i)
-            result.rows_replaced = _supersede(store, new, ingest_id, others)
+            result.rows_replaced += _supersede(store, new, ingest_id, others)
         if overlap:
             replaced, aside, stands = _versions(store, ingest_id, batch)
             result.rows_replaced += replaced
@@ -470,6 +489,49 @@ def _settle(store: Store, group: list[_Ready], first: int, batch: str, strict: b
             _record(store, result, batch, g.started)
     if not overlap:
         _record_all(store, [(g.result, g.started) for g in group], batch)
+
+
+def _focus_stands(
+    store: Store, group: list[_Ready], first: int, batch: str
+) -> tuple[dict[int, tuple[int, int]], dict[int, int]]:
+    """Mixed estates: in one call, a FOCUS export and an export read through a mapping
+    (a native CUR, Azure or OCI export; an invoice) of one bill (same provider, billing
+    account and billing period) are two versions of it, and the FOCUS export stands: the
+    mapped file's rows of that bill are set aside, whatever the order of the files.
+    Returns, for the mapped files of this group, ingest id -> (rows set aside, the FOCUS
+    ingest standing); and for the FOCUS files of this group, the rows they replaced of
+    mapped files of earlier groups of the call (marked superseded at once)."""
+    ingests = store.table("ingests")
+    mates = ingests.filter((ingests.batch_id == batch) & (ingests.status == "loaded"))
+    mates = mates.select("ingest_id", "mapping_sha256").to_pyarrow().to_pylist()
+    mapped = [first + k for k, g in enumerate(group) if g.mapping is not None]
+    mapped += [m["ingest_id"] for m in mates if m["mapping_sha256"] is not None]
+    focus = [first + k for k, g in enumerate(group) if g.mapping is None]
+    focus += [m["ingest_id"] for m in mates if m["mapping_sha256"] is None]
+    if not mapped or not focus:
+        return {}, {}
+    ours = store.pending("charges", lambda t: t.x_ingest_id.isin(focus))
+    keys = ours.group_by(cl_key=_provider_key(ours)).aggregate(by=ours.x_ingest_id.min())
+    stands = {r["cl_key"]: r["by"] for r in keys.to_pyarrow().to_pylist() if r["cl_key"] is not None}
+    if not stands:
+        return {}, {}
+    theirs = store.pending("charges", lambda t: t.x_ingest_id.isin(mapped))
+    hit = theirs.filter(_provider_key(theirs).isin(list(stands)))
+    hit = hit.group_by(x_ingest_id=hit.x_ingest_id, cl_key=_provider_key(hit)).aggregate(n=hit.count())
+    found = hit.to_pyarrow().to_pylist()
+    if not found:
+        return {}, {}
+    _drop(store, lambda t: t.x_ingest_id.isin(mapped) & _provider_key(t).isin(list(stands)))
+    out: dict[int, tuple[int, int]] = {}
+    for r in found:
+        n, by = out.get(r["x_ingest_id"], (0, stands[r["cl_key"]]))
+        out[r["x_ingest_id"]] = (n + r["n"], by)
+    replaced: dict[int, int] = {}
+    for i, (n, by) in out.items():
+        if i < first:  # already recorded: its ingests row says superseded, the FOCUS file replaced it
+            _mark(store, {i: n}, by)
+            replaced[by] = replaced.get(by, 0) + n
+    return {i: v for i, v in out.items() if i >= first}, replaced
 
 
 def _other_batches(store: Store, batch: str) -> list[int]:

@@ -6,13 +6,23 @@ name = "gpu-cloud-invoice"
 ServiceProviderName = "CoreWeave"
 [columns]              # FOCUS column = source column
 BillingAccountId = "account_id"
-[values.PricingUnit]   # source value = FOCUS value (for a column of [columns])
+[values.PricingUnit]   # source value = FOCUS value (of a column or an expression)
 hr = "Hours"
 [expressions]          # FOCUS column = expression over source columns
 BilledCost = "gpu_hours * rate_usd"
 x_GpuCount = "gpu_count(instance_type)"
 [gpu]
 catalog = "my_gpus.csv"   # optional: extends the built-in GPU catalogue
+[defaults]             # for a value-mapped column: what a value the map lacks (or empty) becomes
+ServiceCategory = "Other"
+[source]
+names = "snake"        # match the file's columns by their snake_case form (see `snake`)
+optional = ["tags"]    # columns a file may lack: read as empty
+one_of = [["cost", "cost_in_billing_currency"]]  # at least one of each list is present
+[dates]                # a date column's value, moved: day_after (the source gives the last
+ChargePeriodEnd = "day_after"  # day included), month_start, next_month_start
+[detect]               # a file whose columns include all these is read by this mapping
+columns = ["bill_payer_account_id", "line_item_line_item_type"]  # when no other is named
 ```
 
 The mapping is data: expressions are parsed by sqlglot and may only use columns of the
@@ -24,12 +34,15 @@ then go through the same FOCUS rules, quarantine and transaction as a FOCUS file
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import ibis
+import ibis.expr.types as ir
 import sqlglot
 import sqlglot.expressions as sge
 
@@ -47,7 +60,7 @@ _NODES = (
     sge.Add, sge.Sub, sge.Mul, sge.Div, sge.DPipe, sge.Case, sge.If, sge.EQ, sge.NEQ, sge.GT,
     sge.GTE, sge.LT, sge.LTE, sge.And, sge.Or, sge.Not, sge.Is, sge.In, sge.Coalesce,
     sge.Nullif, sge.Upper, sge.Lower, sge.Trim, sge.Concat, sge.Abs, sge.Round, sge.Substring,
-    sge.Length, sge.Greatest, sge.Least, sge.Anonymous, sge.Tuple,
+    sge.Length, sge.Greatest, sge.Least, sge.Anonymous, sge.Tuple, sge.Like,
 )  # fmt: skip
 _ARITHMETIC = (sge.Add, sge.Sub, sge.Mul, sge.Div, sge.Neg)
 _LOOKUPS = {"GPU_COUNT": "gpus", "GPU_MODEL": "gpu_model"}
@@ -64,6 +77,12 @@ class Mapping:
     expressions: dict[str, sge.Expression] = field(default_factory=dict)
     gpu_catalog: Path | None = None
     kind: str | None = None  # None: a bill (FOCUS targets); else the table kind it maps to
+    defaults: dict[str, str] = field(default_factory=dict)
+    names: str = "exact"  # or "snake": the file's columns are matched by `snake(name)`
+    optional: set[str] = field(default_factory=set)
+    one_of: list[list[str]] = field(default_factory=list)
+    detect: list[str] = field(default_factory=list)
+    dates: dict[str, str] = field(default_factory=dict)
 
     def source_columns(self) -> set[str]:
         used = set(self.columns.values())
@@ -89,7 +108,19 @@ def load_mapping(path: str | Path, targets: dict[str, set[str]] | None = None) -
         raise UsageError(f"{path}: not a TOML mapping: {exc}") from exc
     except RecursionError as exc:
         raise UsageError(f"{path}: not a TOML mapping: nested too deeply") from exc
-    known = {"name", "kind", "constants", "columns", "values", "expressions", "gpu"}
+    known = {
+        "name",
+        "kind",
+        "constants",
+        "columns",
+        "values",
+        "expressions",
+        "gpu",
+        "defaults",
+        "source",
+        "detect",
+        "dates",
+    }
     extra = set(doc) - known
     if extra:
         raise UsageError(
@@ -129,11 +160,14 @@ def load_mapping(path: str | Path, targets: dict[str, set[str]] | None = None) -
         raise UsageError(f"{path}: [values] must be a table of [values.COLUMN] tables")
     for target, table in doc.get("values", {}).items():
         where = f"{path}: [values.{target}]"
-        if target not in m.columns:
-            raise UsageError(f"{where}: value maps apply to columns of [columns]; {target} is not one")
+        if target not in m.columns and target not in m.expressions:
+            raise UsageError(
+                f"{where}: value maps apply to [columns] and [expressions]; {target} is in neither"
+            )
         if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
             raise UsageError(f"{where}: must map source values to FOCUS values, as text")
         m.values[target] = dict(table)
+    _source_sections(m, doc, path)
     gpu = doc.get("gpu", {})
     if not isinstance(gpu, dict):
         raise UsageError(f"{path}: [gpu] must be a table")
@@ -146,6 +180,148 @@ def load_mapping(path: str | Path, targets: dict[str, set[str]] | None = None) -
         raise UsageError(f"{path}: the mapping maps nothing: give [columns], [expressions] or [constants]")
     _dry_run(m, path)
     return m
+
+
+def _source_sections(m: Mapping, doc: dict, path: Path) -> None:
+    """[defaults], [source] and [detect], checked; every error names the file and entry."""
+    defaults = doc.get("defaults", {})
+    if not isinstance(defaults, dict):
+        raise UsageError(f"{path}: [defaults] must be a table of 'Column = \"value\"' entries")
+    for target, value in defaults.items():
+        if target not in m.values:
+            raise UsageError(f"{path}: [defaults] {target}: defaults apply to columns with [values.{target}]")
+        if not isinstance(value, str):
+            raise UsageError(f"{path}: [defaults] {target}: must be a string, not {value!r}")
+        m.defaults[target] = value
+    source = doc.get("source", {})
+    if not isinstance(source, dict) or set(source) - {"names", "optional", "one_of"}:
+        raise UsageError(f"{path}: [source] takes names, optional and one_of")
+    names = source.get("names", "exact")
+    if names not in ("exact", "snake"):
+        raise UsageError(f'{path}: [source] names = {names!r}: use "exact" or "snake"')
+    m.names = names
+    used = m.source_columns()
+    optional = source.get("optional", [])
+    if not _texts(optional):
+        raise UsageError(f"{path}: [source] optional must be a list of column names")
+    m.optional = set(optional)
+    one_of = source.get("one_of", [])
+    if not isinstance(one_of, list) or not all(_texts(group) and group for group in one_of):
+        raise UsageError(f"{path}: [source] one_of must be a list of lists of column names")
+    m.one_of = [list(group) for group in one_of]
+    for name in sorted(m.optional | {c for group in m.one_of for c in group}):
+        if name not in used:
+            raise UsageError(f"{path}: [source] {name}: the mapping does not read this column")
+    dates = doc.get("dates", {})
+    if not isinstance(dates, dict):
+        raise UsageError(f"{path}: [dates] must be a table of 'Column = \"rule\"' entries")
+    for target, rule in dates.items():
+        if rule not in DATE_RULES:
+            raise UsageError(f"{path}: [dates] {target} = {rule!r}: use one of {', '.join(DATE_RULES)}")
+        if target not in m.columns and target not in m.expressions:
+            raise UsageError(f"{path}: [dates] {target}: not set in [columns] or [expressions]")
+        m.dates[target] = rule
+    detect = doc.get("detect", {})
+    if not isinstance(detect, dict) or set(detect) - {"columns"} or not _texts(detect.get("columns", [])):
+        raise UsageError(f"{path}: [detect] takes columns, a list of column names")
+    m.detect = list(detect.get("columns", []))
+
+
+#: How [dates] moves a date: from the parsed value to the value FOCUS wants.
+DATE_RULES = ("day_after", "month_start", "next_month_start")
+
+
+def _moved(v: ir.StringValue, rule: str) -> ir.StringValue:
+    """A date's text moved by a [dates] rule, as ISO 8601 in UTC; text the FOCUS rules
+    cannot read as a date is left as it is (they then refuse its row, naming it)."""
+    from computeledger.ingest.normalize import to_datetime
+
+    ts = to_datetime(v)
+    if rule == "day_after":
+        moved = ts + ibis.interval(days=1)
+    elif rule == "month_start":
+        moved = ts.truncate("M")
+    else:
+        moved = ts.truncate("M") + ibis.interval(months=1)
+    return ibis.ifelse(ts.notnull(), moved.strftime("%Y-%m-%dT%H:%M:%SZ"), v)
+
+
+def _texts(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and v for v in value)
+
+
+def snake(name: str) -> str:
+    """A column name in snake_case, the way AWS spells CUR columns in Athena and CUR 2.0
+    (`lineItem/UnblendedCost` -> line_item_unblended_cost, `savingsPlan/SavingsPlanARN`
+    -> savings_plan_savings_plan_a_r_n) and Azure's EA and MCA spellings meet
+    (`CostInBillingCurrency`, `costInBillingCurrency` -> cost_in_billing_currency)."""
+    text = re.sub(r"(?<!^)(?=[A-Z])", "_", name.strip())
+    return re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_")
+
+
+def resolve(mapping: Mapping, columns: list[str]) -> tuple[Mapping, list[str]]:
+    """The mapping with its source names spelt as the file spells them, and the optional
+    columns the file lacks (to be read as empty). Refuses (MappingMismatch) a file lacking
+    a required column, or none of a `one_of` list, or, under snake names, with two columns
+    of one snake name."""
+    if mapping.names == "snake":
+        spelt: dict[str, str] = {}
+        for c in columns:
+            key = snake(c)
+            if key in spelt:
+                raise MappingMismatch(
+                    f"mapping {mapping.name}: columns {spelt[key]!r} and {c!r} are one column to it ({key})"
+                )
+            spelt[key] = c
+        rename = {name: spelt.get(snake(name), name) for name in mapping.source_columns()}
+    else:
+        rename = {name: name for name in mapping.source_columns()}
+    have = set(columns)
+    for group in mapping.one_of:
+        if not any(rename[c] in have for c in group):
+            raise MappingMismatch(
+                f"mapping {mapping.name} ({mapping.path}) needs one of these columns, and the file has none: "
+                + ", ".join(group)
+            )
+    absent = sorted(
+        name for name, spelt_as in rename.items()
+        if spelt_as not in have and (name in mapping.optional or any(name in g for g in mapping.one_of))
+    )  # fmt: skip
+    if not any(rename[n] != n for n in rename):
+        return mapping, absent
+
+    def renamed(node: sge.Expression) -> sge.Expression:
+        if isinstance(node, sge.Column):
+            return sge.column(rename.get(node.name, node.name), quoted=True)
+        return node
+
+    out = replace(
+        mapping,
+        columns={t: rename[s] for t, s in mapping.columns.items()},
+        expressions={t: e.copy().transform(renamed) for t, e in mapping.expressions.items()},
+        optional={rename[n] for n in mapping.optional},
+        one_of=[[rename[n] for n in g] for g in mapping.one_of],
+    )
+    return out, absent
+
+
+def detect(columns: list[str]) -> Mapping | None:
+    """The shipped mapping whose [detect] columns the file has (native cloud exports: AWS
+    CUR, Azure cost details, OCI cost reports), or None."""
+    keys = {snake(c) for c in columns}
+    for m in native_mappings():
+        if all(snake(c) in keys for c in m.detect):
+            return m
+    return None
+
+
+@functools.cache
+def native_mappings() -> tuple[Mapping, ...]:
+    """The shipped mappings that say how to recognise their files ([detect])."""
+    from computeledger.shipped import shipped
+
+    paths = [p for _, _, p in shipped("mappings") if "\n[detect]" in p.read_text(encoding="utf-8")]
+    return tuple(load_mapping(p) for p in paths)
 
 
 def _dry_run(m: Mapping, path) -> None:
@@ -244,9 +420,12 @@ def _power_of_ten(node: sge.Expression) -> int | None:
     return len(text) - 1 if len(text) <= 19 else None
 
 
-def mapped_select(mapping: Mapping, columns: list[str], scales: dict[str, int], row: str) -> sge.Select:
+def mapped_select(
+    mapping: Mapping, columns: list[str], scales: dict[str, int], row: str, own: list[str] | None = None
+) -> sge.Select:
     """SELECT over the staged file giving FOCUS-named text columns, then the file's own
-    columns as x_ extensions. `scales`: fractional digits of each numeric operand."""
+    columns (`own`, default `columns`) as x_ extensions. `scales`: fractional digits of
+    each numeric operand."""
     missing = sorted(mapping.source_columns() - set(columns))
     if missing:
         raise MappingMismatch(
@@ -260,18 +439,13 @@ def mapped_select(mapping: Mapping, columns: list[str], scales: dict[str, int], 
         )
         out.append(sge.alias_(constant, target, quoted=True))
     for target, source in mapping.columns.items():
-        col: sge.Expression = sge.column(source, quoted=True)
-        if target in mapping.values:
-            ifs = [
-                sge.If(this=col.eq(sge.convert(k)), true=sge.convert(v))
-                for k, v in mapping.values[target].items()
-            ]
-            col = sge.Case(ifs=ifs, default=col)
+        col: sge.Expression = _value_map(mapping, target, sge.column(source, quoted=True))
         out.append(sge.alias_(col, target, quoted=True))
     varchar = sge.DataType.build("VARCHAR")
     for target, expr in mapping.expressions.items():
         checks: list[tuple[sge.Expression, str]] = []
-        text: sge.Expression = sge.Cast(this=_resolve(expr.copy(), scales, table, checks), to=varchar)
+        resolved = _resolve(_text_branches(expr.copy()), scales, table, checks)
+        text: sge.Expression = _value_map(mapping, target, sge.Cast(this=resolved, to=varchar))
         # a result the ledger cannot hold exactly: the FOCUS rules refuse the row with this text
         for fits, what in reversed(checks):
             failed = sge.Not(this=sge.Paren(this=fits))
@@ -290,11 +464,32 @@ def mapped_select(mapping: Mapping, columns: list[str], scales: dict[str, int], 
             text = sge.Case(ifs=[sge.If(this=bad, true=shown)], default=text)
         out.append(sge.alias_(text, target, quoted=True))
     taken = {e.alias for e in out[1:]}
-    for c in columns:
+    for c in columns if own is None else own:
         name = c if c.startswith("x_") else f"x_{c}"
         if name not in taken:
             out.append(sge.alias_(sge.column(c, quoted=True), name, quoted=True))
     return sge.select(*out)
+
+
+def _value_map(mapping: Mapping, target: str, value: sge.Expression) -> sge.Expression:
+    """`value` through the target's [values] map (and [defaults]), if it has one."""
+    if target not in mapping.values:
+        return value
+    ifs = [sge.If(this=sge.convert(k), true=sge.convert(v)) for k, v in mapping.values[target].items()]
+    default = sge.convert(mapping.defaults[target]) if target in mapping.defaults else value.copy()
+    return sge.Case(this=value, ifs=ifs, default=default)
+
+
+def _text_branches(expr: sge.Expression) -> sge.Expression:
+    """Each result of the mapping's own CASE and IF read as text, so that a branch of
+    arithmetic (exact decimals) and a branch naming a text column can meet."""
+    varchar = sge.DataType.build("VARCHAR")
+    for case in list(expr.find_all(sge.Case)):
+        for branch in case.args.get("ifs") or []:
+            branch.set("true", sge.Cast(this=branch.args["true"], to=varchar.copy()))
+        if case.args.get("default") is not None:
+            case.set("default", sge.Cast(this=case.args["default"], to=varchar.copy()))
+    return expr
 
 
 class MappingMismatch(Exception):
@@ -473,28 +668,53 @@ def _lookup(node: sge.Anonymous, attr: str, table) -> sge.Expression:
     return sge.Case(ifs=ifs, default=sge.Null())
 
 
+def _measure(t: ir.Table, operands: list[str]) -> tuple[dict[str, int], list[str]]:
+    """Of each numeric operand: the most decimal places of its plain values (the exact
+    type its arithmetic runs in), and which operands have E notation somewhere."""
+    if not operands:
+        return {}, []
+    aggs = {}
+    for i, name in enumerate(operands):
+        v = t[name]
+        places = v.re_extract(r"\.(\d*)\s*$", 1).length()
+        aggs[f"d{i}"] = ibis.ifelse(v.re_search(PLAIN) & (places <= SCALE), places, ibis.null("int64")).max()
+        aggs[f"e{i}"] = (v.contains("e") | v.contains("E")).any()
+    got = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    scales = {name: got[f"d{i}"] or 0 for i, name in enumerate(operands)}
+    return scales, [name for i, name in enumerate(operands) if got[f"e{i}"]]
+
+
+def _plain(t: ir.Table, names: list[str]) -> ir.Table:
+    """The operands' E notation written out as plain decimals, digit for digit (Azure
+    writes quantities as 1.42949E-05); text that is not a number stays as it is, for the
+    FOCUS rules to refuse its row with it."""
+    from computeledger.ingest.normalize import with_plain_text
+
+    spelt = {name: f"__plain_{i}" for i, name in enumerate(names)}
+    t = with_plain_text(t, spelt)
+    return t.mutate(**{name: t[tmp].fill_null(t[name]) for name, tmp in spelt.items()}).drop(*spelt.values())
+
+
 def apply_mapping(store: Store, staged: Staged, mapping: Mapping) -> Staged:
     """The staged file seen through a mapping: FOCUS-named text columns, then its own as x_.
-    The file's numeric operands are measured first (the most decimal places of their plain
+    Its numeric operands in E notation are written out as plain decimals; they are measured
+    first (the most decimal places of their plain
     values fix the exact type their arithmetic runs in); a value that is not a plain decimal
     of at most 18 places (E notation, digit separators) is its row's reason, shown with its
     column, and the row is quarantined alone."""
     from computeledger.ingest.normalize import ROW
 
-    t = staged.table
-    operands = sorted(numeric_operands(mapping) & set(staged.columns))
-    scales: dict[str, int] = {}
-    if operands:
-        aggs = {}
-        for i, name in enumerate(operands):
-            v = t[name]
-            places = v.re_extract(r"\.(\d*)\s*$", 1).length()
-            aggs[f"d{i}"] = ibis.ifelse(
-                v.re_search(PLAIN) & (places <= SCALE), places, ibis.null("int64")
-            ).max()
-        got = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
-        scales = {name: got[f"d{i}"] or 0 for i, name in enumerate(operands)}
-    select = mapped_select(mapping, staged.columns, scales, ROW)
+    mapping, absent = resolve(mapping, staged.columns)
+    t = staged.table.mutate(**{name: ibis.null("string") for name in absent}) if absent else staged.table
+    columns = [*staged.columns, *absent]
+    operands = sorted(numeric_operands(mapping) & set(columns))
+    scales, exponents = _measure(t, operands)
+    if exponents:
+        t = _plain(t, exponents)
+        scales |= _measure(t, exponents)[0]
+    select = mapped_select(mapping, columns, scales, ROW, own=staged.columns)
     table = store.through(t, select)
+    if mapping.dates:
+        table = table.mutate(**{c: _moved(table[c], rule) for c, rule in mapping.dates.items()})
     columns = [c for c in table.columns if c != ROW]
     return Staged(table, columns, staged.first_line, "mapped", staged.rejects, staged.delimiter, staged.quote)

@@ -184,6 +184,43 @@ def convert(
         console.print(f"{escape(str(source))} -> {escape(str(target))}", highlight=False, soft_wrap=True)
 
 
+def export(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the FOCUS files (new or without them)")],
+    focus: Annotated[str, typer.Option("--focus", help="FOCUS version to write: 1.2 or 1.3")] = "1.3",
+    file_format: Annotated[str, typer.Option("--file-format", help="csv or parquet")] = "csv",
+    start: Annotated[str | None, typer.Option("--from", help="First month of charges (2025-01)")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last month of charges (2025-06)")] = None,
+    provider: Annotated[
+        list[str] | None, typer.Option("--provider", help="Only this provider's charges (repeatable)")
+    ] = None,
+    allocated: Annotated[
+        bool,
+        typer.Option("--allocated", help="Each charge as its allocation's parts, dimensions as x_ columns"),
+    ] = False,
+    ledger: LedgerOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Write the ledger's charges as FOCUS files (a file per provider and billing month)
+    that other tools read, and that `ingest` reads back to the same totals."""
+    from computeledger.accounting.periods import parse
+    from computeledger.export.focus import write_focus
+    from computeledger.ledger import default_path
+    from computeledger.targets import check_folder
+
+    check_format(fmt)
+    first = parse(start)[0] if start else None
+    last = parse(end)[1] if end else None
+    if first and last and last <= first:
+        raise UsageError(f"--to {end} is before --from {start}")
+    check_folder(out, option="--out", reads=[("ledger", ledger or default_path())])
+    with opened(ctx, ledger, read_only=True) as lg:
+        files = write_focus(lg, out, focus, fmt=file_format, start=first, end=last,
+                            providers=provider or (), allocated=allocated)  # fmt: skip
+    table = output.from_rows(files, ["path", "provider", "month", "rows"])
+    output.render(table, fmt, console, title=f"FOCUS {focus} files written")
+
+
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to check")],
     fmt: FormatOpt = "table",
@@ -312,5 +349,6 @@ def register(app: typer.Typer) -> None:
     app.command()(quarantine)
     app.command()(convert)
     app.command()(validate)
+    app.command()(export)
     app.command()(examples)
     app.command()(charges)

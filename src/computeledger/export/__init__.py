@@ -1,0 +1,1 @@
+"""Files the ledger writes for other tools: FOCUS out."""

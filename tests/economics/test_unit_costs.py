@@ -120,3 +120,31 @@ def test_a_model_mapped_to_the_catalogue_splits_by_the_capacity_models_gpu_time(
     assert swift["split_method"] == "list-price ratio"
     ratio = atlas["cost_per_million_output_tokens"] / atlas["cost_per_million_input_tokens"]
     assert abs(ratio - weights["atlas-l"]) < Decimal("1e-9")
+
+
+def test_tokens_a_bill_counts_stand_beside_the_telemetry(tmp_path):
+    """The FOCUS post-1.3 draft's per-token AI billing example (issue 31): an organisation
+    that buys tokens sees what its bills count and what a million of them cost, with no
+    telemetry of its own (that stays a gap: unknown, not 0); the lab's GPU bills count no
+    tokens, so their billed figures are unknown."""
+    from tests.conftest import SPEC
+
+    example = SPEC / "working-draft-post-1.3" / "ai_model_billing" / "per_token_ai_model_api.csv"
+    with open_ledger(tmp_path / "tokens.duckdb") as lg:
+        lg.ingest([example])
+        lg.allocate("token-bills")
+        got = unit_costs(lg, "model,month")
+    [row] = got.rows
+    assert (row["model"], row["billed_input_tokens"], row["billed_output_tokens"]) == (
+        "solora-saturn-4.8", 8_400_000, 2_100_000,
+    )  # fmt: skip
+    assert row["cost_per_million_billed_tokens"] == Decimal("9")  # 94.50 over 10.5M tokens
+    assert row["input_tokens"] is None and row["cost_per_million_tokens"] is None
+    assert [g["gap"] for g in got.gaps] == ["cost but no tokens"]
+
+
+def test_gpu_bills_count_no_tokens_of_their_own(allocated):
+    path, _, _ = allocated
+    with open_ledger(path, read_only=True) as lg:
+        got = unit_costs(lg, "model,month")
+    assert got.rows and all(r["cost_per_million_billed_tokens"] is None for r in got.rows)

@@ -23,7 +23,7 @@ _RATIOS = {c: 6 for c in ("cost_per_million_tokens", "cost_per_million_input_tok
                           "cost_per_million_output_tokens", "gpu_hours_per_million_tokens",
                           "revenue_per_million_tokens", "margin_per_million_tokens",
                           "coverage_cost_with_tokens", "coverage_tokens_with_cost",
-                          "coverage_revenue_with_tokens")}  # fmt: skip
+                          "coverage_revenue_with_tokens", "cost_per_million_billed_tokens")}  # fmt: skip
 
 
 def ingest_revenue(
@@ -99,6 +99,8 @@ def unit_costs(
     shown = [*got.dimensions, "input_tokens", "output_tokens", "inference_cost", "cost_per_million_tokens",
              "cost_per_million_input_tokens", "cost_per_million_output_tokens",
              "gpu_hours_per_million_tokens", "provenance", "coverage_cost_with_tokens"]  # fmt: skip
+    if any(r.get("cost_per_million_billed_tokens") is not None for r in got.rows):
+        shown += ["billed_input_tokens", "billed_output_tokens", "cost_per_million_billed_tokens"]
     table = output.for_screen(table.select(shown), _RATIOS)
     console.print(
         output.to_rich(

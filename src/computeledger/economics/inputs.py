@@ -14,6 +14,7 @@ import ibis
 from computeledger import money
 from computeledger.allocate.engine import latest_version
 from computeledger.errors import UsageError
+from computeledger.portable import json_field
 
 BASES = {"effective": ("EffectiveCost", "ChargePeriodStart"), "billed": ("BilledCost", "BillingPeriodStart")}
 COSTS = ("direct", "loaded")
@@ -134,6 +135,46 @@ def token_counts(ledger) -> dict[tuple[str, date, str | None, str | None], dict[
     return {
         (r["model"], r["month"], r["customer"], r["channel"]): {c: r[c] or 0 for c in TOKENS} for r in rows
     }
+
+
+def billed_tokens(
+    ledger, basis: str = "effective", rules_version: str | None = None
+) -> dict[tuple[str, date], dict[str, Decimal]]:
+    """(model, month) -> the tokens bills themselves count, where a provider bills by the
+    token (FOCUS rows whose ConsumedUnit is tokens: the AI-billing draft's per-token
+    charges, an API provider's export through a mapping): `input` and `output` (by
+    SkuPriceDetails' TokenDirection, else the words of SkuMeter or ChargeDescription) and
+    the `cost` of those rows, as the rules placed them on the model (direct parts only)."""
+    if basis not in BASES:  # cash: time is not paid for by the token
+        return {}
+    money, when = BASES[basis]
+    version = latest_version(ledger, rules_version)
+    if version is None:
+        return {}
+    parts = ledger.allocations
+    parts = parts.filter((parts.rules_version == version) & (parts.workload == "inference") & parts.split.isnull())
+    parts = parts.select("x_charge_id", "model", cl_cost=parts[money])
+    c = ledger.charges
+    c = c.filter(c.ConsumedUnit.lower().contains("token") & c.ConsumedQuantity.notnull())
+    said = ibis.coalesce(json_field(c.SkuPriceDetails, "TokenDirection"), c.SkuMeter, c.ChargeDescription, "")
+    said = said.lower()
+    direction = ibis.cases((said.contains("input"), "input"), (said.contains("output"), "output"), else_="other")
+    c = c.select(cl_id=c.x_charge_id, month=c[when].truncate("M").date(), direction=direction,
+                 quantity=c.ConsumedQuantity)  # fmt: skip
+    a = parts.inner_join(c, parts.x_charge_id == c.cl_id)
+    rows = (
+        a.group_by("model", "month", "direction")
+        .aggregate(tokens=a.quantity.sum(), cost=a.cl_cost.sum())
+        .to_pyarrow()
+        .to_pylist()
+    )
+    out: dict[tuple[str, date], dict[str, Decimal]] = {}
+    for r in rows:
+        cell = out.setdefault((r["model"], _as_date(r["month"])), {"input": Decimal(0), "output": Decimal(0),
+                                                                     "other": Decimal(0), "cost": Decimal(0)})  # fmt: skip
+        cell[r["direction"]] += r["tokens"]
+        cell["cost"] += r["cost"] or Decimal(0)
+    return out
 
 
 def revenue_by_period(ledger) -> tuple[dict[tuple, Decimal], set[str]]:

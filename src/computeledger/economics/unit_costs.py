@@ -15,6 +15,9 @@ Rules:
 - A group with cost but no tokens, or tokens but no cost, is a gap: its ratios are unknown
   (None), never 0, and `gaps` lists it. Cost of a provider has no tokens of its own (usage
   does not say where a token was served): by provider, tokens are unknown.
+- Where a provider bills by the token (FOCUS rows whose ConsumedUnit is tokens), the
+  bills' own token counts stand beside the telemetry's: billed input and output tokens and
+  the cost of those rows per million of them, whether or not telemetry is there.
 - Every division runs in `computeledger.money`; ratios are rounded half-even to 18 decimals.
 """
 
@@ -26,7 +29,7 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from computeledger import money
-from computeledger.economics.inputs import TOKENS, inference_costs, output_weights, token_counts
+from computeledger.economics.inputs import TOKENS, billed_tokens, inference_costs, output_weights, token_counts
 from computeledger.errors import UsageError
 from computeledger.money import spread
 
@@ -185,10 +188,12 @@ def unit_costs(
     for c in found:
         groups[_group_key(c, dims)].append(c)
     rows, gaps, weights = [], [], {}
+    billed = billed_tokens(ledger, basis, rules_version) if not {"customer", "channel"} & set(dims) else {}
     for key in sorted(groups, key=lambda k: tuple(str(v) for v in k)):
         members = groups[key]
         row = dict(zip(dims, key, strict=True))
         row |= _figures(members, output_weight, listed, weights, basis, cost)
+        row |= _billed(members, billed)
         rows.append(row)
     for c in found:
         has_cost = c.cost is not None and c.cost != 0
@@ -236,6 +241,29 @@ def _figures(members: list[Cell], given, listed, weights, basis: str, cost: str)
     row["coverage_cost_with_tokens"] = _share(cost_with_tokens, total)
     row["coverage_tokens_with_cost"] = _share(Decimal(served_with_cost), Decimal(served)) if served else None
     return row
+
+
+def _billed(members: list[Cell], billed: dict) -> dict:
+    """The tokens the group's bills count themselves (per-token billing), beside the
+    telemetry's, and what those billed rows cost per million of them; None where no bill
+    of the group counts tokens (or by customer and channel, which bills do not know)."""
+    seen = {(c.key["model"], c.key["month"]) for c in members}
+    mine = [billed[k] for k in sorted(seen, key=str) if k in billed]
+    if not mine:
+        return {"billed_input_tokens": None, "billed_output_tokens": None, "cost_per_million_billed_tokens": None}
+    tokens = {d: sum((m[d] for m in mine), Decimal(0)) for d in ("input", "output", "other", "cost")}
+    count = tokens["input"] + tokens["output"] + tokens["other"]
+    per = money.divide(tokens["cost"] * MILLION, count).quantize(_PLACES, ROUND_HALF_EVEN) if count else None
+    return {
+        "billed_input_tokens": _whole(tokens["input"]),
+        "billed_output_tokens": _whole(tokens["output"]),
+        "cost_per_million_billed_tokens": per,
+    }
+
+
+def _whole(count: Decimal) -> int | Decimal:
+    """A token count as a whole number when it is one (bills write 8400000.00)."""
+    return int(count) if count == count.to_integral_value() else count
 
 
 def _served(c: Cell) -> bool:

@@ -24,7 +24,14 @@ from pathlib import Path
 from computeledger import open_ledger
 from computeledger.export.focus import write_focus
 
-SAMPLE = Path(__file__).resolve().parents[1] / "src" / "computeledger" / "data" / "exports" / "aws_cur_sample.csv.gz"
+SAMPLE = (
+    Path(__file__).resolve().parents[1]
+    / "src"
+    / "computeledger"
+    / "data"
+    / "exports"
+    / "aws_cur_sample.csv.gz"
+)
 
 
 def write_cur(target: Path, rows: int) -> int:

@@ -112,3 +112,9 @@ _STRIP = {
 def strip(value: ir.StringValue) -> ir.StringValue:
     """Without leading and trailing white space."""
     return _pick(_STRIP, value, "strip")(value)
+
+
+def iso_utc(value: ir.TimestampValue) -> ir.StringValue:
+    """A UTC timestamp as ISO 8601 text, `2025-01-01T00:00:00Z`: built from a date and a
+    time part, as Spark's formatter takes a bare T in its pattern for a pattern letter."""
+    return value.strftime("%Y-%m-%d") + "T" + value.strftime("%H:%M:%S") + "Z"

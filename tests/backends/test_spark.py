@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -256,3 +257,30 @@ def test_csv_bills_revenue_cash_and_otlp_load_on_spark_as_on_duckdb(company, tmp
         (3, "row cannot be read: Ex")
     ]
     assert spark["usage"] > 0 and all(status == "loaded" for _, status, *_ in spark["others"])
+
+
+def test_a_native_export_loads_and_exports_on_spark_as_on_duckdb(tmp_path):
+    """Issue 31 on the second engine: Azure EA cost details (found by its columns; M/D/Y
+    dates moved to FOCUS's exclusive ends, E-notation quantities written out, braceless
+    tags, value maps), then FOCUS out: the same rows and the same files on both."""
+    from computeledger.export.focus import write_focus
+    from tests.conftest import NATIVE
+
+    ea = NATIVE / "azure" / "sample-anonymous-ea-export-dataset.csv"
+    got = {}
+    for backend, path in (("duckdb", tmp_path / "l.duckdb"), ("spark", tmp_path / "spark")):
+        with open_ledger(path, backend=backend) as lg:
+            [r] = lg.ingest([ea])
+            files = write_focus(lg, tmp_path / f"out-{backend}", "1.3")
+            got[backend] = {
+                "result": (r.status, r.rows_loaded, r.rows_quarantined, r.mapping_sha256),
+                "charges": lg.charges.order_by("x_source_line")
+                .drop("x_ingest_id", "x_charge_id")
+                .to_pyarrow(),
+                "files": [(f["provider"], f["month"], f["rows"], Path(f["path"]).read_text()) for f in files],
+            }
+    duck, spark = got["duckdb"], got["spark"]
+    assert spark["result"] == duck["result"] and duck["result"][:3] == ("loaded", 27, 0)
+    assert spark["charges"].to_pylist() == duck["charges"].to_pylist()
+    assert [f[:3] for f in spark["files"]] == [("Microsoft", "2023-09", 27)]
+    assert spark["files"] == duck["files"]

@@ -152,13 +152,17 @@ def billed_tokens(
     if version is None:
         return {}
     parts = ledger.allocations
-    parts = parts.filter((parts.rules_version == version) & (parts.workload == "inference") & parts.split.isnull())
+    parts = parts.filter(
+        (parts.rules_version == version) & (parts.workload == "inference") & parts.split.isnull()
+    )
     parts = parts.select("x_charge_id", "model", cl_cost=parts[money])
     c = ledger.charges
     c = c.filter(c.ConsumedUnit.lower().contains("token") & c.ConsumedQuantity.notnull())
     said = ibis.coalesce(json_field(c.SkuPriceDetails, "TokenDirection"), c.SkuMeter, c.ChargeDescription, "")
     said = said.lower()
-    direction = ibis.cases((said.contains("input"), "input"), (said.contains("output"), "output"), else_="other")
+    direction = ibis.cases(
+        (said.contains("input"), "input"), (said.contains("output"), "output"), else_="other"
+    )
     c = c.select(cl_id=c.x_charge_id, month=c[when].truncate("M").date(), direction=direction,
                  quantity=c.ConsumedQuantity)  # fmt: skip
     a = parts.inner_join(c, parts.x_charge_id == c.cl_id)
@@ -170,8 +174,8 @@ def billed_tokens(
     )
     out: dict[tuple[str, date], dict[str, Decimal]] = {}
     for r in rows:
-        cell = out.setdefault((r["model"], _as_date(r["month"])), {"input": Decimal(0), "output": Decimal(0),
-                                                                     "other": Decimal(0), "cost": Decimal(0)})  # fmt: skip
+        empty = dict.fromkeys(("input", "output", "other", "cost"), Decimal(0))
+        cell = out.setdefault((r["model"], _as_date(r["month"])), empty)
         cell[r["direction"]] += r["tokens"]
         cell["cost"] += r["cost"] or Decimal(0)
     return out

@@ -29,7 +29,13 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from computeledger import money
-from computeledger.economics.inputs import TOKENS, billed_tokens, inference_costs, output_weights, token_counts
+from computeledger.economics.inputs import (
+    TOKENS,
+    billed_tokens,
+    inference_costs,
+    output_weights,
+    token_counts,
+)
 from computeledger.errors import UsageError
 from computeledger.money import spread
 
@@ -250,7 +256,11 @@ def _billed(members: list[Cell], billed: dict) -> dict:
     seen = {(c.key["model"], c.key["month"]) for c in members}
     mine = [billed[k] for k in sorted(seen, key=str) if k in billed]
     if not mine:
-        return {"billed_input_tokens": None, "billed_output_tokens": None, "cost_per_million_billed_tokens": None}
+        return {
+            "billed_input_tokens": None,
+            "billed_output_tokens": None,
+            "cost_per_million_billed_tokens": None,
+        }
     tokens = {d: sum((m[d] for m in mine), Decimal(0)) for d in ("input", "output", "other", "cost")}
     count = tokens["input"] + tokens["output"] + tokens["other"]
     per = money.divide(tokens["cost"] * MILLION, count).quantize(_PLACES, ROUND_HALF_EVEN) if count else None

@@ -27,7 +27,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from computeledger.errors import UsageError
-from computeledger.portable import re_replace
+from computeledger.portable import iso_utc, re_replace
 from computeledger.schema.focus import COLUMNS, Kind
 
 VERSIONS = ("1.2", "1.3")
@@ -47,11 +47,19 @@ def columns_of(version: str) -> list[str]:
     return [c.name for c in COLUMNS if _since(c.since) <= _since(version)]
 
 
-def decimal_text(v: ir.Value) -> ir.StringValue:
-    """An exact decimal as plain text: every digit, trailing zeros after the point dropped."""
-    text = v.cast(dt.string)
-    text = re_replace(text, r"(\.[0-9]*[1-9])0+$", r"\1")
-    return re_replace(text, r"\.0*$", "")
+def decimal_texts(t: ir.Table, names: Sequence[str]) -> ir.Table:
+    """`t` with its decimal columns `names` as plain text: every digit, no exponent (Spark
+    and Arrow write 0E-18 and 1.0E-9, which `with_plain_text` writes out digit for
+    digit), trailing zeros after the point dropped."""
+    from computeledger.ingest.normalize import with_plain_text
+
+    t = t.mutate(**{n: t[n].cast(dt.string) for n in names})
+    t = with_plain_text(t, {n: n for n in names})
+    trimmed = {}
+    for n in names:
+        text = re_replace(t[n], r"(\.[0-9]*[1-9])0+$", r"\1")
+        trimmed[n] = re_replace(text, r"\.0*$", "")
+    return t.mutate(**trimmed)
 
 
 def focus_rows(
@@ -65,7 +73,8 @@ def focus_rows(
 ) -> ir.Table:
     """The charges whose charge period starts in [start, end), of `providers` (all if
     none), as FOCUS `version` text columns, then x_ChargeId and (with `allocated`) the
-    allocation's dimensions; plus the partition keys cl_provider and cl_month."""
+    allocation's dimensions; plus the partition keys cl_provider and cl_month and the
+    order keys cl_id and cl_part (the charge's id and part)."""
     names = columns_of(version)
     if allocated:
         from computeledger.allocate.engine import allocated_charges
@@ -91,9 +100,9 @@ def focus_rows(
         elif name == "InvoiceIssuerName":
             v = ibis.coalesce(t.InvoiceIssuerName, t.ServiceProviderName)
         if kinds[name] is Kind.DECIMAL:
-            out[name] = decimal_text(v)
+            out[name] = v  # written out as text below
         elif kinds[name] is Kind.DATETIME:
-            out[name] = v.strftime("%Y-%m-%dT%H:%M:%SZ")
+            out[name] = iso_utc(v)
         else:
             out[name] = v.cast(dt.string)
     out["x_ChargeId"] = t.x_charge_id.cast(dt.string)
@@ -101,8 +110,9 @@ def focus_rows(
         out |= {column: t[d].cast(dt.string) for d, column in DIMENSIONS.items()}
     out["cl_provider"] = ibis.coalesce(provider, "unknown")
     out["cl_month"] = t.BillingPeriodStart.strftime("%Y-%m")
-    order = [t.x_charge_id, *([t.part] if allocated else [])]
-    return t.order_by(order).select(**out)
+    out["cl_id"] = t.x_charge_id
+    out["cl_part"] = t.part if allocated else ibis.literal(0)
+    return decimal_texts(t.select(**out), [n for n in names if kinds[n] is Kind.DECIMAL])
 
 
 def write_focus(
@@ -138,7 +148,7 @@ def write_focus(
     written = []
     for key in keys:
         part = rows.filter((rows.cl_provider == key["cl_provider"]) & (rows.cl_month == key["cl_month"]))
-        part = part.drop("cl_provider", "cl_month")
+        part = part.order_by(["cl_id", "cl_part"]).drop("cl_provider", "cl_month", "cl_id", "cl_part")
         target = out / targets[(key["cl_provider"], key["cl_month"])]
         n = _write(part, target, fmt)
         written.append(

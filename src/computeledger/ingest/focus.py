@@ -443,8 +443,9 @@ def _settle(store: Store, group: list[_Ready], first: int, batch: str, strict: b
             "charges", lambda t: (t.x_ingest_id >= first) & (t.x_ingest_id <= last) & (t.x_charge_id < 0)
         )
     others = _other_batches(store, batch)
-    stood, replaced_mapped = _focus_stands(store, group, first, batch)
-    overlap = _overlapping(store, first, last, _mates(store, batch))
+    mates = _mates(store, batch)
+    stood, replaced_mapped = _focus_stands(store, group, first, mates)
+    overlap = _overlapping(store, first, last, list(mates))
     for k, g in enumerate(group):
         result, ingest_id = g.result, first + k
         got = by_id.get(ingest_id, {"good": 0, "bad": 0})
@@ -492,7 +493,7 @@ def _settle(store: Store, group: list[_Ready], first: int, batch: str, strict: b
 
 
 def _focus_stands(
-    store: Store, group: list[_Ready], first: int, batch: str
+    store: Store, group: list[_Ready], first: int, mates: dict[int, bool]
 ) -> tuple[dict[int, tuple[int, int]], dict[int, int]]:
     """Mixed estates: in one call, a FOCUS export and an export read through a mapping
     (a native CUR, Azure or OCI export; an invoice) of one bill (same provider, billing
@@ -501,13 +502,10 @@ def _focus_stands(
     Returns, for the mapped files of this group, ingest id -> (rows set aside, the FOCUS
     ingest standing); and for the FOCUS files of this group, the rows they replaced of
     mapped files of earlier groups of the call (marked superseded at once)."""
-    ingests = store.table("ingests")
-    mates = ingests.filter((ingests.batch_id == batch) & (ingests.status == "loaded"))
-    mates = mates.select("ingest_id", "mapping_sha256").to_pyarrow().to_pylist()
     mapped = [first + k for k, g in enumerate(group) if g.mapping is not None]
-    mapped += [m["ingest_id"] for m in mates if m["mapping_sha256"] is not None]
+    mapped += [i for i, through_mapping in mates.items() if through_mapping]
     focus = [first + k for k, g in enumerate(group) if g.mapping is None]
-    focus += [m["ingest_id"] for m in mates if m["mapping_sha256"] is None]
+    focus += [i for i, through_mapping in mates.items() if not through_mapping]
     if not mapped or not focus:
         return {}, {}
     ours = store.pending("charges", lambda t: t.x_ingest_id.isin(focus))
@@ -541,11 +539,12 @@ def _other_batches(store: Store, batch: str) -> list[int]:
     return others.to_pyarrow().to_pylist()
 
 
-def _mates(store: Store, batch: str) -> list[int]:
-    """The loaded ingests of this call so far."""
+def _mates(store: Store, batch: str) -> dict[int, bool]:
+    """The loaded ingests of this call so far, and whether each was read through a mapping."""
     ingests = store.table("ingests")
-    mates = ingests.filter((ingests.batch_id == batch) & (ingests.status == "loaded")).ingest_id
-    return mates.to_pyarrow().to_pylist()
+    mates = ingests.filter((ingests.batch_id == batch) & (ingests.status == "loaded"))
+    rows = mates.select("ingest_id", "mapping_sha256").to_pyarrow().to_pylist()
+    return {r["ingest_id"]: r["mapping_sha256"] is not None for r in rows}
 
 
 def _marks(t: ir.Table) -> ir.Table:

@@ -235,6 +235,7 @@ def _moved(v: ir.StringValue, rule: str) -> ir.StringValue:
     """A date's text moved by a [dates] rule, as ISO 8601 in UTC; text the FOCUS rules
     cannot read as a date is left as it is (they then refuse its row, naming it)."""
     from computeledger.ingest.normalize import to_datetime
+    from computeledger.portable import iso_utc
 
     ts = to_datetime(v)
     if rule == "day_after":
@@ -243,7 +244,7 @@ def _moved(v: ir.StringValue, rule: str) -> ir.StringValue:
         moved = ts.truncate("M")
     else:
         moved = ts.truncate("M") + ibis.interval(months=1)
-    return ibis.ifelse(ts.notnull(), moved.strftime("%Y-%m-%dT%H:%M:%SZ"), v)
+    return ibis.ifelse(ts.notnull(), iso_utc(moved), v)
 
 
 def _texts(value: object) -> bool:
@@ -307,21 +308,32 @@ def resolve(mapping: Mapping, columns: list[str]) -> tuple[Mapping, list[str]]:
 
 def detect(columns: list[str]) -> Mapping | None:
     """The shipped mapping whose [detect] columns the file has (native cloud exports: AWS
-    CUR, Azure cost details, OCI cost reports), or None."""
+    CUR, Azure cost details, OCI cost reports), or None. Only the [detect] lists are read
+    for a FOCUS file; a mapping is loaded (and checked) when a file matches it."""
     keys = {snake(c) for c in columns}
-    for m in native_mappings():
-        if all(snake(c) in keys for c in m.detect):
-            return m
+    for path, needed in _signatures():
+        if needed <= keys:
+            return _native(path)
     return None
 
 
 @functools.cache
-def native_mappings() -> tuple[Mapping, ...]:
-    """The shipped mappings that say how to recognise their files ([detect])."""
+def _signatures() -> tuple[tuple[Path, frozenset[str]], ...]:
+    """(path, snake_case [detect] columns) of each shipped mapping that has them."""
     from computeledger.shipped import shipped
 
-    paths = [p for _, _, p in shipped("mappings") if "\n[detect]" in p.read_text(encoding="utf-8")]
-    return tuple(load_mapping(p) for p in paths)
+    out = []
+    for _, _, path in shipped("mappings"):
+        text = path.read_text(encoding="utf-8")
+        if "\n[detect]" in text:
+            columns = tomllib.loads(text).get("detect", {}).get("columns", [])
+            out.append((path, frozenset(snake(c) for c in columns)))
+    return tuple(out)
+
+
+@functools.cache
+def _native(path: Path) -> Mapping:
+    return load_mapping(path)
 
 
 def _dry_run(m: Mapping, path) -> None:
@@ -668,20 +680,26 @@ def _lookup(node: sge.Anonymous, attr: str, table) -> sge.Expression:
     return sge.Case(ifs=ifs, default=sge.Null())
 
 
-def _measure(t: ir.Table, operands: list[str]) -> tuple[dict[str, int], list[str]]:
-    """Of each numeric operand: the most decimal places of its plain values (the exact
-    type its arithmetic runs in), and which operands have E notation somewhere."""
-    if not operands:
-        return {}, []
+def _measure(
+    t: ir.Table, operands: list[str], own: list[str] = ()
+) -> tuple[dict[str, int], list[str], list[str]]:
+    """In one pass: of each numeric operand, the most decimal places of its plain values
+    (the exact type its arithmetic runs in) and whether it has E notation somewhere; and
+    which of the file's `own` columns hold a value on some row."""
+    if not operands and not own:
+        return {}, [], []
     aggs = {}
     for i, name in enumerate(operands):
         v = t[name]
         places = v.re_extract(r"\.(\d*)\s*$", 1).length()
         aggs[f"d{i}"] = ibis.ifelse(v.re_search(PLAIN) & (places <= SCALE), places, ibis.null("int64")).max()
         aggs[f"e{i}"] = (v.contains("e") | v.contains("E")).any()
+    for i, name in enumerate(own):
+        aggs[f"v{i}"] = t[name].notnull().any()
     got = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
     scales = {name: got[f"d{i}"] or 0 for i, name in enumerate(operands)}
-    return scales, [name for i, name in enumerate(operands) if got[f"e{i}"]]
+    exponents = [name for i, name in enumerate(operands) if got[f"e{i}"]]
+    return scales, exponents, [name for i, name in enumerate(own) if got[f"v{i}"]]
 
 
 def _plain(t: ir.Table, names: list[str]) -> ir.Table:
@@ -696,7 +714,8 @@ def _plain(t: ir.Table, names: list[str]) -> ir.Table:
 
 
 def apply_mapping(store: Store, staged: Staged, mapping: Mapping) -> Staged:
-    """The staged file seen through a mapping: FOCUS-named text columns, then its own as x_.
+    """The staged file seen through a mapping: FOCUS-named text columns, then its own as x_
+    (those with a value on some row: a column empty throughout carries nothing to keep).
     Its numeric operands in E notation are written out as plain decimals; they are measured
     first (the most decimal places of their plain
     values fix the exact type their arithmetic runs in); a value that is not a plain decimal
@@ -708,11 +727,11 @@ def apply_mapping(store: Store, staged: Staged, mapping: Mapping) -> Staged:
     t = staged.table.mutate(**{name: ibis.null("string") for name in absent}) if absent else staged.table
     columns = [*staged.columns, *absent]
     operands = sorted(numeric_operands(mapping) & set(columns))
-    scales, exponents = _measure(t, operands)
+    scales, exponents, filled = _measure(t, operands, staged.columns)
     if exponents:
         t = _plain(t, exponents)
         scales |= _measure(t, exponents)[0]
-    select = mapped_select(mapping, columns, scales, ROW, own=staged.columns)
+    select = mapped_select(mapping, columns, scales, ROW, own=filled)
     table = store.through(t, select)
     if mapping.dates:
         table = table.mutate(**{c: _moved(table[c], rule) for c, rule in mapping.dates.items()})

@@ -17,7 +17,7 @@ from computeledger import open_ledger
 from computeledger.cli import app
 from computeledger.errors import UsageError
 from computeledger.export.focus import columns_of, decimal_texts, write_focus
-from tests.conftest import NATIVE, SAMPLE, shared
+from tests.conftest import NATIVE, SAMPLE, built_once, own_copy, shared
 
 MONEY = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
 
@@ -29,18 +29,22 @@ def totals(lg) -> dict:
     return {r["provider"]: r for r in rows.to_pyarrow().to_pylist()}
 
 
-@pytest.fixture
-def mixed(tmp_path):
-    """A ledger of the FOCUS 1.0 sample and the native AWS and Azure samples."""
-    path = tmp_path / "mixed.duckdb"
-    with open_ledger(path) as lg:
-        lg.ingest([shared(SAMPLE)])
-        lg.ingest([shared(NATIVE / "aws" / "sample-anonymous-aws-export-dataset.csv.gz")])
-        lg.ingest([shared(NATIVE / "azure" / "sample-anonymous-ea-export-dataset.csv")])
-    return path
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    """A ledger of the FOCUS 1.0 sample and the native AWS and Azure samples, built once a
+    run and read only (each worker has its own copy)."""
+
+    def build(folder):
+        with open_ledger(folder / "mixed.duckdb") as lg:
+            lg.ingest([shared(SAMPLE)])
+            lg.ingest([shared(NATIVE / "aws" / "sample-anonymous-aws-export-dataset.csv.gz")])
+            lg.ingest([shared(NATIVE / "azure" / "sample-anonymous-ea-export-dataset.csv")])
+
+    folder, _ = built_once(tmp_path_factory, "mixed", build)
+    return own_copy(tmp_path_factory, folder / "mixed.duckdb")
 
 
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("fmt", ["csv", pytest.param("parquet", marks=pytest.mark.slow)])
 def test_an_export_reads_back_to_the_same_totals_to_the_last_digit(mixed, tmp_path, fmt):
     out = tmp_path / "focus"
     with open_ledger(mixed, read_only=True) as lg:
@@ -92,6 +96,7 @@ def test_a_1_2_export_has_the_1_2_columns_and_a_provider_name(mixed, tmp_path):
         assert (r.status, r.focus_version, r.rows_loaded) == ("loaded", "1.2", 1281)
 
 
+@pytest.mark.slow  # the shared company's ledger, allocated
 def test_allocated_parts_export_with_their_dimensions(allocated, tmp_path):
     path, _, _ = allocated
     with open_ledger(path, read_only=True) as lg:

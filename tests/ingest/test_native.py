@@ -110,6 +110,7 @@ def snake_spelt(name: str) -> str:
     return "".join(out)
 
 
+@pytest.mark.slow  # three ledgers of the 1,281-row CUR
 def test_cur_2_spelling_in_csv_and_parquet_gives_the_same_charges(tmp_path):
     from computeledger import open_ledger
 
@@ -276,6 +277,7 @@ def test_a_truncated_native_gzip_is_refused_and_changes_nothing(ledger, tmp_path
     assert ledger.charges.count().to_pyarrow().as_py() == 0
 
 
+@pytest.mark.slow  # four ledgers of the 1,281-row CUR
 @pytest.mark.parametrize("order", [0, 1])
 def test_a_focus_and_a_native_export_of_one_bill_in_one_call_count_once(ledger, tmp_path, order):
     """Mixed estates: the FOCUS export of a bill stands over the native export of the same

@@ -5,6 +5,9 @@ FOCUS, or lacks mandatory columns, is refused whole. An identical file (same
 sha256) is a duplicate and changes nothing. A new export for the same provider,
 billing account and billing period replaces the earlier rows (providers restate
 open months); files given in one call are one export and never replace each other.
+A native cloud export (AWS CUR, Azure cost details, OCI cost report) is recognised by its
+columns and read through its shipped mapping (`mapping.detect`); in one call, a FOCUS
+export stands over a mapped export of the same bill (`_focus_stands`).
 
 The store reads each file into text columns and keeps the consecutive files of one
 column layout together (`Store.gather`); the FOCUS rules are one Ibis expression
@@ -240,7 +243,11 @@ def _prepare(
     (`mapping.detect`) is read through that export's shipped mapping, recorded on its
     result."""
     staged = stage_through(store, path, fmt, mapping)
-    if mapping is None and fmt not in COST_FORMATS and (native := detect(staged.columns)) is not None:
+    if mapping is None and fmt not in COST_FORMATS and not _is_focus(staged.columns):
+        native = detect(staged.columns)
+    else:
+        native = None
+    if native is not None:
         try:
             staged = apply_mapping(store, staged, native)
         except MappingMismatch as exc:
@@ -269,6 +276,16 @@ def _prepare(
             + ", ".join(re.sub(r"_\d+$", "", c) for c in twice)
         )
     return staged, header_map, mapping
+
+
+def _is_focus(columns: list[str]) -> bool:
+    """Whether the columns are a FOCUS file's: every mandatory column there (a native
+    export may share a few names with FOCUS, as Azure's BillingAccountId)."""
+    try:
+        header = map_headers(columns)
+    except Refused:
+        return True  # FOCUS names, twice: refused as FOCUS, saying so
+    return bool(header) and not missing_mandatory(set(header.values()))
 
 
 _METADATA_LIMIT = 1 << 20  # a metadata file larger than this is no export's manifest

@@ -63,6 +63,8 @@ _NODES = (
     sge.Length, sge.Greatest, sge.Least, sge.Anonymous, sge.Tuple, sge.Like,
 )  # fmt: skip
 _ARITHMETIC = (sge.Add, sge.Sub, sge.Mul, sge.Div, sge.Neg)
+SECTIONS = ("name", "kind", "constants", "columns", "values", "expressions", "gpu", "defaults", "source",
+            "dates", "detect")  # fmt: skip
 _LOOKUPS = {"GPU_COUNT": "gpus", "GPU_MODEL": "gpu_model"}
 
 
@@ -108,19 +110,7 @@ def load_mapping(path: str | Path, targets: dict[str, set[str]] | None = None) -
         raise UsageError(f"{path}: not a TOML mapping: {exc}") from exc
     except RecursionError as exc:
         raise UsageError(f"{path}: not a TOML mapping: nested too deeply") from exc
-    known = {
-        "name",
-        "kind",
-        "constants",
-        "columns",
-        "values",
-        "expressions",
-        "gpu",
-        "defaults",
-        "source",
-        "detect",
-        "dates",
-    }
+    known = set(SECTIONS)
     extra = set(doc) - known
     if extra:
         raise UsageError(
@@ -183,7 +173,8 @@ def load_mapping(path: str | Path, targets: dict[str, set[str]] | None = None) -
 
 
 def _source_sections(m: Mapping, doc: dict, path: Path) -> None:
-    """[defaults], [source] and [detect], checked; every error names the file and entry."""
+    """[defaults], [source], [dates] and [detect], checked; every error names the file and
+    the entry."""
     defaults = doc.get("defaults", {})
     if not isinstance(defaults, dict):
         raise UsageError(f"{path}: [defaults] must be a table of 'Column = \"value\"' entries")
@@ -716,11 +707,11 @@ def _plain(t: ir.Table, names: list[str]) -> ir.Table:
 def apply_mapping(store: Store, staged: Staged, mapping: Mapping) -> Staged:
     """The staged file seen through a mapping: FOCUS-named text columns, then its own as x_
     (those with a value on some row: a column empty throughout carries nothing to keep).
-    Its numeric operands in E notation are written out as plain decimals; they are measured
-    first (the most decimal places of their plain
-    values fix the exact type their arithmetic runs in); a value that is not a plain decimal
-    of at most 18 places (E notation, digit separators) is its row's reason, shown with its
-    column, and the row is quarantined alone."""
+    Its numeric operands are measured first, in one pass: E notation is written out as
+    plain decimals, digit for digit, and the most decimal places of their plain values fix
+    the exact type their arithmetic runs in. A value that is not a plain decimal of at most
+    18 places (digit separators, an exponent beyond reach) is its row's reason, shown with
+    its column, and the row is quarantined alone. [dates] rules move their columns last."""
     from computeledger.ingest.normalize import ROW
 
     mapping, absent = resolve(mapping, staged.columns)

@@ -214,7 +214,6 @@ def books(tmp_path_factory):
 LONGEST_FIRST = (
     "tests/backends/test_spark.py",
     "tests/test_readme.py",
-    "tests/backends/test_spark_files.py",
     "tests/hostile/test_corpus_files.py",
     "tests/hostile/test_corpus_inputs.py",
     "tests/synth/test_generate.py",

@@ -327,3 +327,29 @@ def test_a_file_the_mapping_cannot_read_is_refused_naming_the_columns(ledger, tm
     assert r.status == "refused"
     assert message in r.message
     assert ledger.charges.count().to_pyarrow().as_py() == 0
+
+
+def test_a_mapping_extends_another_replacing_its_entries_column_by_column(tmp_path):
+    """The amortized Azure view is the actual view with its own BilledCost: everything else
+    (and no [detect]) comes from the base; a change of the base changes the sha256."""
+    base = load_mapping("azure-cost-details")
+    variant = load_mapping("azure-cost-details-amortized")
+    assert variant.detect == [] and base.detect
+    assert variant.expressions["BilledCost"] != base.expressions["BilledCost"]
+    assert {t: e for t, e in variant.expressions.items() if t != "BilledCost"} == {
+        t: e for t, e in base.expressions.items() if t != "BilledCost"
+    }
+    assert variant.values == base.values and variant.dates == base.dates and variant.columns == base.columns
+    first = tmp_path / "first.toml"
+    first.write_text('[constants]\nServiceName = "a"\nServiceCategory = "Other"\n')
+    second = tmp_path / "second.toml"
+    second.write_text('extends = "first.toml"\n[columns]\nServiceName = "s"\n')
+    got = load_mapping(second)
+    assert (got.constants, got.columns) == ({"ServiceCategory": "Other"}, {"ServiceName": "s"})
+    before = got.sha256
+    first.write_text('[constants]\nServiceName = "a"\nServiceCategory = "Compute"\n')
+    assert load_mapping(second).sha256 != before
+    third = tmp_path / "third.toml"
+    third.write_text('extends = "second.toml"\n')
+    with pytest.raises(UsageError, match="one level only"):
+        load_mapping(third)

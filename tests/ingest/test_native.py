@@ -283,9 +283,13 @@ def test_a_focus_and_a_native_export_of_one_bill_in_one_call_count_once(ledger, 
     """Mixed estates: the FOCUS export of a bill stands over the native export of the same
     provider, billing account and billing period, in whatever order they come."""
     native = shared(AWS)
-    with open_ledger_copy(tmp_path) as lg:
+    from computeledger import open_ledger
+    from computeledger.export.focus import write_focus
+
+    with open_ledger(tmp_path / "native.duckdb") as lg:
         lg.ingest([native])
-        focus = export_focus_like(lg, tmp_path / "focus.csv")
+        [written] = write_focus(lg, tmp_path / "out", "1.3")
+    focus = Path(written["path"]).rename(tmp_path / "focus.csv")
     files = [focus, native] if order == 0 else [native, focus]
     results = ledger.ingest(files)
     by_name = {Path(r.path).name: r for r in results}
@@ -307,32 +311,3 @@ def test_a_focus_and_a_native_export_of_one_bill_in_one_call_count_once(ledger, 
     assert t.BilledCost.sum().to_pyarrow().as_py() == sum(
         b for b, _, _ in aws_oracle(rows_of(native)).values()
     )
-
-
-def open_ledger_copy(tmp_path: Path):
-    from computeledger import open_ledger
-
-    return open_ledger(tmp_path / "native.duckdb")
-
-
-def export_focus_like(lg, path: Path) -> Path:
-    """The ledger's charges written as a FOCUS CSV (the FOCUS columns only)."""
-    from computeledger.schema.focus import BY_NAME
-
-    t = lg.charges
-    cols = [c for c in t.columns if c in BY_NAME]
-    rows = t.order_by("x_charge_id").select(*cols).to_pyarrow().to_pylist()
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(cols)
-        for r in rows:
-            w.writerow(["" if r[c] is None else _text(r[c]) for c in cols])
-    return path
-
-
-def _text(value) -> str:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if hasattr(value, "isoformat"):
-        return value.isoformat() + "Z"
-    return str(value)

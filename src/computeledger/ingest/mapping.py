@@ -25,6 +25,9 @@ ChargePeriodEnd = "day_after"  # day included), month_start, next_month_start
 columns = ["bill_payer_account_id", "line_item_line_item_type"]  # when no other is named
 ```
 
+`extends = "azure-cost-details"` starts a mapping from another's sections (its own
+entries replace the base's, column by column; [detect] is not inherited).
+
 The mapping is data: expressions are parsed by sqlglot and may only use columns of the
 file, literals, arithmetic, comparisons, CASE and a short list of functions (plus
 `gpu_count`/`gpu_model`, looked up in the GPU catalogue). Arithmetic is exact: each
@@ -110,6 +113,8 @@ def load_mapping(path: str | Path, targets: dict[str, set[str]] | None = None) -
         raise UsageError(f"{path}: not a TOML mapping: {exc}") from exc
     except RecursionError as exc:
         raise UsageError(f"{path}: not a TOML mapping: nested too deeply") from exc
+    if "extends" in doc:
+        doc, raw = _extended(doc, raw, path)
     known = set(SECTIONS)
     extra = set(doc) - known
     if extra:
@@ -170,6 +175,39 @@ def load_mapping(path: str | Path, targets: dict[str, set[str]] | None = None) -
         raise UsageError(f"{path}: the mapping maps nothing: give [columns], [expressions] or [constants]")
     _dry_run(m, path)
     return m
+
+
+_TARGETS = ("constants", "columns", "expressions")
+
+
+def _extended(doc: dict, raw: bytes, path: Path) -> tuple[dict, bytes]:
+    """A mapping that `extends` another (a shipped name, or a file beside it) starts from
+    that one's sections: its own entries replace the base's for the same column, its value
+    maps and defaults replace the base's per column; the base's [detect] is not inherited
+    (a variant is named, never found). The bytes of both make its sha256."""
+    from computeledger.shipped import find
+
+    name = doc.pop("extends")
+    if not isinstance(name, str):
+        raise UsageError(f"{path}: extends must name a mapping, not {name!r}")
+    local = path.parent / name
+    base_path = local if local.is_file() else find(name, "mappings")
+    try:
+        base_raw = base_path.read_bytes()
+        base = tomllib.loads(base_raw.decode("utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: extends {name}: cannot read it as a mapping: {exc}") from exc
+    if "extends" in base:
+        raise UsageError(f"{path}: extends {name}, which extends another: one level only")
+    mine = {t for section in _TARGETS for t in doc.get(section, {})}
+    merged = {k: v for k, v in base.items() if k not in ("detect", "name")}
+    for section in _TARGETS:
+        kept = {t: v for t, v in base.get(section, {}).items() if t not in mine}
+        merged[section] = kept | doc.get(section, {})
+    for section in ("values", "defaults", "dates"):
+        merged[section] = base.get(section, {}) | doc.get(section, {})
+    merged |= {k: v for k, v in doc.items() if k not in (*_TARGETS, "values", "defaults", "dates")}
+    return merged, base_raw + raw
 
 
 def _source_sections(m: Mapping, doc: dict, path: Path) -> None:

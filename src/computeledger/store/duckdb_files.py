@@ -49,19 +49,14 @@ def _stage_csv(con: ibis.BaseBackend, path: Path) -> Staged:
     raw = con.con
     for name in (REJECTS, REJECT_SCANS):
         raw.execute(f"DROP TABLE IF EXISTS {name}")
-    call = _read_csv_call(
-        path, all_varchar=True, header=True, store_rejects=True, rejects_table=REJECTS,
-        rejects_scan=REJECT_SCANS,
-    )  # fmt: skip
     # Staged into a table, which the reader fills in parallel and in file order: its
     # rowid numbers the rows, and the FOCUS rules then run in parallel over it. (Numbering
     # the reader's rows directly, WITH ORDINALITY or a window, serialises what follows.)
-    try:
-        raw.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT * FROM {call}")
-        columns = [r[0] for r in raw.execute(f"DESCRIBE {STAGE}").fetchall()]
-        misread = _misread(raw, columns)
-    except duckdb.Error as exc:
-        columns, misread = [], first_line(exc)
+    columns = _read_plainly(raw, path)
+    if columns is None:
+        columns, misread = _read_sniffed(raw, path)
+    else:
+        misread = None
     if misread:
         # One damaged line (an unterminated quote) can defeat the dialect sniffer and take
         # the whole file with it: read again with the dialect the header line shows, so
@@ -94,6 +89,47 @@ def _stage_csv(con: ibis.BaseBackend, path: Path) -> Staged:
     return Staged(con.table(NUMBERED), columns, 2, "csv", _csv_rejects(con), delimiter, quote)
 
 
+def _read_plainly(raw, path: Path) -> list[str] | None:
+    """Stage the file with the dialect its header line shows (the sniffer off), and its
+    columns; None, with nothing staged, unless every row split cleanly under it.
+
+    Most bills are plain RFC 4180 files, and DuckDB's sniffer is most of the cost of
+    staging a small one (it reads the file several times when rejects are kept). A file
+    this reading does not fit (other quoting or escapes, blank or padded names, a damaged
+    line) is read again by the sniffer, as before, so the outcome is the sniffer's.
+    """
+    header = _header(path)
+    if header is None or any(
+        not name or name != name.strip() or name[0] == name[-1] == "'" for name in header[1]
+    ):
+        return None
+    try:
+        raw.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT * FROM {_explicit_call(path, header)}")
+        rejected = raw.execute(f"SELECT count(*) FROM {REJECTS}").fetchone()[0]
+    except duckdb.Error:
+        rejected = 1
+    if rejected:
+        for name in (STAGE, REJECTS, REJECT_SCANS):
+            raw.execute(f"DROP TABLE IF EXISTS {name}")
+        return None
+    return header[1]
+
+
+def _read_sniffed(raw, path: Path) -> tuple[list[str], str | None]:
+    """Stage the file with the dialect DuckDB's sniffer finds; its columns, and why the
+    reading looks wrong (None when it looks right)."""
+    call = _read_csv_call(
+        path, all_varchar=True, header=True, store_rejects=True, rejects_table=REJECTS,
+        rejects_scan=REJECT_SCANS,
+    )  # fmt: skip
+    try:
+        raw.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT * FROM {call}")
+        columns = [r[0] for r in raw.execute(f"DESCRIBE {STAGE}").fetchall()]
+        return columns, _misread(raw, columns)
+    except duckdb.Error as exc:
+        return [], first_line(exc)
+
+
 def _misread(raw, columns: list[str]) -> str | None:
     """Why the sniffed dialect looks wrong (quotes left in most column names, or no row read
     while rows were rejected); None when it looks right."""
@@ -107,22 +143,33 @@ def _misread(raw, columns: list[str]) -> str | None:
     return None
 
 
-def _explicit_call(path: Path) -> str | None:
-    """read_csv with the dialect of the header line (RFC 4180 quotes, the delimiter that
-    splits the header most) and its columns, the sniffer off; None if no header is read."""
+def _header(path: Path) -> tuple[str, list[str]] | None:
+    """The delimiter that splits the header line most (RFC 4180 quotes), and the column
+    names it gives; None if no header of two or more distinct names is read."""
     import csv
     import gzip
+    import zlib
 
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rt", encoding="utf-8-sig", newline="") as f:
             first = f.readline()
-    except (OSError, UnicodeDecodeError, EOFError):
+    except (OSError, UnicodeDecodeError, EOFError, zlib.error):
         return None
     delim = max(",;\t|", key=lambda d: len(next(csv.reader([first], delimiter=d), [])))
     header = next(csv.reader([first], delimiter=delim), [])
     if len(header) < 2 or len(set(header)) != len(header):
         return None
+    return delim, header
+
+
+def _explicit_call(path: Path, header: tuple[str, list[str]] | None = None) -> str | None:
+    """read_csv with the dialect of the header line (RFC 4180 quotes, the delimiter that
+    splits the header most) and its columns, the sniffer off; None if no header is read."""
+    header = header or _header(path)
+    if header is None:
+        return None
+    delim, header = header
     columns = sge.Struct(expressions=[sge.PropertyEQ(this=sge.convert(c), expression=sge.convert("VARCHAR"))
                                       for c in header])  # fmt: skip
     options = {"header": True, "auto_detect": False, "quote": '"', "escape": '"', "delim": delim,

@@ -48,3 +48,26 @@ def test_an_earlier_ledger_gains_the_columns_added_since_and_keeps_its_rows(tmp_
     got = _columns(path)
     assert [c for c, _ in got["ingests"]][-1] == "rounding"  # added at the end
     assert "x_extensions" in dict(got["charges"])
+
+
+def test_tables_are_bound_from_the_schema_only_where_the_ledger_holds_it(tmp_path, sample):
+    """Each table's Ibis schema is what DuckDB reports, whether bound from the declared
+    schema (a ledger at the current schema) or looked up (an earlier one opened read-only)."""
+    path = tmp_path / "ledger.duckdb"
+    with open_ledger(path) as lg:
+        lg.ingest([sample])
+        assert lg.store._current == set(TABLES)
+        for name in TABLES:
+            assert lg.store.table(name).schema() == lg.store.con.table(name).schema(), name
+    con = duckdb.connect(str(path))
+    con.execute('ALTER TABLE charges DROP COLUMN "x_extensions"')
+    con.close()
+    with open_ledger(path, read_only=True) as lg:
+        assert lg.store._current == set(TABLES) - {"charges"}  # an earlier charges table: looked up
+        assert "x_extensions" not in lg.store.table("charges").columns
+        for name in TABLES:
+            assert lg.store.table(name).schema() == lg.store.con.table(name).schema(), name
+        assert lg.charges.count().execute() == 1000
+    with open_ledger(path) as lg:  # migrated: its new column comes last, so it is still looked up
+        assert "x_extensions" in lg.store.table("charges").columns
+        assert lg.store.table("charges").schema() == lg.store.con.table("charges").schema()

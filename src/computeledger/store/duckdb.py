@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import sqlglot as sg
@@ -95,38 +96,56 @@ class DuckDBStore:
         self.raw = self.con.con
         self._tables: dict[str, ir.Table] = {}
         self._dropped: list[str] = []  # scratch tables to drop when the unit of work ends
+        have = self._catalogue()
         if not read_only:
-            self._create_or_migrate()
+            have = self._create_or_migrate(have)
+        # Tables whose columns are the current schema's, in its order, are bound from it;
+        # others (an earlier version's ledger opened read-only) are looked up.
+        self._current = {name for name, columns in have.items() if columns == list(TABLES.get(name, {}))}
 
-    def _create_or_migrate(self) -> None:
-        """Create the tables a new ledger lacks, and add to a ledger written by an earlier
-        version the columns added since (null in its earlier rows), so that every write
-        sees the current schema: one catalogue query and one script."""
-        have: dict[str, set[str]] = {}
+    def _catalogue(self) -> dict[str, list[str]]:
+        """The ledger's tables and their columns in order: one catalogue query."""
+        have: dict[str, list[str]] = {}
         for table, column in self.raw.execute(
             "SELECT table_name, column_name FROM duckdb_columns() WHERE NOT internal "
-            "AND schema_name = 'main' AND database_name = current_database()"
+            "AND schema_name = 'main' AND database_name = current_database() "
+            "ORDER BY table_name, column_index"
         ).fetchall():
-            have.setdefault(table, set()).add(column)
+            have.setdefault(table, []).append(column)
+        return have
+
+    def _create_or_migrate(self, have: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Create the tables a new ledger lacks, and add to a ledger written by an earlier
+        version the columns added since (null in its earlier rows), so that every write
+        sees the current schema: one script. The tables' columns after it."""
         script = []
+        have = {name: list(columns) for name, columns in have.items()}
         for name, schema in TABLES.items():
             if name not in have:
                 script.append(_create_table(self.con, name))
+                have[name] = list(schema)
                 continue
             for column, kind in schema.items():
                 if column not in have[name]:
                     add = sge.Alter(this=sg.table(name, quoted=True), kind="TABLE",
                                     actions=[_column(self.con, column, kind)])  # fmt: skip
                     script.append(add.sql("duckdb"))
+                    have[name].append(column)
         if script:
             self.raw.execute(";\n".join(script))
+        return have
 
     # -- reading ---------------------------------------------------------------------
     def table(self, name: str) -> ir.Table:
         if name not in TABLES:
             raise UsageError(f"no table {name!r} in the ledger")
-        if name not in self._tables:  # the schema is fixed: looked up once per connection
-            self._tables[name] = self.con.table(name)
+        if name not in self._tables:  # the schema is fixed: bound once per connection
+            if name in self._current:  # no catalogue lookup (and type parsing) per table
+                self._tables[name] = ops.DatabaseTable(
+                    name, schema=stored_schema(name), source=self.con, namespace=ops.Namespace()
+                ).to_expr()
+            else:
+                self._tables[name] = self.con.table(name)
         return self._tables[name]
 
     def exists(self, name: str) -> bool:
@@ -291,6 +310,16 @@ class DuckDBStore:
 #: depends on the expression alone; ingest's FOCUS rules are built once per file layout),
 #: with whether running it needs Ibis's pre-execute hooks.
 _COMPILED: dict[int, tuple[ir.Expr, tuple[str, dict], bool]] = {}
+
+
+def stored_schema(name: str) -> ibis.Schema:
+    """A ledger table's schema as DuckDB reports it back: the declared one, with its
+    timestamps at DuckDB's microseconds."""
+    return ibis.schema({
+        column: dt.Timestamp(timezone=kind.timezone, scale=6, nullable=kind.nullable)
+        if kind.is_timestamp() and kind.scale is None else kind
+        for column, kind in TABLES[name].items()
+    })  # fmt: skip
 
 
 def _column(con: Any, column: str, kind: Any) -> sge.ColumnDef:

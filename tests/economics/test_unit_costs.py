@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import defaultdict
 from decimal import Decimal, localcontext
@@ -148,3 +149,53 @@ def test_gpu_bills_count_no_tokens_of_their_own(allocated):
     with open_ledger(path, read_only=True) as lg:
         got = unit_costs(lg, "model,month")
     assert got.rows and all(r["cost_per_million_billed_tokens"] is None for r in got.rows)
+
+
+def test_the_cash_basis_reads_the_contracts_it_is_given(books, tmp_path):
+    """Unit costs on the cash basis pay each bill by the contracts given (the statement's),
+    not by whatever the working folder configures: with 90-day terms instead of 30, the
+    last bill, which no bank line pays, is paid two months later, in the API, the CLI and
+    the forecast's history alike."""
+    from typer.testing import CliRunner
+
+    from computeledger.cli import app
+    from computeledger.forecast.series import history
+    from tests.conftest import CONTRACTS
+
+    ledger, _, contracts = books
+    later = tmp_path / "later.toml"
+    later.write_text(
+        CONTRACTS.replace("default = 30", "default = 90").replace("Microsoft = 20", "Microsoft = 80")
+    )
+    with open_ledger(ledger, read_only=True) as lg:
+        by_terms = {
+            path: {str(r["month"]): r["inference_cost"] for r in lg.unit_costs("month", basis="cash",
+                                                                                  contracts=path).rows}
+            for path in (contracts, later)
+        }  # fmt: skip
+        per_model = history(lg, "inference", by="model", basis="cash", contracts=later)
+    usual, slow = by_terms[contracts], by_terms[later]
+    assert max(usual) == "2024-07-01" and max(slow) == "2024-09-01"
+    assert slow["2024-09-01"] == usual["2024-07-01"] == Decimal("888091.268092339437960000")
+    assert {m: v for m, v in slow.items() if m < "2024-07-01"} == {
+        m: v for m, v in usual.items() if m < "2024-07-01"
+    }
+    september = [v for series in per_model for p, v in zip(series.periods, series.values, strict=True)
+                 if str(p) == "2024-09-01" and v]  # fmt: skip
+    assert sum(september) == slow["2024-09-01"]
+    argv = [
+        "unit-costs",
+        "--by",
+        "month",
+        "--basis",
+        "cash",
+        "--contracts",
+        str(later),
+        "--ledger",
+        str(ledger),
+    ]
+    got = CliRunner().invoke(app, [*argv, "--format", "json"])
+    assert got.exit_code == 0, got.output
+    shown = {r["month"]: r["inference_cost"] for r in json.loads(got.output)}
+    assert all(v is None or isinstance(v, str) for v in shown.values())  # money as text
+    assert {m: None if v is None else Decimal(v) for m, v in shown.items()} == slow

@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from computeledger import output
+from computeledger.cli.accounting import ContractsOpt
 from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened, render_files
 from computeledger.errors import UsageError
 
@@ -76,6 +77,7 @@ def unit_costs(
         typer.Option("--map", help="LEDGER_MODEL=CATALOGUE_MODEL: split input/output by the capacity model"),
     ] = None,
     rules_version: RulesVersionOpt = None,
+    contracts: ContractsOpt = None,
     ledger: LedgerOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
@@ -88,7 +90,7 @@ def unit_costs(
     catalogue = parse_map(map_ or [])
     with opened(ctx, ledger, read_only=True) as lg:
         got = run(lg, by, basis=basis, cost=cost, output_weight=weight, catalogue=catalogue,
-                  rules_version=rules_version)  # fmt: skip
+                  rules_version=rules_version, contracts=contracts)  # fmt: skip
     if not got.rows and fmt == "table":
         raise UsageError("no unit costs: the ledger holds no inference cost or no token usage for them "
                          "(ingest bills and usage, then allocate)")  # fmt: skip

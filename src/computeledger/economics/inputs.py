@@ -36,15 +36,18 @@ def inference_costs(
     cost: str = "loaded",
     rules_version: str | None = None,
     by_issuer: bool = False,
+    contracts=None,
 ) -> dict[tuple[str, str, date], CostCell]:
     """(model, provider, month) -> inference cost and GPU-hours from the allocation.
     `effective`: EffectiveCost by charge month; `billed`: BilledCost by billing month;
     `cash`: each bill's payment (bank line, else payment terms) spread over its models as
     its billed cost is, in the month paid (GPU-hours unknown: time is not paid for in cash).
     `direct`: what the rules placed on the model; `loaded`: with the shared costs splits
-    spread onto it. `by_issuer`: provider is who issues the bill, not who hosts."""
+    spread onto it. `by_issuer`: provider is who issues the bill, not who hosts.
+    `contracts` (a `Contracts`, a path, or None for the configured ones): the payment
+    terms and contracts the cash basis reads, the same the statement is given."""
     if basis == "cash":
-        return _paid(ledger, cost, rules_version)
+        return _paid(ledger, cost, rules_version, contracts)
     if basis not in BASES:
         raise UsageError(f"--basis {basis!r}: use one of {', '.join([*BASES, 'cash'])}")
     if cost not in COSTS:
@@ -87,14 +90,18 @@ def inference_costs(
     return out
 
 
-def _paid(ledger, cost: str, rules_version: str | None) -> dict[tuple[str, str, date], CostCell]:
+def _paid(
+    ledger, cost: str, rules_version: str | None, contracts=None
+) -> dict[tuple[str, str, date], CostCell]:
     from computeledger.accounting.bases import compute
     from computeledger.accounting.cashflow import cash
-    from computeledger.accounting.contracts import load_contracts
+    from computeledger.accounting.contracts import Contracts, load_contracts
     from computeledger.accounting.periods import month_of
 
     billed = inference_costs(ledger, "billed", cost, rules_version, by_issuer=True)
-    comp = compute(ledger, load_contracts(None), rules_version)
+    if not isinstance(contracts, Contracts):
+        contracts = load_contracts(contracts)
+    comp = compute(ledger, contracts, rules_version)
     bills = comp.bills()
     per_bill: dict[tuple[str, date], list] = defaultdict(list)
     for (model, provider, month), cell in billed.items():

@@ -83,9 +83,12 @@ def quarter(month: date) -> str:
 
 
 @money.exact
-def cells(ledger, dims: list[str], basis: str, cost: str, rules_version: str | None) -> list[Cell]:
-    """Cost and tokens at the finest grain the dimensions need."""
-    costs = inference_costs(ledger, basis, cost, rules_version)
+def cells(
+    ledger, dims: list[str], basis: str, cost: str, rules_version: str | None, contracts=None
+) -> list[Cell]:
+    """Cost and tokens at the finest grain the dimensions need (`contracts`: what the cash
+    basis reads, as `inference_costs`)."""
+    costs = inference_costs(ledger, basis, cost, rules_version, contracts=contracts)
     tokens = token_counts(ledger)
     by_provider = "provider" in dims
     per_customer = bool({"customer", "channel"} & set(dims))
@@ -174,13 +177,16 @@ def unit_costs(
     output_weight: Decimal | None = None,
     catalogue: dict[str, str] | None = None,
     rules_version: str | None = None,
+    contracts=None,
 ) -> UnitCosts:
     """Per group: requests, tokens, inference cost, GPU-hours, cost per million tokens
     (all, input, output), GPU-hours per million tokens, provenance and coverage.
     `catalogue` maps ledger models to the capacity catalogue's: their output weight is the
-    capacity model's GPU time of an output token over an input token."""
+    capacity model's GPU time of an output token over an input token. `contracts`: the
+    payment terms and contracts the cash basis reads (a `Contracts`, a path, or None for
+    the configured ones)."""
     dims = parse_dimensions(by)
-    found = cells(ledger, dims, basis, cost, rules_version)
+    found = cells(ledger, dims, basis, cost, rules_version, contracts)
     listed: dict[str, tuple[Decimal, str]] = {}
     if output_weight is None:
         listed = {m: (w, "list-price ratio") for m, w in output_weights(ledger).items()}

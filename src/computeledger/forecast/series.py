@@ -72,7 +72,7 @@ def history(
     if name in STATEMENT_LINES:
         return _statement(ledger, name, basis, contracts, rules_version)
     if name in ("tokens", "unit-cost") or by == "model":
-        return _economics(ledger, name, by, basis, rules_version)
+        return _economics(ledger, name, by, basis, contracts, rules_version)
     return _compute(ledger, name, by, basis, contracts, rules_version)
 
 
@@ -175,13 +175,13 @@ def _filled(groups: dict[str, dict[date, Decimal]], grain: str = "month") -> dic
     return out
 
 
-def _economics(ledger, name, by, basis, rules_version) -> list[Series]:
+def _economics(ledger, name, by, basis, contracts, rules_version) -> list[Series]:
     from computeledger.economics.unit_costs import unit_costs
 
     if basis not in ("billed", "effective", "cash"):
         raise UsageError(f"--basis {basis!r}: use billed, effective or cash")
     dims = "model,month" if by == "model" else "month"
-    got = unit_costs(ledger, dims, basis=basis, rules_version=rules_version)
+    got = unit_costs(ledger, dims, basis=basis, rules_version=rules_version, contracts=contracts)
     groups: dict[str, dict[date, Decimal | None]] = defaultdict(dict)
     unit = next((r["currency"] for r in got.rows if r.get("currency")), "") or ""
     for r in got.rows:

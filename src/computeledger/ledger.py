@@ -189,11 +189,11 @@ class Ledger:
         return forecast(history(self, series, **options), horizon, grain, models)
 
     def scenario(self, path: str | Path | None = None, *, basis: str = "effective", **options):
-        """A driver-based scenario run by seeded Monte Carlo (see `computeledger.forecast.scenario`)."""
-        from computeledger.forecast.scenario import baseline, load_scenario, run
+        """A driver-based scenario run by seeded Monte Carlo, as `scenario run` prints it
+        (see `computeledger.forecast.scenario.scenario`)."""
+        from computeledger.forecast.scenario import scenario
 
-        doc = load_scenario(path) if path else None
-        return run(baseline(self, basis=basis, **options), doc)
+        return scenario(self, path, basis=basis, **options)
 
     def report(self, out: str | Path, *, images: str | Path | None = None, **options):
         """Write the HTML report (see `computeledger.report`); options as `report.sections.Options`."""

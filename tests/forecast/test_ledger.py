@@ -231,5 +231,38 @@ def test_the_python_api_is_the_same_functions(future_lab, tmp_path):
     from computeledger.forecast.engine import forecast
 
     assert fc.points == forecast(by_hand, 3)[0].points and len(fc.points) == 3
-    assert [f"{p:%Y-%m}" for p in result.periods][:2] == ["2024-11", "2024-12"] and len(result.periods) == 12
+    # without a file, the ledger's trends to the runway horizon: the run `scenario run` prints
+    assert [f"{p:%Y-%m}" for p in result.periods][:2] == ["2024-11", "2024-12"] and len(result.periods) == 120
+    assert result.name == "the ledger's trends"
     assert got["charts"] >= 10 and (tmp_path / "r.html").stat().st_size == got["bytes"]
+
+
+def test_the_api_and_the_cli_run_a_scenario_on_the_basis_its_file_names(future_lab, tmp_path):
+    """`[scenario] basis` is honoured by the Python API as by the command line: the same
+    rows, and those of the basis the file names, not of the one the call passes."""
+
+    from typer.testing import CliRunner
+
+    from computeledger.cli import app
+
+    path, _ = future_lab
+    billed, plain = tmp_path / "billed.toml", tmp_path / "plain.toml"
+    body = '[traffic]\ngrowth = "0.02"\nnoise = "0"\n'
+    billed.write_text('[scenario]\nmonths = 3\ndraws = 20\nbasis = "billed"\n' + body)
+    plain.write_text("[scenario]\nmonths = 3\ndraws = 20\n" + body)
+    with open_ledger(path, read_only=True) as lg:
+        named = lg.scenario(billed, basis="effective")
+        asked = lg.scenario(plain, basis="billed")
+        effective = lg.scenario(plain, basis="effective")
+
+    def figures(result) -> list[dict]:
+        return [{k: v for k, v in r.items() if k != "scenario"} for r in result.summary(3)]
+
+    rows = figures(named)
+    assert rows == figures(asked)
+    assert rows != figures(effective)  # the basis matters on this lab: the test can fail
+    got = CliRunner().invoke(app, ["scenario", "run", str(billed), "--ledger", str(path), "--format", "json"])
+    assert got.exit_code == 0, got.output
+    shown = [{k: v for k, v in r.items() if k != "scenario"} for r in json.loads(got.output)]
+    assert [{k: v if k in ("period", "output") or v is None else Decimal(v) for k, v in r.items()}
+            for r in shown] == rows  # fmt: skip

@@ -194,19 +194,12 @@ scenario_app = typer.Typer(help="Driver-based scenarios, run by seeded Monte Car
 
 
 def _scenario_result(lg, path: Path | None, basis: str, contracts, rules_version):
-    """A scenario file's run; without one, the ledger's own trends: the cash engine's run."""
-    from computeledger.forecast.cash import trends
-    from computeledger.forecast.scenario import baseline, load_scenario, run
+    """The scenario's run, and how many of its months the table shows (the trends run
+    reaches the runway horizon: its first year is shown)."""
+    from computeledger.forecast.scenario import scenario
 
-    if path is None:
-        result = trends(lg, basis=basis, contracts=contracts, rules_version=rules_version)
-        result.name = "the ledger's trends"
-        return result, 12
-    doc = load_scenario(path)
-    basis = doc.get("scenario", {}).get("basis", basis)
-    base = baseline(lg, basis=basis, contracts=contracts, rules_version=rules_version)
-    result = run(base, doc)
-    return result, len(result.periods)
+    result = scenario(lg, path, basis=basis, contracts=contracts, rules_version=rules_version)
+    return result, 12 if path is None else len(result.periods)
 
 
 @scenario_app.command("run")

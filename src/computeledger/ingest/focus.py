@@ -585,15 +585,16 @@ def _overlapping(store: Store, first: int, last: int, mates: list[int]) -> bool:
     sorted out file by file (`_versions`); parts of one export share none."""
     if first == last and not mates:
         return False
-    # pending, not table: on Spark the group's rows are not visible until its ingests rows
+    # pending, not table: on Spark the group's rows are not visible until its ingests rows.
+    # One aggregate per identity, not a join of the rows with themselves: an identity many
+    # rows share would make the join quadratic (Spark ran out of memory on 10M rows).
     ids = [*mates, *range(first, last + 1)]
-    mine = _marks(store.pending("charges", lambda t: (t.x_ingest_id >= first) & (t.x_ingest_id <= last)))
-    theirs = _marks(store.pending("charges", lambda t: t.x_ingest_id.isin(ids)))
-    theirs = theirs.rename(o_key="cl_key", o_res="cl_res", o_start="cl_start", o_id="cl_id")
-    hit = mine.inner_join(theirs, [
-        mine.cl_key == theirs.o_key, mine.cl_res == theirs.o_res, mine.cl_start == theirs.o_start,
-        mine.cl_id != theirs.o_id,
-    ])  # fmt: skip
+    marks = _marks(store.pending("charges", lambda t: t.x_ingest_id.isin(ids)))
+    mine = ((marks.cl_id >= first) & (marks.cl_id <= last)).cast("int8")
+    found = marks.group_by("cl_key", "cl_res", "cl_start").aggregate(
+        lo=marks.cl_id.min(), hi=marks.cl_id.max(), mine=mine.max()
+    )
+    hit = found.filter((found.lo != found.hi) & (found.mine == 1))
     return bool(hit.count().to_pyarrow().as_py())
 
 

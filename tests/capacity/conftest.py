@@ -6,7 +6,7 @@ import pytest
 
 from computeledger.capacity import calibrate, catalog
 
-CALIBRATION_SET = ("trtllm_1.0.csv", "trtllm_0.9_a100_l40s.csv")
+CALIBRATION_SET = ("trtllm_1.0.csv", "trtllm_0.9_a100_l40s.csv", "inferencemax.csv")
 HELD_OUT = "trtllm_0.9_hopper.csv"
 
 

@@ -12,12 +12,17 @@ from tests.capacity.conftest import HELD_OUT
 
 
 def test_the_shipped_calibration_is_what_the_shipped_measurements_fit(fitted):
-    shipped = sorted(catalog.calibrations().values(), key=lambda c: (c.gpu, c.precision))
-    assert [(c.gpu, c.precision) for c in fitted] == [(c.gpu, c.precision) for c in shipped]
+    shipped = sorted(catalog.calibrations().values(), key=lambda c: (c.gpu, c.engine, c.precision))
+    assert [(c.gpu, c.engine, c.precision) for c in fitted] == [
+        (c.gpu, c.engine, c.precision) for c in shipped
+    ]
     assert fitted == shipped
-    assert {c.gpu: c.fitted_on for c in fitted} == {
-        "A100 SXM": 24, "B200": 58, "GB200": 40, "H100 SXM": 52, "H200 SXM": 60, "L40S": 24,
+    assert {(c.gpu, c.engine): c.fitted_on for c in fitted} == {
+        ("A100 SXM", "trtllm"): 24, ("B200", "trtllm"): 58, ("GB200", "trtllm"): 40,
+        ("H100 SXM", "trtllm"): 52, ("H200 SXM", "trtllm"): 60, ("L40S", "trtllm"): 24,
+        ("B200", "sglang"): 19, ("B200", "vllm"): 56, ("H200 SXM", "sglang"): 15, ("H200 SXM", "vllm"): 51,
     }  # fmt: skip
+    assert {c.source for c in fitted if c.engine != "trtllm"} == {"inferencemax.csv"}
 
 
 def test_held_out_error_is_within_a_quarter(fitted):
@@ -34,16 +39,18 @@ def test_held_out_error_is_within_a_quarter(fitted):
 
 
 def test_in_sample_error_of_each_calibration(fitted):
-    assert {c.gpu: c.median_abs_error for c in fitted} == {
-        "A100 SXM": 0.0589, "B200": 0.1786, "GB200": 0.0779, "H100 SXM": 0.1581, "H200 SXM": 0.1338,
-        "L40S": 0.0916,
+    assert {(c.gpu, c.engine): c.median_abs_error for c in fitted} == {
+        ("A100 SXM", "trtllm"): 0.0589, ("B200", "trtllm"): 0.1786, ("GB200", "trtllm"): 0.0779,
+        ("H100 SXM", "trtllm"): 0.1581, ("H200 SXM", "trtllm"): 0.1338, ("L40S", "trtllm"): 0.0916,
+        ("B200", "sglang"): 0.077, ("B200", "vllm"): 0.0533, ("H200 SXM", "sglang"): 0.0323,
+        ("H200 SXM", "vllm"): 0.0411,
     }  # fmt: skip
 
 
 def test_a_calibration_written_out_reads_back(tmp_path, fitted):
     path = tmp_path / "calibration.csv"
     calibrate.write_calibration(fitted, path)
-    assert sorted(catalog.calibrations(path).values(), key=lambda c: (c.gpu, c.precision)) == fitted
+    assert sorted(catalog.calibrations(path).values(), key=lambda c: (c.gpu, c.engine, c.precision)) == fitted
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ def test_shipped_catalogues_have_a_source_on_every_row():
     ):
         assert rows
         assert all(r.source.strip() for r in rows)
-    assert len(catalog.gpus()) == 9 and len(catalog.models()) == 15
+    assert len(catalog.gpus()) == 13 and len(catalog.models()) == 21
 
 
 def test_gpu_and_model_figures_as_published():
@@ -87,7 +87,9 @@ def test_a_bad_catalogue_cell_names_file_line_and_column(tmp_path, row, message)
 
 
 def test_bad_prices_and_unknown_names():
-    with pytest.raises(UsageError, match="unknown gpu 'H900'; the catalogue has: A100 SXM, B200, GB200"):
+    with pytest.raises(
+        UsageError, match="unknown gpu 'H900'; the catalogue has: A100 SXM, B200, B300, GB200"
+    ):
         catalog.find(catalog.gpus(), "H900", "gpu")
     assert catalog.find(catalog.models(), "llama-3.3-70b", "model").model == "Llama-3.3-70B"
 

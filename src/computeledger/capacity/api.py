@@ -22,7 +22,7 @@ from computeledger.capacity.operating import (
     latency_bound,
     throughput_optimal,
 )
-from computeledger.capacity.physics import Setup, Workload
+from computeledger.capacity.physics import Setup, Workload, max_batch, point
 from computeledger.errors import UsageError
 from computeledger.figures.model import parse_amount, parse_period_text
 
@@ -42,9 +42,14 @@ def throughput(
     price: PriceRange | None = None,
     disaggregated: bool = False,
     calibrations: dict | None = None,
+    concurrency: int | None = None,
+    engine: str | None = None,
 ) -> list[dict]:
     """The throughput-optimal point and, with an SLO, the latency-bound one, each on the
-    parallelism with the lowest cost per output token (or the one given)."""
+    parallelism with the lowest cost per output token (or the one given); with a
+    `concurrency`, also the point with that many requests in flight (continuous batching,
+    as serving benchmarks run it), on the calibration fitted at concurrency (`engine`, else
+    the first of sglang, vllm, trtllm fitted for the GPU and precision)."""
     if price is None:
         raise UsageError("a price per GPU-hour is needed (or a provider in the catalogue)")
     calibrations = calibrations if calibrations is not None else catalog.calibrations()
@@ -57,21 +62,32 @@ def throughput(
     setups = setups or candidate_setups(m, g, precision)
     if not setups:
         raise UsageError(f"{m.model} in {precision} does not fit on a node of {g.gpu}")
-    c, note = catalog.calibration_for(calibrations, g.gpu, precision)
+    if concurrency is not None and concurrency < 1:
+        raise UsageError(f"--concurrency {concurrency}: a whole number of requests, at least 1")
+    c, note = catalog.calibration_for(calibrations, g.gpu, precision, engine or "trtllm")
+    at = catalog.calibration_at_concurrency(calibrations, g.gpu, precision, engine) if concurrency else None
     slo = Slo(tpot_ms, ttft_ms)
     best: dict[str, tuple] = {}
     for s in setups:
         points = [("throughput-optimal", throughput_optimal(s, w, c, disaggregated))]
         if slo.given:
             points.append(("latency-bound", latency_bound(s, w, c, slo, disaggregated)))
+        if at is not None and concurrency is not None and concurrency <= max_batch(s, w, at[0]):
+            points.append((f"concurrency {concurrency}", point(s, w, concurrency, at[0], disaggregated)))
         for name, p in points:
             if p is not None and (
                 name not in best or p.gpu_s_per_output_token < best[name].gpu_s_per_output_token
             ):
                 best[name] = p
-    rows = [Costed(name, p, c.median_abs_error, price, note).row() for name, p in best.items()]
+    rows = []
+    for name, p in best.items():
+        cal = at if name.startswith("concurrency") and at is not None else (c, note)
+        rows.append(Costed(name, p, cal[0].median_abs_error, price, cal[1]).row())
     if slo.given and "latency-bound" not in best:
         rows.append({"point": "latency-bound", "setup": f"no batch meets the SLO on {len(setups)} setups"})
+    if concurrency and f"concurrency {concurrency}" not in best:
+        too_many = f"{concurrency} requests do not fit in memory on {len(setups)} setups"
+        rows.append({"point": f"concurrency {concurrency}", "setup": too_many})
     return rows
 
 

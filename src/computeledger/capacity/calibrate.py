@@ -175,11 +175,16 @@ def errors_of(
 
 
 def fit(rows: list[Measurement], source: str) -> list[Calibration]:
-    """One calibration per (GPU, engine, precision) in the measurements."""
+    """One calibration per (GPU, engine, precision) in the measurements; its source names
+    the files its own rows came from (else `source`)."""
     groups: dict[tuple[str, str, str], list[Measurement]] = {}
     for m in rows:
         groups.setdefault((m.setup.gpu.gpu, m.engine, m.setup.precision), []).append(m)
-    return [replace(fit_group(g), source=source) for _, g in sorted(groups.items())]
+    out = []
+    for _, g in sorted(groups.items()):
+        files = sorted({Path(m.where.split(", line ")[0]).name for m in g if ", line " in m.where})
+        out.append(replace(fit_group(g), source="; ".join(files) or source))
+    return out
 
 
 CALIBRATION_COLUMNS = tuple(f.name for f in fields(Calibration))

@@ -18,8 +18,9 @@ from typing import Any
 
 from computeledger.errors import UsageError
 
-PRECISIONS = ("bf16", "fp8", "fp4")
-BYTES = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
+PRECISIONS = ("bf16", "fp8", "fp4", "mxfp4")
+#: bytes per weight; MXFP4 is 4-bit values with an 8-bit scale per block of 32 (4.25 bits)
+BYTES = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5, "mxfp4": 4.25 / 8}
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class Gpu:
     source: str
 
     def tflops(self, precision: str) -> float | None:
+        """Dense tensor FLOP/s at a weight precision. MXFP4 weights (gpt-oss) run on FP4
+        tensor cores where the GPU has them, else dequantised to BF16 (Hopper, CDNA3)."""
+        if precision == "mxfp4":
+            return self.tflops_fp4 or self.tflops_bf16
         return {"bf16": self.tflops_bf16, "fp8": self.tflops_fp8, "fp4": self.tflops_fp4}[precision]
 
 
@@ -222,9 +227,28 @@ def calibration_for(table: dict, gpu: str, precision: str, engine: str = "trtllm
         return c, f"borrowed from {c.gpu} {c.precision}"
     if not table:
         raise UsageError("no calibration: run `computeledger capacity calibrate`")
-    ranked = sorted(table.values(), key=lambda c: c.compute_efficiency)
+    pool = [c for c in table.values() if c.engine.lower() == engine.lower()] or list(table.values())
+    ranked = sorted(pool, key=lambda c: c.compute_efficiency)
     c = ranked[len(ranked) // 2]
     return c, f"borrowed from {c.gpu} {c.precision} (median calibration)"
+
+
+#: engines whose calibrations are fitted on runs at a fixed concurrency (InferenceMAX)
+CONCURRENCY_ENGINES = ("sglang", "vllm", "trtllm")
+
+
+def calibration_at_concurrency(
+    table: dict, gpu: str, precision: str, engine: str | None = None
+) -> tuple[Calibration, str]:
+    """The calibration for a point at a given concurrency: `engine`'s, else the first of
+    CONCURRENCY_ENGINES fitted for this GPU and precision, else one borrowed as
+    `calibration_for` borrows; the note names the engine, GPU and precision used."""
+    for e in [engine] if engine else CONCURRENCY_ENGINES:
+        exact = table.get((gpu.lower(), e.lower(), precision))
+        if exact:
+            return exact, f"fitted ({exact.engine})"
+    c, note = calibration_for(table, gpu, precision, engine or CONCURRENCY_ENGINES[0])
+    return c, f"{note} ({c.engine})"
 
 
 _SIBLINGS = {"h800 sxm": "h100 sxm", "h100 nvl": "h100 sxm", "h20": "h100 sxm"}

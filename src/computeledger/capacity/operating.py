@@ -149,6 +149,7 @@ class Costed:
             "output_tps_per_gpu_low": round(per_gpu * (1 - self.error), 1),
             "output_tps_per_gpu_high": round(per_gpu * (1 + self.error), 1),
             "input_tps_per_gpu": round(p.input_tps / p.setup.gpus, 1),
+            "total_tps_per_gpu": round((p.input_tps + p.output_tps) / p.setup.gpus, 1),
             "tpot_ms": round(p.tpot_s * 1e3, 2),
             "ttft_ms": round(p.ttft_s * 1e3, 2),
             "usd_per_m_input": mid_in,

@@ -59,7 +59,7 @@ class Setup:
 
     @property
     def kv_precision(self) -> str:
-        return "bf16" if self.precision == "bf16" else "fp8"
+        return "bf16" if self.precision in ("bf16", "mxfp4") else "fp8"  # gpt-oss serves a BF16 cache
 
     def label(self) -> str:
         par = (

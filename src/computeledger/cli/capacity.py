@@ -43,7 +43,7 @@ def throughput(
     input_tokens: Annotated[float, typer.Option("--input", help="Input tokens per request")] = 1000,
     output_tokens: Annotated[float, typer.Option("--output", help="Output tokens per request")] = 500,
     cache_hit: Annotated[float, typer.Option(help="Share of input tokens served from a prefix cache")] = 0.0,
-    precision: Annotated[str, typer.Option(help="bf16, fp8 or fp4")] = "fp8",
+    precision: Annotated[str, typer.Option(help="bf16, fp8, fp4 or mxfp4")] = "fp8",
     tp: Annotated[
         int | None, typer.Option(help="Tensor parallel size [default: the cheapest that fits]")
     ] = None,
@@ -54,17 +54,25 @@ def throughput(
     price: Annotated[str | None, typer.Option(help="Dollars per GPU-hour: 3.5 or 2..4")] = None,
     provider: Annotated[str | None, typer.Option(help="Price from this provider's catalogue rows")] = None,
     disaggregated: Annotated[bool, typer.Option(help="Prefill on GPUs of its own")] = False,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Also the point with this many requests in flight")
+    ] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="Calibration engine: trtllm, sglang, vllm [default: per point]")
+    ] = None,
     calibration: CalibrationOpt = None,
     prices: PricesOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Operating points (throughput-optimal, latency-bound) and cost per million tokens."""
+    """Operating points (throughput-optimal, latency-bound, at a concurrency) and cost per
+    million tokens."""
     from computeledger.capacity.api import throughput as run
 
     check_format(fmt)
     rows = run(
         model, gpu, input_tokens, output_tokens, cache_hit, precision, tp, ep, pp, tpot_ms, ttft_ms,
         price_range(price, gpu, provider, prices), disaggregated, _calibrations(calibration),
+        concurrency, engine,
     )  # fmt: skip
     _show(rows, fmt, "Operating points (estimated; low..high: calibration error and price range)")
 

@@ -190,8 +190,8 @@ class Ledger:
 
     def scenario(self, path: str | Path | None = None, *, basis: str = "effective", **options):
         """A driver-based scenario run by seeded Monte Carlo, as `scenario run` prints it
-        (see `computeledger.forecast.scenario.scenario`)."""
-        from computeledger.forecast.scenario import scenario
+        (see `computeledger.forecast.runs`)."""
+        from computeledger.forecast.runs import scenario
 
         return scenario(self, path, basis=basis, **options)
 

@@ -196,7 +196,7 @@ scenario_app = typer.Typer(help="Driver-based scenarios, run by seeded Monte Car
 def _scenario_result(lg, path: Path | None, basis: str, contracts, rules_version):
     """The scenario's run, and how many of its months the table shows (the trends run
     reaches the runway horizon: its first year is shown)."""
-    from computeledger.forecast.scenario import scenario
+    from computeledger.forecast.runs import scenario
 
     result = scenario(lg, path, basis=basis, contracts=contracts, rules_version=rules_version)
     return result, 12 if path is None else len(result.periods)

@@ -398,28 +398,6 @@ def _month(text, where: str) -> date:
     return first
 
 
-def scenario(
-    ledger,
-    path: str | Path | None = None,
-    *,
-    basis: str = "effective",
-    contracts=None,
-    rules_version: str | None = None,
-) -> Result:
-    """The run every interface shows: a scenario file's, on the basis its `[scenario]
-    basis` names (else `basis`); without a file, the ledger's own trends over the runway
-    horizon (the cash engine's run, whose runway the statement and forecast print)."""
-    from computeledger.forecast.cash import trends
-
-    if path is None:
-        result = trends(ledger, basis=basis, contracts=contracts, rules_version=rules_version)
-        result.name = "the ledger's trends"
-        return result
-    doc = load_scenario(path)
-    basis = doc.get("scenario", {}).get("basis", basis)
-    return run(baseline(ledger, basis=basis, contracts=contracts, rules_version=rules_version), doc)
-
-
 def run(base: Baseline, doc: dict | None = None) -> Result:
     """Run the scenario `doc` (parsed by `load_scenario`; None: the baseline's trends)."""
     doc = doc or {}

@@ -97,6 +97,7 @@ def test_real_bills_without_rules_for_them_stay_unallocated(tmp_path, sample):
     assert largest == sorted(largest, key=lambda r: -r["EffectiveCost"])
 
 
+@pytest.mark.slow  # over 10 s: hundreds of rules over the sample
 def test_hundreds_of_rules_place_like_one(tmp_path, sample):
     """Issue 14.14: 250 rules hit RecursionError (one CASE nested per rule); the first rule in
     file order that matches still wins."""

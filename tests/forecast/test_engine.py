@@ -24,6 +24,7 @@ def months(n: int) -> list[date]:
     return [add_months(START, i) for i in range(n)]
 
 
+@pytest.mark.slow  # over 10 s: backtests over the lab's series
 def test_bands_cover_the_labs_known_future_at_their_level():
     """36 months of the lab's traffic (random walk, 5% a month) for 40 seeds and three
     models: forecast the last 12 from the first 24; count how often the truth is inside."""

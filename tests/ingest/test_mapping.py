@@ -215,6 +215,7 @@ def places(d: Decimal) -> int:
 amounts = st.decimals(min_value=Decimal("-1e9"), max_value=Decimal("1e9"), places=12)
 
 
+@pytest.mark.slow  # over 10 s: a mapped ledger per example
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pairs=st.lists(st.tuples(amounts, amounts), min_size=1, max_size=8))
 def test_mapped_products_are_exact_or_quarantined(tmp_path_factory, pairs):

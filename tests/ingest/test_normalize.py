@@ -6,6 +6,7 @@ check lets through, and the check must send every other column down the full pat
 from __future__ import annotations
 
 import ibis
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -43,7 +44,8 @@ short_text = st.one_of(
 )
 
 
-@settings(max_examples=25, deadline=None)  # each example compiles the rules twice
+@pytest.mark.slow  # over 10 s: each example compiles the rules twice
+@settings(max_examples=25, deadline=None)
 @given(values=st.lists(st.one_of(st.none(), short_text), min_size=1, max_size=16))
 def test_the_short_path_reads_what_the_full_path_reads(values):
     raw = _raw(values, values)

@@ -59,11 +59,15 @@ def test_tables_are_bound_from_the_schema_only_where_the_ledger_holds_it(tmp_pat
         assert lg.store._current == set(TABLES)
         for name in TABLES:
             assert lg.store.table(name).schema() == lg.store.con.table(name).schema(), name
+    with open_ledger(path, read_only=True) as lg:  # reopened, the same: bound, not looked up
+        assert lg.store._current == set(TABLES)
     con = duckdb.connect(str(path))
     con.execute('ALTER TABLE charges DROP COLUMN "x_extensions"')
+    con.execute('ALTER TABLE ingests ALTER "rows_read" TYPE INTEGER')  # same names, another type
     con.close()
     with open_ledger(path, read_only=True) as lg:
-        assert lg.store._current == set(TABLES) - {"charges"}  # an earlier charges table: looked up
+        assert lg.store._current == set(TABLES) - {"charges", "ingests"}  # earlier tables: looked up
+        assert lg.store.table("ingests").schema()["rows_read"].is_int32()
         assert "x_extensions" not in lg.store.table("charges").columns
         for name in TABLES:
             assert lg.store.table(name).schema() == lg.store.con.table(name).schema(), name

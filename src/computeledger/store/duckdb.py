@@ -99,22 +99,38 @@ class DuckDBStore:
         have = self._catalogue()
         if not read_only:
             have = self._create_or_migrate(have)
-        # Tables whose columns are the current schema's, in its order, are bound from it;
-        # others (an earlier version's ledger opened read-only) are looked up.
-        self._current = {name for name, columns in have.items() if columns == list(TABLES.get(name, {}))}
+        # Tables whose columns and types are the current schema's, in its order, are bound
+        # from it; others (an earlier version's ledger opened read-only) are looked up.
+        self._current = {name for name, columns in have.items() if columns == self._declared(name)}
 
-    def _catalogue(self) -> dict[str, list[str]]:
-        """The ledger's tables and their columns in order: one catalogue query."""
-        have: dict[str, list[str]] = {}
-        for table, column in self.raw.execute(
-            "SELECT table_name, column_name FROM duckdb_columns() WHERE NOT internal "
+    def _declared(self, name: str) -> list[tuple[str, str]] | None:
+        """A table's (column, type) pairs as DuckDB's catalogue names them for the current
+        schema: the ledger's tables created once per process in an empty database."""
+        if not _DECLARED:
+            scratch = duckdb.connect()
+            try:
+                scratch.execute(";\n".join(_create_table(self.con, n) for n in TABLES))
+                for table, column, kind in scratch.execute(
+                    "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE NOT internal "
+                    "ORDER BY table_name, column_index"
+                ).fetchall():
+                    _DECLARED.setdefault(table, []).append((column, kind))
+            finally:
+                scratch.close()
+        return _DECLARED.get(name)
+
+    def _catalogue(self) -> dict[str, list[tuple[str, str]]]:
+        """The ledger's tables and their (column, type) pairs in order: one catalogue query."""
+        have: dict[str, list[tuple[str, str]]] = {}
+        for table, column, kind in self.raw.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE NOT internal "
             "AND schema_name = 'main' AND database_name = current_database() "
             "ORDER BY table_name, column_index"
         ).fetchall():
-            have.setdefault(table, []).append(column)
+            have.setdefault(table, []).append((column, kind))
         return have
 
-    def _create_or_migrate(self, have: dict[str, list[str]]) -> dict[str, list[str]]:
+    def _create_or_migrate(self, have: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
         """Create the tables a new ledger lacks, and add to a ledger written by an earlier
         version the columns added since (null in its earlier rows), so that every write
         sees the current schema: one script. The tables' columns after it."""
@@ -123,14 +139,15 @@ class DuckDBStore:
         for name, schema in TABLES.items():
             if name not in have:
                 script.append(_create_table(self.con, name))
-                have[name] = list(schema)
+                have[name] = self._declared(name) or []
                 continue
+            present = {column for column, _ in have[name]}
             for column, kind in schema.items():
-                if column not in have[name]:
+                if column not in present:
                     add = sge.Alter(this=sg.table(name, quoted=True), kind="TABLE",
                                     actions=[_column(self.con, column, kind)])  # fmt: skip
                     script.append(add.sql("duckdb"))
-                    have[name].append(column)
+                    have[name].append((column, "added"))  # looked up: it comes last
         if script:
             self.raw.execute(";\n".join(script))
         return have
@@ -310,6 +327,7 @@ class DuckDBStore:
 #: depends on the expression alone; ingest's FOCUS rules are built once per file layout),
 #: with whether running it needs Ibis's pre-execute hooks.
 _COMPILED: dict[int, tuple[ir.Expr, tuple[str, dict], bool]] = {}
+_DECLARED: dict[str, list[tuple[str, str]]] = {}  # the current schema as DuckDB's catalogue names it
 
 
 def stored_schema(name: str) -> ibis.Schema:

@@ -14,6 +14,7 @@ import fcntl
 import io
 import pickle
 import shutil
+import tempfile
 from collections.abc import Callable
 from decimal import Decimal, localcontext
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 
 import pytest
 from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from computeledger import open_ledger
 from computeledger.shipped import FOCUS_SAMPLE, INVOICE_MAPPING, SYNTH_RULES
@@ -32,7 +34,10 @@ SPEC = DATA / "focus-spec-examples"
 NATIVE = DATA / "native"
 RULES = SYNTH_RULES
 
-settings.register_profile("ci", deadline=None, print_blob=True)
+# no example database: Hypothesis would write `.hypothesis/` into the working folder, and
+# tests write only in their own temporary folders (a failing example is printed instead)
+settings.register_profile("ci", deadline=None, print_blob=True, database=None)
+set_hypothesis_home_dir(tempfile.mkdtemp(prefix="computeledger-hypothesis-"))  # its caches too
 settings.load_profile("ci")
 
 

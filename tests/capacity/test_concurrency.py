@@ -86,6 +86,9 @@ def test_the_command_answers_at_a_concurrency_and_says_which_calibration():
     )
     bad = CliRunner().invoke(app, [*argv[:-4], "--concurrency", "0", "--price", "3"])
     assert bad.exit_code == 2 and "--concurrency 0: a whole number of requests, at least 1" in bad.output
+    engine = CliRunner().invoke(app, [*argv, "--engine", "tgi"])
+    assert engine.exit_code == 2
+    assert "--engine 'tgi': the calibrations have sglang, trtllm, vllm" in engine.output
 
 
 def test_a_gpu_without_a_concurrency_calibration_borrows_and_says_so():

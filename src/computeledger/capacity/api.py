@@ -64,6 +64,9 @@ def throughput(
         raise UsageError(f"{m.model} in {precision} does not fit on a node of {g.gpu}")
     if concurrency is not None and concurrency < 1:
         raise UsageError(f"--concurrency {concurrency}: a whole number of requests, at least 1")
+    engines = sorted({c.engine.lower() for c in calibrations.values()})
+    if engine is not None and engine.lower() not in engines:
+        raise UsageError(f"--engine {engine!r}: the calibrations have {', '.join(engines)}")
     c, note = catalog.calibration_for(calibrations, g.gpu, precision, engine or "trtllm")
     at = catalog.calibration_at_concurrency(calibrations, g.gpu, precision, engine) if concurrency else None
     slo = Slo(tpot_ms, ttft_ms)

@@ -21,8 +21,8 @@ def test_names_find_the_shipped_files_and_paths_win(tmp_path):
     assert find(mine, "rules") == mine
     with pytest.raises(
         UsageError,
-        match="shipped: aws-cur, azure-cost-details, azure-cost-details-amortized, gpu-cloud-invoice, "
-        "oci-cost-report, stripe-invoice-lines",
+        match="shipped: aws-cur, azure-cost-details, azure-cost-details-amortized, gcp-billing-export, "
+        "gpu-cloud-invoice, oci-cost-report, stripe-invoice-lines",
     ):
         find("stripe", "mappings")
     kinds = {"rules", "mappings", "examples", "company", "measurements", "reports", "exports"}

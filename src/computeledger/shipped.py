@@ -25,9 +25,10 @@ KINDS = {
     "company": DATA,
     "measurements": DATA / "capacity" / "measurements",
     "reports": DATA / "reports",  # API responses as returned, to try `ingest` and `ingest-usage` on
-    "exports": DATA / "exports",  # native cloud cost exports (AWS CUR, Azure EA, OCI), to try `ingest` on
+    "exports": DATA
+    / "exports",  # native cloud cost exports (AWS CUR, Azure EA, GCP, OCI), to try `ingest` on
 }
-_SUFFIXES = (".toml", ".yaml", ".yml", ".csv.gz", ".csv", ".json")
+_SUFFIXES = (".toml", ".yaml", ".yml", ".csv.gz", ".csv", ".jsonl", ".json")
 
 
 def name_of(path: Path | str) -> str:

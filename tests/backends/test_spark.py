@@ -284,3 +284,60 @@ def test_a_native_export_loads_and_exports_on_spark_as_on_duckdb(tmp_path):
     assert spark["charges"].to_pylist() == duck["charges"].to_pylist()
     assert [f[:3] for f in spark["files"]] == [("Microsoft", "2023-09", 27)]
     assert spark["files"] == duck["files"]
+
+
+def test_a_gcp_export_with_its_credits_loads_on_spark_as_on_duckdb(tmp_path):
+    """Issue 31, Google Cloud on the second engine: JSON lines (staged as DuckDB stages
+    them) and Parquet with nested records (read by Spark), each credit a charge of its own
+    (Spark's own explode), a damaged credits list quarantined: the same rows on both."""
+    import duckdb
+
+    from computeledger.shipped import find
+
+    sample = find("gcp_billing_export_sample.jsonl", "exports")
+    records = [json.loads(line) for line in sample.read_text().splitlines()]
+    records[1]["credits"] = "oops"
+    damaged = tmp_path / "billing.jsonl"
+    damaged.write_text("".join(json.dumps(r) + "\n" for r in records))
+    parquet = tmp_path / "billing.parquet"
+    duckdb.connect().execute(f"COPY (SELECT * FROM read_json('{sample}')) TO '{parquet}' (FORMAT parquet)")
+    got = {}
+    for backend, path in (("duckdb", tmp_path / "l.duckdb"), ("spark", tmp_path / "spark")):
+        with open_ledger(path, backend=backend) as lg:
+            results = lg.ingest([damaged])
+            results += lg.ingest([parquet])
+            got[backend] = {
+                "results": [
+                    (
+                        r.status,
+                        r.rows_read,
+                        r.rows_unnested,
+                        r.rows_loaded,
+                        r.rows_quarantined,
+                        r.rows_replaced,
+                    )
+                    for r in results
+                ],
+                "charges": lg.charges.order_by("x_charge_id").to_pyarrow().to_pylist(),
+                "quarantine": lg.quarantine.order_by("source_line")
+                .select("source_line", "reason")
+                .to_pyarrow()
+                .to_pylist(),
+            }
+    duck, spark = got["duckdb"], got["spark"]
+    # the Parquet file restates the same bill (same account and months): it stands
+    assert duck["results"] == [("loaded", 8, 2, 9, 1, 0), ("loaded", 8, 4, 12, 0, 9)]
+    assert spark["results"] == duck["results"]
+    for a, b in zip(spark["charges"], duck["charges"], strict=True):
+        if a != b:
+            ea, eb = json.loads(a["x_extensions"]), json.loads(b["x_extensions"])
+            # a Parquet double kept as text: Java writes 1.0E7 where DuckDB writes 10000000.0,
+            # the same number (the charge's own columns are equal above and below)
+            differ = {k: (v, eb.get(k)) for k, v in ea.items() if eb.get(k) != v}
+            assert all(Decimal(x) == Decimal(y) for x, y in differ.values()), differ
+            assert {k: v for k, v in a.items() if k != "x_extensions"} == {
+                k: v for k, v in b.items() if k != "x_extensions"
+            }
+    assert [q["source_line"] for q in duck["quarantine"]] == [2]
+    assert "credits: not a JSON list of objects: oops" in duck["quarantine"][0]["reason"]
+    assert spark["quarantine"] == duck["quarantine"]

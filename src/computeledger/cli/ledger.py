@@ -46,7 +46,7 @@ def ingest(
         results = lg.ingest(files, strict=strict, mapping=mapping, on_file=on_file)
     if fmt == "csv":
         cols = ["path", "sha256", "status", "focus_version", "version_evidence", "rows_read", "rows_loaded",
-                "rows_quarantined", "rows_replaced", "message"]  # fmt: skip
+                "rows_quarantined", "rows_unnested", "rows_replaced", "message"]  # fmt: skip
         rows = [{c: r.to_dict()[c] for c in cols} for r in results]
         for row, r in zip(rows, results, strict=True):
             row["rounding"] = json.dumps(r.rounding, sort_keys=True) if r.rounding else None
@@ -79,10 +79,10 @@ def ingest_line(r) -> str:
     if r.status == "duplicate":
         return f"[yellow]duplicate[/yellow] {path}: {escape(r.message or '')}"
     read_as = f"through the mapping {escape(name_of(r.mapping))}" if r.mapping else f"FOCUS {r.focus_version}"
-    text = (
-        f"[green]loaded[/green]   {path}: {read_as}, {r.rows_read} rows read, "
-        f"{r.rows_loaded} loaded, {r.rows_quarantined} quarantined"
-    )
+    text = f"[green]loaded[/green]   {path}: {read_as}, {r.rows_read} rows read"
+    if r.rows_unnested:
+        text += f" (and {r.rows_unnested} charges from their lists' elements)"
+    text += f", {r.rows_loaded} loaded, {r.rows_quarantined} quarantined"
     if r.rows_replaced:
         text += f", replaced {r.rows_replaced} rows of an earlier export"
     if r.rows_set_aside:

@@ -44,14 +44,19 @@ class Fingerprint:
     size: int
     #: physical lines of the (decompressed) text; None for binary formats
     lines: int | None
+    #: a compressed file whose stream is damaged or ends before its end marker
+    cut_short: bool = False
 
 
 def fingerprint(path: Path, fmt: str | None) -> Fingerprint:
-    """sha256 of the bytes as stored and, for text, its number of lines: one read."""
+    """sha256 of the bytes as stored and, for CSV text, its number of lines: one read. A
+    gzip stream is inflated on the way (its readers may stop quietly where it is cut)."""
     digest = hashlib.sha256()
     size = count = 0
     last = b"\n"
-    inflate = zlib.decompressobj(wbits=31) if fmt == "csv.gz" else None
+    counted = fmt in ("csv", "csv.gz")
+    inflate = zlib.decompressobj(wbits=31) if fmt in ("csv.gz", "jsonl.gz") else None
+    cut = False
     with path.open("rb") as f:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
@@ -60,18 +65,19 @@ def fingerprint(path: Path, fmt: str | None) -> Fingerprint:
                 text = chunk
             elif inflate is not None:
                 try:
-                    text = inflate.decompress(chunk)
+                    text = inflate.decompress(chunk) if not inflate.eof else b""
                 except zlib.error:  # damaged: the reader will refuse the file, saying why
-                    inflate, fmt = None, None
+                    inflate, counted, cut = None, False, True
                     continue
             else:
                 continue
-            if text:
+            if text and counted:
                 count += text.count(b"\n")
                 last = text[-1:]
-    if fmt not in ("csv", "csv.gz"):
-        return Fingerprint(digest.hexdigest(), size, None)
-    return Fingerprint(digest.hexdigest(), size, count + (0 if last == b"\n" else 1))
+    cut = cut or (inflate is not None and not inflate.eof)
+    if not counted:
+        return Fingerprint(digest.hexdigest(), size, None, cut)
+    return Fingerprint(digest.hexdigest(), size, count + (0 if last == b"\n" else 1), cut)
 
 
 _BOMS = (

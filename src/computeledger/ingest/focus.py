@@ -18,6 +18,7 @@ A group is one transaction: each of its files is wholly in or wholly out.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import uuid
@@ -42,6 +43,7 @@ from computeledger.ingest.normalize import (
     REASON,
     ROUNDED_FLAG,
     ROW,
+    ROWS_PER_INGEST,
     normalize,
     short_decimals,
 )
@@ -53,7 +55,6 @@ from computeledger.schema.tables import CHARGES
 from computeledger.store import Staged, Store, Unreadable
 
 MAX_COLUMNS = 1000
-ROWS_PER_INGEST = 10_000_000_000  # x_charge_id = ingest_id * this + row
 _NORMALIZED: dict[tuple, tuple[ir.Table, dict]] = {}
 
 
@@ -116,6 +117,7 @@ def ingest_files(
             continue
         alone = (
             bool(ready.starts or ready.staged.rejects) or strict or ready.fmt in COST_FORMATS
+            or ready.staged.stride is not None
             or len(files) == 1 or ready.rows > GROUP_ROWS // 4
         )  # fmt: skip
         fits = sum(g.rows for g in group) + ready.rows <= GROUP_ROWS
@@ -163,7 +165,8 @@ def _ready(
     if fmt is None:
         return _refuse(
             store, result, batch, started,
-            "not a CSV, CSV.gz or Parquet file, nor an OpenAI or Anthropic cost report (JSON)",
+            "not a CSV, CSV.gz or Parquet file, nor JSON lines of billing records or an OpenAI or "
+            "Anthropic cost report",
         )  # fmt: skip
     if path.stat().st_size == 0:
         return _refuse(store, result, batch, started, "empty file")
@@ -178,6 +181,8 @@ def _ready(
                 fp = pending.result()
                 result.sha256 = fp.sha256
         mapping_sha = result.mapping_sha256
+        if fmt == "jsonl.gz" and fp.cut_short:  # its reader stops quietly where the stream ends
+            raise Refused("the file may be damaged: its gzip stream is damaged or cut short")
         if flush is not None and any(g.result.sha256 == fp.sha256 for g in group):
             flush()
         earlier = _earlier(store, fp.sha256, mapping_sha)
@@ -219,12 +224,36 @@ def stage_through(store: Store, path: Path, fmt: str, mapping: Mapping | None = 
 
 
 def cost_report(path: Path) -> str | None:
-    """The cost report format of a JSON file (OpenAI's Costs API, Anthropic's cost report),
-    told from its content; None for any other file."""
-    if not path.name.lower().endswith((".json", ".jsonl", ".json.gz", ".jsonl.gz")):
+    """The format of a JSON bill, told from its content: a cost report's (OpenAI's Costs
+    API, Anthropic's cost report), or "jsonl" ("jsonl.gz") for JSON lines of billing
+    records, such as a BigQuery billing export (records no usage or report kind claims);
+    None for any other file (a usage log, an export's manifest, a JSON document)."""
+    name = path.name.lower()
+    if not name.endswith(_JSON_SUFFIXES) or name == "manifest.json" or "metadata" in name:
         return None
     found = sniff(path)
-    return found if found in COST_FORMATS else None
+    if found in COST_FORMATS:
+        return found
+    if found is None and _first_line_is_object(path):
+        return "jsonl.gz" if name.endswith(".gz") else "jsonl"
+    return None
+
+
+_JSON_SUFFIXES = tuple(f"{s}{z}" for s in (".json", ".jsonl", ".ndjson") for z in ("", ".gz"))
+
+
+def _first_line_is_object(path: Path) -> bool:
+    """Whether the file's first non-blank line is a whole JSON object (JSON lines; a
+    pretty-printed document's first line is not)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            for _, line in zip(range(1000), f, strict=False):
+                if line.strip():
+                    return isinstance(json.loads(line), dict)
+    except (OSError, EOFError, ValueError, RecursionError):
+        return False
+    return False
 
 
 def _staged_report(path: Path, fmt: str) -> Staged:
@@ -367,16 +396,20 @@ def _typed(staged: Staged, table: ir.Table, header_map: dict[str, str], lines: i
         staged.source,
         table.unbind().op(),
         staged.first_line,
+        staged.stride,
         short,
     )
     if lines is None and key in _NORMALIZED:
         return _NORMALIZED[key]
     n = normalize(table, header_map, short)
     params = {"first": ibis.param("int64")}
-    line = n[ROW] + staged.first_line
+    # an element row of an [unnest] list is on its record's line
+    record = n[ROW] % staged.stride if staged.stride else n[ROW]
+    line = record + staged.first_line
     if lines is not None:
-        n = n.left_join(lines, n[ROW] == lines[ROW_COLUMN])
-        line = ibis.coalesce(n[LINE_COLUMN], n[ROW] + staged.first_line)
+        n = n.left_join(lines, record == lines[ROW_COLUMN])
+        record = n[ROW] % staged.stride if staged.stride else n[ROW]
+        line = ibis.coalesce(n[LINE_COLUMN], record + staged.first_line)
     bad = n[REASON].notnull()
     ingest = n[FILE] + params["first"]
     charge = n[ROW] + ingest * ROWS_PER_INGEST
@@ -474,7 +507,8 @@ def _settle(store: Store, group: list[_Ready], first: int, batch: str, strict: b
                  "reason": f"row cannot be read: {message}"}
                 for rec, raw, message in rejects
             ], "quarantine"))  # fmt: skip
-        result.rows_read = got["good"] + got["bad"] + len(rejects)
+        result.rows_unnested = g.staged.unnested
+        result.rows_read = got["good"] + got["bad"] + len(rejects) - g.staged.unnested
         result.rows_loaded = got["good"]
         result.rows_quarantined = got["bad"] + len(rejects)
         rounded_columns = [c for c in decimals if got.get(f"r_{c}")]

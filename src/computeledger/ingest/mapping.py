@@ -23,6 +23,12 @@ one_of = [["cost", "cost_in_billing_currency"]]  # at least one of each list is 
 ChargePeriodEnd = "day_after"  # day included), month_start, next_month_start
 [detect]               # a file whose columns include all these is read by this mapping
 columns = ["bill_payer_account_id", "line_item_line_item_type"]  # when no other is named
+[unnest.credits]       # each element of the JSON list in column `credits` is a charge of
+fields = ["amount", "type"]  # its own: its objects' fields read as credits.amount, ...
+[unnest.credits.constants]   # and its targets replace the mapping's on those charges
+ChargeCategory = "Credit"
+[unnest.credits.expressions]
+BilledCost = "credits_amount"   # (under names = "snake"; else "credits.amount", quoted)
 ```
 
 `extends = "azure-cost-details"` starts a mapping from another's sections (its own
@@ -67,8 +73,24 @@ _NODES = (
 )  # fmt: skip
 _ARITHMETIC = (sge.Add, sge.Sub, sge.Mul, sge.Div, sge.Neg)
 SECTIONS = ("name", "kind", "constants", "columns", "values", "expressions", "gpu", "defaults", "source",
-            "dates", "detect")  # fmt: skip
+            "dates", "detect", "unnest")  # fmt: skip
 _LOOKUPS = {"GPU_COUNT": "gpus", "GPU_MODEL": "gpu_model"}
+
+
+@dataclass
+class Unnest:
+    """A list column whose elements become charges of their own: the JSON objects' `fields`
+    are read as the columns `column.field`, and these targets replace the mapping's on the
+    element charges (a GCP row's credits, each a Credit charge)."""
+
+    column: str
+    fields: list[str]
+    constants: dict[str, str] = field(default_factory=dict)
+    columns: dict[str, str] = field(default_factory=dict)
+    expressions: dict[str, sge.Expression] = field(default_factory=dict)
+
+    def element_columns(self) -> set[str]:
+        return {f"{self.column}.{f}" for f in self.fields}
 
 
 @dataclass
@@ -88,11 +110,19 @@ class Mapping:
     one_of: list[list[str]] = field(default_factory=list)
     detect: list[str] = field(default_factory=list)
     dates: dict[str, str] = field(default_factory=dict)
+    unnest: Unnest | None = None
 
     def source_columns(self) -> set[str]:
+        """The file's columns the mapping reads (an [unnest]'s list column and its
+        element columns among them)."""
         used = set(self.columns.values())
         for expr in self.expressions.values():
             used |= {c.name for c in expr.find_all(sge.Column)}
+        if self.unnest is not None:
+            u = self.unnest
+            used |= {u.column, *u.columns.values()}
+            for expr in u.expressions.values():
+                used |= {c.name for c in expr.find_all(sge.Column)}
         return used
 
 
@@ -162,6 +192,8 @@ def load_mapping(path: str | Path, targets: dict[str, set[str]] | None = None) -
         if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
             raise UsageError(f"{where}: must map source values to FOCUS values, as text")
         m.values[target] = dict(table)
+    if "unnest" in doc:
+        m.unnest = _unnest_section(doc["unnest"], path, allowed, m)
     _source_sections(m, doc, path)
     gpu = doc.get("gpu", {})
     if not isinstance(gpu, dict):
@@ -174,10 +206,79 @@ def load_mapping(path: str | Path, targets: dict[str, set[str]] | None = None) -
     if not (m.constants or m.columns or m.expressions):
         raise UsageError(f"{path}: the mapping maps nothing: give [columns], [expressions] or [constants]")
     _dry_run(m, path)
+    if m.unnest is not None:
+        _dry_run(element_mapping(m), path)
     return m
 
 
 _TARGETS = ("constants", "columns", "expressions")
+
+
+def _unnest_section(section: object, path: Path, allowed: set[str] | None, m: Mapping) -> Unnest:
+    """[unnest.COLUMN]: one list column, its fields, and the targets its elements' charges
+    set; every error names the file and the entry."""
+    if (
+        not isinstance(section, dict)
+        or len(section) != 1
+        or not isinstance(next(iter(section.values())), dict)
+    ):
+        raise UsageError(f"{path}: [unnest] names one list column: [unnest.COLUMN] with fields = [...]")
+    [(column, spec)] = section.items()
+    where = f"{path}: [unnest.{column}]"
+    extra = set(spec) - {"fields", *_TARGETS}
+    if extra:
+        raise UsageError(
+            f"{where}: unknown entry {sorted(extra)[0]!r}; use fields, constants, columns, expressions"
+        )
+    fields = spec.get("fields")
+    if not _texts(fields) or not fields or len(set(fields)) != len(fields):
+        raise UsageError(f"{where}: fields must list the element objects' field names, each once")
+    u = Unnest(column=column, fields=list(fields))
+    for kind in _TARGETS:
+        entries = spec.get(kind, {})
+        if not isinstance(entries, dict):
+            raise UsageError(f"{where}.{kind}: must be a table of 'Column = \"...\"' entries")
+        for target, value in entries.items():
+            at = f"{where}.{kind} {target}"
+            if allowed is not None and target not in allowed:
+                raise UsageError(f"{at}: not a column of {m.kind}")
+            if allowed is None and target not in BY_NAME and not target.startswith("x_"):
+                raise UsageError(f"{at}: not a FOCUS column (custom columns start with x_)")
+            if any(target in getattr(u, k) for k in _TARGETS):
+                raise UsageError(f"{at}: already set in this [unnest]")
+            if not isinstance(value, str):
+                raise UsageError(f"{at}: must be a string, not {value!r}")
+            if kind == "constants":
+                u.constants[target] = value
+            elif kind == "columns":
+                u.columns[target] = value
+            else:
+                u.expressions[target] = _parse(value, at)
+    if not (u.constants or u.columns or u.expressions):
+        raise UsageError(
+            f"{where}: give the targets its elements' charges set ([unnest.{column}.expressions])"
+        )
+    return u
+
+
+def element_mapping(m: Mapping) -> Mapping:
+    """The mapping the element charges of its [unnest] are read through: its own targets
+    with the [unnest]'s in their place (a value map stays with its target)."""
+    u = m.unnest
+    assert u is not None
+    mine = set(u.constants) | set(u.columns) | set(u.expressions)
+    keep = {k: {t: v for t, v in getattr(m, k).items() if t not in mine} for k in _TARGETS}
+    targets = set(m.columns) | set(m.expressions) | set(u.columns) | set(u.expressions)
+    return replace(
+        m,
+        constants=keep["constants"] | u.constants,
+        columns=keep["columns"] | u.columns,
+        expressions=keep["expressions"] | u.expressions,
+        values={t: v for t, v in m.values.items() if t in targets and t not in u.constants},
+        defaults={t: v for t, v in m.defaults.items() if t in targets and t not in u.constants},
+        dates={t: v for t, v in m.dates.items() if t not in mine},
+        unnest=None,
+    )
 
 
 def _extended(doc: dict, raw: bytes, path: Path) -> tuple[dict, bytes]:
@@ -308,7 +409,7 @@ def resolve(mapping: Mapping, columns: list[str]) -> tuple[Mapping, list[str]]:
         rename = {name: name for name in mapping.source_columns()}
     have = set(columns)
     for group in mapping.one_of:
-        if not any(rename[c] in have for c in group):
+        if not any(rename.get(c, c) in have for c in group):
             raise MappingMismatch(
                 f"mapping {mapping.name} ({mapping.path}) needs one of these columns, and the file has none: "
                 + ", ".join(group)
@@ -329,8 +430,8 @@ def resolve(mapping: Mapping, columns: list[str]) -> tuple[Mapping, list[str]]:
         mapping,
         columns={t: rename[s] for t, s in mapping.columns.items()},
         expressions={t: e.copy().transform(renamed) for t, e in mapping.expressions.items()},
-        optional={rename[n] for n in mapping.optional},
-        one_of=[[rename[n] for n in g] for g in mapping.one_of],
+        optional={rename.get(n, n) for n in mapping.optional},
+        one_of=[[rename.get(n, n) for n in g] for g in mapping.one_of],
     )
     return out, absent
 
@@ -749,20 +850,99 @@ def apply_mapping(store: Store, staged: Staged, mapping: Mapping) -> Staged:
     plain decimals, digit for digit, and the most decimal places of their plain values fix
     the exact type their arithmetic runs in. A value that is not a plain decimal of at most
     18 places (digit separators, an exponent beyond reach) is its row's reason, shown with
-    its column, and the row is quarantined alone. [dates] rules move their columns last."""
+    its column, and the row is quarantined alone. [dates] rules move their columns last.
+    An [unnest] list's elements become rows of their own first (`_unnested`)."""
     from computeledger.ingest.normalize import ROW
 
-    mapping, absent = resolve(mapping, staged.columns)
-    t = staged.table.mutate(**{name: ibis.null("string") for name in absent}) if absent else staged.table
-    columns = [*staged.columns, *absent]
-    operands = sorted(numeric_operands(mapping) & set(columns))
-    scales, exponents, filled = _measure(t, operands, staged.columns)
+    t, columns, own = staged.table, list(staged.columns), list(staged.columns)
+    stride = unnested = None
+    elements = None
+    if mapping.unnest is not None:
+        t, columns, stride, unnested, listed = _unnested(store, staged, mapping)
+        elements = element_mapping(mapping)
+    main, absent = resolve(replace(mapping, unnest=None), columns)
+    if elements is not None:
+        elements, more = resolve(elements, columns)
+        absent = sorted(set(absent) | set(more))
+    if absent:
+        t = t.mutate(**{name: ibis.null("string") for name in absent})
+    columns = [*columns, *absent]
+    operands = numeric_operands(main) | (numeric_operands(elements) if elements else set())
+    operands = sorted(operands & set(columns))
+    scales, exponents, filled = _measure(t, operands, own)
     if exponents:
         t = _plain(t, exponents)
         scales |= _measure(t, exponents)[0]
-    select = mapped_select(mapping, columns, scales, ROW, own=filled)
+    select = mapped_select(main, columns, scales, ROW, own=filled)
+    if elements is not None:
+        select = _with_elements(select, mapped_select(elements, columns, scales, ROW, own=filled), listed)
     table = store.through(t, select)
     if mapping.dates:
         table = table.mutate(**{c: _moved(table[c], rule) for c, rule in mapping.dates.items()})
     columns = [c for c in table.columns if c != ROW]
-    return Staged(table, columns, staged.first_line, "mapped", staged.rejects, staged.delimiter, staged.quote)
+    return Staged(
+        table, columns, staged.first_line, "mapped", staged.rejects, staged.delimiter, staged.quote,
+        stride=stride, unnested=unnested or 0,
+    )  # fmt: skip
+
+
+def _unnested(store: Store, staged: Staged, mapping: Mapping) -> tuple[ir.Table, list[str], int, int, str]:
+    """The staged rows and a row for each element of the [unnest] list (`Store.unnest`),
+    the columns they have, the stride of their row numbers, how many elements there were
+    and the list column as the file spells it. A file lacking the list column has no
+    elements if the column is optional."""
+    from computeledger.ingest.normalize import ROW, ROWS_PER_INGEST
+    from computeledger.store.base import ELEMENT
+
+    u = mapping.unnest
+    assert u is not None
+    key = snake(u.column) if mapping.names == "snake" else u.column
+    found = [c for c in staged.columns if (snake(c) if mapping.names == "snake" else c) == key]
+    names = sorted(u.element_columns())
+    if not found and u.column not in mapping.optional:
+        raise MappingMismatch(
+            f"mapping {mapping.name} ({mapping.path}) names column(s) the file lacks: {u.column}"
+        )
+    if not found:
+        t = staged.table.mutate(**{n: ibis.null("string") for n in names}, **{ELEMENT: ibis.null("int64")})
+        return t, [*staged.columns, *names], 1, 0, u.column
+    stride = (staged.table[ROW].max().to_pyarrow().as_py() or 0) + 1
+    t = store.unnest(staged.table, found[0], u.fields, stride)
+    got = t.aggregate(n=(t[ELEMENT] >= 0).sum(), top=t[ROW].max()).to_pyarrow().to_pylist()[0]
+    if (got["top"] or 0) >= ROWS_PER_INGEST:
+        raise MappingMismatch(
+            f"column {found[0]}: too many list elements for one file ({got['n']:,} beside {stride:,} rows)"
+        )
+    elements = [f"{found[0]}.{f}" for f in u.fields]
+    return t, [*staged.columns, *elements], stride, int(got["n"] or 0), found[0]
+
+
+def _with_elements(rows: sge.Select, elements: sge.Select, listed: str) -> sge.Select:
+    """One SELECT from the rows' and the element rows' (each target as each reads it,
+    where they differ). A row whose list is not a JSON list of objects is refused: its
+    BilledCost (or its first target) says so, which the FOCUS rules will not read."""
+    from computeledger.store.base import ELEMENT
+
+    element = sge.column(ELEMENT, quoted=True)
+    is_element = sge.GTE(this=element, expression=sge.convert(0))
+    broken = sge.EQ(this=element.copy(), expression=sge.convert(-1))
+    mine = {e.alias_or_name: e for e in rows.expressions}
+    theirs = {e.alias_or_name: e for e in elements.expressions}
+    names = list(mine) + [n for n in theirs if n not in mine]
+    flagged = "BilledCost" if "BilledCost" in mine else names[1]
+    out = []
+    for name in names:
+        a, b = mine.get(name), theirs.get(name)
+        value_a = a.this if isinstance(a, sge.Alias) else a
+        value_b = b.this if isinstance(b, sge.Alias) else b
+        if a is not None and b is not None and a.sql("duckdb") == b.sql("duckdb"):
+            value = value_a.copy()
+        else:
+            ifs = [sge.If(this=is_element.copy(), true=value_b.copy() if b is not None else sge.Null())]
+            value = sge.Case(ifs=ifs, default=value_a.copy() if a is not None else sge.Null())
+        if name == flagged:
+            why = sge.DPipe(this=sge.convert(f"{listed}: not a JSON list of objects: "),
+                            expression=sge.column(listed, quoted=True))  # fmt: skip
+            value = sge.Case(ifs=[sge.If(this=broken.copy(), true=why)], default=value)
+        out.append(sge.alias_(value, name, quoted=True))
+    return sge.select(*out)

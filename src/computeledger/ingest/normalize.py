@@ -22,6 +22,7 @@ from computeledger.schema.focus import BY_NAME, COLUMNS, LEGACY_VALUES, Kind
 from computeledger.schema.tables import CHARGES, NUMBER, NUMBER_INTEGER_DIGITS, NUMBER_SCALE
 
 ROW = "__row"
+ROWS_PER_INGEST = 10_000_000_000  # x_charge_id = ingest_id * this + row: rows stay below it
 #: Set on the rows of files staged together (one rules pass for many files): the file's
 #: place in its group and its path. Carried through the rules like ROW, never extensions.
 FILE = "__file"

@@ -24,6 +24,9 @@ class FileResult:
     rows_quarantined: int = 0
     rows_replaced: int = 0
     rows_set_aside: int = 0  # rows of this file an export of the same bill in the same call outranks
+    #: charges made from list elements (a mapping's [unnest]: a GCP row's credits), so that
+    #: rows_loaded + rows_quarantined = rows_read + rows_unnested
+    rows_unnested: int = 0
     ingest_id: int | None = None
     mapping: str | None = None
     mapping_sha256: str | None = None

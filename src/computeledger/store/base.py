@@ -17,6 +17,8 @@ import ibis.expr.types as ir
 import sqlglot.expressions as sge
 
 #: A condition on a table, given as a function of the table: `lambda t: t.x == 1`.
+#: The column `Store.unnest` marks element rows with.
+ELEMENT = "__element"
 Where = Callable[[ir.Table], ir.BooleanValue]
 
 
@@ -36,6 +38,10 @@ class Staged:
     rejects: list[tuple[int, str, str]] = field(default_factory=list)
     delimiter: str = ","
     quote: str = '"'
+    #: where a list column's elements became rows of their own (a mapping's [unnest]): the
+    #: row number an element row has is its record's plus a multiple of this
+    stride: int | None = None
+    unnested: int = 0  # rows made from list elements
 
 
 class Store(Protocol):
@@ -93,6 +99,14 @@ class Store(Protocol):
         """`rows` seen through a SELECT list built with sqlglot (a mapping's), as a table:
         the engine plans the select once; no SQL text is parsed again on each use."""
 
+    def unnest(self, rows: ir.Table, column: str, fields: list[str], stride: int) -> ir.Table:
+        """`rows` (staged text, ROW numbered) and, after them, a row for each element of the
+        JSON list in `column`, an object whose `fields` become the text columns
+        `column.field` (empty on the rows themselves). ELEMENT is null on the rows, the
+        element's place (from 0) on an element row, whose ROW is its row's plus
+        (place + 1) * `stride`; -1 on a row whose list is not a JSON list of objects
+        (its elements unknown: its record is refused, never loaded without them)."""
+
     def read_usage(self, path: Path, fmt: str, attributes: dict[str, str]) -> ir.Table:
         """A usage file's records as typed columns with their line and raw text."""
 
@@ -101,18 +115,27 @@ class Store(Protocol):
 
 
 def as_text(src: ir.Table, columns: list[str]) -> dict[str, ir.Value]:
-    """A typed file's columns as text (maps, structs and lists as their JSON), as staging
-    needs them: the FOCUS rules then see the same text whatever the file's types."""
-    text = {}
+    """A typed file's columns as text, as staging needs them: the FOCUS rules then see the
+    same text whatever the file's types. A struct's fields become columns of their own,
+    named by their path (`service.description`, as a BigQuery export's nested `service`
+    reads); maps and lists are kept as their JSON."""
+    text: dict[str, ir.Value] = {}
     for c in columns:
-        typ = src[c].type()
-        if typ.is_string():
-            text[c] = src[c]
-        elif typ.is_map() or typ.is_struct() or typ.is_array() or typ.is_json():
-            text[c] = src[c].cast("json").cast("string")
-        else:
-            text[c] = src[c].cast("string")
+        _text_of(src[c], c, text)
     return text
+
+
+def _text_of(v: ir.Value, name: str, out: dict[str, ir.Value]) -> None:
+    typ = v.type()
+    if typ.is_struct():
+        for field_name in typ.names:
+            _text_of(v[field_name], f"{name}.{field_name}", out)
+    elif typ.is_string():
+        out[name] = v
+    elif typ.is_map() or typ.is_array() or typ.is_json():
+        out[name] = v.cast("json").cast("string")
+    else:
+        out[name] = v.cast("string")
 
 
 _GLOB = set("*?[]{}")

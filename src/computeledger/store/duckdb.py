@@ -315,6 +315,13 @@ class DuckDBStore:
         self.raw.execute(f"CREATE OR REPLACE TEMP VIEW {duckdb_files.MAPPED} AS {mapped}")
         return self.con.table(duckdb_files.MAPPED)
 
+    def unnest(self, rows: ir.Table, column: str, fields: list[str], stride: int) -> ir.Table:
+        sql, _ = self._sql(rows)
+        self.raw.execute(f"CREATE OR REPLACE TEMP VIEW {duckdb_files.UNNEST_FROM} AS {sql}")
+        select = duckdb_files.unnest_select(column, fields, stride, rows.columns)
+        self.raw.execute(f"CREATE OR REPLACE TEMP VIEW {duckdb_files.UNNESTED} AS {select}")
+        return self.con.table(duckdb_files.UNNESTED)
+
     def read_usage(self, path: Path, fmt: str, attributes: dict[str, str]) -> ir.Table:
         return duckdb_files.read_usage(self.con, path, fmt, attributes)
 

@@ -7,6 +7,7 @@ provenance) is an Ibis expression, the same on every store.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -15,7 +16,7 @@ import ibis.expr.types as ir
 import sqlglot.expressions as sge
 
 from computeledger.errors import UsageError
-from computeledger.store.base import Staged, Unreadable, as_text, literal_path
+from computeledger.store.base import ELEMENT, Staged, Unreadable, as_text, literal_path
 
 ROW = "__row"  # the staged row number; the name ingest's FOCUS rules expect
 RESERVED = (ROW, "__file", "__path")  # names the rules carry beside a file's own columns
@@ -28,12 +29,15 @@ USAGE_LINES = "cl_usage_lines"
 USAGE = "cl_usage"
 GATHER = "cl_gather"  # staged files of one layout, kept for one pass of the FOCUS rules
 MAPPED_FROM, MAPPED = "cl_mapped_from", "cl_mapped"  # a staged file, and it through a mapping
+UNNEST_FROM, UNNESTED = "cl_unnest_from", "cl_unnested"  # a staged file, and its lists' elements
 
 
 def stage(con: ibis.BaseBackend, path: Path, fmt: str) -> Staged:
     """The file as text columns numbered in file order (CSV rejects kept aside)."""
     if fmt == "parquet":
         return _stage_parquet(con, path)
+    if fmt in ("jsonl", "jsonl.gz"):
+        return _stage_jsonl(con, path)
     return _stage_csv(con, path)
 
 
@@ -215,19 +219,143 @@ def _stage_parquet(con: ibis.BaseBackend, path: Path) -> Staged:
         src = con.read_parquet(literal_path(path), table_name=SRC, file_row_number=True)
     except duckdb.Error as exc:
         raise Unreadable(f"not a readable Parquet file: {first_line(exc)}") from exc
-    columns = [c for c in src.columns if c != "file_row_number"]
-    text = as_text(src, columns)
+    text = as_text(src, [c for c in src.columns if c != "file_row_number"])
+    columns = list(text)
     text[ROW] = src["file_row_number"]
     return Staged(src.select(**text), columns, first_line=1, source="parquet")
+
+
+JSON_LINES = "cl_json_lines"
+#: A JSON number with more significant digits than a double holds: the JSON functions
+#: would round it, so its record is refused rather than read as another number.
+_LONG_NUMBER = r"[:,\[]\s*-?0*([1-9][0-9]*\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*[,}\]]"
+
+
+def _stage_jsonl(con: ibis.BaseBackend, path: Path) -> Staged:
+    """JSON lines (a BigQuery table exported as newline-delimited JSON): one record an
+    object a line. Nested objects become columns named by their path (`service.id`, as
+    `as_text` names a struct's fields); lists stay as their JSON. A line that is not a JSON
+    object, or holds a number with more than 17 significant digits, is a record the reader
+    could not take: kept with its line and reason, never dropped."""
+    raw = con.con
+    for name in ("cl_usage_rejects", "cl_usage_scans"):
+        raw.execute(f"DROP TABLE IF EXISTS {name}")
+    try:
+        raw.execute(f"CREATE OR REPLACE TEMP TABLE {JSON_LINES} AS {_LINES}", [literal_path(path)])
+    except duckdb.Error as exc:
+        raise Unreadable(f"not readable as JSON lines: {first_line(exc)}") from None
+    digits = (
+        "list_max(list_transform(regexp_extract_all(j, ?, 1), "
+        "x -> length(ltrim(replace(rtrim(CASE WHEN contains(x, '.') THEN rtrim(x, '0') ELSE x END, '.'), "
+        "'.', ''), '0'))))"
+    )
+    raw.execute(
+        f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT rowid AS line0, CASE "
+        "WHEN NOT coalesce(json_valid(j), false) THEN 'not JSON' "
+        "WHEN json_type(j::JSON) <> 'OBJECT' THEN 'not a JSON object' "
+        f"WHEN coalesce({digits}, 0) > 17 THEN 'a number with more than 17 significant digits (JSON "
+        "numbers are read as doubles: it would be rounded)' END AS problem, j "
+        f"FROM {JSON_LINES}",
+        [_LONG_NUMBER],
+    )
+    rejects = [
+        (int(line0), text, problem)
+        for line0, text, problem in raw.execute(
+            f"SELECT line0, j, problem FROM {STAGE} "
+            "WHERE problem IS NOT NULL AND trim(j) <> '' ORDER BY line0"
+        ).fetchall()
+    ]
+    rejects += [
+        (int(line) - 1, text or "", f"line cannot be read: {message}")
+        for line, text, message in raw.execute(
+            "SELECT line, any_value(csv_line), min(error_message) FROM cl_usage_rejects "
+            "GROUP BY line ORDER BY line"
+        ).fetchall()
+    ]
+    shape = raw.execute(
+        f"SELECT json_group_structure(j::JSON) FROM {STAGE} WHERE problem IS NULL"
+    ).fetchone()[0]
+    if shape is None:
+        raise Unreadable("no JSON object on any line: not JSON lines")
+    leaves: list[list[str]] = []
+    _leaves(json.loads(shape), [], leaves)
+    names = [".".join(p) for p in leaves]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise Unreadable(f"two fields are one column to it: {dupes[0]!r} (a dotted key beside an object)")
+    reserved = [n for n in names if n.lower() in RESERVED]
+    if reserved:
+        raise Unreadable(f"a field is named {reserved[0]!r}, which computeledger reserves")
+    select = [sge.column("line0").as_(ROW, quoted=True)]
+    for p, name in zip(leaves, names, strict=True):
+        pointer = "/" + "/".join(k.replace("~", "~0").replace("/", "~1") for k in p)
+        value = sge.Anonymous(this="json_extract_string", expressions=[sge.column("j"), sge.convert(pointer)])
+        select.append(value.as_(name, quoted=True))
+    sql = sge.select(*select).from_(STAGE).where("problem IS NULL AND j IS NOT NULL").sql("duckdb")
+    raw.execute(f"CREATE OR REPLACE TEMP VIEW {NUMBERED} AS {sql}")
+    return Staged(con.table(NUMBERED), names, 1, "jsonl", sorted(rejects))
+
+
+def _leaves(shape: object, path: list[str], out: list[list[str]]) -> None:
+    """The paths to the non-object values of a JSON structure (objects are walked into)."""
+    if isinstance(shape, dict) and shape:
+        for key, inner in shape.items():
+            _leaves(inner, [*path, key], out)
+    elif path:
+        out.append(path)
 
 
 def drop_scratch(con: ibis.BaseBackend) -> None:
     """Drop what staging left (views before the tables they read)."""
     drop_either(con, GATHER)
-    for view in (MAPPED, MAPPED_FROM, NUMBERED, SRC):
+    for view in (MAPPED, MAPPED_FROM, UNNESTED, UNNEST_FROM, NUMBERED, SRC):
         con.con.execute(f"DROP VIEW IF EXISTS {view}")
-    for name in (STAGE, REJECTS, REJECT_SCANS, USAGE_LINES, USAGE):
+    for name in (STAGE, REJECTS, REJECT_SCANS, USAGE_LINES, USAGE, JSON_LINES):
         con.con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def unnest_select(column: str, fields: list[str], stride: int, columns: list[str]) -> str:
+    """SELECT over UNNEST_FROM: its rows, then a row for each element of the JSON list in
+    `column` (see `Store.unnest`)."""
+    src = sge.column(column, quoted=True)
+    as_list = sge.TryCast(this=sge.TryCast(this=src, to=sge.DataType.build("JSON")),
+                          to=sge.DataType.build("JSON[]"))  # fmt: skip
+    each = sge.func("list_bool_and", sge.func("list_transform", as_list.copy(), sge.Lambda(
+        this=sge.EQ(this=sge.func("json_type", sge.to_identifier("x")), expression=sge.convert("OBJECT")),
+        expressions=[sge.to_identifier("x")],
+    )))  # fmt: skip
+    is_objects = sge.Case(ifs=[
+        sge.If(this=as_list.copy().is_(sge.Null()), true=sge.false()),
+        sge.If(this=sge.EQ(this=sge.func("len", as_list.copy()), expression=sge.convert(0)), true=sge.true()),
+    ], default=sge.func("coalesce", each, sge.false()))  # fmt: skip
+    blank = sge.or_(src.is_(sge.Null()), sge.EQ(this=sge.Trim(this=src.copy()), expression=sge.convert("")))
+    bad = sge.and_(sge.Not(this=sge.Paren(this=blank)), sge.Not(this=sge.Paren(this=is_objects)))
+    names = [f"{column}.{f}" for f in fields]
+    own = [sge.column(c, quoted=True) for c in columns if c != ROW]
+    nulls = [sge.Cast(this=sge.Null(), to=sge.DataType.build("VARCHAR")).as_(n, quoted=True) for n in names]
+    rows = sge.select(
+        sge.column(ROW, quoted=True), *own, *nulls,
+        sge.Case(ifs=[sge.If(this=bad, true=sge.convert(-1))], default=sge.Null()).as_(ELEMENT, quoted=True),
+    ).from_(UNNEST_FROM)  # fmt: skip
+    element = sge.column("cl_e", table="cl_u")
+    place = sge.column("cl_i", table="cl_u")
+    picked = [
+        sge.Anonymous(this="json_extract_string", expressions=[element.copy(), sge.convert(
+            "/" + f.replace("~", "~0").replace("/", "~1"))]).as_(n, quoted=True)
+        for f, n in zip(fields, names, strict=True)
+    ]  # fmt: skip
+    new_row = sge.Add(
+        this=sge.column(ROW, quoted=True),
+        expression=sge.Mul(this=place.copy(), expression=sge.convert(stride)),
+    )
+    inner = (
+        f"SELECT *, unnest({as_list.sql('duckdb')}) AS cl_e, generate_subscripts({as_list.sql('duckdb')}, 1) "
+        f"AS cl_i FROM {UNNEST_FROM} WHERE NOT ({bad.sql('duckdb')})"
+    )
+    listed = [new_row.as_(ROW, quoted=True), *[c.copy() for c in own], *picked,
+              sge.Sub(this=place.copy(), expression=sge.convert(1)).as_(ELEMENT, quoted=True)]  # fmt: skip
+    elements = f"SELECT {', '.join(e.sql('duckdb') for e in listed)} FROM ({inner}) AS cl_u"
+    return f"{rows.sql('duckdb')} UNION ALL {elements}"
 
 
 def drop_either(con: ibis.BaseBackend, name: str) -> None:

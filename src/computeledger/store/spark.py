@@ -32,7 +32,7 @@ import sqlglot.expressions as sge
 from computeledger.errors import LedgerInUse, UsageError
 from computeledger.schema.tables import TABLES
 from computeledger.store import duckdb_files
-from computeledger.store.base import Staged, Unreadable, Where, as_text, literal_path
+from computeledger.store.base import ELEMENT, Staged, Unreadable, Where, as_text, literal_path
 
 ROW = "__row"  # the staged row number; the name ingest's FOCUS rules expect
 
@@ -233,9 +233,9 @@ class SparkStore:
 
     # -- files -------------------------------------------------------------------------
     def stage(self, path: Path, fmt: str) -> Staged:
-        """A Parquet bill as text columns with its 0-based row number; a CSV one as the
-        DuckDB ledger stages it (`_via_duckdb`)."""
-        if fmt in ("csv", "csv.gz"):
+        """A Parquet bill as text columns with its 0-based row number; a CSV or JSON lines
+        one as the DuckDB ledger stages it (`_via_duckdb`)."""
+        if fmt in ("csv", "csv.gz", "jsonl", "jsonl.gz"):
             with _duckdb() as con:
                 staged = duckdb_files.stage(con, path, fmt)
                 return dataclasses.replace(staged, table=self._via_duckdb(con, staged.table, "cl_stage"))
@@ -250,6 +250,7 @@ class SparkStore:
         df.createOrReplaceTempView("cl_stage")
         src = self.con.table("cl_stage")
         text = as_text(src, columns)
+        columns = list(text)
         text[ROW] = src["row_index"]
         return Staged(src.select(**text), columns, first_line=1, source="parquet")
 
@@ -279,6 +280,34 @@ class SparkStore:
         self.dataframe(rows).createOrReplaceTempView("cl_mapped_from")
         self.spark.sql(select.from_("cl_mapped_from").sql("spark")).createOrReplaceTempView("cl_mapped")
         return self.con.table("cl_mapped")
+
+    def unnest(self, rows: ir.Table, column: str, fields: list[str], stride: int) -> ir.Table:
+        from pyspark.sql import functions as F
+
+        def col(name: str):
+            return F.col("`" + name.replace("`", "``") + "`")
+
+        df = self.dataframe(rows)
+        own = [c for c in df.columns if c != ROW]
+        text = col(column)
+        listed = F.from_json(text, "array<map<string,string>>")
+        blank = text.isNull() | (F.trim(text) == "")
+        # from_json reads an element that is not an object as null
+        fine = listed.isNotNull() & (F.size(F.filter(listed, lambda m: m.isNull())) == 0)
+        bad = ~blank & ~F.coalesce(fine, F.lit(False))
+        names = [f"{column}.{f}" for f in fields]
+        nulls = [F.lit(None).cast("string").alias(n) for n in names]
+        plain = df.select(F.col(ROW), *[col(c) for c in own], *nulls,
+                          F.when(bad, F.lit(-1)).cast("long").alias(ELEMENT))  # fmt: skip
+        exploded = df.filter(~bad).select("*", F.posexplode(listed).alias("cl_i", "cl_e"))
+        elements = exploded.select(
+            (F.col(ROW) + (F.col("cl_i") + 1) * F.lit(stride)).alias(ROW),
+            *[col(c) for c in own],
+            *[F.col("cl_e")[f].alias(n) for f, n in zip(fields, names, strict=True)],
+            F.col("cl_i").cast("long").alias(ELEMENT),
+        )
+        plain.unionByName(elements).createOrReplaceTempView("cl_unnested")
+        return self.con.table("cl_unnested")
 
     def read_usage(self, path: Path, fmt: str, attributes: dict[str, str]) -> ir.Table:
         """OpenAI-style usage records (JSONL), each line numbered exactly; an OTLP export

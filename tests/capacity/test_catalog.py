@@ -110,3 +110,21 @@ def test_calibration_is_borrowed_and_says_from_where():
     assert (c.gpu, c.precision, note) == ("B200", "fp4", "borrowed from B200 fp4")
     c, note = catalog.calibration_for(table, "MI300X", "fp8")
     assert note.endswith("(median calibration)")
+
+
+def test_the_newer_columns_are_optional_and_checked(tmp_path):
+    """A user's models or GPUs file written before sliding windows and vector FLOP/s still
+    reads (no window, no dequantisation figure); a window without its layers is refused."""
+    header = (
+        "model,params_b,active_params_b,expert_params_b,experts,experts_per_token,moe_layers,layers,hidden,"
+        "heads,kv_heads,head_dim,kv_lora_rank,rope_head_dim,vocab,source"
+    )
+    path = tmp_path / "models.csv"
+    path.write_text(f"{header}\nMine-7B,7,7,0,0,0,0,32,4096,32,8,128,0,0,32000,my card\n")
+    mine = catalog.find(catalog.models(path), "Mine-7B", "model")
+    assert (mine.sliding_window, mine.sliding_layers, mine.attended(1000)) == (0, 0, 32_000)
+    path.write_text(
+        f"{header},sliding_window,sliding_layers\nMine-7B,7,7,0,0,0,0,32,4096,32,8,128,0,0,32000,c,0,4\n"
+    )
+    with pytest.raises(UsageError, match="line 2, column sliding_layers: give both a window and its layers"):
+        catalog.models(path)

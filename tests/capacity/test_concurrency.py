@@ -41,11 +41,13 @@ def test_sixty_four_requests_in_flight_on_h200_are_the_benchmarks_run():
 
 @pytest.mark.slow  # three fits of the grid search: the full suite runs it
 def test_every_run_in_sample_and_one_gpu_left_out(runs):
-    """In sample, the median error is 4.5%. Fitted on one GPU's runs and asked for the
-    other's (leave one GPU out), it is 21.6% and 21.8%: over the 20% the issue asks."""
+    """In sample, the median error is 3.3%. Fitted on one GPU's runs and asked for the
+    other's (leave one GPU out), it is 11.4% (H200 left out) and 11.8% (B200): within the
+    20% the issue asks. Before sliding windows and Hopper's MXFP4 dequantisation: 21.8%
+    and 21.6%."""
     fitted = {(c.gpu.lower(), c.engine, c.precision): c for c in calibrate.fit(runs, "inferencemax.csv")}
     assert statistics.median(abs(e) for _, _, e in calibrate.errors_of(runs, fitted)) == pytest.approx(
-        0.0451, abs=0.0005
+        0.0327, abs=0.0005
     )
     folds = {}
     for gpu in ("H200 SXM", "B200"):
@@ -55,7 +57,35 @@ def test_every_run_in_sample_and_one_gpu_left_out(runs):
             c = next(c for c in train if c.engine == m.engine and c.precision == m.setup.precision)
             errors += [abs(e) for _, _, e in calibrate.errors_of([m], c)]
         folds[gpu] = (len(errors), round(statistics.median(errors), 4))
-    assert folds == {"H200 SXM": (66, 0.2182), "B200": (75, 0.2158)}
+    assert folds == {"H200 SXM": (66, 0.1136), "B200": (75, 0.118)}
+    assert all(median <= 0.20 for _, median in folds.values())
+
+
+def test_gpt_oss_caches_its_sliding_window_layers_for_128_tokens_only():
+    """gpt-oss alternates full attention with a 128-token sliding window (18 of 120b's 36
+    layers): at 8k tokens a sequence caches 18 x 8192 + 18 x 128 layer-tokens, not 36 x 8192."""
+    from computeledger.capacity.physics import kv_bytes, kv_bytes_per_token
+
+    oss = catalog.find(catalog.models(), "gpt-oss-120b", "model")
+    per_layer = 2 * 8 * 64 * 2  # K and V, 8 KV heads of 64, BF16
+    assert kv_bytes_per_token(oss, "bf16") == 36 * per_layer
+    assert kv_bytes(oss, "bf16", 8192) == (18 * 8192 + 18 * 128) * per_layer
+    assert kv_bytes(oss, "bf16", 100) == 36 * 100 * per_layer  # inside the window: every layer
+    llama = catalog.find(catalog.models(), "Llama-3.3-70B", "model")
+    assert kv_bytes(llama, "fp8", 8192) == 8192 * kv_bytes_per_token(llama, "fp8")
+
+
+def test_hopper_spends_vector_time_dequantising_mxfp4_and_blackwell_none():
+    """A decode step of gpt-oss on H200 pays 4 vector operations per MXFP4 weight it reads
+    (67 TFLOP/s of FP32); B200 takes FP4 on its tensor cores and pays none."""
+    from computeledger.capacity import physics
+
+    oss = catalog.find(catalog.models(), "gpt-oss-120b", "model")
+    h200, b200 = catalog.find(catalog.gpus(), "H200 SXM", "gpu"), catalog.find(catalog.gpus(), "B200", "gpu")
+    read = 1e9 * catalog.BYTES["mxfp4"]  # a billion weights
+    assert physics._dequantise(Setup(oss, h200, "mxfp4", tp=2), read) == pytest.approx(4e9 / (2 * 67e12))
+    assert physics._dequantise(Setup(oss, b200, "mxfp4", tp=2), read) == 0.0
+    assert h200.tflops_fp32 == 67 and b200.tflops_fp32 is None
 
 
 def test_mxfp4_weights_take_four_and_a_quarter_bits_and_hopper_computes_them_in_bf16():

@@ -8,7 +8,7 @@ cell is an error naming the file, line and column.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -35,6 +35,9 @@ class Gpu:
     scaleout_gbps: float
     node_gpus: int
     source: str
+    #: FP32 FLOP/s of the vector (non-tensor) units, which dequantise weights the tensor
+    #: cores cannot take as they are (MXFP4 on Hopper); None where not given
+    tflops_fp32: float | None = None
 
     def tflops(self, precision: str) -> float | None:
         """Dense tensor FLOP/s at a weight precision. MXFP4 weights (gpt-oss) run on FP4
@@ -62,10 +65,22 @@ class Model:
     rope_head_dim: int
     vocab: int
     source: str
+    #: sliding-window attention: `sliding_layers` of the layers attend to (and cache) the
+    #: last `sliding_window` tokens only (gpt-oss alternates them with full attention)
+    sliding_window: int = 0
+    sliding_layers: int = 0
 
     @property
     def moe(self) -> bool:
         return self.experts > 0
+
+    def attended(self, context: float) -> float:
+        """Layer-tokens a query attends to, and a sequence caches, at `context` tokens:
+        every layer's, with a sliding-window layer's capped at its window."""
+        if not self.sliding_window:
+            return self.layers * context
+        full = self.layers - self.sliding_layers
+        return full * context + self.sliding_layers * min(context, self.sliding_window)
 
 
 @dataclass(frozen=True)
@@ -127,16 +142,18 @@ def _convert(kind: Any, text: str, where: str) -> Any:
 
 def read_rows(cls: type, path: Path) -> list[Any]:
     """Rows of a catalogue CSV as `cls`; numbers must be numbers and not negative."""
-    names = [f.name for f in fields(cls)]
     with path.open(newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
-        missing = [n for n in names if n not in (reader.fieldnames or [])]
+        have = set(reader.fieldnames or [])
+        missing = [fld.name for fld in fields(cls) if fld.name not in have and fld.default is MISSING]
         if missing:
             raise UsageError(f"{path}: missing columns: {', '.join(missing)}")
         rows = []
         for line, row in enumerate(reader, start=2):
             values = {}
             for fld in fields(cls):
+                if fld.name not in have:  # an optional column (sliding windows): its default
+                    continue
                 where = f"{path}, line {line}, column {fld.name}"
                 value = _convert(fld.type, (row[fld.name] or "").strip(), where)
                 if isinstance(value, (int, float, Decimal)) and value < 0:
@@ -153,6 +170,12 @@ def _check(row: Any, where: str) -> Any:
         raise UsageError(f"{where}, column precision: {row.precision!r}: use one of {', '.join(PRECISIONS)}")
     if isinstance(row, Model) and row.active_params_b > row.params_b:
         raise UsageError(f"{where}, column active_params_b: more active than total parameters")
+    if isinstance(row, Model) and (
+        row.sliding_layers > row.layers or bool(row.sliding_layers) != bool(row.sliding_window)
+    ):
+        raise UsageError(
+            f"{where}, column sliding_layers: give both a window and its layers, at most all layers"
+        )
     if isinstance(row, Gpu) and (row.memory_gb <= 0 or row.memory_tbps <= 0 or row.tflops_bf16 <= 0):
         raise UsageError(f"{where}: memory, bandwidth and bf16 FLOP/s must be positive")
     return row

@@ -30,6 +30,10 @@ from computeledger.errors import UsageError
 
 MEMORY_FRACTION = 0.90  # of HBM usable for weights and KV cache (the rest: activations, runtime)
 COLLECTIVE_LATENCY_S = 8e-6  # per all-reduce or all-to-all, whatever its size
+#: Vector-unit operations to turn one MXFP4 weight into BF16 on a GPU without FP4 tensor
+#: cores (unpack the nibble, map E2M1 to BF16, apply the block's E8M0 scale): a physical
+#: estimate, not fitted (docs/capacity.md gives the error's sensitivity to it)
+DEQUANT_OPS_PER_WEIGHT = 4
 
 
 @dataclass(frozen=True)
@@ -95,17 +99,27 @@ def weight_bytes(m: Model, precision: str) -> tuple[float, float]:
 def kv_bytes_per_token(m: Model, precision: str) -> float:
     """KV cache per token over all layers; multi-head latent attention keeps one
     compressed vector (and a rotary key) per layer instead of keys and values per head."""
+    return m.layers * _kv_bytes_per_layer(m, precision)
+
+
+def _kv_bytes_per_layer(m: Model, precision: str) -> float:
     b = BYTES[precision]
     if m.kv_lora_rank:
-        return m.layers * (m.kv_lora_rank + m.rope_head_dim) * b
-    return m.layers * 2 * m.kv_heads * m.head_dim * b
+        return (m.kv_lora_rank + m.rope_head_dim) * b
+    return 2 * m.kv_heads * m.head_dim * b
+
+
+def kv_bytes(m: Model, precision: str, context: float) -> float:
+    """KV cache one sequence of `context` tokens holds (a sliding-window layer keeps its
+    window only)."""
+    return m.attended(context) * _kv_bytes_per_layer(m, precision)
 
 
 def _attention_flops(m: Model, decode: bool) -> float:
-    """FLOPs per (query, key) pair over all layers: scores and the weighted sum."""
+    """FLOPs per (query, key) pair of one layer: scores and the weighted sum."""
     if m.kv_lora_rank and decode:  # absorbed MLA: attends in the compressed space
-        return m.layers * 2 * m.heads * (2 * m.kv_lora_rank + m.rope_head_dim)
-    return m.layers * 2 * m.heads * (2 * m.head_dim + m.rope_head_dim)
+        return 2 * m.heads * (2 * m.kv_lora_rank + m.rope_head_dim)
+    return 2 * m.heads * (2 * m.head_dim + m.rope_head_dim)
 
 
 def _copies(s: Setup) -> tuple[int, int]:
@@ -115,11 +129,16 @@ def _copies(s: Setup) -> tuple[int, int]:
 
 
 def kv_capacity_tokens(s: Setup) -> float:
-    """Tokens of KV cache that fit beside the weights; negative when the weights do not fit."""
+    """Tokens of KV cache (of every layer) that fit beside the weights; negative when the
+    weights do not fit."""
+    return _kv_free_bytes(s) / kv_bytes_per_token(s.model, s.kv_precision)
+
+
+def _kv_free_bytes(s: Setup) -> float:
+    """Memory left for the KV cache once the weights are in."""
     dense, experts = weight_bytes(s.model, s.precision)
     dense_copies, expert_copies = _copies(s)
-    free = s.gpus * s.gpu.memory_gb * 1e9 * MEMORY_FRACTION - dense * dense_copies - experts * expert_copies
-    return free / kv_bytes_per_token(s.model, s.kv_precision)
+    return s.gpus * s.gpu.memory_gb * 1e9 * MEMORY_FRACTION - dense * dense_copies - experts * expert_copies
 
 
 def min_gpus(s: Setup) -> int:
@@ -131,8 +150,9 @@ def min_gpus(s: Setup) -> int:
 def max_batch(s: Setup, w: Workload, c: Calibration) -> int:
     """Sequences that fit at once, at most the engine's limit. With a paged KV cache a
     sequence holds its input and, on average, half its output."""
-    capacity = kv_capacity_tokens(s)
-    fits = int(capacity // (w.input_tokens + w.output_tokens / 2)) if capacity > 0 else 0
+    free = _kv_free_bytes(s)
+    held = kv_bytes(s.model, s.kv_precision, w.input_tokens + w.output_tokens / 2)
+    fits = int(free // held) if free > 0 else 0
     if fits < 1:
         raise UsageError(
             f"{s.label()}: does not fit: the weights need at least {min_gpus(s)} GPUs "
@@ -176,9 +196,10 @@ def decode_step(s: Setup, w: Workload, batch: int, c: Calibration) -> tuple[floa
     bandwidth = s.gpus * s.gpu.memory_tbps * 1e12 * c.bandwidth_efficiency
     flop_rate = s.gpus * s.gpu.tflops(s.precision) * 1e12 * c.compute_efficiency
     expert_active = m.active_params_b - (m.params_b - m.expert_params_b) if m.moe else 0.0
-    read = dense * dense_copies + batch * w.context * kv_bytes_per_token(m, s.kv_precision)
+    read = dense * dense_copies + batch * kv_bytes(m, s.kv_precision, w.context)
     flops = batch * (
-        2 * (m.active_params_b - expert_active) * 1e9 + w.context * _attention_flops(m, decode=True)
+        2 * (m.active_params_b - expert_active) * 1e9
+        + m.attended(w.context) * _attention_flops(m, decode=True)
     )
     t_mem, t_comp = read / bandwidth, flops / flop_rate
     if m.moe:
@@ -189,16 +210,29 @@ def decode_step(s: Setup, w: Workload, batch: int, c: Calibration) -> tuple[floa
         roofline = max(read / bandwidth, flops / flop_rate) + max(e_mem, e_comp)
     else:
         roofline = max(t_mem, t_comp)
+    roofline += _dequantise(s, dense * dense_copies + (experts * touched if m.moe else 0.0))
     bound = "memory" if t_mem >= t_comp else "compute"
     overhead = m.layers * c.layer_overhead_us / 1e6 + batch / dense_copies * c.token_overhead_us / 1e6
     return roofline + comm_time(s, batch, per_step=True) + overhead, bound
+
+
+def _dequantise(s: Setup, weight_bytes_read: float) -> float:
+    """Seconds a step spends turning the MXFP4 weights it reads into BF16 on the vector
+    units, where the tensor cores take no FP4 (Hopper, CDNA3): not overlapped with the
+    reads (the weight-only kernels load, convert, then multiply each tile)."""
+    if s.precision != "mxfp4" or s.gpu.tflops_fp4 or not s.gpu.tflops_fp32:
+        return 0.0
+    weights = weight_bytes_read / BYTES["mxfp4"]
+    return weights * DEQUANT_OPS_PER_WEIGHT / (s.gpus * s.gpu.tflops_fp32 * 1e12)
 
 
 def prefill_time(s: Setup, w: Workload, c: Calibration) -> float:
     """Seconds of the replica to prefill one request's uncached input tokens."""
     m = s.model
     new = w.input_tokens * (1 - w.cache_hit)
-    pairs = new * (w.input_tokens - new / 2)
+    # (query, key) pairs over the layers: each new token attends to the cached ones and the
+    # new ones before it, a sliding-window layer to its window at most
+    pairs = new * m.attended(w.input_tokens - new / 2)
     flops = 2 * m.active_params_b * 1e9 * new + pairs * _attention_flops(m, decode=False)
     return flops / (s.gpus * s.gpu.tflops(s.precision) * 1e12 * c.compute_efficiency) + comm_time(
         s, new, per_step=False

@@ -72,3 +72,54 @@ def test_map_errors():
         parse_map(["atlas-l"])
     with pytest.raises(UsageError, match="unknown model 'GPT-9'"):
         parse_map(["atlas-l=GPT-9"])
+
+
+def test_at_the_labs_own_concurrency_the_bills_and_the_physics_agree(lab_ledger):
+    """The lab serves its tokens at the throughput its company file states; it also says the
+    requests in flight that throughput stands for (8 a replica for swift-s and atlas-l). At
+    that point the capacity model needs the GPU-hours the lab billed, within the
+    calibration's error (at the throughput-optimal batch it needs 5-8% of them)."""
+    from computeledger.capacity.compare import parse_concurrency, per_model
+    from computeledger.synth.company import load_company
+
+    mapping = parse_map(MAP)
+    at = {m.name: m.concurrency for m in load_company().models if m.concurrency and m.name in mapping}
+    assert at == {"swift-s": 8, "atlas-l": 8, "sage-r": 64}
+    path, _ = lab_ledger
+    with open_ledger(path, read_only=True) as lg:
+        monthly = compare(lg, mapping, catalog.calibrations(), concurrency=at)
+        optimal = per_model(compare(lg, mapping, catalog.calibrations()))
+    models = {r["model"]: r for r in per_model(monthly, at)}
+    error = catalog.calibrations()[("h100 sxm", "trtllm", "fp8")].median_abs_error
+    for name in ("swift-s", "atlas-l"):
+        got = models[name]
+        assert got["point"] == "concurrency 8" and got["note"] == "estimated: concurrency 8 on the billed GPU"
+        assert abs(got["implied_utilization_pct"] - 100) <= 100 * Decimal(repr(error))
+        months = {r["implied_utilization_pct"] for r in monthly if r["model"] == name}
+        assert months == {got["implied_utilization_pct"]}  # tokens = GPU-hours x throughput, each month
+        assert all(
+            "concurrency 8; calibration fitted (trtllm)" in r["note"] for r in monthly if r["model"] == name
+        )
+    assert {r["model"]: r["point"] for r in optimal if r["implied_utilization_pct"] is not None} == {
+        "swift-s": "throughput-optimal",
+        "atlas-l": "throughput-optimal",
+    }
+    assert all(r["implied_utilization_pct"] < 10 for r in optimal if r["implied_utilization_pct"] is not None)
+    assert parse_concurrency(["16"], mapping) == dict.fromkeys(mapping, 16)
+    with pytest.raises(UsageError, match="'embed-e' is not a mapped model"):
+        parse_concurrency(["embed-e=8"], mapping)
+    with pytest.raises(UsageError, match="a whole number of at least 1"):
+        parse_concurrency(["atlas-l=-2"], mapping)
+
+
+def test_requests_that_do_not_fit_in_memory_are_said_not_zero(lab_ledger):
+    path, _ = lab_ledger
+    with open_ledger(path, read_only=True) as lg:
+        got = compare(lg, parse_map(MAP), catalog.calibrations(), concurrency={"atlas-l": 10**6})
+    atlas = [r for r in got if r["model"] == "atlas-l"]
+    assert atlas and all(
+        r["needed_gpu_hours"] is None and r["implied_utilization_pct"] is None for r in atlas
+    )
+    assert {r["note"] for r in atlas} == {
+        "Llama-3.3-70B: 1000000 requests in flight do not fit on a node of H100 SXM"
+    }

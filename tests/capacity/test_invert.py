@@ -71,3 +71,55 @@ def test_mix_and_range_errors():
         parse_range("0.8..0.4", "utilization")
     with pytest.raises(UsageError, match="not an amount"):
         api.invert("lots", "2025", "H100 SXM", parse_price("2"))
+
+
+def test_at_a_concurrency_the_mix_is_served_at_that_point_and_says_so():
+    """`--concurrency 8` takes the mix's tokens per GPU-hour from the point with 8 requests
+    in flight (what `capacity throughput --concurrency 8` gives), widened by that
+    calibration's error either way, instead of the latency-bound to throughput-optimal span."""
+    shape = Workload(1000, 500)
+    cal = catalog.calibrations()
+    at, notes = mix_throughput("H100 SXM", {"Llama-3.3-70B": 1.0}, shape, cal, concurrency=8)
+    span, _ = mix_throughput("H100 SXM", {"Llama-3.3-70B": 1.0}, shape, cal)
+    rows = api.throughput("Llama-3.3-70B", "H100 SXM", 1000, 500, concurrency=8, price=parse_price("3"))
+    tps = next(r for r in rows if r["point"] == "concurrency 8")["output_tps_per_gpu"]
+    err = cal[("h100 sxm", "trtllm", "fp8")].median_abs_error
+    assert at.low == pytest.approx(3600 * tps * (1 - err), rel=0.01)
+    assert at.high == pytest.approx(3600 * tps * (1 + err), rel=0.01)
+    assert at.low < at.high < span.low  # 8 in flight: fewer tokens than a batch that just meets 50 ms
+    assert notes == ["Llama-3.3-70B: concurrency 8, calibration fitted (trtllm)"]
+    implied, _ = api.invert(
+        "8.7B", "2025-01..2025-09", "H100 SXM", parse_price("2..4"), mix="Llama-3.3-70B=1", concurrency=8
+    )
+    assert implied["point"] == "concurrency 8"
+    assert implied["output_tokens_per_gpu_hour_low"] == round(at.low)
+    with pytest.raises(UsageError, match="give --mix too"):
+        api.invert("8.7B", "2025-01..2025-09", "H100 SXM", parse_price("2..4"), concurrency=8)
+    with pytest.raises(UsageError, match="do not fit on a node"):
+        mix_throughput("H100 SXM", {"Llama-3.1-405B": 1.0}, shape, cal, concurrency=100_000)
+
+
+def test_figures_check_sizes_the_fleets_tokens_at_a_concurrency():
+    from typer.testing import CliRunner
+
+    from computeledger.cli import app
+
+    runner = CliRunner()
+    args = ["figures", "check", "openai-azure-2025", "--fleet-gpu", "H100 SXM", "--section", "fleet"]
+    r = runner.invoke(app, [*args, "--mix", "Llama-3.3-70B=1", "--concurrency", "8", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    import json
+
+    rows = json.loads(r.output)["fleet"]
+    at, _ = mix_throughput(
+        "H100 SXM", {"Llama-3.3-70B": 1.0}, Workload(1000, 500), catalog.calibrations(), concurrency=8
+    )
+    assert rows and {row["point"] for row in rows} == {"concurrency 8"}
+    for row in rows:
+        assert row["output_tokens_per_gpu_hour_high"] == round(at.high)
+        assert row["output_tokens_low"] == round(row["gpu_hours_low"] * at.low)
+    bare = json.loads(runner.invoke(app, [*args, "--format", "json"]).output)["fleet"]
+    assert all("output_tokens_low" not in row for row in bare)  # no mix: tokens unknown, not 0
+    r = runner.invoke(app, [*args, "--concurrency", "8"])
+    shown = " ".join(r.output.replace("│", " ").split())
+    assert r.exit_code == 2 and "give --mix too" in shown

@@ -81,3 +81,28 @@ def test_the_command_writes_the_page_and_says_where(books, tmp_path, monkeypatch
     assert "wrote report.html:" in got.output and (tmp_path / "report.html").exists()
     assert "physics: unknown: no model mapped" in got.output
     shutil.rmtree(tmp_path / "img", ignore_errors=True)
+
+
+def test_the_physics_section_says_its_operating_point_and_gives_comparisons_figures(books):
+    """`report --concurrency`: bills against physics at the requests in flight the lab
+    serves at, said in its caption and reading, the same figures `capacity compare` gives."""
+    from computeledger.capacity import catalog
+    from computeledger.capacity.compare import compare, per_model
+    from computeledger.report.sections import physics
+
+    path, _lab, _contracts = books
+    at = {"swift-s": 8, "atlas-l": 8}
+    with open_ledger(path, read_only=True) as lg:
+        s = physics(lg, Options(catalogue=MAPPING, concurrency=at))
+        plain = physics(lg, Options(catalogue=MAPPING))
+        expected = per_model(compare(lg, MAPPING, catalog.calibrations(), concurrency=at), at)
+    assert s.table == expected
+    assert "operating point (concurrency 8)" in s.captions["physics"]
+    for r in expected:
+        if r["implied_utilization_pct"] is not None:
+            assert f"{r['model']}: {r['implied_utilization_pct']}% implied utilization" in s.reading
+        else:
+            assert f"{r['model']}: implied utilization unknown" in s.reading
+    assert s.reading.count("at 8 requests in flight") == 2
+    assert "operating point (throughput-optimal)" in plain.captions["physics"]
+    assert plain.reading.count("at the model's best batch") == 2

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from computeledger.capacity import catalog
 from computeledger.capacity.calibrate import errors_of, fit, read_measurements, write_calibration
-from computeledger.capacity.invert import DEFAULT_SLO, mix_throughput, parse_range
+from computeledger.capacity.invert import DEFAULT_SLO, mix_throughput, parse_mix, parse_range
 from computeledger.capacity.invert import invert as _invert
 from computeledger.capacity.operating import (
     Costed,
@@ -105,24 +105,22 @@ def invert(
     output_tokens: float = 500,
     tokens: str | None = None,
     calibrations: dict | None = None,
+    concurrency: int | None = None,
 ) -> tuple[dict, list[dict]]:
-    """What a spend over a period buys on a GPU: intervals and a tornado."""
+    """What a spend over a period buys on a GPU: intervals and a tornado. The mix's
+    throughput runs from its latency-bound to its throughput-optimal point, or is taken
+    at `concurrency` requests in flight."""
     calibrations = calibrations if calibrations is not None else catalog.calibrations()
     amount = parse_amount(spend, "spend")
     p = parse_period_text(period, "--period")
     hours = Decimal((p.end - p.start).days + 1) * 24
     rate = None
     notes: list[str] = []
+    if concurrency is not None and not mix:
+        raise UsageError("--concurrency sets the point a model mix is served at: give --mix too")
     if mix:
-        shares = {}
-        for part in mix.split(","):
-            name, sep, share = part.partition("=")
-            try:
-                shares[name.strip()] = float(share) if sep else 1.0
-            except ValueError:
-                raise UsageError(f"--mix {part!r}: write MODEL=SHARE") from None
         rate, notes = mix_throughput(
-            gpu, shares, Workload(input_tokens, output_tokens), calibrations, DEFAULT_SLO
+            gpu, parse_mix(mix), Workload(input_tokens, output_tokens), calibrations, DEFAULT_SLO, concurrency
         )
     reported = parse_amount(tokens, "tokens") if tokens else None
     implied, tornado = _invert(amount, hours, price, parse_range(utilization, "utilization"), rate, reported)
@@ -134,6 +132,9 @@ def invert(
             "output_tokens_per_gpu_hour_low": round(rate.low),
             "output_tokens_per_gpu_hour_high": round(rate.high),
         }
+        implied["point"] = (
+            f"concurrency {concurrency}" if concurrency else "latency-bound to throughput-optimal"
+        )
         implied["calibration"] = "; ".join(notes)
     implied["source"] = "estimated"
     return implied, tornado

@@ -14,7 +14,7 @@ from decimal import Decimal
 from computeledger import money
 from computeledger.capacity import catalog
 from computeledger.capacity.operating import candidate_setups, throughput_optimal
-from computeledger.capacity.physics import Workload
+from computeledger.capacity.physics import Workload, max_batch, point
 from computeledger.errors import UsageError
 
 DEFAULT_WORKLOAD = "inference"
@@ -29,6 +29,35 @@ def parse_map(pairs: list[str]) -> dict[str, str]:
             raise UsageError(f"--map {pair!r}: write LEDGER_MODEL=CATALOGUE_MODEL")
         out[name.strip()] = catalog.find(catalog.models(), model, "model").model
     return out
+
+
+def parse_concurrency(values: list[str], mapping: dict[str, str]) -> dict[str, int]:
+    """['8'] (every mapped model) or ['atlas-l=8', ...] to {ledger model: requests in
+    flight per replica}: the operating point the bills are compared at."""
+    out: dict[str, int] = {}
+    for text in values:
+        name, sep, n = text.rpartition("=")
+        try:
+            count = int(n)
+        except ValueError:
+            count = 0
+        if count < 1:
+            raise UsageError(
+                f"--concurrency {text!r}: write N or LEDGER_MODEL=N, N a whole number of at least 1"
+            )
+        if not sep:
+            out |= dict.fromkeys(mapping, count)
+        elif name.strip() not in mapping:
+            known = ", ".join(sorted(mapping)) or "none (give --map first)"
+            raise UsageError(f"--concurrency {text!r}: {name.strip()!r} is not a mapped model ({known})")
+        else:
+            out[name.strip()] = count
+    return out
+
+
+def point_name(concurrency: int | None) -> str:
+    """The operating point a comparison uses, named as `capacity throughput` names it."""
+    return f"concurrency {concurrency}" if concurrency else "throughput-optimal"
 
 
 def billed_and_used(ledger, workload: str = DEFAULT_WORKLOAD) -> tuple[list[dict], list[dict]]:
@@ -59,12 +88,19 @@ def billed_and_used(ledger, workload: str = DEFAULT_WORKLOAD) -> tuple[list[dict
 
 
 def compare(
-    ledger, mapping: dict[str, str], calibrations: dict, workload: str = DEFAULT_WORKLOAD
+    ledger,
+    mapping: dict[str, str],
+    calibrations: dict,
+    workload: str = DEFAULT_WORKLOAD,
+    concurrency: dict[str, int] | None = None,
 ) -> list[dict]:
     """Per model, month and GPU model: billed GPU-hours, tokens, the GPU-hours the model
-    needed at its throughput-optimal point (a band from the calibration error), and the
-    implied utilization. Unknown stays unknown: a model without a catalogue mapping or
-    without usage gets no estimate, never 0."""
+    needed (a band from the calibration error), and the implied utilization. The model
+    is served at its throughput-optimal point, or with the requests in flight per replica
+    `concurrency` gives for it (the point the serving runs at, as benchmarks measure it).
+    Unknown stays unknown: a model without a catalogue mapping or without usage gets no
+    estimate, never 0."""
+    concurrency = concurrency or {}
     billed, used = billed_and_used(ledger, workload)
     tokens = {(r["model"], r["month"]): r for r in used}
     rows = []
@@ -98,7 +134,13 @@ def compare(
         if b["gpu_model"].lower() not in catalog.gpus():
             row["note"] = f"GPU {b['gpu_model']!r} is not in the capacity catalogue"
             continue
-        needed, err, note = _needed(row["catalogue_model"], b["gpu_model"], t, calibrations)
+        try:
+            needed, err, note = _needed(
+                row["catalogue_model"], b["gpu_model"], t, calibrations, concurrency.get(b["model"])
+            )
+        except UsageError as exc:
+            row["note"] = str(exc)
+            continue
         row["needed_gpu_hours"] = needed
         row["needed_gpu_hours_low"] = needed / Decimal(repr(1 + err))
         row["needed_gpu_hours_high"] = needed / Decimal(repr(max(1 - err, 0.05)))
@@ -113,17 +155,25 @@ def compare(
     return rows
 
 
-def _needed(model_name: str, gpu_name: str, t: dict, calibrations: dict) -> tuple[Decimal, float, str]:
+def _needed(
+    model_name: str, gpu_name: str, t: dict, calibrations: dict, concurrency: int | None = None
+) -> tuple[Decimal, float, str]:
     gpu = catalog.find(catalog.gpus(), gpu_name, "gpu")
     precision = "fp8" if gpu.tflops_fp8 is not None else "bf16"
-    c, note = catalog.calibration_for(calibrations, gpu.gpu, precision)
-    p = _best_point(model_name, gpu_name, t, calibrations)
+    c, note = _calibration(calibrations, gpu.gpu, precision, concurrency)
+    p = _best_point(model_name, gpu_name, t, calibrations, concurrency)
     gpu_s = t["input_tokens"] * p.gpu_s_per_input_token + t["output_tokens"] * p.gpu_s_per_output_token
     return (
         Decimal(repr(gpu_s)) / 3600,
         c.median_abs_error,
-        f"{p.setup.label()}, throughput-optimal; calibration {note}",
+        f"{p.setup.label()}, {point_name(concurrency)}; calibration {note}",
     )
+
+
+def _calibration(calibrations: dict, gpu: str, precision: str, concurrency: int | None):
+    if concurrency:
+        return catalog.calibration_at_concurrency(calibrations, gpu, precision)
+    return catalog.calibration_for(calibrations, gpu, precision)
 
 
 def output_weights(ledger, mapping: dict[str, str], calibrations: dict) -> dict[str, Decimal]:
@@ -154,35 +204,46 @@ def output_weights(ledger, mapping: dict[str, str], calibrations: dict) -> dict[
     return out
 
 
-def _best_point(model_name: str, gpu_name: str, t: dict, calibrations: dict):
-    """The throughput-optimal operating point that serves these tokens in the least GPU time."""
+def _best_point(model_name: str, gpu_name: str, t: dict, calibrations: dict, concurrency: int | None = None):
+    """The operating point that serves these tokens in the least GPU time: the
+    throughput-optimal one, or the one with `concurrency` requests in flight."""
     model = catalog.find(catalog.models(), model_name, "model")
     gpu = catalog.find(catalog.gpus(), gpu_name, "gpu")
     precision = "fp8" if gpu.tflops_fp8 is not None else "bf16"
     requests, inp, out = t["requests"], t["input_tokens"], t["output_tokens"]
     cached = t["cached_input_tokens"] or 0
     w = Workload(inp / requests, max(out / requests, 1.0), min(cached / inp, 0.999) if inp else 0.0)
-    c, _ = catalog.calibration_for(calibrations, gpu.gpu, precision)
+    c, _ = _calibration(calibrations, gpu.gpu, precision, concurrency)
     best = None
     for s in candidate_setups(model, gpu, precision):
         try:
-            p = throughput_optimal(s, w, c)
+            if concurrency:
+                if concurrency > max_batch(s, w, c):
+                    continue
+                p = point(s, w, concurrency, c)
+            else:
+                p = throughput_optimal(s, w, c)
         except UsageError:
             continue
         gpu_s = inp * p.gpu_s_per_input_token + out * p.gpu_s_per_output_token
         if best is None or gpu_s < best[0]:
             best = (gpu_s, p)
     if best is None:
+        if concurrency:
+            raise UsageError(
+                f"{model.model}: {concurrency} requests in flight do not fit on a node of {gpu.gpu}"
+            )
         raise UsageError(f"{model.model} does not fit on a node of {gpu.gpu}")
     return best[1]
 
 
-def per_model(rows: list[dict]) -> list[dict]:
+def per_model(rows: list[dict], concurrency: dict[str, int] | None = None) -> list[dict]:
     """`compare`'s rows summed per model over the whole period: billed inference GPU-hours,
     the GPU-hours the tokens needed (unknown if any month's is), and the utilization that
     implies (needed / billed, estimated), with the throughput each side stands for: tokens
     per billed GPU-hour (what the bills served) and tokens per needed GPU-hour (the
-    capacity model at its throughput-optimal batch); their ratio is the utilization."""
+    capacity model at the point `compare` used); their ratio is the utilization."""
+    concurrency = concurrency or {}
     out: dict[str, dict] = {}
     tokens: dict[str, int] = defaultdict(int)
     for r in rows:
@@ -204,7 +265,9 @@ def per_model(rows: list[dict]) -> list[dict]:
         t["billed_tokens_per_gpu_hour"] = _per(n, billed)
         t["needed_tokens_per_gpu_hour"] = _per(n, needed)
         t["implied_utilization_pct"] = _pct(needed, billed)
-        t.setdefault("note", "estimated: throughput-optimal on the billed GPU")
+        point_used = point_name(concurrency.get(t["model"]))
+        t["point"] = point_used if needed is not None else None
+        t.setdefault("note", f"estimated: {point_used} on the billed GPU")
     return list(out.values())
 
 

@@ -20,7 +20,7 @@ from computeledger.capacity.operating import (
     latency_bound,
     throughput_optimal,
 )
-from computeledger.capacity.physics import Workload
+from computeledger.capacity.physics import Workload, max_batch, point
 from computeledger.errors import UsageError
 from computeledger.figures.model import Interval
 
@@ -49,15 +49,37 @@ def parse_range(text: str, what: str) -> Range:
     return Range(low, high)
 
 
+def parse_mix(text: str) -> dict[str, float]:
+    """'A=0.6,B=0.4' (shares of output tokens; a lone name is all of it) to {model: share}."""
+    shares = {}
+    for part in text.split(","):
+        name, sep, share = part.partition("=")
+        try:
+            shares[name.strip()] = float(share) if sep else 1.0
+        except ValueError:
+            raise UsageError(f"--mix {part!r}: write MODEL=SHARE") from None
+    return shares
+
+
 def mix_throughput(
-    gpu: str, mix: dict[str, float], workload: Workload, calibrations: dict, slo: Slo = DEFAULT_SLO
+    gpu: str,
+    mix: dict[str, float],
+    workload: Workload,
+    calibrations: dict,
+    slo: Slo = DEFAULT_SLO,
+    concurrency: int | None = None,
 ) -> tuple[Range, list[str]]:
     """Output tokens per GPU-hour of a model mix (shares of output tokens) on `gpu`, each
     model on its cheapest-per-token parallelism: low at the latency-bound point minus the
-    calibration error, high at the throughput-optimal point plus it. Includes the GPU-time
-    of each output token's share of prefill."""
+    calibration error, high at the throughput-optimal point plus it; with a `concurrency`,
+    the point with that many requests in flight, widened by its calibration's error either
+    way. Includes the GPU-time of each output token's share of prefill."""
     if not mix or abs(sum(mix.values()) - 1) > 1e-9:
         raise UsageError("the model mix's shares add up to 1")
+    if concurrency is not None:
+        if concurrency < 1:
+            raise UsageError(f"--concurrency {concurrency}: a whole number of requests, at least 1")
+        return _at_concurrency(gpu, mix, workload, calibrations, concurrency)
     g = catalog.find(catalog.gpus(), gpu, "gpu")
     low_s = high_s = 0.0  # GPU-seconds per output token, weighted by share
     notes = []
@@ -86,6 +108,38 @@ def mix_throughput(
             raise UsageError(f"{model.model} does not fit on a node of {g.gpu}")
         low_s += share * best_lo
         high_s += share * best_hi
+    return Range(3600 / low_s, 3600 / high_s), sorted(set(notes))
+
+
+def _at_concurrency(
+    gpu: str, mix: dict[str, float], workload: Workload, calibrations: dict, concurrency: int
+) -> tuple[Range, list[str]]:
+    """`mix_throughput` with `concurrency` requests in flight on each model's replica."""
+    g = catalog.find(catalog.gpus(), gpu, "gpu")
+    ratio = workload.input_tokens / workload.output_tokens
+    precision = "fp8" if g.tflops_fp8 is not None else "bf16"
+    c, note = catalog.calibration_at_concurrency(calibrations, g.gpu, precision)
+    low_s = high_s = 0.0
+    notes = []
+    for name, share in mix.items():
+        model = catalog.find(catalog.models(), name, "model")
+        best = None
+        for s in candidate_setups(model, g, precision):
+            try:
+                if concurrency > max_batch(s, workload, c):
+                    continue
+                p = point(s, workload, concurrency, c)
+            except UsageError:
+                continue
+            per = p.gpu_s_per_output_token + ratio * p.gpu_s_per_input_token
+            best = per if best is None else min(best, per)
+        if best is None:
+            raise UsageError(
+                f"{model.model}: {concurrency} requests in flight do not fit on a node of {g.gpu}"
+            )
+        low_s += share * best / max(1 - c.median_abs_error, 0.05)
+        high_s += share * best / (1 + c.median_abs_error)
+        notes.append(f"{model.model}: concurrency {concurrency}, calibration {note}")
     return Range(3600 / low_s, 3600 / high_s), sorted(set(notes))
 
 
@@ -171,9 +225,17 @@ def _served(v: dict) -> float:
     )
 
 
-def figures_fleet(fs, price: PriceRange, gpu: str) -> list[dict]:
+def figures_fleet(
+    fs,
+    price: PriceRange,
+    gpu: str,
+    rate: Range | None = None,
+    point_used: str | None = None,
+) -> list[dict]:
     """The fleet each compute-cost quantity of a figures file implies (reported or
-    derived, widened): the bridge from `figures check` to the capacity model."""
+    derived, widened): the bridge from `figures check` to the capacity model. With a model
+    mix's output tokens per GPU-hour (`rate`, at `point_used`), also the output tokens
+    that fleet serves when busy."""
     from computeledger.figures.engine import check, describe
 
     report = check(fs)
@@ -186,7 +248,16 @@ def figures_fleet(fs, price: PriceRange, gpu: str) -> list[dict]:
         if value.lo is None or value.hi is None:
             continue
         hours = Decimal((period.end - period.start).days + 1) * 24
-        rows.append({"quantity": describe(key), "spend_low": value.lo, "spend_high": value.hi,
-                     "gpu": gpu, "price_low": price.low, "price_high": price.high}
-                    | implied_fleet(value, hours, price) | {"source": "estimated"})  # fmt: skip
+        fleet = implied_fleet(value, hours, price)
+        row = {"quantity": describe(key), "spend_low": value.lo, "spend_high": value.hi,
+               "gpu": gpu, "price_low": price.low, "price_high": price.high} | fleet  # fmt: skip
+        if rate is not None:
+            row |= {
+                "point": point_used,
+                "output_tokens_per_gpu_hour_low": round(rate.low),
+                "output_tokens_per_gpu_hour_high": round(rate.high),
+                "output_tokens_low": round(fleet["gpu_hours_low"] * rate.low),
+                "output_tokens_high": round(fleet["gpu_hours_high"] * rate.high),
+            }
+        rows.append(row | {"source": "estimated"})
     return rows

@@ -109,6 +109,10 @@ def invert(
     input_tokens: Annotated[float, typer.Option("--input", help="Input tokens per request")] = 1000,
     output_tokens: Annotated[float, typer.Option("--output", help="Output tokens per request")] = 500,
     tokens: Annotated[str | None, typer.Option(help="Reported output tokens over the period")] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(help="With --mix: requests in flight per replica (the point it is served at)"),
+    ] = None,
     calibration: CalibrationOpt = None,
     prices: PricesOpt = None,
     fmt: FormatOpt = "table",
@@ -119,7 +123,7 @@ def invert(
     check_format(fmt)
     implied, tornado = run(
         spend, period, gpu, price_range(price, gpu, None, prices), utilization, mix, input_tokens,
-        output_tokens, tokens, _calibrations(calibration),
+        output_tokens, tokens, _calibrations(calibration), concurrency,
     )  # fmt: skip
     if fmt == "json":
         console.out(json.dumps({"implied": implied, "tornado": tornado}, default=output.cell_text, indent=1))
@@ -137,16 +141,25 @@ def compare(
         list[str] | None, typer.Option("--map", help="LEDGER_MODEL=CATALOGUE_MODEL, repeatable")
     ] = None,
     workload: Annotated[str, typer.Option(help="Allocated workload to compare")] = "inference",
+    concurrency: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Requests in flight per replica: N for every model, or LEDGER_MODEL=N (repeatable)"
+        ),
+    ] = None,
     calibration: CalibrationOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Bills against physics: billed GPU-hours per model and month against what the tokens needed."""
+    """Bills against physics: billed GPU-hours per model and month against what the tokens
+    needed, at the throughput-optimal point or at a concurrency."""
     from computeledger.capacity.compare import compare as run
-    from computeledger.capacity.compare import parse_map
+    from computeledger.capacity.compare import parse_concurrency, parse_map
 
     check_format(fmt)
+    mapping = parse_map(map_ or [])
+    at = parse_concurrency(concurrency or [], mapping)
     with opened(ctx, ledger, read_only=True) as lg:
-        rows = run(lg, parse_map(map_ or []), _calibrations(calibration), workload)
+        rows = run(lg, mapping, _calibrations(calibration), workload, concurrency=at)
     _show(rows, fmt, "Billed GPU-hours against the GPU-hours the tokens needed")
 
 

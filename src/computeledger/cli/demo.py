@@ -70,8 +70,10 @@ def demo(
             render_summary(lg, "workload,model", "table")
             render_coverage(lg, None, "workload", "table")
             console.rule("[bold]4. What it should cost[/bold]: billed GPU-hours against tokens served")
-            mapping = {m.name: m.architecture for m in load_company().models if m.architecture}
-            rows = per_model(compare(lg, mapping, catalog.calibrations()))
+            models = [m for m in load_company().models if m.architecture]
+            mapping = {m.name: m.architecture for m in models}
+            at = {m.name: m.concurrency for m in models if m.concurrency}
+            rows = per_model(compare(lg, mapping, catalog.calibrations(), concurrency=at), at)
             table = pa.Table.from_pylist(rows)
             console.print(
                 output.to_rich(table, title="Bills against physics (computeledger capacity compare)")

@@ -38,6 +38,13 @@ def figures_check(
         str | None, typer.Option("--fleet-gpu", help="Add the fleet each compute cost implies on this GPU")
     ] = None,
     price: Annotated[str | None, typer.Option(help="With --fleet-gpu: dollars per GPU-hour, 2..4")] = None,
+    mix: Annotated[
+        str | None, typer.Option(help="With --fleet-gpu: the model mix by output tokens (A=0.7,B=0.3)")
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(help="With --mix: requests in flight per replica (the point it is served at)"),
+    ] = None,
     metrics: Annotated[
         Path | None, typer.Option("--metrics", help="YAML list of your own metrics (name, kind, part_of)")
     ] = None,
@@ -56,10 +63,25 @@ def figures_check(
         raise typer.BadParameter("--format csv writes one table: add --section (e.g. implied)")
     figures = read_figures(path, metrics)
     tables = check_tables(figures, human=fmt == "table")
+    if (mix or concurrency is not None) and not fleet_gpu:
+        raise typer.BadParameter("--mix and --concurrency size the fleet's tokens: give --fleet-gpu too")
+    if concurrency is not None and not mix:
+        raise typer.BadParameter("--concurrency sets the point a model mix is served at: give --mix too")
     if fleet_gpu:
-        from computeledger.capacity.invert import figures_fleet
+        from computeledger.capacity import catalog
+        from computeledger.capacity.invert import DEFAULT_SLO, figures_fleet, mix_throughput, parse_mix
+        from computeledger.capacity.physics import Workload
 
-        rows = figures_fleet(figures, price_range(price, fleet_gpu), fleet_gpu)
+        rate = point_used = None
+        if mix:
+            shape = Workload(1000, 500)
+            rate, _ = mix_throughput(
+                fleet_gpu, parse_mix(mix), shape, catalog.calibrations(), DEFAULT_SLO, concurrency
+            )
+            point_used = (
+                f"concurrency {concurrency}" if concurrency else "latency-bound to throughput-optimal"
+            )
+        rows = figures_fleet(figures, price_range(price, fleet_gpu), fleet_gpu, rate, point_used)
         tables["fleet"] = pa.Table.from_pylist(rows)
     chosen = {section: tables[section]} if section else {k: t for k, t in tables.items() if k != "bounds"}
     if fmt == "json":

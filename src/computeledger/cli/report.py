@@ -22,6 +22,10 @@ def report(
     mapping: Annotated[
         list[str] | None, typer.Option("--map", help="MODEL=CATALOGUE for bills against physics")
     ] = None,
+    concurrency: Annotated[
+        list[str] | None,
+        typer.Option(help="With --map: requests in flight per replica, N or MODEL=N (repeatable)"),
+    ] = None,
     images: Annotated[
         Path | None, typer.Option("--images", help="Also write every chart as SVG here")
     ] = None,
@@ -36,7 +40,7 @@ def report(
     """Write one HTML page that works offline: spend, data quality, unit economics, the three
     bases, burn and runway, forecasts, bills against physics, reported figures."""
     from computeledger.accounting.periods import parse
-    from computeledger.capacity.compare import parse_map
+    from computeledger.capacity.compare import parse_concurrency, parse_map
     from computeledger.report import write_report
     from computeledger.report.sections import Options
 
@@ -44,6 +48,7 @@ def report(
         raise typer.BadParameter("billed or effective", param_hint="--basis")
     first = parse(start)[0] if start else None
     last = parse(end)[1] if end else None
+    catalogue = parse_map(mapping or [])
     opts = Options(
         first,
         last,
@@ -51,8 +56,9 @@ def report(
         rules_version,
         str(contracts) if contracts else None,
         str(figures) if figures else None,
-        parse_map(mapping or []),
+        catalogue,
         horizon,
+        parse_concurrency(concurrency or [], catalogue),
     )
     with opened(ctx, ledger, read_only=True) as lg:
         got = write_report(lg, out, opts, images, force)

@@ -51,6 +51,8 @@ class Options:
     figures: str | None = None
     catalogue: dict[str, str] = field(default_factory=dict)
     horizon: int = 12
+    #: requests in flight per replica, per ledger model: the point physics is set at
+    concurrency: dict[str, int] = field(default_factory=dict)
 
 
 def _count(v) -> str:
@@ -590,9 +592,9 @@ def physics(ledger, opts: Options) -> Section:
         s.unknown = "no model mapped to the capacity catalogue (--map MODEL=CATALOGUE)"
         return s
     try:
-        rows = per_model(
-            [r for r in compare(ledger, opts.catalogue, catalog.calibrations()) if _within(opts, r["month"])]
-        )
+        at = opts.concurrency
+        monthly = compare(ledger, opts.catalogue, catalog.calibrations(), concurrency=at)
+        rows = per_model([r for r in monthly if _within(opts, r["month"])], at)
     except ComputeLedgerError as exc:
         s.unknown = str(exc)
         return s
@@ -616,17 +618,23 @@ def physics(ledger, opts: Options) -> Section:
         )
     )
     s.charts.append(("physics", chart))
+    points = sorted({r["point"] for r in rows if r["needed_gpu_hours"] is not None}) or ["none"]
     s.captions["physics"] = (
-        "GPU-hours billed for inference against those the tokens needed at the best batch. Billed side: "
-        "the tokens per billed GPU-hour the bills served; needed side: the capacity model's tokens per "
-        "GPU-hour at its throughput-optimal batch; the utilization is their ratio."
+        "GPU-hours billed for inference against those the tokens needed. Billed side: the tokens per "
+        "billed GPU-hour the bills served; needed side: the capacity model's tokens per GPU-hour at the "
+        f"operating point ({'; '.join(points)}); the utilization is their ratio."
     )
     s.reading = "; ".join(
         f"{r['model']}: "
         + (
             f"{r['implied_utilization_pct']}% implied utilization ({_count(r['billed_tokens_per_gpu_hour'])} "
-            f"tokens per billed GPU-hour against {_count(r['needed_tokens_per_gpu_hour'])} at the model's "
-            "best batch)"
+            f"tokens per billed GPU-hour against {_count(r['needed_tokens_per_gpu_hour'])} at "
+            + (
+                f"{r['point'].split()[1]} requests in flight"
+                if r["point"].startswith("concurrency")
+                else "the model's best batch"
+            )
+            + ")"
             if r["implied_utilization_pct"] is not None
             else f"implied utilization unknown ({r.get('note') or 'no estimate'})"
         )

@@ -32,6 +32,9 @@ class Model:
     price_output: Decimal = Decimal(0)
     price_cuts: tuple[tuple[int, Decimal], ...] = ()  # (month, factor applied from that month)
     architecture: str | None = None  # a capacity-catalogue model of the same shape
+    #: requests in flight per replica: the operating point its throughput stands for, at
+    #: which `capacity compare` and the report set its bills against the physics
+    concurrency: int | None = None
 
     def prices(self, month: int) -> tuple[Decimal, Decimal, Decimal]:
         """Input, cached-input and output prices per million tokens in month number `month`."""
@@ -178,6 +181,14 @@ def _quirks(values: list, where: str) -> tuple[str, ...]:
     return tuple(values)
 
 
+def _concurrency(value: object, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UsageError(f"{where}: a whole number of requests in flight, at least 1, not {value!r}")
+    return value
+
+
 def load_company(path: Path | None = None) -> Company:
     """Parse and check a company file (a path, or `synth-company`, the shipped one); every
     error names the file and the entry."""
@@ -201,6 +212,7 @@ def load_company(path: Path | None = None) -> Company:
                 ),
                 launch_month=int(m.get("launch_month", 0)),
                 architecture=m.get("architecture"),
+                concurrency=_concurrency(m.get("concurrency"), f"{path}: model {m['name']} concurrency"),
                 **_serving(m, f"{path}: model {m['name']}"),
             )
             for m in doc["models"]

@@ -145,9 +145,11 @@ def test_demo_recovers_the_synthetic_truth(tmp_path):
     assert "Bills against physics" in r.output
 
 
-def test_the_demo_lab_is_the_truth_and_serves_a_small_share_of_its_gpus(tmp_path):
-    """The demo's workflow, from Python: the ledger total equals the truth, and the capacity
-    model finds the lab's GPUs serving a small share of what they could."""
+@pytest.mark.slow  # a two-month lab, through every step of the demo
+def test_the_demo_lab_is_the_truth_and_its_throughput_is_the_physics_at_its_concurrency(tmp_path):
+    """The demo's workflow, from Python: the ledger total equals the truth; at the lab's
+    own requests in flight the capacity model needs what the lab billed (within the
+    calibration's error), at the throughput-optimal batch a small share of it."""
     from computeledger.capacity import catalog
     from computeledger.capacity.compare import compare, per_model
     from computeledger.demo import build_lab
@@ -156,14 +158,22 @@ def test_the_demo_lab_is_the_truth_and_serves_a_small_share_of_its_gpus(tmp_path
     lab = build_lab(tmp_path, months=2)
     assert lab.ledger_total == lab.truth_total
     assert (len(lab.preliminary), len(lab.final), lab.superseded) == (4, 10, 4)
-    mapping = {m.name: m.architecture for m in load_company().models if m.architecture}
+    models = [m for m in load_company().models if m.architecture]
+    mapping = {m.name: m.architecture for m in models}
+    at = {m.name: m.concurrency for m in models if m.concurrency}
     with open_ledger(lab.ledger, read_only=True) as lg:
-        rows = {r["model"]: r for r in per_model(compare(lg, mapping, catalog.calibrations()))}
-    atlas = rows["atlas-l"]
-    assert atlas["shape"] == "Llama-3.3-70B"
+        optimal = {r["model"]: r for r in per_model(compare(lg, mapping, catalog.calibrations()))}
+        served = {
+            r["model"]: r for r in per_model(compare(lg, mapping, catalog.calibrations(), concurrency=at), at)
+        }
+    atlas = optimal["atlas-l"]
+    assert atlas["shape"] == "Llama-3.3-70B" and atlas["point"] == "throughput-optimal"
     share = atlas["needed_gpu_hours"] / atlas["billed_gpu_hours"]
     assert atlas["implied_utilization_pct"] == (share * 100).quantize(Decimal("0.01"))
-    assert 0 < share < Decimal("0.5")
+    assert 0 < share < Decimal("0.1")
+    assert served["atlas-l"]["point"] == "concurrency 8"
+    assert served["atlas-l"]["implied_utilization_pct"] == Decimal("110.64")
+    assert served["swift-s"]["implied_utilization_pct"] == Decimal("109.11")
 
 
 def test_summary_by_quarter_and_year_and_a_helpful_unknown_dimension(tmp_path, sample):

@@ -200,6 +200,7 @@ def test_a_grant_in_another_currency_is_refused_not_used_up(copy, tmp_path):
         gather(lg, eur)
 
 
+@pytest.mark.slow  # a thousand accounts, twice
 def test_a_restated_statement_of_a_thousand_accounts_replaces_each(tmp_path):
     """One account a line, a thousand of them: the restatement replaces every account's
     span (once a RecursionError in the replacing predicate)."""

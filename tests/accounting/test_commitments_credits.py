@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from computeledger import open_ledger
@@ -65,6 +65,7 @@ def test_credits_from_the_bills_against_the_grant(books, books_ledger):
     assert sum(m["consumed"] for m in months) == Decimal("750000")
 
 
+@settings(max_examples=25)  # a ledger opened per example: the boundaries are few
 @given(st.decimals(min_value=Decimal("1000"), max_value=Decimal("2000000"), places=2))
 def test_credits_never_exceed_the_grant(books_path, amount):
     grant = Grant("g", "Google Cloud", amount, "USD", date(2024, 1, 1), None)

@@ -8,11 +8,14 @@ import json
 import shutil
 from decimal import Decimal
 
+import pytest
 from typer.testing import CliRunner
 
 from computeledger import open_ledger
 from computeledger.cli import app
 from tests.conftest import RULES
+
+pytestmark = pytest.mark.slow  # a lab, allocated through the CLI
 
 runner = CliRunner()
 

@@ -10,6 +10,8 @@ from computeledger.capacity import calibrate, catalog
 from computeledger.errors import UsageError
 from tests.capacity.conftest import HELD_OUT
 
+pytestmark = pytest.mark.slow  # the grid search over every shipped measurement
+
 
 def test_the_shipped_calibration_is_what_the_shipped_measurements_fit(fitted):
     shipped = sorted(catalog.calibrations().values(), key=lambda c: (c.gpu, c.engine, c.precision))

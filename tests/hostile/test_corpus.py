@@ -11,6 +11,8 @@ import pytest
 from tests.hostile import check
 from tests.hostile.corpus import cases
 
+pytestmark = pytest.mark.slow  # the hostile corpus of bills: a ledger per case
+
 CASES = cases()
 KINDS = {
     "bills": ("bills",),

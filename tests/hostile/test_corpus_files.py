@@ -8,6 +8,8 @@ import pytest
 from tests.hostile import check
 from tests.hostile.test_corpus import _params
 
+pytestmark = pytest.mark.slow  # the hostile corpus of files: a ledger per case
+
 
 @pytest.mark.parametrize("case", _params("files"))
 def test_file_case(case, bases, tmp_path):

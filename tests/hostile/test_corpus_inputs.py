@@ -8,6 +8,8 @@ import pytest
 from tests.hostile import check
 from tests.hostile.test_corpus import _params
 
+pytestmark = pytest.mark.slow  # the hostile corpus of inputs: a ledger per case (a minute of the fast tier)
+
 
 @pytest.mark.parametrize("case", _params("inputs"))
 def test_input_case(case, bases, tmp_path):

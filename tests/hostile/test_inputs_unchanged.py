@@ -6,11 +6,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from computeledger.cli import app
+
+pytestmark = pytest.mark.slow  # every command over its inputs
 
 SCENARIO = b'[scenario]\nmonths = 6\ndraws = 200\n[traffic]\ngrowth = "0.02"\n'
 BUDGETS = b'[[budgets]]\nname = "b"\nperiod = "2024-Q1"\namount = "9000000"\n'

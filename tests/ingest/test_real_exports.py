@@ -116,8 +116,18 @@ def test_each_rounded_row_keeps_its_source_text_and_flag(ledger, tmp_path):
     ("manifest", "version", "said"),
     [
         ({"exportConfig": {"type": "FocusCost", "dataVersion": "1.0r2"}}, "1.0", "manifest.json declares"),
-        ({"exportConfig": {"type": "FocusCost", "dataVersion": "1.2-preview"}}, "1.2", "alone say 1.0"),
-        ({"exportConfig": {"type": "ActualCost", "dataVersion": "2021-10-01"}}, "1.0", "1.0: none of"),
+        pytest.param(
+            {"exportConfig": {"type": "FocusCost", "dataVersion": "1.2-preview"}},
+            "1.2",
+            "alone say 1.0",
+            marks=pytest.mark.slow,  # each case compiles the export's rules anew: one in the fast tier
+        ),
+        pytest.param(
+            {"exportConfig": {"type": "ActualCost", "dataVersion": "2021-10-01"}},
+            "1.0",
+            "1.0: none of",
+            marks=pytest.mark.slow,
+        ),
     ],
 )
 def test_the_exports_manifest_declares_its_version(ledger, tmp_path, manifest, version, said):

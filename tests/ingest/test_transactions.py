@@ -70,6 +70,7 @@ def test_parts_of_one_export_in_one_call_do_not_replace_each_other(ledger, sampl
     assert ledger.charges.count().execute() == 1000
 
 
+@pytest.mark.slow  # three more Python processes
 def test_second_writer_gets_ledger_in_use(tmp_path, sample):
     path = tmp_path / "busy.duckdb"
     with open_ledger(path):

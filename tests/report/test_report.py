@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from decimal import Decimal
 
+import pytest
+
 from computeledger import open_ledger
 from computeledger.report import write_report
 from computeledger.report.sections import Options
@@ -19,6 +21,7 @@ CHARTS = {
 }  # fmt: skip
 
 
+@pytest.mark.slow  # a real browser over the whole page
 def test_the_page_draws_every_chart_offline_with_the_ledgers_totals(books, tmp_path):
     path, _lab, contracts = books
     out = tmp_path / "report.html"

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import ibis
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -36,6 +37,7 @@ def _staged(con, path: Path) -> tuple[list[str], list[tuple], list[tuple]]:
     return staged.columns, rows, staged.rejects
 
 
+@pytest.mark.slow  # a hundred files, each staged both ways
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     rows=st.lists(st.tuples(TEXT, TEXT, TEXT), min_size=1, max_size=6),

@@ -12,8 +12,8 @@ on stdout without setting its exit code (so its output is parsed). Its 1.0 rule 
 names some columns as 1.0-preview did, and it reads the CSV with pandas' type guessing,
 so even the FOCUS 1.0 sample fails 11 of its rules: `ALLOWED` lists each such rule with
 the reason it is the validator's, not the file's. The script builds a ledger of the
-vendored samples (the FOCUS 1.0 sample; the native AWS CUR, Azure EA and OCI samples),
-exports it as FOCUS 1.2 and 1.3, validates every file against 1.0 (the newest version the
+vendored samples (the FOCUS 1.0 sample; the native AWS CUR, Azure EA, Google Cloud and OCI
+samples), exports it as FOCUS 1.2 and 1.3, validates every file against 1.0 (the newest version the
 validator knows; 1.2 and 1.3 add columns, which it ignores), and prints each failure as
 allowed (with its reason), carried (a value the source itself lacks, flagged at ingest)
 or an error. Exit status 1 if any error.

@@ -47,6 +47,7 @@ import functools
 import hashlib
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -159,28 +160,7 @@ def load_mapping(path: str | Path, targets: dict[str, set[str]] | None = None) -
             choices = ", ".join(sorted(kinds)) or "none here"
             raise UsageError(f"{path}: kind {doc['kind']!r}: use one of {choices}")
         m.kind, allowed = doc["kind"], kinds[doc["kind"]]
-    targets: dict[str, str] = {}
-    for section in ("constants", "columns", "expressions"):
-        entries = doc.get(section, {})
-        if not isinstance(entries, dict):
-            raise UsageError(f"{path}: [{section}] must be a table of 'Column = \"...\"' entries")
-        for target, value in entries.items():
-            where = f"{path}: [{section}] {target}"
-            if allowed is not None and target not in allowed:
-                raise UsageError(f"{where}: not a column of {m.kind} ({', '.join(sorted(allowed))})")
-            if allowed is None and target not in BY_NAME and not target.startswith("x_"):
-                raise UsageError(f"{where}: not a FOCUS column (custom columns start with x_)")
-            if target in targets:
-                raise UsageError(f"{where}: already set in [{targets[target]}]")
-            if not isinstance(value, str):
-                raise UsageError(f"{where}: must be a string, not {value!r}")
-            targets[target] = section
-            if section == "constants":
-                m.constants[target] = value
-            elif section == "columns":
-                m.columns[target] = value
-            else:
-                m.expressions[target] = _parse(value, where)
+    _read_targets(doc, lambda section: f"{path}: [{section}]", allowed, m.kind, m)
     if not isinstance(doc.get("values", {}), dict):
         raise UsageError(f"{path}: [values] must be a table of [values.COLUMN] tables")
     for target, table in doc.get("values", {}).items():
@@ -214,6 +194,34 @@ def load_mapping(path: str | Path, targets: dict[str, set[str]] | None = None) -
 _TARGETS = ("constants", "columns", "expressions")
 
 
+def _read_targets(
+    doc: dict, where: Callable[[str], str], allowed: set[str] | None, kind: str | None, into: Mapping | Unnest
+) -> None:
+    """[constants], [columns] and [expressions] of `doc` into `into`: each target a FOCUS
+    (or x_) column, or one of `allowed` for a table kind, set once, as text; expressions
+    parsed. Every error names the file, the section and the entry (`where`)."""
+    seen: dict[str, str] = {}
+    for section in _TARGETS:
+        entries = doc.get(section, {})
+        if not isinstance(entries, dict):
+            raise UsageError(f"{where(section)} must be a table of 'Column = \"...\"' entries")
+        for target, value in entries.items():
+            at = f"{where(section)} {target}"
+            if allowed is not None and target not in allowed:
+                raise UsageError(f"{at}: not a column of {kind} ({', '.join(sorted(allowed))})")
+            if allowed is None and target not in BY_NAME and not target.startswith("x_"):
+                raise UsageError(f"{at}: not a FOCUS column (custom columns start with x_)")
+            if target in seen:
+                raise UsageError(f"{at}: already set in [{seen[target]}]")
+            if not isinstance(value, str):
+                raise UsageError(f"{at}: must be a string, not {value!r}")
+            seen[target] = section
+            if section == "expressions":
+                into.expressions[target] = _parse(value, at)
+            else:
+                getattr(into, section)[target] = value
+
+
 def _unnest_section(section: object, path: Path, allowed: set[str] | None, m: Mapping) -> Unnest:
     """[unnest.COLUMN]: one list column, its fields, and the targets its elements' charges
     set; every error names the file and the entry."""
@@ -234,26 +242,7 @@ def _unnest_section(section: object, path: Path, allowed: set[str] | None, m: Ma
     if not _texts(fields) or not fields or len(set(fields)) != len(fields):
         raise UsageError(f"{where}: fields must list the element objects' field names, each once")
     u = Unnest(column=column, fields=list(fields))
-    for kind in _TARGETS:
-        entries = spec.get(kind, {})
-        if not isinstance(entries, dict):
-            raise UsageError(f"{where}.{kind}: must be a table of 'Column = \"...\"' entries")
-        for target, value in entries.items():
-            at = f"{where}.{kind} {target}"
-            if allowed is not None and target not in allowed:
-                raise UsageError(f"{at}: not a column of {m.kind}")
-            if allowed is None and target not in BY_NAME and not target.startswith("x_"):
-                raise UsageError(f"{at}: not a FOCUS column (custom columns start with x_)")
-            if any(target in getattr(u, k) for k in _TARGETS):
-                raise UsageError(f"{at}: already set in this [unnest]")
-            if not isinstance(value, str):
-                raise UsageError(f"{at}: must be a string, not {value!r}")
-            if kind == "constants":
-                u.constants[target] = value
-            elif kind == "columns":
-                u.columns[target] = value
-            else:
-                u.expressions[target] = _parse(value, at)
+    _read_targets(spec, lambda section: f"{path}: [unnest.{column}.{section}]", allowed, m.kind, u)
     if not (u.constants or u.columns or u.expressions):
         raise UsageError(
             f"{where}: give the targets its elements' charges set ([unnest.{column}.expressions])"

@@ -289,7 +289,8 @@ def test_a_native_export_loads_and_exports_on_spark_as_on_duckdb(tmp_path):
 def test_a_gcp_export_with_its_credits_loads_on_spark_as_on_duckdb(tmp_path):
     """Issue 31, Google Cloud on the second engine: JSON lines (staged as DuckDB stages
     them) and Parquet with nested records (read by Spark), each credit a charge of its own
-    (Spark's own explode), a damaged credits list quarantined: the same rows on both."""
+    (Spark's own explode), a damaged credits list quarantined: the same rows on both. And
+    a group of Azure export parts: the same residues, file by file."""
     import duckdb
 
     from computeledger.shipped import find
@@ -301,9 +302,16 @@ def test_a_gcp_export_with_its_credits_loads_on_spark_as_on_duckdb(tmp_path):
     damaged.write_text("".join(json.dumps(r) + "\n" for r in records))
     parquet = tmp_path / "billing.parquet"
     duckdb.connect().execute(f"COPY (SELECT * FROM read_json('{sample}')) TO '{parquet}' (FORMAT parquet)")
+    # and two parts of an Azure export with 28-digit costs: their residues, grouped by file
+    from tests.ingest.test_real_exports import azure_export
+
+    parts = [tmp_path / "part_0_0001.csv", tmp_path / "part_0_0002.csv"]
+    azure_export(parts[0], rows=20, seed=3, zero_rows=1)
+    azure_export(parts[1], rows=15, seed=4, zero_rows=0)
     got = {}
     for backend, path in (("duckdb", tmp_path / "l.duckdb"), ("spark", tmp_path / "spark")):
         with open_ledger(path, backend=backend) as lg:
+            got[f"{backend} rounding"] = [r.rounding for r in lg.ingest(parts)]
             results = lg.ingest([damaged])
             results += lg.ingest([parquet])
             got[backend] = {
@@ -324,6 +332,7 @@ def test_a_gcp_export_with_its_credits_loads_on_spark_as_on_duckdb(tmp_path):
                 .to_pyarrow()
                 .to_pylist(),
             }
+    assert got["spark rounding"] == got["duckdb rounding"] and all(got["duckdb rounding"])
     duck, spark = got["duckdb"], got["spark"]
     # the Parquet file restates the same bill (same account and months): it stands
     assert duck["results"] == [("loaded", 8, 2, 9, 1, 0), ("loaded", 8, 4, 12, 0, 9)]

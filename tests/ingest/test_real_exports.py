@@ -205,3 +205,25 @@ def test_stored_value_plus_residue_is_the_source_value_for_any_text(texts):
                 assert row["value"] + Decimal(row["residue"]) == exact
             else:
                 assert row["residue"] is None or Decimal(row["residue"]) == 0
+
+
+def test_a_group_of_exports_rounds_each_file_as_if_alone(tmp_path):
+    """Two parts of an export in one call go through the rules as one group, and their
+    residues are summed in one query per column, grouped by file: each file's rounding is
+    what it is loaded alone, to the last digit."""
+    from computeledger import open_ledger
+
+    parts = [tmp_path / "part_0_0001.csv", tmp_path / "part_0_0002.csv"]
+    azure_export(parts[0], rows=40, seed=3, zero_rows=2)
+    azure_export(parts[1], rows=25, seed=4, zero_rows=0)
+    alone = []
+    for k, part in enumerate(parts):
+        with open_ledger(tmp_path / f"alone{k}.duckdb") as lg:
+            [r] = lg.ingest([part])
+            alone.append(r.rounding)
+    with open_ledger(tmp_path / "together.duckdb") as lg:
+        together = lg.ingest(parts)
+        stored = [json.loads(x) for x in lg.ingests.order_by("ingest_id").rounding.to_pyarrow().to_pylist()]
+    assert [r.rows_loaded for r in together] == [40, 25]
+    assert [r.rounding for r in together] == alone == stored
+    assert all(alone) and alone[0] != alone[1]

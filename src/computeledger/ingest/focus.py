@@ -496,6 +496,11 @@ def _settle(store: Store, group: list[_Ready], first: int, batch: str, strict: b
     mates = _mates(store, batch)
     stood, replaced_mapped = _focus_stands(store, group, first, mates)
     overlap = _overlapping(store, first, last, list(mates))
+    rounded_anywhere = [c for c in decimals if any(r.get(f"r_{c}") for r in by_id.values())]
+    residues = {}
+    if rounded_anywhere:  # the group's files in one aggregate per column
+        mine_loaded = mine.filter(loaded)
+        residues = residue_totals(mine_loaded, rounded_anywhere, by="x_ingest_id")
     for k, g in enumerate(group):
         result, ingest_id = g.result, first + k
         got = by_id.get(ingest_id, {"good": 0, "bad": 0})
@@ -511,10 +516,7 @@ def _settle(store: Store, group: list[_Ready], first: int, batch: str, strict: b
         result.rows_read = got["good"] + got["bad"] + len(rejects) - g.staged.unnested
         result.rows_loaded = got["good"]
         result.rows_quarantined = got["bad"] + len(rejects)
-        rounded_columns = [c for c in decimals if got.get(f"r_{c}")]
-        if rounded_columns:
-            own = store.pending("charges", lambda t, i=ingest_id: t.x_ingest_id == i)
-            result.rounding = residue_totals(own.filter(own.x_charge_id >= 0), rounded_columns)
+        result.rounding = residues.get(ingest_id, {})
         if result.rows_quarantined:
             result.reasons = _reason_counts(store, ingest_id)
         if ingest_id in stood:

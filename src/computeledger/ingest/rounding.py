@@ -22,18 +22,36 @@ from computeledger.ingest.normalize import RESIDUE, ROUNDED_FROM, to_decimal_rou
 from computeledger.portable import json_field
 
 
-def residue_totals(rows: ir.Table, columns: Sequence[str], extensions: str = "x_extensions") -> dict:
-    """Column -> {"rows": n, "residue": "exact decimal text"} for each column of `columns`
-    that ingest rounded on some row of `rows` (whose `extensions` column holds the source
-    text under ROUNDED_FROM). One aggregate per column, over the rows rounded in it only
-    (the residue's expression is large: one query for many columns grows faster than their
-    number); the empty dict when nothing was rounded."""
+def residue_totals(
+    rows: ir.Table, columns: Sequence[str], by: str | None = None, extensions: str = "x_extensions"
+) -> dict:
+    """Value of `by` (None without one) -> column -> {"rows": n, "residue": "exact decimal
+    text"}, for each column of `columns` that ingest rounded on some row of `rows` (whose
+    `extensions` column holds the source text under ROUNDED_FROM). One aggregate per
+    column, over the rows rounded in it only (the residue's expression is large: one query
+    for many columns grows faster than their number), grouped by `by` (the files of a
+    group, by ingest id: the group compiles it once, not once a file)."""
     froms = json_field(rows[extensions], ROUNDED_FROM)
-    out = {}
+    out: dict = {}
     for name in columns:
         source = json_field(froms, name)
-        marked = with_plain_text(rows.filter(source.notnull()).select(cl_src=source), {"cl_src": "cl_plain"})
-        out |= residue_sums(marked, {name: to_decimal_rounded(marked.cl_plain).residue})
+        keys = {"cl_by": rows[by]} if by else {}
+        marked = rows.filter(source.notnull()).select(cl_src=source, **keys)
+        marked = with_plain_text(marked, {"cl_src": "cl_plain"})
+        for key, got in _sums(marked, to_decimal_rounded(marked.cl_plain).residue, by is not None).items():
+            out.setdefault(key, {})[name] = got
+    return out
+
+
+def _sums(rows: ir.Table, residue: ir.StringValue, grouped: bool) -> dict:
+    """{group (None when not grouped): {"rows": n, "residue": exact text}} where n > 0."""
+    value = residue.cast(RESIDUE)
+    metrics = {"n": value.notnull().sum(), "r": value.sum()}
+    table = rows.group_by("cl_by").aggregate(**metrics) if grouped else rows.aggregate(**metrics)
+    out = {}
+    for got in table.to_pyarrow().to_pylist():
+        if got["n"]:
+            out[got.get("cl_by")] = {"rows": int(got["n"]), "residue": plain(got["r"])}
     return out
 
 

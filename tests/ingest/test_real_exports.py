@@ -207,6 +207,7 @@ def test_stored_value_plus_residue_is_the_source_value_for_any_text(texts):
                 assert row["residue"] is None or Decimal(row["residue"]) == 0
 
 
+@pytest.mark.slow  # three ledgers of the 96-column export
 def test_a_group_of_exports_rounds_each_file_as_if_alone(tmp_path):
     """Two parts of an export in one call go through the rules as one group, and their
     residues are summed in one query per column, grouped by file: each file's rounding is

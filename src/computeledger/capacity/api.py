@@ -18,11 +18,12 @@ from computeledger.capacity.operating import (
     Costed,
     PriceRange,
     Slo,
+    at_concurrency,
     candidate_setups,
     latency_bound,
     throughput_optimal,
 )
-from computeledger.capacity.physics import Setup, Workload, max_batch, point
+from computeledger.capacity.physics import Setup, Workload
 from computeledger.errors import UsageError
 from computeledger.figures.model import parse_amount, parse_period_text
 
@@ -75,8 +76,10 @@ def throughput(
         points = [("throughput-optimal", throughput_optimal(s, w, c, disaggregated))]
         if slo.given:
             points.append(("latency-bound", latency_bound(s, w, c, slo, disaggregated)))
-        if at is not None and concurrency is not None and concurrency <= max_batch(s, w, at[0]):
-            points.append((f"concurrency {concurrency}", point(s, w, concurrency, at[0], disaggregated)))
+        if at is not None and concurrency is not None:
+            busy = at_concurrency(s, w, at[0], concurrency, disaggregated)
+            if busy is not None:
+                points.append((f"concurrency {concurrency}", busy))
         for name, p in points:
             if p is not None and (
                 name not in best or p.gpu_s_per_output_token < best[name].gpu_s_per_output_token

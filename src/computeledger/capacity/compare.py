@@ -13,8 +13,8 @@ from decimal import Decimal
 
 from computeledger import money
 from computeledger.capacity import catalog
-from computeledger.capacity.operating import candidate_setups, throughput_optimal
-from computeledger.capacity.physics import Workload, max_batch, point
+from computeledger.capacity.operating import at_concurrency, candidate_setups, throughput_optimal
+from computeledger.capacity.physics import Workload
 from computeledger.errors import UsageError
 
 DEFAULT_WORKLOAD = "inference"
@@ -217,13 +217,10 @@ def _best_point(model_name: str, gpu_name: str, t: dict, calibrations: dict, con
     best = None
     for s in candidate_setups(model, gpu, precision):
         try:
-            if concurrency:
-                if concurrency > max_batch(s, w, c):
-                    continue
-                p = point(s, w, concurrency, c)
-            else:
-                p = throughput_optimal(s, w, c)
+            p = at_concurrency(s, w, c, concurrency) if concurrency else throughput_optimal(s, w, c)
         except UsageError:
+            continue
+        if p is None:
             continue
         gpu_s = inp * p.gpu_s_per_input_token + out * p.gpu_s_per_output_token
         if best is None or gpu_s < best[0]:

@@ -16,11 +16,12 @@ from computeledger.capacity import catalog
 from computeledger.capacity.operating import (
     PriceRange,
     Slo,
+    at_concurrency,
     candidate_setups,
     latency_bound,
     throughput_optimal,
 )
-from computeledger.capacity.physics import Workload, max_batch, point
+from computeledger.capacity.physics import Workload
 from computeledger.errors import UsageError
 from computeledger.figures.model import Interval
 
@@ -126,10 +127,10 @@ def _at_concurrency(
         best = None
         for s in candidate_setups(model, g, precision):
             try:
-                if concurrency > max_batch(s, workload, c):
-                    continue
-                p = point(s, workload, concurrency, c)
+                p = at_concurrency(s, workload, c, concurrency)
             except UsageError:
+                continue
+            if p is None:
                 continue
             per = p.gpu_s_per_output_token + ratio * p.gpu_s_per_input_token
             best = per if best is None else min(best, per)

@@ -66,6 +66,16 @@ def throughput_optimal(s: Setup, w: Workload, c: Calibration, disaggregated: boo
     return point(s, w, max_batch(s, w, c), c, disaggregated)
 
 
+def at_concurrency(
+    s: Setup, w: Workload, c: Calibration, concurrency: int, disaggregated: bool = False
+) -> Point | None:
+    """The replica with `concurrency` requests in flight, or None where that many do not
+    fit in its memory (beside the engine's batch limit)."""
+    if concurrency > max_batch(s, w, c):
+        return None
+    return point(s, w, concurrency, c, disaggregated)
+
+
 def latency_bound(
     s: Setup, w: Workload, c: Calibration, slo: Slo, disaggregated: bool = False
 ) -> Point | None:

@@ -110,7 +110,7 @@ class Contracts:
 def load_contracts(path: str | Path | None) -> Contracts:
     """The contracts file at `path`; None: [accounting] contracts of ./computeledger.toml, else none."""
     if path is None:
-        path = _configured()
+        path = configured()
         if path is None:
             return Contracts()
     path = Path(path)
@@ -159,7 +159,8 @@ def _currency(value, where: str) -> str:
     return text.upper()
 
 
-def _configured() -> Path | None:
+def configured() -> Path | None:
+    """The contracts file ./computeledger.toml names ([accounting] contracts), if any."""
     config = Path("computeledger.toml")
     if not config.exists():
         return None

@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from pathlib import Path
 
 from computeledger import currency, money
 from computeledger.accounting import cashflow
@@ -61,7 +62,9 @@ class Inputs:
     has_revenue: bool  # whether any invoice line is in the ledger
 
 
-def gather(ledger, contracts: Contracts | str | None = None, rules_version: str | None = None) -> Inputs:
+def gather(
+    ledger, contracts: Contracts | str | Path | None = None, rules_version: str | None = None
+) -> Inputs:
     """Read the ledger's aggregates once; refuse mixed currencies (no rate is guessed)."""
     if not isinstance(contracts, Contracts):
         contracts = load_contracts(contracts)

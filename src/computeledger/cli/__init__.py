@@ -20,6 +20,7 @@ from computeledger.cli import (
     forecast,
     ledger,
     report,
+    serve,
     synth,
     usage,
 )
@@ -71,7 +72,7 @@ def _options(
     ctx.obj = {"backend": backend}
 
 
-for _module in (ledger, usage, allocate, economics, accounting, forecast, report, synth, demo):
+for _module in (ledger, usage, allocate, economics, accounting, forecast, report, serve, synth, demo):
     _module.register(app)
 app.add_typer(figures.app, name="figures")
 app.add_typer(capacity.app, name="capacity")

@@ -67,42 +67,27 @@ def statement(
     fmt: FormatOpt = "table",
 ) -> None:
     """Revenue, revenue share, compute by workload, gross margin, burn, cash and runway, per basis."""
-    from computeledger.accounting.bridge import bridge as run_bridge
-    from computeledger.accounting.periods import GRAINS, parse
-    from computeledger.accounting.statement import LINES, gather
-    from computeledger.accounting.statement import statement as run
-    from computeledger.forecast.cash import runways
+    from computeledger import app
+    from computeledger.accounting.periods import GRAINS
 
     check_format(fmt)
-    bases = ("billed", "effective", "cash") if basis == "all" else tuple(b.strip() for b in basis.split(","))
-    if period in GRAINS:
-        grain = period
-        if bridge:
-            raise typer.BadParameter(
-                "--bridge needs one period: 2025-Q3, 2025-07 or 2025", param_hint="--period"
-            )
-    else:
-        _, _, grain = parse(period)
-        start = end = period
+    if bridge and period in GRAINS:
+        raise typer.BadParameter("--bridge needs one period: 2025-Q3, 2025-07 or 2025", param_hint="--period")
     with opened(ctx, ledger, read_only=True) as lg:
-        inp = gather(lg, contracts, rules_version)
         if bridge:
-            rows = run_bridge(inp, period)
+            got = app.bridge(lg, period, contracts, rules_version)
         else:
-            got = run(lg, grain=grain, bases=bases, start=start, end=end, inputs=inp)
-            found = (
-                runways(lg, inputs=inp, contracts=contracts, rules_version=rules_version)
-                if fmt == "table"
-                else []
+            got = app.statement(
+                lg, period, basis, start, end, contracts, rules_version, runways=fmt == "table"
             )
     if bridge:
-        render_bridge(rows, fmt, inp.currency)
+        render_bridge(got.detail[0], fmt, got.detail[1])
         return
     if fmt != "table":
-        output.render(output.from_rows(got.rows, ["period", "basis", *LINES]), fmt, console)
+        output.render(got.table, fmt, console)
         return
-    render_statement(got)
-    render_runways(found)
+    render_statement(got.detail[0])
+    render_runways(got.detail[1])
 
 
 def render_runways(found) -> None:
@@ -195,15 +180,12 @@ def commitments(
     fmt: FormatOpt = "table",
 ) -> None:
     """Every commitment: purchase, amortization, used and unused, utilization, remaining balance."""
-    from computeledger.accounting.commitments import commitments as run
+    from computeledger import app
 
     check_format(fmt)
     with opened(ctx, ledger, read_only=True) as lg:
-        got = run(lg, contracts)
-    rows = got.schedule if schedule else got.rows
-    output.render(
-        output.from_rows(rows), fmt, console, title="Commitment schedule" if schedule else "Commitments"
-    )
+        got = app.commitments(lg, schedule, contracts)
+    output.render(got.table, fmt, console, title=got.title)
 
 
 def credits(
@@ -214,13 +196,12 @@ def credits(
     fmt: FormatOpt = "table",
 ) -> None:
     """Credit grants: consumed per month, remaining, projected exhaustion at the trailing rate."""
-    from computeledger.accounting.credits import credits as run
+    from computeledger import app
 
     check_format(fmt)
     with opened(ctx, ledger, read_only=True) as lg:
-        grants, months = run(lg, contracts)
-    rows = months if by_month else grants
-    output.render(output.from_rows(rows), fmt, console, title="Credits by month" if by_month else "Credits")
+        got = app.credits(lg, by_month, contracts)
+    output.render(got.table, fmt, console, title=got.title)
 
 
 def revenue_share(

@@ -66,15 +66,14 @@ def throughput(
 ) -> None:
     """Operating points (throughput-optimal, latency-bound, at a concurrency) and cost per
     million tokens."""
-    from computeledger.capacity.api import throughput as run
+    from computeledger import app as application
 
     check_format(fmt)
-    rows = run(
-        model, gpu, input_tokens, output_tokens, cache_hit, precision, tp, ep, pp, tpot_ms, ttft_ms,
-        price_range(price, gpu, provider, prices), disaggregated, _calibrations(calibration),
-        concurrency, engine,
-    )  # fmt: skip
-    _show(rows, fmt, "Operating points (estimated; low..high: calibration error and price range)")
+    ask = application.ThroughputAsk(model, gpu, input_tokens, output_tokens, cache_hit, precision, tp, ep, pp,
+                                    tpot_ms, ttft_ms, price, provider, disaggregated, concurrency, engine,
+                                    calibration, prices)  # fmt: skip
+    got = application.capacity_throughput(ask)
+    output.render(got.table, fmt, console, title=got.title, unknown="")
 
 
 @app.command("fleet")

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from typer.core import TyperGroup
 
 from computeledger import output
-from computeledger.errors import ComputeLedgerError
+from computeledger.errors import ComputeLedgerError, engine_limit
 from computeledger.ledger import ENV_PATH, Ledger, default_path, open_ledger
 
 #: On a terminal (or with COLUMNS set) Rich takes its width; piped, tables get 240 columns.
@@ -41,27 +41,12 @@ class Group(TyperGroup):
             err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except Exception as exc:
-            why = _engine_limit(exc)
+            why = engine_limit(exc)
             if why is None:
                 raise
             first = str(exc).strip().splitlines()[0]
             err.print(f"[bold red]error:[/bold red] {why}: {escape(first)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
-
-
-def _engine_limit(exc: Exception) -> str | None:
-    """What an engine's own limit means to the user (None: not a limit, a bug to show whole)."""
-    if "OutOfMemory" in type(exc).__name__:
-        return "the engine ran out of memory (the ledger is as it was: each file is one unit of work)"
-    if _overflow(exc):
-        return "a total exceeds the range of the ledger's numbers (20 digits before the point, 18 after)"
-    return None
-
-
-def _overflow(exc: Exception) -> bool:
-    """An engine's arithmetic overflow (a sum beyond 38 digits), whichever engine raised it."""
-    engine = type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb", "pyspark", "py4j")
-    return engine and "overflow" in str(exc).lower()
 
 
 def check_format(fmt: str) -> str:

@@ -82,19 +82,19 @@ def unit_costs(
     fmt: FormatOpt = "table",
 ) -> None:
     """Cost per million tokens (all, input, output) and GPU-hours per million tokens, labelled."""
+    from computeledger import app
     from computeledger.capacity.compare import parse_map
-    from computeledger.economics.unit_costs import unit_costs as run
 
     check_format(fmt)
     weight = _decimal(output_weight, "--output-weight") if output_weight else None
     catalogue = parse_map(map_ or [])
     with opened(ctx, ledger, read_only=True) as lg:
-        got = run(lg, by, basis=basis, cost=cost, output_weight=weight, catalogue=catalogue,
-                  rules_version=rules_version, contracts=contracts)  # fmt: skip
+        answer = app.unit_costs(lg, by, basis=basis, cost=cost, output_weight=weight, catalogue=catalogue,
+                                rules_version=rules_version, contracts=contracts)  # fmt: skip
+    got, table = answer.detail, answer.table
     if not got.rows and fmt == "table":
         raise UsageError("no unit costs: the ledger holds no inference cost or no token usage for them "
                          "(ingest bills and usage, then allocate)")  # fmt: skip
-    table = output.from_rows(got.rows)
     if fmt != "table":
         output.render(table, fmt, console)
         return
@@ -104,11 +104,7 @@ def unit_costs(
     if any(r.get("cost_per_million_billed_tokens") is not None for r in got.rows):
         shown += ["billed_input_tokens", "billed_output_tokens", "cost_per_million_billed_tokens"]
     table = output.for_screen(table.select(shown), _RATIOS)
-    console.print(
-        output.to_rich(
-            table, title=f"Unit costs by {escape(by)} ({basis}, {cost}; all columns: --format csv)"
-        )
-    )
+    console.print(output.to_rich(table, title=escape(answer.title)))
     _gaps(got.gaps)
 
 
@@ -132,19 +128,19 @@ def margin(
 ) -> None:
     """Revenue, revenue share, inference cost, gross margin and margin %, per million tokens too.
     Subscription revenue (no model) is attributed to the models by tokens, labelled estimated."""
-    from computeledger.economics.margin import margin as run
+    from computeledger import app
 
     check_format(fmt)
     with opened(ctx, ledger, read_only=True) as lg:
-        got = run(lg, by, basis=basis, cost=cost, rules_version=rules_version, attribute=not unattributed)
-    table = output.from_rows(got.rows)
+        got = app.margin(
+            lg, by, basis=basis, cost=cost, rules_version=rules_version, attribute=not unattributed
+        )
     if fmt != "table":
-        output.render(table, fmt, console)
+        output.render(got.table, fmt, console)
         return
-    console.print(
-        output.to_rich(output.for_screen(table, _RATIOS | {"margin_pct": 2}), title=f"Margin by {escape(by)}")
-    )
-    _gaps(got.gaps)
+    shown = output.for_screen(got.table, _RATIOS | {"margin_pct": 2})
+    console.print(output.to_rich(shown, title=escape(got.title)))
+    _gaps(got.detail.gaps)
 
 
 def _gaps(gaps: list[dict]) -> None:

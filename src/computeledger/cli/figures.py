@@ -50,56 +50,22 @@ def figures_check(
     ] = None,
 ) -> None:
     """Derived figures with intervals and sources, contradictions, claims, projections (bounds: --section)."""
-    import pyarrow as pa
-
-    from computeledger.capacity.api import price_range
-    from computeledger.figures.read import read_figures
-    from computeledger.figures.tables import check_tables
+    from computeledger import app as application
 
     check_format(fmt)
     if section is not None and section not in _SECTIONS:
         raise typer.BadParameter(f"{section!r}: use one of {', '.join(_SECTIONS)}")
     if fmt == "csv" and section is None:
         raise typer.BadParameter("--format csv writes one table: add --section (e.g. implied)")
-    figures = read_figures(path, metrics)
-    tables = check_tables(figures, human=fmt == "table")
-    if (mix or concurrency is not None) and not fleet_gpu:
-        raise typer.BadParameter("--mix and --concurrency size the fleet's tokens: give --fleet-gpu too")
-    if concurrency is not None and not mix:
-        raise typer.BadParameter("--concurrency sets the point a model mix is served at: give --mix too")
-    if fleet_gpu:
-        from computeledger.capacity import catalog
-        from computeledger.capacity.invert import DEFAULT_SLO, figures_fleet, mix_throughput, parse_mix
-        from computeledger.capacity.physics import Workload
-
-        rate = point_used = None
-        if mix:
-            shape = Workload(1000, 500)
-            rate, _ = mix_throughput(
-                fleet_gpu, parse_mix(mix), shape, catalog.calibrations(), DEFAULT_SLO, concurrency
-            )
-            point_used = (
-                f"concurrency {concurrency}" if concurrency else "latency-bound to throughput-optimal"
-            )
-        rows = figures_fleet(figures, price_range(price, fleet_gpu), fleet_gpu, rate, point_used)
-        tables["fleet"] = pa.Table.from_pylist(rows)
-    chosen = {section: tables[section]} if section else {k: t for k, t in tables.items() if k != "bounds"}
+    ask = application.FiguresAsk(path, section, fleet_gpu, price, mix, concurrency, metrics)
+    got = application.figures_check(ask, human=fmt == "table")
     if fmt == "json":
-        from computeledger.figures.tables import check_records, json_default
-
-        records = check_records(figures)
-        if "fleet" in chosen:
-            records["fleet"] = json.loads(output.to_json(tables["fleet"]))
-        doc = {k: records[k] for k in chosen}
-        console.out(json.dumps(doc, indent=1, default=json_default), highlight=False)
+        console.out(got.json(), highlight=False)
         return
-    if fmt == "table" and figures.uncatalogued:
-        console.print(
-            "metrics not in the catalogue, read as plain flows (sums and differences of periods only; "
-            f"relate them with --metrics): {escape(', '.join(figures.uncatalogued))}",
-            highlight=False,
-        )
-    for name, table in chosen.items():
+    if fmt == "table":
+        for note in got.notes:
+            console.print(escape(note), highlight=False)
+    for name, table in got.detail.items():
         if fmt == "csv":
             console.out(output.to_csv(table), end="", highlight=False)
         elif table.num_rows:

@@ -3,7 +3,6 @@ anomalies, budgets."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -13,10 +12,7 @@ from rich.markup import escape
 from computeledger import output
 from computeledger.cli.accounting import ContractsOpt, RulesVersionOpt
 from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened
-from computeledger.errors import UsageError
 
-POINT_COLUMNS = ["series", "period", "forecast", "lo_80", "hi_80", "lo_95", "hi_95", "unit", "model", "mase",
-                 "coverage_80", "coverage_95", "backtest_points", "provenance"]  # fmt: skip
 BasisOpt = Annotated[str, typer.Option("--basis", help="billed, effective or cash")]
 
 
@@ -70,82 +66,30 @@ def forecast(
     and past coverage shown beside it. --above/--below: the probability of crossing by a date.
     Cash is not extrapolated: it is the scenario's driver model on the ledger's own trends
     (revenue, compute, revenue share and funding ahead), the same run as the runway's."""
-    from computeledger.forecast import cash as engine
-    from computeledger.forecast.engine import forecast as run
-    from computeledger.forecast.series import PROVENANCE, history
-    from computeledger.forecast.thresholds import crossing, parse_amount, parse_deadline
-
-    by_drivers = series == "cash" and grain == "month"
-    draws = draws if draws is not None else engine.DRAWS if by_drivers else 10_000
-    seed = seed if seed is not None else engine.SEED if by_drivers else 0
+    from computeledger import app
 
     check_format(fmt)
-    deadline = None
-    if by is not None and by[:1].isdigit():
-        if above is None and below is None:
-            raise typer.BadParameter(f"{by!r} is a date: give --above or --below with it", param_hint="--by")
-        deadline, by = parse_deadline(by), None
-    if not 1 <= draws <= 1_000_000:
-        raise typer.BadParameter("1 to 1000000", param_hint="--draws")
+    ask = app.ForecastAsk(series, horizon, by, basis, grain, models, above, below, cumulative, draws, seed,
+                          contracts, rules_version, runways=fmt == "table")  # fmt: skip
     with opened(ctx, ledger, read_only=True) as lg:
-        if by_drivers:
-            if by is not None:
-                raise typer.BadParameter("cash is one series: no --by", param_hint="--by")
-            run_ = engine.trends(lg, basis=engine.drivers(basis), contracts=contracts,
-                                 rules_version=rules_version, draws=draws, seed=seed)  # fmt: skip
-            fcs = [engine.cash_forecast(run_, horizon)]
-            if fmt == "table":
-                found_runways = engine.runways(lg, basis=engine.drivers(basis), contracts=contracts,
-                                               rules_version=rules_version, result=run_)  # fmt: skip
-        else:
-            found = history(lg, series, by=by, basis=basis, grain=grain, contracts=contracts,
-                            rules_version=rules_version)  # fmt: skip
-            if not any(s.periods for s in found):
-                raise UsageError(
-                    f"no {series} history in the ledger: nothing to forecast (ingest bills first)"
-                )
-    if not by_drivers:
-        fcs = run(found, horizon, grain, models)
-    rows = []
-    for fc in fcs:
-        for p in fc.points:
-            rows.append({"series": fc.key} | p | {
-                "unit": fc.unit, "model": fc.model, "mase": _ratio(fc.mase),
-                "coverage_80": _ratio(fc.coverage_80), "coverage_95": _ratio(fc.coverage_95),
-                "backtest_points": fc.backtest_points,
-                "provenance": f"forecast by the ledger's drivers ({draws:,} draws, seed {seed})" if by_drivers
-                              else f"forecast of {PROVENANCE[series]} figures",
-                "warnings": list(fc.warnings),
-            })  # fmt: skip
-    thresholds = []
-    if above is not None or below is not None:
-        hi = parse_amount(above, "--above") if above is not None else None
-        lo = parse_amount(below, "--below") if below is not None else None
-        for fc in fcs:
-            if fc.points:
-                periods = [p["period"] for p in fc.points]
-                got = crossing(
-                    fc.paths(draws, seed), periods, above=hi, below=lo, by=deadline, cumulative=cumulative
-                )
-                thresholds.append({"series": fc.key} | got)
+        got = app.forecast(lg, ask)
+    out = got.detail
     if fmt != "table":
-        if thresholds:
-            output.render(output.from_rows(thresholds), fmt, console)
-        else:
-            output.render(output.from_rows(rows, [*POINT_COLUMNS, "warnings"]), fmt, console)
-        if fmt == "csv" or not thresholds:
-            _refusals(fcs, to_err=True)
+        output.render(got.table, fmt, console)
+        if fmt == "csv" or not out.thresholds:
+            _refusals(got.notes, to_err=True)
         return
-    _describe(fcs)
+    _describe(out.forecasts)
+    _refusals(got.notes)
     shown = output.for_screen(
-        output.from_rows(rows, POINT_COLUMNS), {"mase": 2, "coverage_80": 2, "coverage_95": 2}
+        output.from_rows(out.rows, app.POINT_COLUMNS), {"mase": 2, "coverage_80": 2, "coverage_95": 2}
     )
-    console.print(output.to_rich(shown, f"Forecast of {series} ({basis}; forecast = median of the model)"))
-    if by_drivers:
+    console.print(output.to_rich(shown, escape(got.title)))
+    if out.by_drivers:
         from computeledger.cli.accounting import render_runways
 
-        render_runways(found_runways)
-    for t in thresholds:
+        render_runways(out.runways)
+    for t in out.thresholds:
         word = "cumulative " if t["cumulative"] else ""
         console.print(
             f"{escape(t['series'])}: P({word}{series} {t['direction']} {t['threshold']:,f} by {t['by']}) = "
@@ -154,10 +98,6 @@ def forecast(
             highlight=False,
             soft_wrap=True,
         )
-
-
-def _ratio(v: float | None) -> Decimal | None:
-    return None if v is None else Decimal(repr(float(v))).quantize(Decimal("0.0001"))
 
 
 def _describe(fcs) -> None:
@@ -177,29 +117,16 @@ def _describe(fcs) -> None:
             )
         for w in fc.warnings:
             console.print(f"  warning: {escape(w)}", highlight=False, soft_wrap=True)
-    _refusals(fcs)
 
 
-def _refusals(fcs, to_err: bool = False) -> None:
+def _refusals(notes: tuple[str, ...], to_err: bool = False) -> None:
     from computeledger.cli.common import err
 
-    for fc in fcs:
-        if fc.refused:
-            (err if to_err else console).print(
-                f"{escape(fc.key)}: no forecast: {escape(fc.refused)}", highlight=False, soft_wrap=True
-            )
+    for note in notes:
+        (err if to_err else console).print(escape(note), highlight=False, soft_wrap=True)
 
 
 scenario_app = typer.Typer(help="Driver-based scenarios, run by seeded Monte Carlo.", no_args_is_help=True)
-
-
-def _scenario_result(lg, path: Path | None, basis: str, contracts, rules_version):
-    """The scenario's run, and how many of its months the table shows (the trends run
-    reaches the runway horizon: its first year is shown)."""
-    from computeledger.forecast.runs import scenario
-
-    result = scenario(lg, path, basis=basis, contracts=contracts, rules_version=rules_version)
-    return result, 12 if path is None else len(result.periods)
 
 
 @scenario_app.command("run")
@@ -216,10 +143,12 @@ def scenario_run(
 ) -> None:
     """Tokens, cost, revenue, burn and cash per month: mean and percentiles over the draws;
     and the month cash goes below zero."""
+    from computeledger import app
+
     check_format(fmt)
     with opened(ctx, ledger, read_only=True) as lg:
-        result, shown = _scenario_result(lg, path, basis, contracts, rules_version)
-    _render_scenario([(result, shown)], fmt)
+        got = app.scenario(lg, [path] if path else None, basis, contracts, rules_version)
+    _render_scenario(got, fmt)
 
 
 @scenario_app.command("compare")
@@ -234,29 +163,25 @@ def scenario_compare(
     fmt: FormatOpt = "table",
 ) -> None:
     """Two scenarios side by side: per month and output, each one's median and 80% range."""
+    from computeledger import app
+
     check_format(fmt)
     with opened(ctx, ledger, read_only=True) as lg:
-        results = [_scenario_result(lg, p, basis, contracts, rules_version) for p in (first, second)]
-    if results[0][0].name == results[1][0].name:
-        results[1][0].name += " (2)"
-    _render_scenario(results, fmt)
+        got = app.scenario(lg, [first, second], basis, contracts, rules_version)
+    _render_scenario(got, fmt)
 
 
-def _render_scenario(results, fmt: str) -> None:
+def _render_scenario(got, fmt: str) -> None:
     """Each run's first months as rows; its runway (the trend method) below the table."""
     from computeledger.forecast.cash import trend_runway
 
-    rows = [r for res, shown in results for r in res.summary(shown)]
     if fmt != "table":
-        output.render(output.from_rows(rows), fmt, console)
+        output.render(got.table, fmt, console)
         return
-    for res, _ in results:
-        for note in res.notes:
-            console.print(f"{escape(res.name)}: note: {escape(note)}", highlight=False, soft_wrap=True)
-    console.print(
-        output.to_rich(output.for_screen(output.from_rows(rows), {}), "Scenario (per month; p = percentile)")
-    )
-    for res, _ in results:
+    for note in got.notes:
+        console.print(escape(note), highlight=False, soft_wrap=True)
+    console.print(output.to_rich(output.for_screen(got.table, {}), got.title))
+    for res, _ in got.detail:
         r = trend_runway(res)
         console.print(
             f"{escape(res.name)}: runway {r.method}, as of {r.as_of} ({len(res.periods)} months, "
@@ -278,26 +203,13 @@ def anomalies(
 ) -> None:
     """Points outside the band of a model fitted to the history before them, with the charges
     that drive them."""
-    from computeledger.forecast.anomalies import anomalies as run
+    from computeledger import app
 
     check_format(fmt)
     with opened(ctx, ledger, read_only=True) as lg:
-        found = run(lg, by=by, grain=grain, basis=basis, level=level, rules_version=rules_version)
-    columns = [
-        "series",
-        "period",
-        "actual",
-        "expected",
-        "band_low",
-        "band_high",
-        "surprise",
-        "ratio",
-        "drivers",
-    ]
-    table = output.from_rows(found, columns)
-    if fmt == "table":
-        table = output.for_screen(table, {"ratio": 3})
-    output.render(table, fmt, console, f"Anomalies ({len(found)}; outside the {level}% band)")
+        got = app.anomalies(lg, by=by, grain=grain, basis=basis, level=level, rules_version=rules_version)
+    table = output.for_screen(got.table, {"ratio": 3}) if fmt == "table" else got.table
+    output.render(table, fmt, console, got.title)
 
 
 def budgets(

@@ -117,13 +117,15 @@ def summary(
 
 def render_summary(lg, by: str, fmt: str, rules_version: str | None = None) -> None:
     """A summary as asked; on screen the missing-value counts become a caption, with the total."""
-    table = lg.summary(by, rules_version=rules_version).to_pyarrow()
+    from computeledger import app
+
+    got = app.summary(lg, by, rules_version, with_total=fmt == "table")
     if fmt != "table":
-        output.render(table, fmt, console)
+        output.render(got.table, fmt, console)
         return
-    total = lg.summary([], rules_version=rules_version).to_pyarrow().to_pylist()[0]
+    total, table = got.detail, got.table
     shown = table.select([c for c in table.column_names if not c.endswith("_missing")])
-    rich_table = output.to_rich(shown, title=f"Costs by {escape(by)}")
+    rich_table = output.to_rich(shown, title=escape(got.title))
     parts = [
         f"{m} {output.cell_text(total[m])}" if total[m] is not None
         else f"{m} unknown ({total[m + '_missing']} rows without a value)"
@@ -268,14 +270,13 @@ def charges(
     fmt: FormatOpt = "table",
 ) -> None:
     """Find charges: their x_charge_id (for `explain`), provider, period, service, resource, cost."""
-    from computeledger.ledger_charges import find_charges
+    from computeledger import app
 
     check_format(fmt)
     with opened(ctx, ledger, read_only=True) as lg:
-        table = find_charges(lg, where or [], largest=largest, limit=limit)
-    if fmt == "table":
-        table = output.for_screen(table, {})
-    output.render(table, fmt, console, title="Charges (every column of one: computeledger explain ID)")
+        got = app.charges(lg, where or [], largest=largest, limit=limit)
+    table = output.for_screen(got.table, {}) if fmt == "table" else got.table
+    output.render(table, fmt, console, title=got.title)
 
 
 def _use(kind: str, name: str, path: Path) -> str:

@@ -18,23 +18,12 @@ def write_report(
     from datetime import UTC, datetime
 
     from computeledger.report.page import images as write_images
-    from computeledger.report.page import render
-    from computeledger.report.sections import Options, sections
+    from computeledger.report.sections import Options
 
     opts = opts or Options()
     reads = [("ledger", ledger.path), ("contracts file", opts.contracts), ("figures file", opts.figures)]
     _check_targets(Path(out), Path(images) if images else None, reads, force)
-    if opts.horizon < 1:
-        raise UsageError(f"--horizon {opts.horizon}: forecast at least one month")
-    _check_period(ledger, opts)
-    _check_inputs(opts)
-    found = sections(ledger, opts)
-    meta = (
-        f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from the ledger {Path(str(ledger.path)).name} "
-        f"({ledger.backend}); period {_period(opts)}; basis {opts.basis}; every number is billed, "
-        "allocated, estimated, reported or forecast, as its section says"
-    )
-    text = render(found, "computeledger: the compute economics of this ledger", meta)
+    text, found = build_page(ledger, opts, f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     path = Path(out)
     size = write_text(path, text, option="--out")
     written = write_images(found, Path(images), reads, force) if images else []
@@ -46,6 +35,26 @@ def write_report(
         "unknown": {s.key: s.unknown for s in found if s.unknown},
         "images": [str(p) for p in written],
     }
+
+
+def build_page(ledger, opts, when: str, header: str = "") -> tuple[str, list]:
+    """The page's HTML and its sections, for the file and the server alike: `when` opens
+    its line of provenance ("Written ... UTC"), `header` is markup of the caller's own
+    (the server's filters) put above the sections."""
+    from computeledger.report.page import render
+    from computeledger.report.sections import sections
+
+    if opts.horizon < 1:
+        raise UsageError(f"--horizon {opts.horizon}: forecast at least one month")
+    _check_period(ledger, opts)
+    _check_inputs(opts)
+    found = sections(ledger, opts)
+    meta = (
+        f"{when} from the ledger {Path(str(ledger.path)).name} ({ledger.backend}); period {_period(opts)}; "
+        f"basis {opts.basis}; every number is billed, allocated, estimated, reported or forecast, as its "
+        "section says"
+    )
+    return render(found, "computeledger: the compute economics of this ledger", meta, header), found
 
 
 def _check_targets(out: Path, images: Path | None, reads: list, force: bool) -> None:

@@ -33,8 +33,8 @@ nav a { margin-right: .8rem; } .chart .vega-embed { display: block; width: 100%;
 """
 
 
-def render(sections: list[Section], title: str, meta: str) -> str:
-    """The page, as text."""
+def render(sections: list[Section], title: str, meta: str, header: str = "") -> str:
+    """The page, as text; `header`: markup of the caller's own, above the sections."""
     import vl_convert as vlc
 
     bundle = vlc.javascript_bundle(vl_version=VL_VERSION)
@@ -75,7 +75,7 @@ def render(sections: list[Section], title: str, meta: str) -> str:
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:">
 <title>{html.escape(title)}</title><style>{STYLE}</style>
 <script>{script}</script></head>
-<body><h1>{html.escape(title)}</h1><p class="meta">{html.escape(meta)}</p><nav>{nav}</nav>
+<body><h1>{html.escape(title)}</h1><p class="meta">{html.escape(meta)}</p>{header}<nav>{nav}</nav>
 {"".join(body)}
 <script type="application/json" id="specs">{data}</script>
 <script>

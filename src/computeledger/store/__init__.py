@@ -33,4 +33,17 @@ def open_store(backend: str, path: str | Path, *, read_only: bool = False, **opt
     return getattr(import_module(module), cls)(path, read_only=read_only, **options)
 
 
-__all__ = ["STORES", "Staged", "Store", "Unreadable", "Where", "open_store"]
+def snapshot(backend: str, path: str | Path, folder: Path) -> tuple[Path, str] | None:
+    """A read-only view of the ledger at `path` that holds no lock, and its version (None
+    while a writer is changing it): what a long-running reader such as the server opens."""
+    if backend not in STORES:
+        raise UsageError(f"backend {backend!r}: use one of {', '.join(STORES)}")
+    return import_module(STORES[backend].partition(":")[0]).snapshot(path, folder)
+
+
+def version(backend: str, path: str | Path) -> str | None:
+    """The version of the ledger at `path` (None: no ledger there): it changes on every write."""
+    return import_module(STORES[backend].partition(":")[0]).version(path)
+
+
+__all__ = ["STORES", "Staged", "Store", "Unreadable", "Where", "open_store", "snapshot", "version"]

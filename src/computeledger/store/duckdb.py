@@ -385,3 +385,34 @@ def _equal(t: ir.Table, key: dict[str, Any]) -> ir.BooleanValue:
     for column, value in key.items():
         cond &= t[column] == value
     return cond
+
+
+def snapshot(path: str | Path, folder: Path) -> tuple[Path, str] | None:
+    """A consistent copy of the ledger file in `folder`, for a reader that must never hold
+    the ledger's lock (the server), and its version; None while a writer is changing it.
+
+    The copy takes no lock, so a writer is never refused. It is taken from the file's
+    last checkpoint (a writer's uncommitted work stays in its WAL) and kept only if the
+    file did not change while it was copied (size and modification time, before and after).
+    """
+    import shutil
+
+    source = Path(path)
+    before = version(source)
+    if before is None:
+        raise UsageError(f"no ledger at {source}: load bills first with `computeledger ingest`")
+    target = folder / f"snapshot-{uuid.uuid4().hex}.duckdb"
+    shutil.copyfile(source, target)
+    if version(source) != before:
+        target.unlink(missing_ok=True)
+        return None
+    return target, before
+
+
+def version(path: str | Path) -> str | None:
+    """The ledger file's version as its size and modification time (None: no such file)."""
+    try:
+        st = Path(path).stat()
+    except FileNotFoundError:
+        return None
+    return f"{st.st_size}:{st.st_mtime_ns}"

@@ -364,3 +364,22 @@ SELECT
 FROM cl_read_usage_lines
 WHERE j IS NOT NULL AND trim(j) <> ''
 """
+
+
+def snapshot(path: str | Path, folder: Path) -> tuple[Path, str] | None:
+    """The ledger folder itself, and its version: Spark reads the Parquet tables a commit
+    left without a lock, so a reader needs no copy (`folder` is unused)."""
+    root = Path(path)
+    found = version(root)
+    if found is None:
+        raise UsageError(f"no ledger at {root}: load bills first with `computeledger ingest`")
+    return root, found
+
+
+def version(path: str | Path) -> str | None:
+    """The ledger folder's version: its files' count and latest modification (None: no ledger)."""
+    root = Path(path)
+    if not (root / "ingests").is_dir():
+        return None
+    stamps = [p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file() and ".staged" not in p.parts]
+    return f"{len(stamps)}:{max(stamps, default=0)}"

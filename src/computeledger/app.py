@@ -1,0 +1,426 @@
+"""The application layer: every question the ledger answers, as one function each.
+
+The command line, the report and the server are thin over these: they parse their
+options, call one function here with typed parameters, and render the `Answer` it gives.
+A figure is therefore computed in one place and reads the same in every interface: the
+server's JSON is the command's `--format json`, byte for byte (`Answer.json`).
+
+Checks of the parameters live here too, as `UsageError`s with one line each, so a bad
+option reads the same on the command line (exit 2) and in the API (HTTP 400).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from computeledger import output
+from computeledger.accounting.contracts import Contracts
+from computeledger.errors import UsageError
+
+if TYPE_CHECKING:
+    from computeledger.ledger import Ledger
+
+#: a contracts file, its parsed contracts (the server parses them once), or none given
+ContractsArg = Contracts | str | Path | None
+
+POINT_COLUMNS = ["series", "period", "forecast", "lo_80", "hi_80", "lo_95", "hi_95", "unit", "model", "mase",
+                 "coverage_80", "coverage_95", "backtest_points", "provenance"]  # fmt: skip
+ANOMALY_COLUMNS = ["series", "period", "actual", "expected", "band_low", "band_high", "surprise", "ratio",
+                   "drivers"]  # fmt: skip
+MAX_HORIZON = 1000  # periods a forecast reaches at most: a bound, as a server must not be asked for 10^9
+FIGURE_SECTIONS = ("figures", "implied", "contradictions", "annualised", "claims", "projections", "fleet",
+                   "bounds")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a question returns: the table csv and json print (columns declared by the
+    capability), its title, the notes a reader needs beside it (warnings, refusals,
+    provenance), and the capability's own typed result for renderers that show more."""
+
+    table: pa.Table
+    title: str
+    notes: tuple[str, ...] = ()
+    detail: Any = None
+    #: a document json prints instead of the table (figures check: one list per section)
+    document: dict[str, Any] | None = None
+
+    def json(self) -> str:
+        """The JSON every interface prints: money as strings, nulls as null."""
+        if self.document is not None:
+            from computeledger.figures.tables import json_default
+
+            return json.dumps(self.document, indent=1, default=json_default)
+        return output.to_json(self.table)
+
+
+def _one_of(value: str, choices: tuple[str, ...] | list[str], option: str) -> str:
+    if value not in choices:
+        raise UsageError(f"{option} {value!r}: use one of {', '.join(choices)}")
+    return value
+
+
+# -- bills ------------------------------------------------------------------------------
+def summary(
+    ledger: Ledger, by: str = "provider", rules_version: str | None = None, with_total: bool = False
+) -> Answer:
+    """Totals of the four FOCUS cost columns by `by` (allocated dimensions read the
+    allocation); `with_total`: the grand total too, as the detail."""
+    table = ledger.summary(by, rules_version=rules_version).to_pyarrow()
+    total = (
+        ledger.summary([], rules_version=rules_version).to_pyarrow().to_pylist()[0] if with_total else None
+    )
+    return Answer(table, f"Costs by {by}", detail=total)
+
+
+def charges(ledger: Ledger, where: list[str] | None = None, largest: bool = False, limit: int = 20) -> Answer:
+    """Charges matching every COLUMN=VALUE of `where`: their id, provider, period, cost."""
+    from computeledger.ledger_charges import find_charges
+
+    if not 1 <= limit <= 100_000:
+        raise UsageError(f"--limit {limit}: 1 to 100000")
+    table = find_charges(ledger, list(where or []), largest=largest, limit=limit)
+    return Answer(table, "Charges (every column of one: computeledger explain ID)")
+
+
+# -- unit economics -----------------------------------------------------------------------
+def unit_costs(
+    ledger: Ledger,
+    by: str = "model,month",
+    basis: str = "effective",
+    cost: str = "loaded",
+    output_weight: Decimal | None = None,
+    catalogue: dict[str, str] | None = None,
+    rules_version: str | None = None,
+    contracts: ContractsArg = None,
+) -> Answer:
+    """Cost per million tokens (all, input, output) and GPU-hours per million tokens."""
+    from computeledger.economics.unit_costs import unit_costs as run
+
+    got = run(ledger, by, basis=basis, cost=cost, output_weight=output_weight, catalogue=catalogue or {},
+              rules_version=rules_version, contracts=contracts)  # fmt: skip
+    title = f"Unit costs by {by} ({basis}, {cost}; all columns: --format csv)"
+    return Answer(output.from_rows(got.rows), title, detail=got)
+
+
+def margin(
+    ledger: Ledger,
+    by: str = "model,month",
+    basis: str = "effective",
+    cost: str = "loaded",
+    attribute: bool = True,
+    rules_version: str | None = None,
+) -> Answer:
+    """Revenue, revenue share, inference cost, gross margin and margin % per group."""
+    from computeledger.economics.margin import margin as run
+
+    got = run(ledger, by, basis=basis, cost=cost, rules_version=rules_version, attribute=attribute)
+    return Answer(output.from_rows(got.rows), f"Margin by {by}", detail=got)
+
+
+# -- accounting ---------------------------------------------------------------------------
+def statement(
+    ledger: Ledger,
+    period: str = "quarter",
+    basis: str = "all",
+    start: str | None = None,
+    end: str | None = None,
+    contracts: ContractsArg = None,
+    rules_version: str | None = None,
+    runways: bool = False,
+) -> Answer:
+    """The statement per period and basis (`period`: a grain, or one period such as
+    2025-Q3); `runways` adds both runways, each named by its method, as the detail's second part."""
+    from computeledger.accounting.periods import GRAINS, parse
+    from computeledger.accounting.statement import LINES, gather
+    from computeledger.accounting.statement import statement as run
+    from computeledger.forecast.cash import runways as find_runways
+
+    bases = ("billed", "effective", "cash") if basis == "all" else tuple(b.strip() for b in basis.split(","))
+    if period in GRAINS:
+        grain = period
+    else:
+        _, _, grain = parse(period)
+        start = end = period
+    inp = gather(ledger, contracts, rules_version)
+    got = run(ledger, grain=grain, bases=bases, start=start, end=end, inputs=inp)
+    found = (
+        find_runways(ledger, inputs=inp, contracts=contracts, rules_version=rules_version) if runways else []
+    )
+    table = output.from_rows(got.rows, ["period", "basis", *LINES])
+    return Answer(table, f"Statement ({got.currency or 'no currency'})", tuple(got.notes), (got, found))
+
+
+def bridge(
+    ledger: Ledger, period: str, contracts: ContractsArg = None, rules_version: str | None = None
+) -> Answer:
+    """From billed to effective to cash compute for one period (2025-Q3, 2025-07 or 2025)."""
+    from computeledger.accounting.bridge import bridge as run
+    from computeledger.accounting.periods import GRAINS
+    from computeledger.accounting.statement import gather
+
+    if period in GRAINS:
+        raise UsageError("--bridge needs one period: 2025-Q3, 2025-07 or 2025 (--period)")
+    inp = gather(ledger, contracts, rules_version)
+    rows = run(inp, period)
+    table = output.from_rows(rows, ["period", "step", "amount", "kind", "estimated"])
+    return Answer(table, f"Bridge {period} ({inp.currency or 'no currency'})", detail=(rows, inp.currency))
+
+
+def commitments(ledger: Ledger, schedule: bool = False, contracts: ContractsArg = None) -> Answer:
+    """Every commitment (or, `schedule`, every commitment and month)."""
+    from computeledger.accounting.commitments import commitments as run
+
+    got = run(ledger, contracts)
+    rows = got.schedule if schedule else got.rows
+    return Answer(output.from_rows(rows), "Commitment schedule" if schedule else "Commitments", detail=got)
+
+
+def credits(ledger: Ledger, by_month: bool = False, contracts: ContractsArg = None) -> Answer:
+    """Credit grants (or, `by_month`, every grant and month)."""
+    from computeledger.accounting.credits import credits as run
+
+    grants, months = run(ledger, contracts)
+    return Answer(output.from_rows(months if by_month else grants),
+                  "Credits by month" if by_month else "Credits")  # fmt: skip
+
+
+# -- forecasts ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ForecastAsk:
+    """What `forecast` is asked: a series, a horizon, a split or a deadline, a threshold."""
+
+    series: str
+    horizon: int = 12
+    by: str | None = None
+    basis: str = "effective"
+    grain: str = "month"
+    models: str | None = None
+    above: str | None = None
+    below: str | None = None
+    cumulative: bool = False
+    draws: int | None = None
+    seed: int | None = None
+    contracts: ContractsArg = None
+    rules_version: str | None = None
+    runways: bool = False  # the cash series: also both runways (the screen shows them)
+
+
+@dataclass
+class Forecasts:
+    """A forecast's parts: the forecasts, their points, the threshold answers, the runways."""
+
+    forecasts: list[Any] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    thresholds: list[dict[str, Any]] = field(default_factory=list)
+    runways: list[Any] = field(default_factory=list)
+    by_drivers: bool = False
+
+
+def forecast(ledger: Ledger, ask: ForecastAsk) -> Answer:
+    """A ledger series forecast with backtested bands; with a threshold, the probability
+    of crossing it by a date. Cash is the driver model's run, the runway's."""
+    from computeledger.forecast import cash as engine
+    from computeledger.forecast.engine import forecast as run
+    from computeledger.forecast.series import PROVENANCE, history
+    from computeledger.forecast.thresholds import crossing, parse_amount, parse_deadline
+
+    by_drivers = ask.series == "cash" and ask.grain == "month"
+    draws = ask.draws if ask.draws is not None else engine.DRAWS if by_drivers else 10_000
+    seed = ask.seed if ask.seed is not None else engine.SEED if by_drivers else 0
+    if not 1 <= ask.horizon <= MAX_HORIZON:
+        raise UsageError(f"--horizon {ask.horizon}: 1 to {MAX_HORIZON} periods")
+    by, deadline = ask.by, None
+    if by is not None and by[:1].isdigit():
+        if ask.above is None and ask.below is None:
+            raise UsageError(f"--by {by!r} is a date: give --above or --below with it")
+        deadline, by = parse_deadline(by), None
+    if not 1 <= draws <= 1_000_000:
+        raise UsageError(f"--draws {draws}: 1 to 1000000")
+    if seed < 0:
+        raise UsageError(f"--seed {seed}: 0 or more")
+    out = Forecasts(by_drivers=by_drivers)
+    if by_drivers:
+        if by is not None:
+            raise UsageError("--by: cash is one series")
+        trend = engine.trends(ledger, basis=engine.drivers(ask.basis), contracts=ask.contracts,
+                              rules_version=ask.rules_version, draws=draws, seed=seed)  # fmt: skip
+        out.forecasts = [engine.cash_forecast(trend, ask.horizon)]
+        if ask.runways:
+            out.runways = engine.runways(ledger, basis=engine.drivers(ask.basis), contracts=ask.contracts,
+                                         rules_version=ask.rules_version, result=trend)  # fmt: skip
+    else:
+        found = history(ledger, ask.series, by=by, basis=ask.basis, grain=ask.grain, contracts=ask.contracts,
+                        rules_version=ask.rules_version)  # fmt: skip
+        if not any(s.periods for s in found):
+            raise UsageError(
+                f"no {ask.series} history in the ledger: nothing to forecast (ingest bills first)"
+            )
+        out.forecasts = run(found, ask.horizon, ask.grain, ask.models)
+    provenance = (f"forecast by the ledger's drivers ({draws:,} draws, seed {seed})" if by_drivers
+                  else f"forecast of {PROVENANCE[ask.series]} figures")  # fmt: skip
+    for fc in out.forecasts:
+        for p in fc.points:
+            out.rows.append({"series": fc.key} | p | {
+                "unit": fc.unit, "model": fc.model, "mase": _ratio(fc.mase),
+                "coverage_80": _ratio(fc.coverage_80), "coverage_95": _ratio(fc.coverage_95),
+                "backtest_points": fc.backtest_points, "provenance": provenance,
+                "warnings": list(fc.warnings),
+            })  # fmt: skip
+    if ask.above is not None or ask.below is not None:
+        hi = parse_amount(ask.above, "--above") if ask.above is not None else None
+        lo = parse_amount(ask.below, "--below") if ask.below is not None else None
+        for fc in out.forecasts:
+            if fc.points:
+                periods = [p["period"] for p in fc.points]
+                got = crossing(fc.paths(draws, seed), periods, above=hi, below=lo, by=deadline,
+                               cumulative=ask.cumulative)  # fmt: skip
+                out.thresholds.append({"series": fc.key} | got)
+    refusals = tuple(f"{fc.key}: no forecast: {fc.refused}" for fc in out.forecasts if fc.refused)
+    table = (output.from_rows(out.thresholds) if out.thresholds
+             else output.from_rows(out.rows, [*POINT_COLUMNS, "warnings"]))  # fmt: skip
+    title = f"Forecast of {ask.series} ({ask.basis}; forecast = median of the model)"
+    return Answer(table, title, refusals, out)
+
+
+def _ratio(v: float | None) -> Decimal | None:
+    return None if v is None else Decimal(repr(float(v))).quantize(Decimal("0.0001"))
+
+
+def scenario(
+    ledger: Ledger,
+    paths: list[Path] | None = None,
+    basis: str = "effective",
+    contracts: ContractsArg = None,
+    rules_version: str | None = None,
+) -> Answer:
+    """One scenario's run (none: the ledger's own trends, its first year shown), or two side
+    by side: per month, mean and percentiles over the draws."""
+    from computeledger.forecast.runs import scenario as run
+
+    runs = []
+    for path in paths or [None]:  # type: ignore[list-item]
+        result = run(ledger, path, basis=basis, contracts=contracts, rules_version=rules_version)
+        runs.append((result, 12 if path is None else len(result.periods)))
+    if len(runs) == 2 and runs[0][0].name == runs[1][0].name:
+        runs[1][0].name += " (2)"
+    rows = [r for res, shown in runs for r in res.summary(shown)]
+    notes = tuple(f"{res.name}: note: {note}" for res, _ in runs for note in res.notes)
+    return Answer(output.from_rows(rows), "Scenario (per month; p = percentile)", notes, runs)
+
+
+def anomalies(
+    ledger: Ledger,
+    by: str | None = None,
+    grain: str = "day",
+    basis: str = "effective",
+    level: int = 99,
+    rules_version: str | None = None,
+) -> Answer:
+    """Points outside the band of a model fitted to the history before them, with their drivers."""
+    from computeledger.forecast.anomalies import anomalies as run
+
+    found = run(ledger, by=by, grain=grain, basis=basis, level=level, rules_version=rules_version)
+    table = output.from_rows(found, ANOMALY_COLUMNS)
+    return Answer(table, f"Anomalies ({len(found)}; outside the {level}% band)", detail=found)
+
+
+# -- reported figures and capacity ----------------------------------------------------------
+@dataclass(frozen=True)
+class FiguresAsk:
+    """What `figures check` is asked: a figures file, a section, and the fleet's options."""
+
+    path: str | Path
+    section: str | None = None
+    fleet_gpu: str | None = None
+    price: str | None = None
+    mix: str | None = None
+    concurrency: int | None = None
+    metrics: str | Path | None = None
+
+
+def figures_check(ask: FiguresAsk, human: bool = False) -> Answer:
+    """Derived figures with intervals and sources, contradictions, claims, projections:
+    one table per section (`detail`), and the JSON document of the sections chosen."""
+    from computeledger.capacity.api import price_range
+    from computeledger.figures.read import read_figures
+    from computeledger.figures.tables import check_records, check_tables
+
+    if ask.section is not None:
+        _one_of(ask.section, FIGURE_SECTIONS, "--section")
+    if (ask.mix or ask.concurrency is not None) and not ask.fleet_gpu:
+        raise UsageError("--mix and --concurrency size the fleet's tokens: give --fleet-gpu too")
+    if ask.concurrency is not None and not ask.mix:
+        raise UsageError("--concurrency sets the point a model mix is served at: give --mix too")
+    figures = read_figures(ask.path, ask.metrics)
+    tables = check_tables(figures, human=human)
+    if ask.fleet_gpu:
+        from computeledger.capacity import catalog
+        from computeledger.capacity.invert import DEFAULT_SLO, figures_fleet, mix_throughput, parse_mix
+        from computeledger.capacity.physics import Workload
+
+        rate = point_used = None
+        if ask.mix:
+            rate, _ = mix_throughput(ask.fleet_gpu, parse_mix(ask.mix), Workload(1000, 500),
+                                     catalog.calibrations(), DEFAULT_SLO, ask.concurrency)  # fmt: skip
+            point_used = (f"concurrency {ask.concurrency}" if ask.concurrency
+                          else "latency-bound to throughput-optimal")  # fmt: skip
+        rows = figures_fleet(figures, price_range(ask.price, ask.fleet_gpu), ask.fleet_gpu, rate, point_used)
+        tables["fleet"] = pa.Table.from_pylist(rows)
+    chosen = {ask.section: tables[ask.section]} if ask.section else {
+        k: t for k, t in tables.items() if k != "bounds"}  # fmt: skip
+    records = check_records(figures)
+    if "fleet" in chosen:
+        records["fleet"] = json.loads(output.to_json(tables["fleet"]))
+    notes: tuple[str, ...] = ()
+    if figures.uncatalogued:
+        notes = ("metrics not in the catalogue, read as plain flows (sums and differences of periods only; "
+                 f"relate them with --metrics): {', '.join(figures.uncatalogued)}",)  # fmt: skip
+    first = next(iter(chosen.values()))
+    return Answer(first, "Reported figures", notes, chosen, {k: records[k] for k in chosen})
+
+
+@dataclass(frozen=True)
+class ThroughputAsk:
+    """What `capacity throughput` is asked: a model on a GPU, a request shape, a setting."""
+
+    model: str
+    gpu: str
+    input_tokens: float = 1000
+    output_tokens: float = 500
+    cache_hit: float = 0.0
+    precision: str = "fp8"
+    tp: int | None = None
+    ep: int = 1
+    pp: int = 1
+    tpot_ms: float | None = None
+    ttft_ms: float | None = None
+    price: str | None = None
+    provider: str | None = None
+    disaggregated: bool = False
+    concurrency: int | None = None
+    engine: str | None = None
+    calibration: Path | None = None
+    prices: Path | None = None
+
+
+def capacity_throughput(ask: ThroughputAsk) -> Answer:
+    """Operating points (throughput-optimal, latency-bound, at a concurrency) and cost per
+    million tokens (estimated)."""
+    from computeledger.capacity import catalog
+    from computeledger.capacity.api import price_range
+    from computeledger.capacity.api import throughput as run
+
+    rows = run(
+        ask.model, ask.gpu, ask.input_tokens, ask.output_tokens, ask.cache_hit, ask.precision, ask.tp, ask.ep,
+        ask.pp, ask.tpot_ms, ask.ttft_ms, price_range(ask.price, ask.gpu, ask.provider, ask.prices),
+        ask.disaggregated, catalog.calibrations(ask.calibration), ask.concurrency, ask.engine,
+    )  # fmt: skip
+    return Answer(output.from_rows(rows),
+                  "Operating points (estimated; low..high: calibration error and price range)")  # fmt: skip

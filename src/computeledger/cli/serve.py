@@ -1,0 +1,104 @@
+"""`computeledger serve`: the read-only API and dashboard over one ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from computeledger.cli.accounting import ContractsOpt
+from computeledger.cli.common import LedgerOpt, backend, console
+from computeledger.errors import UsageError
+from computeledger.server.snapshot import Settings
+
+TOKEN_ENV = "COMPUTELEDGER_TOKEN"
+
+
+def serve(
+    ctx: typer.Context,
+    ledger: LedgerOpt = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (beyond loopback: --token)")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port")] = 8765,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token", envvar=TOKEN_ENV, help="Every request must carry it (Authorization: Bearer T)"
+        ),
+    ] = None,
+    contracts: ContractsOpt = None,
+    figures: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--figures", help="Figures files the API checks, by name [default: the shipped example]"
+        ),
+    ] = None,
+    scenario: Annotated[
+        list[Path] | None, typer.Option("--scenario", help="Scenario files the API runs, by name")
+    ] = None,
+) -> None:
+    """Serve the ledger read-only: a JSON API under /api/v1/ (the commands' JSON) and a
+    dashboard at /. An ingest in another process goes on meanwhile (the server reads a
+    snapshot, refreshed when the ledger changes)."""
+    import uvicorn
+
+    from computeledger.server import create
+
+    settings = resolve(backend(ctx), ledger, token, contracts, figures or [], scenario or [])
+    if host not in ("127.0.0.1", "localhost", "::1") and token is None:
+        raise UsageError(f"--host {host}: beyond loopback the server needs --token (or ${TOKEN_ENV})")
+    api = create(settings, host)
+    console.print(
+        f"serving {escape(str(settings.ledger))} read-only on http://{escape(host)}:{port}/ "
+        f"(API: /api/v1/, OpenAPI: /openapi.json); Ctrl-C stops",
+        highlight=False,
+        soft_wrap=True,
+    )
+    uvicorn.run(api, host=host, port=port, log_level="warning")
+
+
+def resolve(chosen: str | None, ledger: str | None, token: str | None, contracts: Path | None,
+            figures: list[Path], scenarios: list[Path]) -> Settings:  # fmt: skip
+    """The server's settings, resolved once from the flags, the environment and
+    ./computeledger.toml: nothing the server runs reads them again."""
+    from computeledger.accounting import contracts as book
+    from computeledger.ledger import default_path, resolve_backend, settings
+    from computeledger.shipped import EXAMPLES, find, name_of
+    from computeledger.store import version
+
+    kind = resolve_backend(chosen)
+    path = Path(ledger or default_path()).resolve()
+    if version(kind, path) is None:
+        raise UsageError(f"no ledger at {path}: load bills first with `computeledger ingest`")
+    if token is not None and len(token) < 16:
+        raise UsageError("--token: at least 16 characters (it is the only lock on the ledger's figures)")
+    contracts_path = contracts or book.configured()
+    parsed = book.load_contracts(contracts_path) if contracts_path else book.Contracts()
+    shown = [find(f, "examples") for f in figures] or [EXAMPLES / "openai_azure_2025.yaml"]
+    for f in shown:
+        from computeledger.figures.read import read_figures
+
+        read_figures(f)  # a file asked for is read now: a bad one is refused before serving
+    runs = {name_of(p): p.resolve() for p in scenarios}
+    for p in runs.values():
+        from computeledger.forecast.scenario import load_scenario
+
+        load_scenario(p)
+    return Settings(
+        ledger=path,
+        backend=kind,
+        contracts=parsed,
+        contracts_path=Path(contracts_path).resolve() if contracts_path else None,
+        figures={name_of(p): p.resolve() for p in shown},
+        scenarios=runs,
+        token=token,
+        spark_master=settings().get("spark_master"),
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add this command to the application."""
+    app.command()(serve)

@@ -1,0 +1,101 @@
+"""The dashboard: the report's sections on the snapshot, filtered by period and basis,
+escaped, as of when; in Chromium, charts render offline and the filters change the
+numbers shown to the ledger's."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from fastapi.testclient import TestClient
+
+from computeledger import open_ledger
+from computeledger.cli.serve import resolve
+from computeledger.server import create
+from tests.report.browser import open_page
+
+
+def _billed(ledger, start: date | None = None, stop: date | None = None) -> Decimal:
+    with open_ledger(ledger, read_only=True) as lg:
+        c = lg.charges
+        if start is not None:
+            c = c.filter((c.ChargePeriodStart >= start) & (c.ChargePeriodStart < stop))
+        return c.BilledCost.sum().to_pyarrow().as_py()
+
+
+@pytest.fixture(scope="module")
+def client(books):
+    ledger, _, contracts = books
+    return TestClient(create(resolve(None, str(ledger), None, contracts, [], [])))
+
+
+def test_the_page_is_the_reports_for_the_period_asked_and_says_as_of_when(client, books):
+    whole = client.get("/")
+    assert whole.status_code == 200
+    assert "As of " in whole.text and "the ledger&#x27;s snapshot" in whole.text
+    assert f'data-total="billed_cost" data-exact="{_billed(books[0])}"' in whole.text
+    part = client.get("/?from=2024-02&to=2024-03&basis=billed")
+    assert part.status_code == 200
+    want = _billed(books[0], date(2024, 2, 1), date(2024, 4, 1))
+    assert f'data-total="billed_cost" data-exact="{want}"' in part.text
+    assert "period 2024-02 to 2024-03; basis billed" in part.text
+    assert 'value="2024-02"' in part.text and '<option value="billed" selected>' in part.text
+
+
+def test_a_filter_the_ledger_cannot_show_says_why_escaped(client):
+    got = client.get("/?from=<script>x</script>")
+    assert got.status_code == 400
+    assert "<script>x" not in got.text
+    assert 'value="&lt;script&gt;x&lt;/script&gt;"' in got.text and "error: " in got.text
+    bad = client.get("/?basis=%3Cb%3Eyearly")
+    assert bad.status_code == 400
+    assert "error: basis &#x27;&lt;b&gt;yearly&#x27;: use one of effective, billed" in bad.text
+    empty = client.get("/?from=2031-01")
+    assert empty.status_code == 400 and "no charges in the ledger for 2031-01" in empty.text
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def running(books):
+    """The lab served on a loopback port by uvicorn, as `computeledger serve` runs it."""
+    import uvicorn
+
+    ledger, _, contracts = books
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create(resolve(None, str(ledger), None, contracts, [], [])),
+                                           host="127.0.0.1", port=port, log_level="warning"))  # fmt: skip
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.mark.slow  # Chromium
+def test_in_a_browser_the_charts_render_and_the_filters_change_the_numbers(running, books, tmp_path):
+    seen = open_page(f"{running}/", tmp_path / "whole.png", origin=running)
+    assert seen["requests"] == [] and seen["errors"] == []
+    assert [m for m in seen["console"] if m[0] == "error"] == []
+    assert len(seen["charts"]) >= 8
+    assert all(c["svg"] == 1 and c["marks"] > 0 for c in seen["charts"].values()), seen["charts"]
+    assert Decimal(seen["totals"]["billed_cost"][0]) == _billed(books[0])
+    part = open_page(f"{running}/", tmp_path / "part.png", origin=running,
+                     filters={"from": "2024-02", "to": "2024-03", "basis": "billed"})  # fmt: skip
+    assert part["requests"] == [] and part["errors"] == []
+    want = _billed(books[0], date(2024, 2, 1), date(2024, 4, 1))
+    assert Decimal(part["totals"]["billed_cost"][0]) == want
+    assert part["totals"]["billed_cost"][1] == f"{want.quantize(Decimal('0.01')):,}"
+    assert "period 2024-02 to 2024-03" in part["meta"]

@@ -47,6 +47,7 @@ def test_every_readme_command_runs_from_outside_the_repository(tmp_path, monkeyp
     monkeypatch.delenv("COMPUTELEDGER_LEDGER", raising=False)
     monkeypatch.delenv("COMPUTELEDGER_BACKEND", raising=False)
     runner = CliRunner()
+    monkeypatch.setattr("uvicorn.run", _one_request)  # `serve` answers one request, then the README goes on
     steps = commands((ROOT / "README.md").read_text(encoding="utf-8"))
     assert len(steps) > 40
     for step in steps:
@@ -58,3 +59,12 @@ def test_every_readme_command_runs_from_outside_the_repository(tmp_path, monkeyp
         shown = " ".join(step)
         assert r.exit_code == 0, f"{shown}\n{r.output[-3000:]}\n{r.exception!r}"
         assert "Traceback" not in r.output, shown
+
+
+def _one_request(api, host: str, port: int, **_) -> None:
+    """What `computeledger serve` would run: here its application answers one request."""
+    from fastapi.testclient import TestClient
+
+    assert (host, port) == ("127.0.0.1", 8765)
+    got = TestClient(api).get("/api/v1/summary?by=provider")
+    assert got.status_code == 200 and got.json(), got.text

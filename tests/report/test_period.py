@@ -1,0 +1,61 @@
+"""Every section of the report (and so of the dashboard) honours the period asked: each
+dated row of its tables and charts lies in it; only the forecast section reaches past the
+ledger's last month, as a forecast does."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from computeledger import open_ledger
+from computeledger.report.sections import Options, sections
+
+DATED = ("month", "period")
+
+
+def _rows(chart) -> list[dict]:
+    """Every data row of a chart (inline values and named datasets, layers included)."""
+    found: list[dict] = []
+
+    def walk(x) -> None:
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if k == "values" and isinstance(v, list):
+                    found.extend(r for r in v if isinstance(r, dict))
+                elif k == "datasets":
+                    for rows in v.values():
+                        found.extend(rows)
+                else:
+                    walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(chart.to_dict())
+    return found
+
+
+@pytest.mark.parametrize("basis", ["billed", "effective"])
+def test_each_section_shows_only_the_period_asked(books, basis):
+    ledger, _, contracts = books
+    opts = Options(start=date(2024, 2, 1), end=date(2024, 4, 1), contracts=str(contracts), basis=basis)
+    with open_ledger(ledger, read_only=True) as lg:
+        found = sections(lg, opts)
+        whole = {s.key: s for s in sections(lg, Options(contracts=str(contracts), basis=basis))}
+    seen = {}
+    for s in found:
+        months = set()
+        for name, chart in s.charts:
+            months |= {(name, str(r[k])[:7]) for r in _rows(chart) for k in DATED if k in r}
+        months |= {("table", str(r[k])[:7]) for r in s.table for k in DATED if k in r}
+        seen[s.key] = months
+        for name, month in months:
+            if s.key == "forecast" and month > "2024-06":  # ahead of the ledger's last month
+                continue
+            assert "2024-02" <= month <= "2024-03", (s.key, name, month)
+    # the sections with dated figures show both months of the period
+    for key in ("spend", "quality", "economics", "accounting", "forecast"):
+        assert {m for _, m in seen[key]} >= {"2024-02", "2024-03"}, key
+    # and the period's totals are not the whole ledger's
+    assert found[0].totals["billed_cost"] < whole["overview"].totals["billed_cost"]

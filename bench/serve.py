@@ -37,10 +37,15 @@ ASKS = [
     ("/api/v1/summary?by=provider,month", lambda app, lg: app.summary(lg, "provider,month")),
     ("/api/v1/summary?by=workload,model", lambda app, lg: app.summary(lg, "workload,model")),
     ("/api/v1/charges?limit=20", lambda app, lg: app.charges(lg, [], False, 20)),
-    ("/api/v1/charges?where=provider=AWS&limit=20", lambda app, lg: app.charges(lg, ["provider=AWS"], False, 20)),
+    (
+        "/api/v1/charges?where=provider=AWS&limit=20",
+        lambda app, lg: app.charges(lg, ["provider=AWS"], False, 20),
+    ),
     ("/api/v1/commitments", lambda app, lg: app.commitments(lg, False, None)),
-    ("/api/v1/statement?period=month&basis=billed,effective",
-     lambda app, lg: app.statement(lg, "month", "billed,effective")),
+    (
+        "/api/v1/statement?period=month&basis=billed,effective",
+        lambda app, lg: app.statement(lg, "month", "billed,effective"),
+    ),
 ]
 
 

@@ -48,6 +48,7 @@ def test_every_readme_command_runs_from_outside_the_repository(tmp_path, monkeyp
     monkeypatch.delenv("COMPUTELEDGER_BACKEND", raising=False)
     runner = CliRunner()
     monkeypatch.setattr("uvicorn.run", _one_request)  # `serve` answers one request, then the README goes on
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # where its snapshots go
     steps = commands((ROOT / "README.md").read_text(encoding="utf-8"))
     assert len(steps) > 40
     for step in steps:
@@ -66,5 +67,6 @@ def _one_request(api, host: str, port: int, **_) -> None:
     from fastapi.testclient import TestClient
 
     assert (host, port) == ("127.0.0.1", 8765)
-    got = TestClient(api).get("/api/v1/summary?by=provider")
+    with TestClient(api) as client:  # started and stopped: its snapshots go with it
+        got = client.get("/api/v1/summary?by=provider")
     assert got.status_code == 200 and got.json(), got.text

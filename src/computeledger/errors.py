@@ -11,6 +11,11 @@ class LedgerInUse(ComputeLedgerError):
     """Another process holds the ledger."""
 
 
+class EngineLimit(ComputeLedgerError):
+    """The engine reached a limit of its own (memory, the range of its numbers): the
+    ledger is as it was; the request may succeed with more memory or less at once."""
+
+
 class UsageError(ComputeLedgerError):
     """A request that cannot be answered as asked (an unknown column, a bad option)."""
 

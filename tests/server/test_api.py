@@ -16,8 +16,6 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from computeledger.cli import app
-from computeledger.cli.serve import resolve
-from computeledger.server import create
 from computeledger.shipped import FOCUS_SAMPLE
 
 #: (API path, the same question as command arguments): every endpoint, some with options
@@ -56,10 +54,10 @@ LEDGERLESS = [
 
 
 @pytest.fixture(scope="module")
-def served(books):
+def served(make_app, books):
     """(client, ledger, contracts): the lab served as `serve --contracts` serves it."""
     ledger, _, contracts = books
-    client = TestClient(create(resolve(None, str(ledger), None, contracts, [], [])))
+    client = TestClient(make_app(ledger, contracts))
     return client, ledger, contracts
 
 
@@ -178,10 +176,10 @@ def test_a_foreign_host_name_is_refused(served):
     assert client.get("/api/v1/summary", headers={"host": "evil.example"}).status_code == 400
 
 
-def test_with_a_token_every_request_without_it_gets_401(books):
+def test_with_a_token_every_request_without_it_gets_401(make_app, books):
     ledger, _, contracts = books
     token = "s3cret-s3cret-s3cret"
-    client = TestClient(create(resolve(None, str(ledger), token, contracts, [], [])))
+    client = TestClient(make_app(ledger, contracts, token))
     for url in ("/", "/api/v1/summary", "/openapi.json", "/api/v1/status"):
         assert client.get(url).status_code == 401
         assert client.get(url, headers={"authorization": "Bearer wrong-wrong-wrong-wrong"}).status_code == 401
@@ -204,10 +202,10 @@ def test_binding_beyond_loopback_needs_a_token(books, tmp_path):
     assert missing.exit_code == 2 and "no ledger at" in missing.stderr
 
 
-def test_an_ingest_in_another_process_goes_on_while_it_serves(books, tmp_path):
+def test_an_ingest_in_another_process_goes_on_while_it_serves(make_app, books, tmp_path):
     ledger = tmp_path / "ledger.duckdb"
     shutil.copy(books[0], ledger)
-    client = TestClient(create(resolve(None, str(ledger), None, books[2], [], [])))
+    client = TestClient(make_app(ledger, books[2]))
     first = client.get("/api/v1/summary?by=provider")
     assert first.status_code == 200
     providers = {r["provider"] for r in first.json()}
@@ -237,3 +235,14 @@ def test_the_openapi_names_every_endpoint(served):
         .replace("compute", "{series}")
         for u, _ in SAME + LEDGERLESS
     }
+
+
+def test_an_engine_out_of_memory_is_a_503_in_the_commands_words(make_app, books, monkeypatch):
+    ledger, _, contracts = books
+    monkeypatch.setenv("COMPUTELEDGER_MEMORY_LIMIT", "1MB")
+    client = TestClient(make_app(ledger, contracts))
+    got = client.get("/api/v1/summary?by=workload,model")
+    assert got.status_code == 503
+    assert got.json()["error"].startswith("the engine ran out of memory (the ledger is as it was")
+    monkeypatch.setenv("COMPUTELEDGER_MEMORY_LIMIT", "1GB")
+    assert client.get("/api/v1/summary?by=workload,model").status_code == 200  # the server goes on

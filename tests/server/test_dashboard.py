@@ -14,8 +14,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from computeledger import open_ledger
-from computeledger.cli.serve import resolve
-from computeledger.server import create
 from tests.report.browser import open_page
 
 
@@ -28,9 +26,9 @@ def _billed(ledger, start: date | None = None, stop: date | None = None) -> Deci
 
 
 @pytest.fixture(scope="module")
-def client(books):
+def client(make_app, books):
     ledger, _, contracts = books
-    return TestClient(create(resolve(None, str(ledger), None, contracts, [], [])))
+    return TestClient(make_app(ledger, contracts))
 
 
 def test_the_page_is_the_reports_for_the_period_asked_and_says_as_of_when(client, books):
@@ -65,13 +63,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def running(books):
+def running(make_app, books):
     """The lab served on a loopback port by uvicorn, as `computeledger serve` runs it."""
     import uvicorn
 
     ledger, _, contracts = books
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create(resolve(None, str(ledger), None, contracts, [], [])),
+    server = uvicorn.Server(uvicorn.Config(make_app(ledger, contracts),
                                            host="127.0.0.1", port=port, log_level="warning"))  # fmt: skip
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

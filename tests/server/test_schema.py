@@ -8,9 +8,6 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from computeledger.cli.serve import resolve
-from computeledger.server import create
-
 pytestmark = pytest.mark.slow  # a forecast per example on some endpoints
 
 PATHS = ["/api/v1/status", "/api/v1/summary", "/api/v1/charges", "/api/v1/unit-costs", "/api/v1/margin",
@@ -20,11 +17,9 @@ PATHS = ["/api/v1/status", "/api/v1/summary", "/api/v1/charges", "/api/v1/unit-c
 
 
 @pytest.fixture(scope="module")
-def api_schema(books):
+def api_schema(make_app, books):
     ledger, _, contracts = books
-    return schemathesis.openapi.from_asgi(
-        "/openapi.json", create(resolve(None, str(ledger), None, contracts, [], []))
-    )
+    return schemathesis.openapi.from_asgi("/openapi.json", make_app(ledger, contracts))
 
 
 def test_the_schema_holds_every_endpoint(api_schema):

@@ -39,6 +39,12 @@ def serve(
     scenario: Annotated[
         list[Path] | None, typer.Option("--scenario", help="Scenario files the API runs, by name")
     ] = None,
+    queries: Annotated[
+        int,
+        typer.Option(
+            "--queries", min=1, max=64, help="Questions run at once (others wait: memory stays bounded)"
+        ),
+    ] = 2,
 ) -> None:
     """Serve the ledger read-only: a JSON API under /api/v1/ (the commands' JSON) and a
     dashboard at /. An ingest in another process goes on meanwhile (the server reads a
@@ -47,7 +53,7 @@ def serve(
 
     from computeledger.server import create
 
-    settings = resolve(backend(ctx), ledger, token, contracts, figures or [], scenario or [])
+    settings = resolve(backend(ctx), ledger, token, contracts, figures or [], scenario or [], queries)
     if host not in ("127.0.0.1", "localhost", "::1") and token is None:
         raise UsageError(f"--host {host}: beyond loopback the server needs --token (or ${TOKEN_ENV})")
     api = create(settings, host)
@@ -61,7 +67,8 @@ def serve(
 
 
 def resolve(chosen: str | None, ledger: str | None, token: str | None, contracts: Path | None,
-            figures: list[Path], scenarios: list[Path]) -> Settings:  # fmt: skip
+            figures: list[Path], scenarios: list[Path], queries: int = 2,
+            scratch: Path | None = None) -> Settings:  # fmt: skip
     """The server's settings, resolved once from the flags, the environment and
     ./computeledger.toml: nothing the server runs reads them again."""
     from computeledger.accounting import contracts as book
@@ -96,6 +103,8 @@ def resolve(chosen: str | None, ledger: str | None, token: str | None, contracts
         scenarios=runs,
         token=token,
         spark_master=settings().get("spark_master"),
+        queries=queries,
+        scratch=scratch,
     )
 
 

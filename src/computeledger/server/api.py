@@ -10,8 +10,11 @@ name among the files the server was started with).
 from __future__ import annotations
 
 import hmac
+import shutil
 import tempfile
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,8 +26,8 @@ from pydantic import BaseModel
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from computeledger import app as application
-from computeledger.errors import ComputeLedgerError, UsageError, engine_limit
-from computeledger.server.snapshot import Settings, Snapshot, reading
+from computeledger.errors import ComputeLedgerError, EngineLimit, UsageError
+from computeledger.server.snapshot import Settings, Snapshot, answer, reading
 
 PREFIX = "/api/v1"
 COOKIE = "computeledger_token"
@@ -44,6 +47,7 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {"description": "The command's JSON (`--format json`): money as strings, unknown as null",
           "content": {"application/json": {"schema": {}}}},
     400: {"model": Refusal, "description": "A bad parameter: the command's one-line message"},
+    503: {"model": Refusal, "description": "The engine's limit (memory): the ledger is as it was; retry"},
     401: {"model": Refusal, "description": "No token, or a wrong one (a server started with --token)"},
 }  # fmt: skip
 
@@ -52,16 +56,26 @@ def create(settings: Settings, host: str = "127.0.0.1") -> FastAPI:
     """The application: the API, the dashboard, the token rule; its state is its own."""
     from computeledger.server import dashboard
 
+    folder = Path(tempfile.mkdtemp(prefix="computeledger-serve-", dir=settings.scratch))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        """The snapshots go with the server."""
+        try:
+            yield
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
     api = FastAPI(
         title="computeledger",
         version="1",
         summary="A read-only view of one ledger: the commands' JSON (money as strings).",
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
-    folder = Path(tempfile.mkdtemp(prefix="computeledger-serve-"))
     api.state.settings = settings
-    api.state.snapshot = Snapshot(folder=folder)
+    api.state.snapshot = Snapshot(folder=folder, running=threading.BoundedSemaphore(settings.queries))
     hosts = sorted({*LOOPBACK, host, "testserver"})
     api.add_middleware(
         TrustedHostMiddleware, allowed_hosts=["*" if host in ("0.0.0.0", "::") else h for h in hosts]
@@ -85,20 +99,14 @@ def create(settings: Settings, host: str = "127.0.0.1") -> FastAPI:
 
     @api.exception_handler(ComputeLedgerError)
     async def refused(request: Request, exc: ComputeLedgerError) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, 400)
+        """The command's one line: a bad parameter (400), or the engine's limit (503)."""
+        return JSONResponse({"error": str(exc)}, 503 if isinstance(exc, EngineLimit) else 400)
 
     @api.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
         return JSONResponse({"error": f"{where}: {first.get('msg', 'invalid')}"}, 400)
-
-    @api.exception_handler(Exception)
-    async def limit(request: Request, exc: Exception) -> JSONResponse:
-        why = engine_limit(exc)
-        if why is None:
-            raise exc
-        return JSONResponse({"error": why}, 400)
 
     @api.get("/login", include_in_schema=False)
     def login(token: str = "") -> Response:
@@ -131,12 +139,13 @@ def _openapi(api: FastAPI) -> dict[str, Any]:
 
 
 def _answer(request: Request, ask: Callable[[Any], application.Answer]) -> Response:
-    """The answer on the current snapshot, as the command prints it (with its newline)."""
+    """The answer on the current snapshot, as the command prints it (with its newline);
+    the same question on the same ledger version is answered once."""
     state = request.app.state
-    with reading(state.settings, state.snapshot) as (lg, taken):
-        got = ask(lg)
+    question = f"{request.url.path}?{request.url.query}"
+    text, taken = answer(state.settings, state.snapshot, question, lambda lg: ask(lg).json() + "\n")
     headers = {"X-Ledger-As-Of": taken.strftime("%Y-%m-%dT%H:%M:%SZ")}
-    return Response(got.json() + "\n", media_type="application/json", headers=headers)
+    return Response(text, media_type="application/json", headers=headers)
 
 
 def _decimal(text: str | None, option: str) -> Decimal | None:
@@ -171,10 +180,10 @@ def _routes(api: FastAPI, settings: Settings) -> None:
         import json
 
         state = request.app.state
-        with reading(state.settings, state.snapshot) as (lg, taken):
+        with reading(state.settings, state.snapshot) as (lg, current):
             rows = lg.charges.count().to_pyarrow().as_py()
         doc = {"ledger": settings.ledger.name, "backend": settings.backend, "charges": rows,
-               "as_of": taken.strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
+               "as_of": current.taken.strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
         return Response(json.dumps(doc, indent=2) + "\n", media_type="application/json")
 
     @api.get(f"{PREFIX}/summary", responses=ANSWERS)

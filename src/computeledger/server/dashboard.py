@@ -41,11 +41,11 @@ def register(api: FastAPI, settings: Settings) -> None:
         state = request.app.state
         start, end = start or None, end or None
         try:
-            with reading(state.settings, state.snapshot) as (lg, taken):
-                key = (state.snapshot.version, start, end, basis)
+            with reading(state.settings, state.snapshot) as (lg, current):
+                key = (current.version, start, end, basis)
                 with building:
                     if key not in pages:
-                        pages[key] = _page(lg, settings, start, end, basis, taken)
+                        pages[key] = _page(lg, settings, start, end, basis, current.taken)
                         while len(pages) > PAGES_KEPT:
                             pages.popitem(last=False)
                     text = pages[key]

@@ -8,9 +8,11 @@ Data: the accounting benchmark's ledger (bench/accounting.py: one month of the l
 bill copied to 1M charges, ingested and allocated by the lab's rules, then replicated in
 SQL to N charges with their allocation parts). The server runs in its own process, as a
 user starts it; the first request waits for its snapshot, which is timed apart.
-Two phases: every question new (a cache-busting parameter: each request runs on the
-engine, at most `--queries` at once), then the same questions repeated (the server keeps
-the answers it gave on the snapshot's version). Ratio = server p50 / in-process median.
+Three phases: one client, every question new (what the HTTP layer, the snapshot check
+and a connection per request add); C clients, every question new (a cache-busting
+parameter: each request runs on the engine, at most `serve --queries` at once, the rest
+wait); C clients, the same questions repeated (the server keeps the answers it gave on
+the snapshot's version). Ratio = server p50 / in-process median.
 """
 
 from __future__ import annotations
@@ -113,22 +115,25 @@ def main() -> None:
                 return url, time.perf_counter() - t, r.status_code
 
             phases = {}
-            for name, count, fresh in (("every question new", args.fresh, True),
-                                       ("the same questions repeated", args.requests, False)):  # fmt: skip
+            for name, count, fresh, clients in (
+                ("one client, every question new", 3 * len(ASKS), True, 1),
+                ("every question new", args.fresh, True, args.clients),
+                ("the same questions repeated", args.requests, False, args.clients),
+            ):
                 t = time.perf_counter()
-                with ThreadPoolExecutor(args.clients) as pool:
+                with ThreadPoolExecutor(clients) as pool:
                     got = list(pool.map(lambda i, f=fresh: one(i, f), range(count)))
-                phases[name] = (got, time.perf_counter() - t)
+                phases[name] = (got, time.perf_counter() - t, clients)
     finally:
         server.terminate()
         server.wait(30)
     print(
         f"ledger: {charges:,} charges ({path.stat().st_size / 1e9:.2f} GB); first request (snapshot): {first:.2f} s"
     )
-    for name, (got, wall) in phases.items():
+    for name, (got, wall, clients) in phases.items():
         errors = sum(1 for _, _, code in got if code != 200)
         every = sorted(d for _, d, _ in got)
-        print(f"\n{name}: {len(got)} requests over {args.clients} clients in {wall:.1f} s "
+        print(f"\n{name}: {len(got)} requests over {clients} clients in {wall:.1f} s "
               f"({len(got) / wall:.1f}/s), {errors} not 200; p50 {_q(every, 0.5) * 1000:.0f} ms, "
               f"p95 {_q(every, 0.95) * 1000:.0f} ms")  # fmt: skip
         print("| endpoint | requests | p50 | p95 | in-process, alone | p50 / alone |")

@@ -143,6 +143,10 @@ def test_demo_recovers_the_synthetic_truth(tmp_path):
     assert "10 files:" in r.output
     assert ": equal" in r.output
     assert "Bills against physics" in r.output
+    lab = tmp_path / "lab.duckdb"
+    contracts = tmp_path / "synthetic-lab" / "finance" / "contracts.toml"
+    assert f"computeledger serve --ledger {lab} --contracts {contracts}" in " ".join(r.output.split())
+    assert lab.exists() and contracts.exists()  # what the hint names is there to serve
 
 
 @pytest.mark.slow  # a two-month lab, through every step of the demo

@@ -214,16 +214,14 @@ def _conditions(match: dict, where: str) -> tuple[Condition, ...]:
 def _check_engine_regex(pattern: str, where: str) -> None:
     """Refuse now what the engines would refuse later: DuckDB reads RE2 (no backreferences,
     no lookaround, no verbose flag), the strictest of the engines the rules run on."""
-    import duckdb
+    from computeledger.store import regex_problem
 
-    try:
-        duckdb.connect().execute("SELECT regexp_matches('', ?)", [pattern]).fetchall()
-    except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0]
+    why = regex_problem(pattern)
+    if why is not None:
         raise UsageError(
             f"{where}: {pattern!r} is not a regular expression the engines read (RE2: no "
-            f"backreferences, lookaround or verbose mode): {first}"
-        ) from exc
+            f"backreferences, lookaround or verbose mode): {why}"
+        )
 
 
 def _flatten(match: dict, prefix: str = ""):

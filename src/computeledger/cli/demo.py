@@ -109,6 +109,7 @@ def demo(
             equal_cash = same
             _heading(lg, inputs, lab.bills / "finance" / "contracts.toml")
             _report(lg, report, lab.bills / "finance" / "contracts.toml")
+        _serve_hint(ledger, folder / "lab.duckdb", lab.bills / "finance" / "contracts.toml")
         equal = lab.truth_total == lab.ledger_total
         verdict = "[green]equal[/green]" if equal else "[red]DIFFERENT[/red]"
         console.print(
@@ -160,6 +161,19 @@ def _report(lg, path: Path, contracts: Path) -> None:
     console.print(
         f"wrote {got['charts']} charts on one page ({got['bytes'] / 1e6:.1f} MB, works offline): "
         f"open {path.resolve()}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _serve_hint(kept: str | None, path: Path, contracts: Path) -> None:
+    """How to explore the lab's ledger live (it outlives the demo only with --ledger)."""
+    if kept is None:
+        console.print("to explore the lab in a browser, keep its ledger: computeledger demo --ledger DIR, "
+                      "then computeledger serve as it says", highlight=False, soft_wrap=True)  # fmt: skip
+        return
+    console.print(
+        f"explore it in a browser: computeledger serve --ledger {path} --contracts {contracts}",
         highlight=False,
         soft_wrap=True,
     )

@@ -458,29 +458,25 @@ def _native(path: Path) -> Mapping:
 def _dry_run(m: Mapping, path) -> None:
     """Compute every expression over an empty file of text columns: what the whitelist lets
     through but the engine cannot bind (ROUND of text, say) is refused now, naming it."""
-    import duckdb
-
     from computeledger.ingest.normalize import ROW
+    from computeledger.store import select_problem
 
     columns = sorted(m.source_columns())
     scales = dict.fromkeys(numeric_operands(m), 6)
     empty = ", ".join(
         [f'CAST(NULL AS VARCHAR) AS "{c.replace(chr(34), chr(34) * 2)}"' for c in columns] + [f'0 AS "{ROW}"']
     )
-    con = duckdb.connect()
     for target, expr in m.expressions.items():
         one = Mapping(
             name=m.name, path=m.path, sha256=m.sha256, expressions={target: expr}, gpu_catalog=m.gpu_catalog
         )
-        try:
-            select = mapped_select(one, columns, scales, ROW).sql("duckdb")
-            con.execute(f"{select} FROM (SELECT {empty}) LIMIT 0")
-        except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0]
+        select = mapped_select(one, columns, scales, ROW).sql("duckdb")
+        why = select_problem(f"{select} FROM (SELECT {empty})")
+        if why is not None:
             raise UsageError(
                 f"{path}: [expressions] {target} = {expr.sql('duckdb')!r} cannot be computed over the file's "
-                f"text columns: {first}"
-            ) from exc
+                f"text columns: {why}"
+            )
 
 
 def _parse(text: str, where: str) -> sge.Expression:

@@ -41,9 +41,36 @@ def snapshot(backend: str, path: str | Path, folder: Path) -> tuple[Path, str] |
     return import_module(STORES[backend].partition(":")[0]).snapshot(path, folder)
 
 
+def regex_problem(pattern: str) -> str | None:
+    """Why the engines would refuse a regular expression (None: they read it). Checked on
+    DuckDB's RE2, the strictest of their readers, so a rules file runs on either."""
+    from computeledger.store.duckdb import regex_problem as check
+
+    return check(pattern)
+
+
+def select_problem(select: str) -> str | None:
+    """Why the engine cannot bind a SELECT of sqlglot's over no rows (None: it can): a
+    mapping's expressions tried before any file is read."""
+    from computeledger.store.duckdb import select_problem as check
+
+    return check(select)
+
+
 def version(backend: str, path: str | Path) -> str | None:
     """The version of the ledger at `path` (None: no ledger there): it changes on every write."""
     return import_module(STORES[backend].partition(":")[0]).version(path)
 
 
-__all__ = ["STORES", "Staged", "Store", "Unreadable", "Where", "open_store", "snapshot", "version"]
+__all__ = [
+    "STORES",
+    "Staged",
+    "Store",
+    "Unreadable",
+    "Where",
+    "open_store",
+    "regex_problem",
+    "select_problem",
+    "snapshot",
+    "version",
+]

@@ -416,3 +416,23 @@ def version(path: str | Path) -> str | None:
     except FileNotFoundError:
         return None
     return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why DuckDB's RE2 would refuse `pattern` (its first line), or None: the check a rules
+    file gets before it runs, on the strictest of the engines' readers."""
+    try:
+        duckdb.connect().execute("SELECT regexp_matches('', ?)", [pattern]).fetchall()
+    except duckdb.Error as exc:
+        return str(exc).strip().splitlines()[0]
+    return None
+
+
+def select_problem(select: str) -> str | None:
+    """Why DuckDB cannot bind a SELECT over no rows (its first line), or None: a mapping's
+    expressions tried before any file is read (`select` is built by sqlglot, never typed)."""
+    try:
+        duckdb.connect().execute(f"{select} LIMIT 0")
+    except duckdb.Error as exc:
+        return str(exc).strip().splitlines()[0]
+    return None

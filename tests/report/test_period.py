@@ -12,6 +12,7 @@ from computeledger import open_ledger
 from computeledger.report.sections import Options, sections
 
 DATED = ("month", "period")
+pytestmark = pytest.mark.slow  # every section built twice per basis
 
 
 def _rows(chart) -> list[dict]:

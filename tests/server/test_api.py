@@ -202,6 +202,7 @@ def test_binding_beyond_loopback_needs_a_token(books, tmp_path):
     assert missing.exit_code == 2 and "no ledger at" in missing.stderr
 
 
+@pytest.mark.slow  # a second Python process ingesting
 def test_an_ingest_in_another_process_goes_on_while_it_serves(make_app, books, tmp_path):
     ledger = tmp_path / "ledger.duckdb"
     shutil.copy(books[0], ledger)

@@ -31,6 +31,7 @@ def client(make_app, books):
     return TestClient(make_app(ledger, contracts))
 
 
+@pytest.mark.slow  # two report pages
 def test_the_page_is_the_reports_for_the_period_asked_and_says_as_of_when(client, books):
     whole = client.get("/")
     assert whole.status_code == 200

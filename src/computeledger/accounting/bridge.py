@@ -11,6 +11,7 @@ payables (bills paid less bills billed); bank payments of compute that match no 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from computeledger import money
 from computeledger.accounting.bases import contract_amortization
@@ -19,7 +20,7 @@ from computeledger.accounting.statement import Inputs, check_within, data_months
 
 
 @money.exact
-def bridge(inp: Inputs, period: str) -> list[dict]:
+def bridge(inp: Inputs, period: str) -> list[dict[str, Any]]:
     """Rows of (step, amount, kind): kind `total` for billed, effective and cash, `step`
     for each cause between them."""
     first, end, _ = parse(period)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 from computeledger.capacity.catalog import Calibration, Gpu, Model
 from computeledger.capacity.physics import Point, Setup, Workload, kv_capacity_tokens, max_batch, point
@@ -144,7 +145,7 @@ class Costed:
             per_million(gpu_s / max(1 - self.error, 0.05), self.price.high),
         )
 
-    def row(self) -> dict:
+    def row(self) -> dict[str, Any]:
         p = self.point
         lo_in, mid_in, hi_in = self.band(p.gpu_s_per_input_token)
         lo_out, mid_out, hi_out = self.band(p.gpu_s_per_output_token)

@@ -9,6 +9,7 @@ revenue_share = revenue_share_rate x revenue; cash_burn = cash_out - cash_in.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from computeledger.errors import UsageError
 
@@ -34,7 +35,7 @@ class Catalog:
             name = self.metrics[name].part_of or ""
         return out
 
-    def extended(self, entries: list, where: str) -> Catalog:
+    def extended(self, entries: list[dict[str, Any]], where: str) -> Catalog:
         metrics = dict(self.metrics)
         for i, e in enumerate(entries):
             at = f"{where}: metrics entry {i + 1}"

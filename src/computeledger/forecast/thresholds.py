@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,7 @@ def crossing(
     below: Decimal | None = None,
     by: date | None = None,
     cumulative: bool = False,
-) -> dict:
+) -> dict[str, Any]:
     """P(the series goes above `above` / below `below` in a period starting on or before
     `by`), and the first such period's 10th, 50th and 90th percentile over all draws (a
     draw that never crosses counts as 'after' the last period)."""
@@ -84,7 +85,7 @@ def crossing(
     k = sum(1 for p in periods if by is None or p <= by)
     if k == 0:
         raise UsageError(f"--by {by}: before the first forecast period {periods[0]}")
-    hit = values[:, :k] > float(above) if above is not None else values[:, :k] < float(below)
+    hit = values[:, :k] > float(above) if above is not None else values[:, :k] < float(below or 0)
     crossed = hit.any(axis=1)
     first = np.where(crossed, hit.argmax(axis=1), k)
     draws = len(values)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 class Refused(Exception):
@@ -33,7 +34,7 @@ class FileResult:
     message: str | None = None
     reasons: list[str] = field(default_factory=list)
     #: column -> {"rows": n, "residue": exact text}: what was rounded past the 18th decimal place
-    rounding: dict = field(default_factory=dict)
+    rounding: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)

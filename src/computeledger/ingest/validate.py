@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from computeledger.ingest import focus as ingest
 from computeledger.ingest.files import discover, path_text
@@ -25,7 +26,7 @@ class Problem:
     message: str
     rows: int = 1  # warnings are counted, not listed row by row
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 

@@ -16,6 +16,7 @@ import ibis.expr.types as ir
 import sqlglot.expressions as sge
 
 from computeledger.errors import UsageError
+from computeledger.store import openai_usage
 from computeledger.store.base import ELEMENT, Staged, Unreadable, as_text, literal_path
 
 ROW = "__row"  # the staged row number; the name ingest's FOCUS rules expect
@@ -403,44 +404,7 @@ SELECT * FROM read_csv(?, columns = {'j': 'VARCHAR'}, header = false, delim = ch
                        store_rejects = true, rejects_table = 'cl_usage_rejects',
                        rejects_scan = 'cl_usage_scans')
 """
-#: Seconds since 1970 that a timestamp can hold (to 9999-12-31): others are no period.
-_EPOCH_MAX = 253402300799
-
-
-def _field(path: str) -> str:
-    return f"json_extract_string(j, '$.{path}')"
-
-
-def _epoch(text: str) -> str:
-    """Epoch seconds to a UTC timestamp; out of range (or not a whole number) is null."""
-    seconds = f"TRY_CAST({text} AS BIGINT)"
-    return (f"CASE WHEN {seconds} BETWEEN 0 AND {_EPOCH_MAX} "
-            f"THEN to_timestamp({seconds}) AT TIME ZONE 'UTC' END")  # fmt: skip
-
-
-_OPENAI = f"""
-SELECT
-  line,
-  raw,
-  j IS NOT NULL AND json_type(j) = 'OBJECT' AS is_json,
-  CAST(NULL AS VARCHAR) AS read_problem,
-  {_epoch(_field("start_time"))} AS period_start,
-  {_epoch(_field("end_time"))} AS period_end,
-  {_field("model")} AS model,
-  {_field("project_id")} AS customer,
-  {_field("metadata.channel")} AS channel,
-  CASE WHEN {_field("object")} LIKE '%embeddings%' THEN 'embeddings' ELSE 'chat' END AS operation,
-  {_field("num_model_requests")} AS requests,
-  {_field("input_tokens")} AS input_tokens,
-  {_field("input_cached_tokens")} AS cached_input_tokens,
-  {_field("output_tokens")} AS output_tokens,
-  {_field("output_reasoning_tokens")} AS reasoning_tokens
-FROM (
-  SELECT rowid + 1 AS line, j AS raw, CASE WHEN coalesce(json_valid(j), false) THEN j END AS j
-  FROM {USAGE_LINES}
-  WHERE j IS NOT NULL AND trim(j) <> ''
-)
-"""
+_EPOCH_MAX = openai_usage.EPOCH_MAX
 
 
 def _attr(key: str, kind: str) -> str:
@@ -503,7 +467,12 @@ def read_usage(con: ibis.BaseBackend, path: Path, fmt: str, attributes: dict[str
             for name in ("cl_usage_rejects", "cl_usage_scans"):
                 raw.execute(f"DROP TABLE IF EXISTS {name}")
             raw.execute(f"CREATE OR REPLACE TEMP TABLE {USAGE_LINES} AS {_LINES}", [literal_path(path)])
-            raw.execute(f"CREATE OR REPLACE TEMP TABLE {USAGE} AS {_OPENAI}")
+            # each line parsed once: whether it is a JSON object, told to the one query of records
+            raw.execute(f"CREATE OR REPLACE TEMP TABLE {USAGE_LINES}_numbered AS SELECT rowid + 1 AS line, "
+                        "j, coalesce(json_valid(j) AND json_type(j) = 'OBJECT', false) AS is_json "
+                        f"FROM {USAGE_LINES}")  # fmt: skip
+            found = openai_usage.records(con.table(f"{USAGE_LINES}_numbered"))
+            raw.execute(f"CREATE OR REPLACE TEMP TABLE {USAGE} AS {ibis.to_sql(found, dialect='duckdb')}")
             # a line the reader could not take (not UTF-8, too long, a raw control byte) is a
             # record with its reason, never the end of the file
             raw.execute(

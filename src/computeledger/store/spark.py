@@ -31,7 +31,7 @@ import sqlglot.expressions as sge
 
 from computeledger.errors import LedgerInUse, UsageError
 from computeledger.schema.tables import TABLES
-from computeledger.store import duckdb_files
+from computeledger.store import duckdb_files, openai_usage
 from computeledger.store.base import ELEMENT, Staged, Unreadable, Where, as_text, literal_path
 
 ROW = "__row"  # the staged row number; the name ingest's FOCUS rules expect
@@ -319,7 +319,8 @@ class SparkStore:
         lines = self.spark.sparkContext.textFile(literal_path(Path(path).absolute())).zipWithIndex()
         df = self.spark.createDataFrame(lines.map(lambda p: (p[1] + 1, p[0])), "line long, j string")
         df.createOrReplaceTempView("cl_read_usage_lines")
-        self.spark.sql(_OPENAI_SQL).createOrReplaceTempView("cl_read_usage")
+        found = openai_usage.records(self.con.table("cl_read_usage_lines"))
+        self.spark.sql(self.con.compile(found)).createOrReplaceTempView("cl_read_usage")
         return self.con.table("cl_read_usage")
 
 
@@ -331,39 +332,6 @@ def _duckdb() -> Iterator[ibis.BaseBackend]:
         yield con
     finally:
         con.disconnect()
-
-
-def _field(path: str) -> str:
-    return f"get_json_object(j, '$.{path}')"
-
-
-def _epoch(text: str) -> str:
-    """Epoch seconds to a timestamp; out of range (or not a whole number) is null."""
-    seconds = f"TRY_CAST({text} AS BIGINT)"
-    return (f"CASE WHEN {seconds} BETWEEN 0 AND 253402300799 "
-            f"THEN CAST(timestamp_seconds({seconds}) AS TIMESTAMP) END")  # fmt: skip
-
-
-_OPENAI_SQL = f"""
-SELECT
-  line,
-  j AS raw,
-  coalesce(ltrim(j) LIKE '{{%' AND from_json(j, 'map<string,string>') IS NOT NULL, false) AS is_json,
-  CAST(NULL AS STRING) AS read_problem,
-  {_epoch(_field("start_time"))} AS period_start,
-  {_epoch(_field("end_time"))} AS period_end,
-  {_field("model")} AS model,
-  {_field("project_id")} AS customer,
-  {_field("metadata.channel")} AS channel,
-  CASE WHEN {_field("object")} LIKE '%embeddings%' THEN 'embeddings' ELSE 'chat' END AS operation,
-  {_field("num_model_requests")} AS requests,
-  {_field("input_tokens")} AS input_tokens,
-  {_field("input_cached_tokens")} AS cached_input_tokens,
-  {_field("output_tokens")} AS output_tokens,
-  {_field("output_reasoning_tokens")} AS reasoning_tokens
-FROM cl_read_usage_lines
-WHERE j IS NOT NULL AND trim(j) <> ''
-"""
 
 
 def snapshot(path: str | Path, folder: Path) -> tuple[Path, str] | None:

@@ -30,7 +30,9 @@ def default_path() -> str:
 
 
 class Ledger:
-    """An open ledger. Its tables are Ibis tables; its methods are what the CLI runs."""
+    """An open ledger. Its tables are Ibis tables; its methods write (ingest of each kind,
+    allocate) and, for the Python API, ask (the same functions `computeledger.app` calls
+    for the command line and the server)."""
 
     def __init__(self, store: Store):
         self.store = store

@@ -469,7 +469,7 @@ def read_usage(con: ibis.BaseBackend, path: Path, fmt: str, attributes: dict[str
             raw.execute(f"CREATE OR REPLACE TEMP TABLE {USAGE_LINES} AS {_LINES}", [literal_path(path)])
             # each line parsed once: whether it is a JSON object, told to the one query of records
             raw.execute(f"CREATE OR REPLACE TEMP TABLE {USAGE_LINES}_numbered AS SELECT rowid + 1 AS line, "
-                        "j, coalesce(json_valid(j) AND json_type(j) = 'OBJECT', false) AS is_json "
+                        "j, CASE WHEN json_valid(j) THEN json_type(j) = 'OBJECT' ELSE false END AS is_json "
                         f"FROM {USAGE_LINES}")  # fmt: skip
             found = openai_usage.records(con.table(f"{USAGE_LINES}_numbered"))
             raw.execute(f"CREATE OR REPLACE TEMP TABLE {USAGE} AS {ibis.to_sql(found, dialect='duckdb')}")

@@ -7,26 +7,24 @@ the store's tables, writes go through the store (see `computeledger.store`).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
 
-from computeledger.errors import UsageError
+from computeledger.config import CONFIG_FILE, DEFAULT_PATH, ENV_BACKEND, ENV_PATH, Settings
 from computeledger.store import STORES, Store, open_store
 
-DEFAULT_PATH = "computeledger.duckdb"
-ENV_PATH = "COMPUTELEDGER_LEDGER"
-ENV_BACKEND = "COMPUTELEDGER_BACKEND"
 BACKENDS = tuple(STORES)
-CONFIG_FILE = "computeledger.toml"
+__all__ = ["BACKENDS", "CONFIG_FILE", "DEFAULT_PATH", "ENV_BACKEND", "ENV_PATH", "Ledger", "open_ledger"]
 
 
 def default_path() -> str:
     """The ledger's path: $COMPUTELEDGER_LEDGER, else the config file's, else ./computeledger.duckdb."""
-    return os.environ.get(ENV_PATH) or settings().get("path") or DEFAULT_PATH
+    from computeledger import config
+
+    return config.load().ledger
 
 
 class Ledger:
@@ -119,11 +117,11 @@ class Ledger:
         """Load token usage: OpenAI-style usage records (.jsonl), OTLP GenAI spans (.json),
         OpenAI's and Anthropic's usage API responses as returned (.json, told by content) or
         a usage CSV. `attributes` names the span attributes of customer, channel and request
-        count (else ./computeledger.toml's [usage], else the lab's `lab.customer`, ...);
+        count (the CLI passes ./computeledger.toml's [usage]; else the lab's `lab.customer`, ...);
         `fmt` names the format where the content does not tell it."""
         from computeledger.ingest.usage import ingest_usage
 
-        return ingest_usage(self.store, paths, usage_settings() | (attributes or {}), fmt)
+        return ingest_usage(self.store, paths, attributes or {}, fmt)
 
     def ingest_revenue(self, paths: Sequence[str | Path], *, mapping: str | Path | None = None) -> list:
         """Load customer invoices, payments and partners' revenue-share statements (or other
@@ -224,62 +222,34 @@ class Ledger:
 
 def settings(path: Path | None = None) -> dict:
     """The `[ledger]` table of ./computeledger.toml (backend, path, spark_master), if any."""
-    import tomllib
+    from computeledger import config
 
     path = path or Path(CONFIG_FILE)
-    if not path.exists():
-        return {}
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: not TOML: {exc}") from None
-    ledger = doc.get("ledger", {})
-    unknown = set(ledger) - {"backend", "path", "spark_master"}
-    if unknown:
-        name = sorted(unknown)[0]
-        raise UsageError(f"{path}: [ledger] has no setting {name!r} (backend, path, spark_master)")
-    return ledger
-
-
-USAGE_SETTINGS = {"otel_customer": "customer", "otel_channel": "channel", "otel_requests": "requests"}
-
-
-def usage_settings(path: Path | None = None) -> dict[str, str]:
-    """The `[usage]` table of ./computeledger.toml: the OpenTelemetry span attributes that
-    carry the customer, the channel and the request count (`otel_customer`, ...)."""
-    import tomllib
-
-    path = path or Path(CONFIG_FILE)
-    if not path.exists():
-        return {}
-    try:
-        usage = tomllib.loads(path.read_text(encoding="utf-8")).get("usage", {})
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: not TOML: {exc}") from None
-    unknown = set(usage) - set(USAGE_SETTINGS)
-    if unknown:
-        raise UsageError(
-            f"{path}: [usage] has no setting {sorted(unknown)[0]!r} ({', '.join(USAGE_SETTINGS)})"
-        )
-    return {USAGE_SETTINGS[k]: str(v) for k, v in usage.items()}
+    return config.ledger_section(config.read(path), path)
 
 
 def resolve_backend(backend: str | None) -> str:
     """The backend asked for, else $COMPUTELEDGER_BACKEND, else the config file, else DuckDB."""
-    chosen = backend or os.environ.get(ENV_BACKEND) or settings().get("backend") or "duckdb"
-    if chosen not in BACKENDS:
-        raise UsageError(f"backend {chosen!r}: use one of {', '.join(BACKENDS)}")
-    return chosen
+    from computeledger import config
+
+    return config.load(backend).backend
 
 
 def open_ledger(
-    path: str | Path | None = None, *, read_only: bool = False, backend: str | None = None
+    path: str | Path | None = None,
+    *,
+    read_only: bool = False,
+    backend: str | None = None,
+    settings: Settings | None = None,
 ) -> Ledger:
-    """Open the ledger at `path` (by default ./computeledger.duckdb or $COMPUTELEDGER_LEDGER),
-    creating it unless `read_only`. `backend="spark"` opens a ledger folder on Spark (the
-    master from the config file's `spark_master` or $COMPUTELEDGER_SPARK_MASTER)."""
-    path = str(path) if path is not None else default_path()
-    store = open_store(
-        resolve_backend(backend), path, read_only=read_only, master=settings().get("spark_master")
+    """Open the ledger at `path` (by default the settings': $COMPUTELEDGER_LEDGER, the config
+    file's, or ./computeledger.duckdb), creating it unless `read_only`. `backend="spark"`
+    opens a ledger folder on Spark (the master from the settings). `settings`: resolved
+    once by the caller (the CLI, the server); without them they are loaded here."""
+    from computeledger import config
+
+    chosen = (
+        settings if settings is not None and backend in (None, settings.backend) else config.load(backend)
     )
-    return Ledger(store)
+    where = str(path) if path is not None else chosen.ledger
+    return Ledger(open_store(chosen.backend, where, read_only=read_only, master=chosen.spark_master))

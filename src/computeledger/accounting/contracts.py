@@ -108,11 +108,10 @@ class Contracts:
 
 
 def load_contracts(path: str | Path | None) -> Contracts:
-    """The contracts file at `path`; None: [accounting] contracts of ./computeledger.toml, else none."""
+    """The contracts file at `path`; None: none (the CLI and the server pass the file
+    ./computeledger.toml names, `config.Settings.contracts`)."""
     if path is None:
-        path = configured()
-        if path is None:
-            return Contracts()
+        return Contracts()
     path = Path(path)
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -157,27 +156,6 @@ def _currency(value, where: str) -> str:
     if not re.fullmatch(r"[A-Za-z]{3}", text):
         raise UsageError(f"{where}: {value!r}: a three-letter ISO 4217 code such as USD or EUR")
     return text.upper()
-
-
-def configured() -> Path | None:
-    """The contracts file ./computeledger.toml names ([accounting] contracts), if any."""
-    config = Path("computeledger.toml")
-    if not config.exists():
-        return None
-    try:
-        section = tomllib.loads(config.read_text(encoding="utf-8")).get("accounting", {})
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise UsageError(f"{config}: not TOML: {str(exc) or 'nested too deep'}") from None
-    except OSError as exc:
-        raise UsageError(f"{config}: cannot read it: {exc.strerror}") from None
-    if not isinstance(section, dict):
-        raise UsageError(
-            f'{config}: accounting is a table ([accounting] contracts = "path"), not {section!r}'
-        )
-    _known(section, {"contracts"}, f"{config}: [accounting]")
-    if "contracts" not in section:
-        return None
-    return Path(_text(section["contracts"], f"{config}: [accounting] contracts"))
 
 
 def _list(doc: dict, key: str, path) -> list[dict]:

@@ -11,7 +11,15 @@ import typer
 from rich.markup import escape
 
 from computeledger import output
-from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened, render_files
+from computeledger.cli.common import (
+    FormatOpt,
+    LedgerOpt,
+    check_format,
+    console,
+    contracts_of,
+    opened,
+    render_files,
+)
 
 ContractsOpt = Annotated[
     Path | None,
@@ -67,6 +75,7 @@ def statement(
     fmt: FormatOpt = "table",
 ) -> None:
     """Revenue, revenue share, compute by workload, gross margin, burn, cash and runway, per basis."""
+    contracts = contracts_of(ctx, contracts)
     from computeledger import app
     from computeledger.accounting.periods import GRAINS
 
@@ -180,6 +189,7 @@ def commitments(
     fmt: FormatOpt = "table",
 ) -> None:
     """Every commitment: purchase, amortization, used and unused, utilization, remaining balance."""
+    contracts = contracts_of(ctx, contracts)
     from computeledger import app
 
     check_format(fmt)
@@ -196,6 +206,7 @@ def credits(
     fmt: FormatOpt = "table",
 ) -> None:
     """Credit grants: consumed per month, remaining, projected exhaustion at the trailing rate."""
+    contracts = contracts_of(ctx, contracts)
     from computeledger import app
 
     check_format(fmt)
@@ -211,6 +222,7 @@ def revenue_share(
     fmt: FormatOpt = "table",
 ) -> None:
     """What each revenue-share agreement makes payable, against the partner's statements."""
+    contracts = contracts_of(ctx, contracts)
     from computeledger.accounting.contracts import load_contracts
     from computeledger.accounting.income import share_due
 

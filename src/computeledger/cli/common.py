@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,9 +16,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from typer.core import TyperGroup
 
-from computeledger import output
+from computeledger import config, output
+from computeledger.config import Settings
 from computeledger.errors import ComputeLedgerError, engine_limit
-from computeledger.ledger import ENV_PATH, Ledger, default_path, open_ledger
+from computeledger.ledger import ENV_PATH, Ledger, open_ledger
 
 #: On a terminal (or with COLUMNS set) Rich takes its width; piped, tables get 240 columns.
 console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 240)
@@ -61,10 +63,26 @@ def backend(ctx: typer.Context) -> str | None:
     return (ctx.find_root().obj or {}).get("backend")
 
 
+def settings(ctx: typer.Context) -> Settings:
+    """This invocation's settings: `--backend`, the environment and ./computeledger.toml,
+    resolved once (on first use) and passed down from here."""
+    root = ctx.find_root()
+    root.obj = root.obj or {}
+    if root.obj.get("settings") is None:
+        root.obj["settings"] = config.load(root.obj.get("backend"))
+    found: Settings = root.obj["settings"]
+    return found
+
+
+def contracts_of(ctx: typer.Context, given: Path | None) -> Path | None:
+    """The contracts file: `--contracts`, else the one ./computeledger.toml names."""
+    return given if given is not None else settings(ctx).contracts
+
+
 @contextmanager
 def opened(ctx: typer.Context, ledger: str | None, *, read_only: bool = False) -> Iterator[Ledger]:
-    """The ledger a command works on, on the backend the root command chose."""
-    with open_ledger(ledger or default_path(), read_only=read_only, backend=backend(ctx)) as lg:
+    """The ledger a command works on: `--ledger`, else the settings' (on their backend)."""
+    with open_ledger(ledger, read_only=read_only, settings=settings(ctx)) as lg:
         yield lg
 
 

@@ -11,7 +11,15 @@ from rich.markup import escape
 
 from computeledger import output
 from computeledger.cli.accounting import ContractsOpt
-from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened, render_files
+from computeledger.cli.common import (
+    FormatOpt,
+    LedgerOpt,
+    check_format,
+    console,
+    contracts_of,
+    opened,
+    render_files,
+)
 from computeledger.errors import UsageError
 
 BasisOpt = Annotated[
@@ -82,6 +90,7 @@ def unit_costs(
     fmt: FormatOpt = "table",
 ) -> None:
     """Cost per million tokens (all, input, output) and GPU-hours per million tokens, labelled."""
+    contracts = contracts_of(ctx, contracts)
     from computeledger import app
     from computeledger.capacity.compare import parse_map
 

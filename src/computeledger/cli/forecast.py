@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from computeledger import output
 from computeledger.cli.accounting import ContractsOpt, RulesVersionOpt
-from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened
+from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, contracts_of, opened
 
 BasisOpt = Annotated[str, typer.Option("--basis", help="billed, effective or cash")]
 
@@ -66,6 +66,7 @@ def forecast(
     and past coverage shown beside it. --above/--below: the probability of crossing by a date.
     Cash is not extrapolated: it is the scenario's driver model on the ledger's own trends
     (revenue, compute, revenue share and funding ahead), the same run as the runway's."""
+    contracts = contracts_of(ctx, contracts)
     from computeledger import app
 
     check_format(fmt)
@@ -143,6 +144,7 @@ def scenario_run(
 ) -> None:
     """Tokens, cost, revenue, burn and cash per month: mean and percentiles over the draws;
     and the month cash goes below zero."""
+    contracts = contracts_of(ctx, contracts)
     from computeledger import app
 
     check_format(fmt)
@@ -163,6 +165,7 @@ def scenario_compare(
     fmt: FormatOpt = "table",
 ) -> None:
     """Two scenarios side by side: per month and output, each one's median and 80% range."""
+    contracts = contracts_of(ctx, contracts)
     from computeledger import app
 
     check_format(fmt)
@@ -223,6 +226,7 @@ def budgets(
     fmt: FormatOpt = "table",
 ) -> None:
     """Actual plus forecast against each budget, and the probability of overrun."""
+    contracts = contracts_of(ctx, contracts)
     from computeledger.forecast.budgets import budgets as run
     from computeledger.forecast.budgets import load_budgets
 

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from computeledger import output
-from computeledger.cli.common import FormatOpt, LedgerOpt, backend, check_format, console, opened, progress
+from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened, progress, settings
 from computeledger.errors import UsageError
 from computeledger.ingest.files import discover
 from computeledger.shipped import name_of
@@ -59,10 +59,9 @@ def ingest(
 def _readable(ctx: typer.Context, files: list[Path]) -> None:
     """Refuse, before a store is opened, bills its engine cannot read (a CSV on Spark)."""
     from computeledger.ingest.files import file_format
-    from computeledger.ledger import resolve_backend
     from computeledger.store import READS
 
-    chosen = resolve_backend(backend(ctx))
+    chosen = settings(ctx).backend
     unread = [f for f in files if file_format(f) not in READS[chosen] and file_format(f) is not None]
     if unread:
         raise UsageError(
@@ -207,7 +206,6 @@ def export(
     that other tools read, and that `ingest` reads back to the same totals."""
     from computeledger.accounting.periods import parse
     from computeledger.export.focus import write_focus
-    from computeledger.ledger import default_path
     from computeledger.targets import check_folder
 
     check_format(fmt)
@@ -215,7 +213,7 @@ def export(
     last = parse(end)[1] if end else None
     if first and last and last <= first:
         raise UsageError(f"--to {end} is before --from {start}")
-    check_folder(out, option="--out", reads=[("ledger", ledger or default_path())])
+    check_folder(out, option="--out", reads=[("ledger", ledger or settings(ctx).ledger)])
     with opened(ctx, ledger, read_only=True) as lg:
         files = write_focus(lg, out, focus, fmt=file_format, start=first, end=last,
                             providers=provider or (), allocated=allocated)  # fmt: skip

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from computeledger.cli.accounting import ContractsOpt, RulesVersionOpt
-from computeledger.cli.common import LedgerOpt, console, opened
+from computeledger.cli.common import LedgerOpt, console, contracts_of, opened
 
 
 def report(
@@ -39,6 +39,7 @@ def report(
 ) -> None:
     """Write one HTML page that works offline: spend, data quality, unit economics, the three
     bases, burn and runway, forecasts, bills against physics, reported figures."""
+    contracts = contracts_of(ctx, contracts)
     from computeledger.accounting.periods import parse
     from computeledger.capacity.compare import parse_concurrency, parse_map
     from computeledger.report import write_report

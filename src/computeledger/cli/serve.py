@@ -71,18 +71,19 @@ def resolve(chosen: str | None, ledger: str | None, token: str | None, contracts
             scratch: Path | None = None) -> Settings:  # fmt: skip
     """The server's settings, resolved once from the flags, the environment and
     ./computeledger.toml: nothing the server runs reads them again."""
+    from computeledger import config
     from computeledger.accounting import contracts as book
-    from computeledger.ledger import default_path, resolve_backend, settings
     from computeledger.shipped import EXAMPLES, find, name_of
     from computeledger.store import version
 
-    kind = resolve_backend(chosen)
-    path = Path(ledger or default_path()).resolve()
+    found = config.load(chosen)
+    kind = found.backend
+    path = Path(ledger or found.ledger).resolve()
     if version(kind, path) is None:
         raise UsageError(f"no ledger at {path}: load bills first with `computeledger ingest`")
     if token is not None and len(token) < 16:
         raise UsageError("--token: at least 16 characters (it is the only lock on the ledger's figures)")
-    contracts_path = contracts or book.configured()
+    contracts_path = contracts or found.contracts
     parsed = book.load_contracts(contracts_path) if contracts_path else book.Contracts()
     shown = [find(f, "examples") for f in figures] or [EXAMPLES / "openai_azure_2025.yaml"]
     for f in shown:
@@ -102,7 +103,7 @@ def resolve(chosen: str | None, ledger: str | None, token: str | None, contracts
         figures={name_of(p): p.resolve() for p in shown},
         scenarios=runs,
         token=token,
-        spark_master=settings().get("spark_master"),
+        spark_master=found.spark_master,
         queries=queries,
         scratch=scratch,
     )

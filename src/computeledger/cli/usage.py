@@ -9,7 +9,7 @@ import pyarrow as pa
 import typer
 
 from computeledger import output
-from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened
+from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened, settings
 
 
 def ingest_usage(
@@ -45,7 +45,8 @@ def ingest_usage(
     check_format(fmt)
     names = {"customer": otel_customer, "channel": otel_channel, "requests": otel_requests}
     with opened(ctx, ledger) as lg:
-        results = lg.ingest_usage(paths, attributes={k: v for k, v in names.items() if v}, fmt=input_format)
+        given = settings(ctx).usage | {k: v for k, v in names.items() if v}  # a flag wins over the config
+        results = lg.ingest_usage(paths, attributes=given, fmt=input_format)
     table = pa.Table.from_pylist(
         [{"path": r.path, "format": r.format, "status": r.status, "rows_loaded": r.rows_loaded,
           "rows_quarantined": r.rows_quarantined, "message": r.message or "; ".join(r.reasons)}

@@ -76,7 +76,7 @@ def create(settings: Settings, host: str = "127.0.0.1") -> FastAPI:
     )
     api.state.settings = settings
     api.state.snapshot = Snapshot(folder=folder, running=threading.BoundedSemaphore(settings.queries))
-    hosts = sorted({*LOOPBACK, host, "testserver"})
+    hosts = sorted({*LOOPBACK, host, "testserver"})  # testserver: the name test clients send (no machine)
     api.add_middleware(
         TrustedHostMiddleware, allowed_hosts=["*" if host in ("0.0.0.0", "::") else h for h in hosts]
     )

@@ -60,6 +60,21 @@ class Answer:
         return output.to_json(self.table)
 
 
+def positive_decimal(text: str | None, option: str) -> Decimal | None:
+    """An option's positive number (`--output-weight 2.5`), exact; None if not given."""
+    from decimal import InvalidOperation
+
+    if text is None:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise UsageError(f"{option} {text!r}: not a number") from None
+    if not value.is_finite() or value <= 0:
+        raise UsageError(f"{option} {text!r}: must be a positive number")
+    return value
+
+
 def _one_of(value: str, choices: tuple[str, ...] | list[str], option: str) -> str:
     if value not in choices:
         raise UsageError(f"{option} {value!r}: use one of {', '.join(choices)}")

@@ -74,40 +74,31 @@ def read(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: cannot read it: {exc.strerror}") from None
 
 
-def _table(doc: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
+def _table(doc: dict[str, Any], name: str, path: Path, keys: tuple[str, ...]) -> dict[str, Any]:
+    """The section `[name]` (empty if absent); not a table, or a setting not in `keys`, is refused."""
     section = doc.get(name, {})
     if not isinstance(section, dict):
-        raise UsageError(f"{path}: {name} is a table ([{name}] ...), not {section!r}")
+        raise UsageError(f"{path}: {name} is a table ([{name}] {keys[0]} = ...), not {section!r}")
+    unknown = set(section) - set(keys)
+    if unknown:
+        raise UsageError(f"{path}: [{name}] has no setting {sorted(unknown)[0]!r} ({', '.join(keys)})")
     return section
 
 
 def ledger_section(doc: dict[str, Any], path: Path) -> dict[str, Any]:
-    """`[ledger]`: backend, path, spark_master (an unknown setting is refused, named)."""
-    section = _table(doc, "ledger", path)
-    unknown = set(section) - set(LEDGER_KEYS)
-    if unknown:
-        raise UsageError(f"{path}: [ledger] has no setting {sorted(unknown)[0]!r} ({', '.join(LEDGER_KEYS)})")
-    return section
+    """`[ledger]`: backend, path, spark_master."""
+    return _table(doc, "ledger", path, LEDGER_KEYS)
 
 
 def usage_section(doc: dict[str, Any], path: Path) -> dict[str, str]:
     """`[usage]`: the span attributes of customer, channel and request count."""
-    section = _table(doc, "usage", path)
-    unknown = set(section) - set(USAGE_KEYS)
-    if unknown:
-        raise UsageError(f"{path}: [usage] has no setting {sorted(unknown)[0]!r} ({', '.join(USAGE_KEYS)})")
+    section = _table(doc, "usage", path, tuple(USAGE_KEYS))
     return {USAGE_KEYS[k]: str(v) for k, v in section.items()}
 
 
 def contracts_section(doc: dict[str, Any], path: Path) -> Path | None:
     """`[accounting] contracts`: the contracts file, if named."""
-    section = doc.get("accounting", {})
-    if not isinstance(section, dict):
-        raise UsageError(f'{path}: accounting is a table ([accounting] contracts = "path"), not {section!r}')
-    unknown = set(section) - {"contracts"}
-    if unknown:
-        raise UsageError(f"{path}: [accounting] has no setting {sorted(unknown)[0]!r} (contracts)")
-    value = section.get("contracts")
+    value = _table(doc, "accounting", path, ("contracts",)).get("contracts")
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():

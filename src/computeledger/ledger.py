@@ -248,8 +248,7 @@ def open_ledger(
     once by the caller (the CLI, the server); without them they are loaded here."""
     from computeledger import config
 
-    chosen = (
-        settings if settings is not None and backend in (None, settings.backend) else config.load(backend)
-    )
+    chosen = settings if settings is not None else config.load(backend)
     where = str(path) if path is not None else chosen.ledger
-    return Ledger(open_store(chosen.backend, where, read_only=read_only, master=chosen.spark_master))
+    kind = backend or chosen.backend
+    return Ledger(open_store(kind, where, read_only=read_only, master=chosen.spark_master))

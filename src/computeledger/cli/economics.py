@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
 
@@ -95,7 +94,7 @@ def unit_costs(
     from computeledger.capacity.compare import parse_map
 
     check_format(fmt)
-    weight = _decimal(output_weight, "--output-weight") if output_weight else None
+    weight = app.positive_decimal(output_weight, "--output-weight")
     catalogue = parse_map(map_ or [])
     with opened(ctx, ledger, read_only=True) as lg:
         answer = app.unit_costs(lg, by, basis=basis, cost=cost, output_weight=weight, catalogue=catalogue,
@@ -163,16 +162,6 @@ def _gaps(gaps: list[dict]) -> None:
         )
     if len(gaps) > 10:
         console.print(f"  ... and {len(gaps) - 10} more (all of them: the `.gaps` of the Python API result)")
-
-
-def _decimal(text: str, option: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise typer.BadParameter(f"{text!r}: not a number", param_hint=option) from None
-    if not value.is_finite() or value <= 0:
-        raise typer.BadParameter(f"{text!r}: must be a positive number", param_hint=option)
-    return value
 
 
 def register(app: typer.Typer) -> None:

@@ -72,7 +72,9 @@ def resolve(chosen: str | None, ledger: str | None, token: str | None, contracts
     """The server's settings, resolved once from the flags, the environment and
     ./computeledger.toml: nothing the server runs reads them again."""
     from computeledger import config
-    from computeledger.accounting import contracts as book
+    from computeledger.accounting.contracts import load_contracts
+    from computeledger.figures.read import read_figures
+    from computeledger.forecast.scenario import load_scenario
     from computeledger.shipped import EXAMPLES, find, name_of
     from computeledger.store import version
 
@@ -84,16 +86,12 @@ def resolve(chosen: str | None, ledger: str | None, token: str | None, contracts
     if token is not None and len(token) < 16:
         raise UsageError("--token: at least 16 characters (it is the only lock on the ledger's figures)")
     contracts_path = contracts or found.contracts
-    parsed = book.load_contracts(contracts_path) if contracts_path else book.Contracts()
+    parsed = load_contracts(contracts_path)
     shown = [find(f, "examples") for f in figures] or [EXAMPLES / "openai_azure_2025.yaml"]
-    for f in shown:
-        from computeledger.figures.read import read_figures
-
-        read_figures(f)  # a file asked for is read now: a bad one is refused before serving
     runs = {name_of(p): p.resolve() for p in scenarios}
+    for f in shown:
+        read_figures(f)  # a file asked for is read now: a bad one is refused before serving
     for p in runs.values():
-        from computeledger.forecast.scenario import load_scenario
-
         load_scenario(p)
     return Settings(
         ledger=path,

@@ -466,17 +466,22 @@ def _dry_run(m: Mapping, path) -> None:
     empty = ", ".join(
         [f'CAST(NULL AS VARCHAR) AS "{c.replace(chr(34), chr(34) * 2)}"' for c in columns] + [f'0 AS "{ROW}"']
     )
-    for target, expr in m.expressions.items():
-        one = Mapping(
-            name=m.name, path=m.path, sha256=m.sha256, expressions={target: expr}, gpu_catalog=m.gpu_catalog
+
+    def alone(target: str, expr: sge.Expression) -> Mapping:  # one expression, nothing else mapped
+        return Mapping(name=m.name, path=m.path, sha256=m.sha256, expressions={target: expr},
+                       gpu_catalog=m.gpu_catalog)  # fmt: skip
+
+    selects = [
+        mapped_select(alone(t, e), columns, scales, ROW).sql("duckdb") + f" FROM (SELECT {empty})"
+        for t, e in m.expressions.items()
+    ]
+    found = select_problem(selects)
+    if found is not None:
+        target, expr = list(m.expressions.items())[found[0]]
+        raise UsageError(
+            f"{path}: [expressions] {target} = {expr.sql('duckdb')!r} cannot be computed over the file's "
+            f"text columns: {found[1]}"
         )
-        select = mapped_select(one, columns, scales, ROW).sql("duckdb")
-        why = select_problem(f"{select} FROM (SELECT {empty})")
-        if why is not None:
-            raise UsageError(
-                f"{path}: [expressions] {target} = {expr.sql('duckdb')!r} cannot be computed over the file's "
-                f"text columns: {why}"
-            )
 
 
 def _parse(text: str, where: str) -> sge.Expression:

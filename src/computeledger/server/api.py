@@ -15,7 +15,6 @@ import tempfile
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -148,18 +147,6 @@ def _answer(request: Request, ask: Callable[[Any], application.Answer]) -> Respo
     return Response(text, media_type="application/json", headers=headers)
 
 
-def _decimal(text: str | None, option: str) -> Decimal | None:
-    if text is None:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise UsageError(f"{option} {text!r}: not a number") from None
-    if not value.is_finite() or value <= 0:
-        raise UsageError(f"{option} {text!r}: must be a positive number")
-    return value
-
-
 def _named(files: dict[str, Path], name: str | None, kind: str) -> Path:
     """A file the server was started with, by name (never a path from the URL)."""
     if name is None and len(files) == 1:
@@ -211,7 +198,7 @@ def _routes(api: FastAPI, settings: Settings) -> None:
         rules_version: Text = None,
     ) -> Response:
         """`computeledger unit-costs --by BY --basis BASIS --cost COST --format json`."""
-        weight = _decimal(output_weight, "--output-weight")
+        weight = application.positive_decimal(output_weight, "--output-weight")
         return _answer(request, lambda lg: application.unit_costs(
             lg, by, basis, cost, weight, {}, rules_version, contracts))  # fmt: skip
 

@@ -49,12 +49,12 @@ def regex_problem(pattern: str) -> str | None:
     return check(pattern)
 
 
-def select_problem(select: str) -> str | None:
-    """Why the engine cannot bind a SELECT of sqlglot's over no rows (None: it can): a
-    mapping's expressions tried before any file is read."""
+def select_problem(selects: list[str]) -> tuple[int, str] | None:
+    """The first SELECT of sqlglot's the engine cannot bind over no rows, as (index, why),
+    or None: a mapping's expressions tried before any file is read."""
     from computeledger.store.duckdb import select_problem as check
 
-    return check(select)
+    return check(selects)
 
 
 def version(backend: str, path: str | Path) -> str | None:

@@ -428,11 +428,17 @@ def regex_problem(pattern: str) -> str | None:
     return None
 
 
-def select_problem(select: str) -> str | None:
-    """Why DuckDB cannot bind a SELECT over no rows (its first line), or None: a mapping's
-    expressions tried before any file is read (`select` is built by sqlglot, never typed)."""
+def select_problem(selects: list[str]) -> tuple[int, str] | None:
+    """The first SELECT DuckDB cannot bind over no rows, as (its index, the first line of
+    why), or None: a mapping's expressions tried before any file is read, on one
+    connection (each SELECT is built by sqlglot, never typed)."""
+    con = duckdb.connect()
     try:
-        duckdb.connect().execute(f"{select} LIMIT 0")
-    except duckdb.Error as exc:
-        return str(exc).strip().splitlines()[0]
-    return None
+        for i, select in enumerate(selects):
+            try:
+                con.execute(f"{select} LIMIT 0")
+            except duckdb.Error as exc:
+                return i, str(exc).strip().splitlines()[0]
+        return None
+    finally:
+        con.close()

@@ -22,7 +22,7 @@ def test_names_find_the_shipped_files_and_paths_win(tmp_path):
     with pytest.raises(
         UsageError,
         match="shipped: aws-cur, azure-cost-details, azure-cost-details-amortized, gcp-billing-export, "
-        "gpu-cloud-invoice, oci-cost-report, stripe-invoice-lines",
+        "gpu-cloud-invoice, oci-cost-report, openai-costs-export, stripe-invoice-lines, token-cost-export",
     ):
         find("stripe", "mappings")
     kinds = {"rules", "mappings", "examples", "company", "measurements", "reports", "exports"}

@@ -286,6 +286,35 @@ def test_a_native_export_loads_and_exports_on_spark_as_on_duckdb(tmp_path):
     assert spark["files"] == duck["files"]
 
 
+def test_api_exports_load_on_spark_as_on_duckdb(tmp_path):
+    """The AI APIs' CSV exports on the second engine: OpenAI's cost export (SPLIT_PART and
+    JSON_OBJECT in its mapping, rendered for Spark), a provider's per-token cost export,
+    and OpenAI's usage export (epoch and ISO times, counts written as 5.0)."""
+    from computeledger.shipped import DATA
+
+    reports = DATA / "reports"
+    got = {}
+    for backend, path in (("duckdb", tmp_path / "l.duckdb"), ("spark", tmp_path / "spark")):
+        with open_ledger(path, backend=backend) as lg:
+            results = lg.ingest([reports / "openai_costs_export.csv", reports / "token_cost_export.csv"])
+            [usage] = lg.ingest_usage([reports / "openai_usage_export.csv"])
+            u = lg.store.table("usage")
+            got[backend] = {
+                "results": [(r.status, r.rows_loaded, r.rows_quarantined, r.rounding) for r in results],
+                "charges": lg.charges.order_by("x_charge_id").drop("x_ingest_id", "x_charge_id").to_pyarrow(),
+                "usage": (usage.status, usage.rows_loaded,
+                          u.drop("ingest_id", "source_file").order_by("model", "period_start").to_pyarrow()),
+            }  # fmt: skip
+    duck, spark = got["duckdb"], got["spark"]
+    assert [r[:3] for r in duck["results"]] == [("loaded", 3, 1), ("loaded", 6, 0)]
+    assert spark["results"] == duck["results"]
+    assert spark["charges"].to_pylist() == duck["charges"].to_pylist()
+    assert {json.loads(d)["ModelId"] for d in duck["charges"]["SkuPriceDetails"].to_pylist()} == {
+        "gpt-4o-2024-08-06", "claude-sonnet-4-5", "claude-haiku-4-5"}  # fmt: skip
+    assert spark["usage"][:2] == duck["usage"][:2] == ("loaded", 4)
+    assert spark["usage"][2].to_pylist() == duck["usage"][2].to_pylist()
+
+
 def test_a_gcp_export_with_its_credits_loads_on_spark_as_on_duckdb(tmp_path):
     """Issue 31, Google Cloud on the second engine: JSON lines (staged as DuckDB stages
     them) and Parquet with nested records (read by Spark), each credit a charge of its own

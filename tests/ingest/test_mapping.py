@@ -128,6 +128,9 @@ def test_file_lacking_a_mapped_column_is_refused(ledger, tmp_path):
         ('[columns]\nChargePeriodEnd = "d"\n[dates]\nChargePeriodEnd = "eval"', "use one of day_after"),
         ('[columns]\nServiceName = "s"\n[dates]\nChargePeriodEnd = "day_after"', "not set in [columns]"),
         ('[columns]\nServiceName = "s"\n[detect]\ncolumns = "s"', "[detect] takes columns"),
+        ('[columns]\nServiceName = "s"\n[detect]\nany = ["s"]', "any, a list of lists"),
+        ("[expressions]\nSkuPriceDetails = \"JSON_OBJECT(k, 'v')\"", "each key quoted text"),
+        ("[expressions]\nSkuPriceDetails = \"JSON_OBJECT('k', v RETURNING VARCHAR)\"", "json_object takes"),
     ],
 )
 def test_mapping_errors_name_the_entry(tmp_path, toml, message):
@@ -354,3 +357,51 @@ def test_a_mapping_extends_another_replacing_its_entries_column_by_column(tmp_pa
     third.write_text('extends = "second.toml"\n')
     with pytest.raises(UsageError, match="one level only"):
         load_mapping(third)
+
+
+#: Text a value may hold: any character but the control characters JSON cannot carry
+#: unescaped, besides the line breaks and tab the object escapes.
+_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from('\n\r\t"\\'), max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.none() | _TEXT, min_size=1, max_size=4))
+def test_json_object_is_the_json_of_its_members_that_are_not_null(values):
+    """The mapping language's JSON_OBJECT as both engines run it (plain SQL text
+    functions): a JSON object of the members whose value is not null, null when none is."""
+    import duckdb
+    import sqlglot.expressions as sge
+
+    from computeledger.ingest.mapping import json_text
+
+    keys = [f"Key{i}" for i in range(len(values))]
+    members = [(k, sge.Null() if v is None else sge.convert(v)) for k, v in zip(keys, values, strict=True)]
+    [(got,)] = duckdb.sql(sge.select(json_text(members)).sql("duckdb")).fetchall()
+    want = {k: v for k, v in zip(keys, values, strict=True) if v is not None}
+    assert (None if got is None else json.loads(got)) == (want or None)
+
+
+def test_split_part_json_object_and_detection_by_any_of_a_list(ledger, tmp_path):
+    """A provider's cost export under other names than the shipped sample's is found by
+    the token-cost-export mapping's [detect] any, and its line items split and described."""
+    from computeledger.ingest.mapping import detect
+
+    header = ["Day", "Model_Name", "Token_Kind", "Num_Tokens", "Total_Cost", "Currency", "Vendor"]
+    assert detect(header).name == "token-cost-export"
+    assert detect([h for h in header if h != "Num_Tokens"]) is None  # a list with no column of the file
+    path = tmp_path / "statement.csv"
+    path.write_text(",".join(header) + "\n2025-03-04,m-1,prompt,2500000,1.25,eur,Acme\n")
+    [r] = ledger.ingest([path])
+    assert (r.status, r.rows_loaded) == ("loaded", 1)
+    [row] = ledger.charges.to_pyarrow().to_pylist()
+    assert (row["BillingCurrency"], row["ServiceProviderName"], row["ConsumedQuantity"]) == (
+        "EUR", "Acme", Decimal(2500000))  # fmt: skip
+    assert json.loads(row["SkuPriceDetails"]) == {"ModelId": "m-1", "TokenCacheAction": "Uncached",
+                                                  "TokenDirection": "Input"}  # fmt: skip
+    m = tmp_path / "split.toml"
+    m.write_text(
+        '[constants]\nServiceProviderName = "X"\n[expressions]\n'
+        "SkuId = \"SPLIT_PART(item, ' | ', 2)\"\nSkuMeter = \"NULLIF(SPLIT_PART(item, ' | ', 3), '')\"\n"
+    )
+    got = load_mapping(m)
+    assert got.source_columns() == {"item"}

@@ -43,11 +43,14 @@ def reference_decimal(text: str) -> Decimal | None:
 
 
 def reference_count(value) -> int | None:
-    """A token count: a JSON whole number (or its text) of at most 18 digits, not negative."""
-    if isinstance(value, bool) or value is None or isinstance(value, float):
+    """A token count: a JSON whole number (or its text) of at most 18 digits, or of at most
+    15 written with a fraction of zeros (a double that holds it exactly), not negative."""
+    if isinstance(value, bool) or value is None:
         return None
     text = str(value).strip(" ") if isinstance(value, str) else json.dumps(value)
-    if not WHOLE.fullmatch(text):
+    if re.fullmatch(r"[+-]?\d{1,15}\.0*", text):
+        text = text.split(".")[0]
+    elif isinstance(value, float) or not WHOLE.fullmatch(text):
         return None
     n = int(text)
     return n if n >= 0 else None

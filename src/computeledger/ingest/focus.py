@@ -492,6 +492,9 @@ def _settle(store: Store, group: list[_Ready], first: int, batch: str, strict: b
         store.delete(
             "charges", lambda t: (t.x_ingest_id >= first) & (t.x_ingest_id <= last) & (t.x_charge_id < 0)
         )
+        # read again: on Spark the delete rewrote the files the earlier view lists
+        mine = store.pending("charges", lambda t: (t.x_ingest_id >= first) & (t.x_ingest_id <= last))
+        loaded = mine.x_charge_id >= 0
     others = _other_batches(store, batch)
     mates = _mates(store, batch)
     stood, replaced_mapped = _focus_stands(store, group, first, mates)

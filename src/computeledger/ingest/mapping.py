@@ -23,6 +23,7 @@ one_of = [["cost", "cost_in_billing_currency"]]  # at least one of each list is 
 ChargePeriodEnd = "day_after"  # day included), month_start, next_month_start
 [detect]               # a file whose columns include all these is read by this mapping
 columns = ["bill_payer_account_id", "line_item_line_item_type"]  # when no other is named
+any = [["cost", "cost_usd"]]  # and at least one column of each of these lists
 [unnest.credits]       # each element of the JSON list in column `credits` is a charge of
 fields = ["amount", "type"]  # its own: its objects' fields read as credits.amount, ...
 [unnest.credits.constants]   # and its targets replace the mapping's on those charges
@@ -36,7 +37,8 @@ entries replace the base's, column by column; [detect] is not inherited).
 
 The mapping is data: expressions are parsed by sqlglot and may only use columns of the
 file, literals, arithmetic, comparisons, CASE and a short list of functions (plus
-`gpu_count`/`gpu_model`, looked up in the GPU catalogue). Arithmetic is exact: each
+`gpu_count`/`gpu_model`, looked up in the GPU catalogue; `split_part`, and `json_object`
+built as text both engines write alike, see `json_text`). Arithmetic is exact: each
 numeric operand is read as a decimal with exactly the digits the file has. The mapped rows
 then go through the same FOCUS rules, quarantine and transaction as a FOCUS file.
 """
@@ -45,6 +47,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import re
 import tomllib
 from collections.abc import Callable
@@ -63,14 +66,15 @@ from computeledger.store.base import Staged, Store
 
 _FUNCTIONS = {
     "ROUND", "COALESCE", "NULLIF", "UPPER", "LOWER", "TRIM", "CONCAT", "ABS", "LEAST", "GREATEST",
-    "SUBSTRING", "REPLACE", "LENGTH",
+    "SUBSTRING", "REPLACE", "LENGTH", "SPLIT_PART", "JSON_OBJECT",
 }  # fmt: skip
 _NODES = (
     sge.Column, sge.Identifier, sge.Literal, sge.Null, sge.Boolean, sge.Paren, sge.Neg,
     sge.Add, sge.Sub, sge.Mul, sge.Div, sge.DPipe, sge.Case, sge.If, sge.EQ, sge.NEQ, sge.GT,
     sge.GTE, sge.LT, sge.LTE, sge.And, sge.Or, sge.Not, sge.Is, sge.In, sge.Coalesce,
     sge.Nullif, sge.Upper, sge.Lower, sge.Trim, sge.Concat, sge.Abs, sge.Round, sge.Substring,
-    sge.Length, sge.Greatest, sge.Least, sge.Anonymous, sge.Tuple, sge.Like,
+    sge.Length, sge.Greatest, sge.Least, sge.Anonymous, sge.Tuple, sge.Like, sge.SplitPart,
+    sge.JSONObject, sge.JSONKeyValue,
 )  # fmt: skip
 _ARITHMETIC = (sge.Add, sge.Sub, sge.Mul, sge.Div, sge.Neg)
 SECTIONS = ("name", "kind", "constants", "columns", "values", "expressions", "gpu", "defaults", "source",
@@ -110,6 +114,7 @@ class Mapping:
     optional: set[str] = field(default_factory=set)
     one_of: list[list[str]] = field(default_factory=list)
     detect: list[str] = field(default_factory=list)
+    detect_any: list[list[str]] = field(default_factory=list)  # and one column of each of these
     dates: dict[str, str] = field(default_factory=dict)
     unnest: Unnest | None = None
 
@@ -144,7 +149,8 @@ def load_mapping(path: str | Path, targets: dict[str, set[str]] | None = None) -
         raise UsageError(f"{path}: not a TOML mapping: {exc}") from exc
     except RecursionError as exc:
         raise UsageError(f"{path}: not a TOML mapping: nested too deeply") from exc
-    if "extends" in doc:
+    inherited = "extends" in doc
+    if inherited:
         doc, raw = _extended(doc, raw, path)
     known = set(SECTIONS)
     extra = set(doc) - known
@@ -174,7 +180,7 @@ def load_mapping(path: str | Path, targets: dict[str, set[str]] | None = None) -
         m.values[target] = dict(table)
     if "unnest" in doc:
         m.unnest = _unnest_section(doc["unnest"], path, allowed, m)
-    _source_sections(m, doc, path)
+    _source_sections(m, doc, path, inherited)
     gpu = doc.get("gpu", {})
     if not isinstance(gpu, dict):
         raise UsageError(f"{path}: [gpu] must be a table")
@@ -300,9 +306,10 @@ def _extended(doc: dict, raw: bytes, path: Path) -> tuple[dict, bytes]:
     return merged, base_raw + raw
 
 
-def _source_sections(m: Mapping, doc: dict, path: Path) -> None:
+def _source_sections(m: Mapping, doc: dict, path: Path, inherited: bool = False) -> None:
     """[defaults], [source], [dates] and [detect], checked; every error names the file and
-    the entry."""
+    the entry. `inherited`: the sections merge a base's (`extends`), whose source columns
+    and date rules the variant's own entries may have made moot."""
     defaults = doc.get("defaults", {})
     if not isinstance(defaults, dict):
         raise UsageError(f"{path}: [defaults] must be a table of 'Column = \"value\"' entries")
@@ -328,6 +335,9 @@ def _source_sections(m: Mapping, doc: dict, path: Path) -> None:
     if not isinstance(one_of, list) or not all(_texts(group) and group for group in one_of):
         raise UsageError(f"{path}: [source] one_of must be a list of lists of column names")
     m.one_of = [list(group) for group in one_of]
+    if inherited:  # what the base read and the variant's own entries no longer do is dropped
+        m.optional &= used
+        m.one_of = [kept for group in m.one_of if (kept := [c for c in group if c in used])]
     for name in sorted(m.optional | {c for group in m.one_of for c in group}):
         if name not in used:
             raise UsageError(f"{path}: [source] {name}: the mapping does not read this column")
@@ -338,12 +348,22 @@ def _source_sections(m: Mapping, doc: dict, path: Path) -> None:
         if rule not in DATE_RULES:
             raise UsageError(f"{path}: [dates] {target} = {rule!r}: use one of {', '.join(DATE_RULES)}")
         if target not in m.columns and target not in m.expressions:
+            if inherited:
+                continue
             raise UsageError(f"{path}: [dates] {target}: not set in [columns] or [expressions]")
         m.dates[target] = rule
     detect = doc.get("detect", {})
-    if not isinstance(detect, dict) or set(detect) - {"columns"} or not _texts(detect.get("columns", [])):
-        raise UsageError(f"{path}: [detect] takes columns, a list of column names")
+    groups = detect.get("any", []) if isinstance(detect, dict) else None
+    if (
+        not isinstance(detect, dict) or set(detect) - {"columns", "any"}
+        or not _texts(detect.get("columns", []))
+        or not isinstance(groups, list) or not all(_texts(g) and g for g in groups)
+    ):  # fmt: skip
+        raise UsageError(
+            f"{path}: [detect] takes columns, a list of column names, and any, a list of lists of them"
+        )
     m.detect = list(detect.get("columns", []))
+    m.detect_any = [list(g) for g in groups]
 
 
 #: How [dates] moves a date: from the parsed value to the value FOCUS wants.
@@ -430,23 +450,25 @@ def detect(columns: list[str]) -> Mapping | None:
     CUR, Azure cost details, OCI cost reports), or None. Only the [detect] lists are read
     for a FOCUS file; a mapping is loaded (and checked) when a file matches it."""
     keys = {snake(c) for c in columns}
-    for path, needed in _signatures():
-        if needed <= keys:
+    for path, needed, groups in _signatures():
+        if needed <= keys and all(g & keys for g in groups):
             return _native(path)
     return None
 
 
 @functools.cache
-def _signatures() -> tuple[tuple[Path, frozenset[str]], ...]:
-    """(path, snake_case [detect] columns) of each shipped mapping that has them."""
+def _signatures() -> tuple[tuple[Path, frozenset[str], tuple[frozenset[str], ...]], ...]:
+    """(path, snake_case [detect] columns, its `any` groups) of each shipped mapping that
+    has them."""
     from computeledger.shipped import shipped
 
     out = []
     for _, _, path in shipped("mappings"):
         text = path.read_text(encoding="utf-8")
         if "\n[detect]" in text:
-            columns = tomllib.loads(text).get("detect", {}).get("columns", [])
-            out.append((path, frozenset(snake(c) for c in columns)))
+            detect = tomllib.loads(text).get("detect", {})
+            groups = tuple(frozenset(snake(c) for c in g) for g in detect.get("any", []))
+            out.append((path, frozenset(snake(c) for c in detect.get("columns", [])), groups))
     return tuple(out)
 
 
@@ -510,6 +532,14 @@ def _parse(text: str, where: str) -> sge.Expression:
                 raise UsageError(f"{where}: function {name.lower()} is not allowed (allowed: {allowed})")
         if isinstance(node, sge.Column) and node.table:
             raise UsageError(f"{where}: columns are plain names of the file, not {node.sql()!r}")
+        if isinstance(node, sge.JSONObject) and (
+            any(node.args.get(a) for a in ("null_handling", "unique_keys", "return_type", "encoding"))
+            or not all(
+                isinstance(kv, sge.JSONKeyValue) and isinstance(kv.this, sge.Literal) and kv.this.is_string
+                for kv in node.expressions
+            )
+        ):
+            raise UsageError(f"{where}: json_object takes 'key', value pairs, each key quoted text: {text!r}")
         if isinstance(node, sge.Div) and _power_of_ten(node.expression) is None:
             raise UsageError(
                 f"{where}: division is exact only by a power of ten (e.g. amount / 100): {text!r}"
@@ -659,6 +689,8 @@ def _resolve(
             return _guarded(node, operand(node.this), operand(node.expression), scales, operand, checks)
         if isinstance(node, sge.Anonymous) and str(node.this).upper() in _LOOKUPS:
             return _lookup(node, _LOOKUPS[str(node.this).upper()], table)
+        if isinstance(node, sge.JSONObject):
+            return json_text([(kv.this.this, kv.expression.transform(visit)) for kv in node.expressions])
         if isinstance(node, sge.Column):
             if node.name in scales and isinstance(node.parent, (*_ARITHMETIC, sge.Paren)):
                 return _decimal(node.name, scales)
@@ -666,6 +698,30 @@ def _resolve(
         return node
 
     return expr.transform(visit)
+
+
+def json_text(members: list[tuple[str, sge.Expression]]) -> sge.Expression:
+    """A JSON object's text built from its members in SQL both engines read alike: a
+    member whose value is null is left out, an object with no member is null, every value
+    is a JSON string (quotes, backslashes and line breaks escaped), members in the order
+    given. (DuckDB's json_object and Spark's to_json differ in nulls and spacing.)"""
+    varchar = sge.DataType.build("VARCHAR")
+    parts: list[sge.Expression] = []
+    for key, value in members:
+        text: sge.Expression = sge.Cast(this=value, to=varchar.copy())
+        for raw, escaped in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+            text = sge.Replace(this=text, expression=sge.convert(raw), replacement=sge.convert(escaped))
+        member = sge.DPipe(
+            this=sge.DPipe(this=sge.convert(f', {json.dumps(key)}: "'), expression=text),
+            expression=sge.convert('"'),
+        )
+        parts.append(sge.Coalesce(this=member, expressions=[sge.convert("")]))
+    joined = parts[0] if parts else sge.convert("")
+    for part in parts[1:]:
+        joined = sge.DPipe(this=joined, expression=part)
+    inner = sge.Substring(this=joined, start=sge.convert(3))
+    whole = sge.DPipe(this=sge.DPipe(this=sge.convert("{"), expression=inner), expression=sge.convert("}"))
+    return sge.Nullif(this=whole, expression=sge.convert("{}"))
 
 
 SCALE = 18  # the ledger's decimal places

@@ -38,7 +38,7 @@ class Field:
     """A column of a table read from text: its name, kind and whether it must have a value."""
 
     name: str
-    kind: str = "text"  # text, decimal, integer, date
+    kind: str = "text"  # text, decimal, integer, date, time (a UTC timestamp)
     required: bool = False
     aliases: tuple[str, ...] = ()  # other names a file may give it (matched without case)
 
@@ -63,20 +63,25 @@ def _shown(v: ir.StringValue) -> ir.StringValue:
 
 
 def whole_number(name: str, v: ir.StringValue) -> tuple[ir.Value, ir.StringValue]:
-    """Text to a 64-bit whole number, with the reason when it is present but not one."""
+    """Text to a 64-bit whole number, with the reason when it is present but not one. A
+    fraction of zeros is a whole number as a spreadsheet, a dashboard export or a JSON
+    double writes it ('59200.0'), if it has at most 15 digits (more, and the double that
+    wrote it may have rounded it); any other fraction is not one."""
     text = strip(v)
-    ok = text.re_search(r"^[+-]?\d{1,18}$")
-    value = ibis.ifelse(ok, text.try_cast(dt.int64), ibis.null(dt.int64))
+    ok = text.re_search(r"^[+-]?\d{1,18}$") | text.re_search(r"^[+-]?\d{1,15}\.0*$")
+    value = ibis.ifelse(ok, text.re_extract(r"^([+-]?\d+)", 1).try_cast(dt.int64), ibis.null(dt.int64))
     problem = ibis.ifelse(
         v.notnull() & ~ok, f"{name}: not a whole number: " + _shown(v), ibis.null(dt.string)
     )
     return value, problem
 
 
-def _date(name: str, v: ir.StringValue, stamp: ir.Value) -> tuple[ir.Value, ir.StringValue]:
-    """The UTC date of `stamp` (`v` read by `to_datetime`), with the reason when `v` is
-    present but no date."""
-    value = stamp.date()
+def _date(
+    name: str, v: ir.StringValue, stamp: ir.Value, whole: bool = False
+) -> tuple[ir.Value, ir.StringValue]:
+    """The UTC date of `stamp` (`v` read by `to_datetime`), or `stamp` itself when `whole`
+    (a `time` field), with the reason when `v` is present but no date."""
+    value = stamp if whole else stamp.date()
     problem = ibis.ifelse(
         v.notnull() & value.isnull(), f"{name}: not a date: " + _shown(v), ibis.null(dt.string)
     )
@@ -124,9 +129,9 @@ def read_fields(raw: ir.Table, fields: list[Field], columns: dict[str, str]) -> 
         elif f.kind == "integer":
             values[f.name], problem = whole_number(f.name, text)
             problems.append(problem)
-        elif f.kind == "date":
+        elif f.kind in ("date", "time"):
             stamp = to_datetime(text)
-            values[f.name], problem = _date(f.name, text, stamp)
+            values[f.name], problem = _date(f.name, text, stamp, whole=f.kind == "time")
             problems.append(problem)
             flags.append(ibis.ifelse(moved_month(text, stamp), MOVED_FLAG + f.name, ibis.null(dt.string)))
         else:
@@ -140,4 +145,4 @@ def read_fields(raw: ir.Table, fields: list[Field], columns: dict[str, str]) -> 
     return t.select(**values, **residues, **{ROW: t[ROW], REASON: reason, RAW: rejected, FLAGS: flagged})
 
 
-_TYPES = {"text": dt.string, "decimal": NUMBER, "integer": dt.int64, "date": dt.date}
+_TYPES = {"text": dt.string, "decimal": NUMBER, "integer": dt.int64, "date": dt.date, "time": dt.timestamp}

@@ -31,8 +31,10 @@ from computeledger.ingest.api_reports import (
 from computeledger.ingest.files import encoding_problem, fingerprint, path_text
 from computeledger.ingest.normalize import RAW, REASON, ROW
 from computeledger.ingest.typed import Field, match_columns, read_fields, whole_number
+from computeledger.portable import iso_utc, strip
 from computeledger.schema.tables import USAGE
 from computeledger.store import Store, Unreadable
+from computeledger.store.openai_usage import epoch_seconds
 
 FORMATS = {".jsonl": "openai-usage", ".ndjson": "openai-usage", ".json": "otel-spans", ".csv": "usage-csv"}
 #: Every format `--format` may name: the record files above, and the API reports.
@@ -71,8 +73,8 @@ def format_of(path: Path, named: str | None = None) -> tuple[str | None, str | N
 #: The columns of a plain usage CSV (a gateway's export): a period (start, and end or a
 #: day), the model, customer and channel, and the counts.
 CSV_FIELDS = [
-    Field("period_start", "date", True, ("start", "start_time", "date", "day")),
-    Field("period_end", "date", False, ("end", "end_time")),
+    Field("period_start", "time", True, ("start", "start_time_iso", "start_time", "date", "day")),
+    Field("period_end", "time", False, ("end", "end_time_iso", "end_time")),
     Field("model", "text", True),
     Field("customer", "text", False, ("project", "project_id", "user", "team")),
     Field("channel"),
@@ -84,7 +86,14 @@ CSV_FIELDS = [
     Field("reasoning_tokens", "integer", False, ("output_reasoning_tokens",)),
     Field("provider", "text", False, ("gen_ai.provider.name", "vendor")),
     Field("cache_write_tokens", "integer", False, ("cache_creation_input_tokens",)),
+    # OpenAI's usage export (its Usage API's results flattened): audio counts apart, as
+    # the API gives them, and the batch flag its JSON reader turns into the operation
+    Field("input_audio_tokens", "integer"),
+    Field("output_audio_tokens", "integer"),
+    Field("batch"),
 ]
+#: Epoch seconds (OpenAI's start_time and end_time), read as the UTC time they count to.
+EPOCH = r"^\s*\d{9,11}\s*$"
 
 #: The OpenTelemetry span attributes that carry the customer, the channel and the number
 #: of requests a span stands for (GenAI conventions name none of them).
@@ -136,7 +145,7 @@ _ABSENT = {"requests": None, "input_tokens": None, "cached_input_tokens": 0, "ou
 def _counted(records: ir.Table, fmt: str) -> ir.Table:
     """The counts of a JSONL or OTLP record (text from the reader) as whole numbers: one
     parse for every engine and format. A count present but not a whole number ('abc',
-    '2.5', '1e30', a double) is the record's reason (`cl_read`), never read as 0; an absent
+    '2.5', '1e30'; '5.0' is 5) is the record's reason (`cl_read`), never read as 0; an absent
     one takes its default (a span without a request count is one request)."""
     missing = {"provider": ibis.null("string"), "cache_write_tokens": ibis.null("string")}
     records = records.mutate(**{k: v for k, v in missing.items() if k not in records.columns})
@@ -290,7 +299,9 @@ def _record(store: Store, result: UsageResult, sha: str, started, ingest_id: int
 
 def _csv_records(store: Store, path: Path) -> ir.Table:
     """A usage CSV as the records the JSON readers give: a value that cannot be read is
-    the record's reason; a record with a day and no end covers that day."""
+    the record's reason; a record with a start and no end covers its start's day. Times
+    are ISO 8601 or epoch seconds; OpenAI's usage export (its Usage API's results as CSV)
+    reads as its JSON does."""
     staged = store.stage(path, "csv")
     columns = match_columns(staged.columns, CSV_FIELDS)
     missing = [f.name for f in CSV_FIELDS if f.required and f.name not in columns]
@@ -299,9 +310,17 @@ def _csv_records(store: Store, path: Path) -> ir.Table:
     if staged.rejects:
         record, _, message = staged.rejects[0]
         raise Unreadable(f"record {record} cannot be read: {message}")
-    t = read_fields(staged.table, CSV_FIELDS, columns)
-    start = t.period_start.cast("timestamp")
-    end = ibis.coalesce(t.period_end.cast("timestamp"), start + ibis.interval(days=1))
+    raw = staged.table
+    periods = {columns[f] for f in ("period_start", "period_end") if f in columns}
+    raw = raw.mutate(**{
+        c: ibis.ifelse(raw[c].re_search(EPOCH), iso_utc(epoch_seconds(strip(raw[c]))), raw[c])
+        for c in periods
+    })  # fmt: skip
+    t = read_fields(raw, CSV_FIELDS, columns)
+    start = ibis.ifelse(t.period_end.isnull(), t.period_start.truncate("D"), t.period_start)
+    end = ibis.coalesce(t.period_end, start + ibis.interval(days=1))
+    batch = t.batch.lower().isin(["true", "1", "yes"]).fill_null(False)
+    operation = ibis.coalesce(t.operation, ibis.literal("chat"))
     return t.select(
         line=(t[ROW] + staged.first_line).cast("int64"),
         raw=ibis.coalesce(t[RAW], ibis.literal("")),
@@ -311,12 +330,15 @@ def _csv_records(store: Store, path: Path) -> ir.Table:
         model=t.model,
         customer=t.customer,
         channel=t.channel,
-        operation=ibis.coalesce(t.operation, ibis.literal("chat")),
+        operation=ibis.ifelse(batch, operation + "-batch", operation),
         requests=t.requests,
-        input_tokens=t.input_tokens,
+        input_tokens=t.input_tokens + t.input_audio_tokens.fill_null(0),
         cached_input_tokens=t.cached_input_tokens.fill_null(0),
-        output_tokens=t.output_tokens.fill_null(0),
-        reasoning_tokens=t.reasoning_tokens.fill_null(0),
+        output_tokens=t.output_tokens.fill_null(0) + t.output_audio_tokens.fill_null(0),
+        # a file that does not count reasoning apart (OpenAI's export): unknown, never 0
+        reasoning_tokens=t.reasoning_tokens.fill_null(0)
+        if "reasoning_tokens" in columns
+        else t.reasoning_tokens,
         provider=t.provider,
         cache_write_tokens=t.cache_write_tokens.fill_null(0),
         cl_read=t[REASON],

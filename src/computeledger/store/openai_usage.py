@@ -33,8 +33,8 @@ def records(lines: ir.Table) -> ir.Table:
         raw=lines.j,
         is_json=is_json.fill_null(False),
         read_problem=ibis.null("string"),
-        period_start=_epoch(field("start_time")),
-        period_end=_epoch(field("end_time")),
+        period_start=epoch_seconds(field("start_time")),
+        period_end=epoch_seconds(field("end_time")),
         model=field("model"),
         customer=field("project_id"),
         channel=portable.json_field(field("metadata"), "channel"),
@@ -47,7 +47,7 @@ def records(lines: ir.Table) -> ir.Table:
     )
 
 
-def _epoch(text: ir.StringValue) -> ir.TimestampValue:
+def epoch_seconds(text: ir.StringValue) -> ir.TimestampValue:
     """Epoch seconds to a UTC timestamp; out of range (or not a whole number) is null."""
     seconds = text.try_cast(dt.int64)
     return ibis.ifelse(

@@ -199,3 +199,20 @@ def test_a_damaged_provider_export_names_line_column_and_value(tmp_path):
                                      ["2025-11-01", "Acme", "m1", "output_tokens", "0.5"]])  # fmt: skip
     [short] = lg.ingest([tmp_path / "short.csv"], mapping="token-cost-export")
     assert short.status == "refused" and "tokens, token_count" in short.message
+
+
+def test_each_export_given_to_the_other_command_says_where_it_belongs(tmp_path):
+    lg = open_ledger(tmp_path / "l.duckdb")
+    [usage_as_bill] = lg.ingest([REPORTS / "openai_usage_export.csv"])
+    assert usage_as_bill.status == "refused"
+    assert usage_as_bill.message.endswith(
+        "its token counts make it usage: load it with `computeledger ingest-usage`"
+    )
+    [bill_as_usage] = lg.ingest_usage([REPORTS / "openai_costs_export.csv"])
+    assert bill_as_usage.status == "refused"
+    assert bill_as_usage.message == (
+        "not a usage CSV: missing column(s) model, input_tokens; its costs make it a bill: load it with "
+        "`computeledger ingest`"
+    )
+    assert lg.charges.count().to_pyarrow().as_py() == 0
+    assert lg.store.table("usage").count().to_pyarrow().as_py() == 0

@@ -60,3 +60,31 @@ def test_each_section_shows_only_the_period_asked(books, basis):
         assert {m for _, m in seen[key]} >= {"2024-02", "2024-03"}, key
     # and the period's totals are not the whole ledger's
     assert found[0].totals["billed_cost"] < whole["overview"].totals["billed_cost"]
+
+
+def test_a_provider_and_a_model_filter_cut_each_figure_to_the_ledgers_own(books):
+    """Under a provider and a model filter, and a period, every chart row and table row
+    of the sections shown is the ledger's own summary for that provider and model."""
+    ledger, _, contracts = books
+    with open_ledger(ledger, read_only=True) as lg:
+        parts = lg.summary("provider,model,workload,gpu_model,month").to_pyarrow().to_pylist()
+        provider, model = next((r["provider"], r["model"]) for r in parts if r["model"] and r["provider"])
+        opts = Options(start=date(2024, 2, 1), end=date(2024, 4, 1), contracts=str(contracts),
+                       provider=provider, model=model)  # fmt: skip
+        found = {s.key: s for s in sections(lg, opts)}
+    mine = [r for r in parts if (r["provider"], r["model"]) == (provider, model)
+            and "2024-02" <= f"{r['month']:%Y-%m}" <= "2024-03"]  # fmt: skip
+    assert list(found) == ["filtered", "overview", "spend", "quality"]  # economics: not per provider
+    total = sum((r["EffectiveCost"] for r in mine), start=0)
+    assert found["overview"].totals["allocated_effective_cost"] == total
+    spend = found["spend"]
+    by_workload = {}
+    for r in mine:
+        key = (f"{r['month']:%Y-%m}", r["workload"])
+        by_workload[key] = by_workload.get(key, 0) + r["EffectiveCost"]
+    [(_, chart)] = [c for c in spend.charts if c[0] == "spend by workload"]
+    shown = {(r["month"], r["workload"]): r["cost"] for r in _rows(chart)}
+    assert shown == {k: float(v) for k, v in by_workload.items()}
+    gpu = sum((r["cost"] for r in spend.table), start=0)
+    assert gpu == total
+    assert not found["quality"].table or all(r.get("provider") == provider for r in found["quality"].table)

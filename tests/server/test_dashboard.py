@@ -4,6 +4,7 @@ numbers shown to the ledger's."""
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -55,6 +56,43 @@ def test_a_filter_the_ledger_cannot_show_says_why_escaped(client):
     assert "error: basis &#x27;&lt;b&gt;yearly&#x27;: use one of effective, billed" in bad.text
     empty = client.get("/?from=2031-01")
     assert empty.status_code == 400 and "no charges in the ledger for 2031-01" in empty.text
+
+
+def _sections(text: str) -> list[str]:
+    return re.findall(r'<section id="([^"]+)">', text)
+
+
+@pytest.mark.slow  # two report pages
+def test_a_provider_or_model_filter_cuts_what_it_can_and_leaves_out_the_rest_saying_so(client, books):
+    with open_ledger(books[0], read_only=True) as lg:
+        by_provider = {r["provider"]: r for r in lg.summary("provider").to_pyarrow().to_pylist()}
+        by_model = {r["model"]: r for r in lg.summary("model").to_pyarrow().to_pylist()}
+    provider = sorted(by_provider)[0]
+    model = sorted(m for m in by_model if m)[0]
+    page = client.get("/", params={"provider": provider})
+    assert page.status_code == 200, page.text[-300:]
+    # the overview's totals are the provider's own, to the last digit
+    assert f'data-total="billed_cost" data-exact="{by_provider[provider]["BilledCost"]}"' in page.text
+    assert _sections(page.text) == ["filtered", "overview", "spend", "quality"]
+    assert f"Filtered: provider {provider}" in page.text and "the statement, bridge" in page.text
+    assert "unit economics (revenue is not per cloud provider)" in page.text
+    assert f'<option value="{provider}" selected>' in page.text
+    one = client.get("/", params={"model": model, "basis": "billed"})
+    assert one.status_code == 200, one.text[-300:]
+    want = by_model[model]["EffectiveCost"]
+    assert f'data-total="allocated_effective_cost" data-exact="{want}"' in one.text
+    assert _sections(one.text) == ["filtered", "overview", "spend", "quality", "economics"]
+    assert f"The model {model} at a glance" in one.text
+
+
+def test_a_provider_or_model_the_ledger_lacks_is_refused_escaped(client):
+    got = client.get("/", params={"provider": "<b>Nimbus</b>"})
+    assert got.status_code == 400
+    assert "<b>Nimbus" not in got.text
+    assert "error: provider &#x27;&lt;b&gt;Nimbus&lt;/b&gt;&#x27;: not in the ledger (known: " in got.text
+    assert '<option value="&lt;b&gt;Nimbus&lt;/b&gt;" selected>' in got.text
+    gone = client.get("/", params={"model": "no-such-model"})
+    assert gone.status_code == 400 and "model &#x27;no-such-model&#x27;: not in the ledger" in gone.text
 
 
 def _free_port() -> int:

@@ -57,12 +57,15 @@ def coverage(ledger, version: str | None = None, dimension: str = "workload") ->
 
 
 def unallocated_resources(
-    ledger, version: str | None = None, limit: int = 5, start: date | None = None, end: date | None = None
-) -> ir.Table:
+    ledger, version: str | None = None, limit: int = 5, start: date | None = None, end: date | None = None,
+    provider: str | None = None,
+) -> ir.Table:  # fmt: skip
     """The largest resources (by effective cost) left unallocated as to workload (charges
-    from `start`, before `end`, when given)."""
+    from `start`, before `end`, of the ServiceProviderName `provider`, when given)."""
     a = allocated_charges(ledger, version)
     u = a.filter(a.workload == UNALLOCATED)
+    if provider is not None:
+        u = u.filter(u.ServiceProviderName == provider)
     if start is not None:
         u = u.filter(u.ChargePeriodStart >= start)
     if end is not None:

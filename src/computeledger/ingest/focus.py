@@ -353,9 +353,10 @@ def focus_columns(columns: list[str], result: FileResult) -> dict[str, str]:
     header_map = map_headers(columns)
     result.focus_version, result.version_evidence = version_evidence(set(header_map.values()))
     if not header_map:
-        raise Refused(
-            f"not a FOCUS file: none of its columns is a FOCUS column (it has {_shown_columns(columns)})"
-        )
+        usage = {"input_tokens", "prompt_tokens", "num_model_requests"} & {c.strip().lower() for c in columns}
+        hint = "; its token counts make it usage: load it with `computeledger ingest-usage`" if usage else ""
+        shown = _shown_columns(columns)
+        raise Refused(f"not a FOCUS file: none of its columns is a FOCUS column (it has {shown}){hint}")
     missing = missing_mandatory(set(header_map.values()))
     if missing:
         raise Refused("missing mandatory FOCUS columns: " + ", ".join(missing))

@@ -306,7 +306,11 @@ def _csv_records(store: Store, path: Path) -> ir.Table:
     columns = match_columns(staged.columns, CSV_FIELDS)
     missing = [f.name for f in CSV_FIELDS if f.required and f.name not in columns]
     if missing:
-        raise Unreadable(f"not a usage CSV: missing column(s) {', '.join(missing)}")
+        cost = {"amount_value", "cost", "cost_usd", "billedcost"} & {
+            c.strip().lower() for c in staged.columns
+        }
+        hint = "; its costs make it a bill: load it with `computeledger ingest`" if cost else ""
+        raise Unreadable(f"not a usage CSV: missing column(s) {', '.join(missing)}{hint}")
     if staged.rejects:
         record, _, message = staged.rejects[0]
         raise Unreadable(f"record {record} cannot be read: {message}")

@@ -53,6 +53,18 @@ class Options:
     horizon: int = 12
     #: requests in flight per replica, per ledger model: the point physics is set at
     concurrency: dict[str, int] = field(default_factory=dict)
+    #: one provider's charges (ServiceProviderName), one model's allocated parts: the
+    #: sections that can be cut so (SCOPED); the others are the company's whole
+    provider: str | None = None
+    model: str | None = None
+
+    def filtered(self) -> str:
+        """The provider and model filters in words ("" when none is set)."""
+        said = [
+            f"provider {self.provider}" if self.provider else "",
+            f"model {self.model}" if self.model else "",
+        ]
+        return ", ".join(w for w in said if w)
 
 
 def _count(v) -> str:
@@ -75,6 +87,8 @@ def _within(opts: Options, month) -> bool:
 
 def _charges(ledger, opts: Options):
     c = ledger.charges
+    if opts.provider is not None:
+        c = c.filter(c.ServiceProviderName == opts.provider)
     if opts.start is not None:
         c = c.filter(c.ChargePeriodStart >= opts.start)
     if opts.end is not None:
@@ -84,6 +98,8 @@ def _charges(ledger, opts: Options):
 
 def overview(ledger, opts: Options) -> Section:
     """The ledger's totals for the period: what every other section divides up."""
+    if opts.model is not None:
+        return _model_overview(ledger, opts)
     c = _charges(ledger, opts)
     row = (
         c.aggregate(
@@ -120,6 +136,45 @@ def overview(ledger, opts: Options) -> Section:
     return s
 
 
+def _model_overview(ledger, opts: Options) -> Section:
+    """One model's totals for the period: its allocated parts (bills are not per model)."""
+    s = Section("overview", f"The model {opts.model} at a glance")
+    rows = _scoped(ledger, opts, ())
+    if not rows:
+        s.unknown = f"no cost allocated to the model {opts.model} in this period"
+        return s
+    billed = sum((r["BilledCost"] for r in rows), Decimal(0))
+    effective = sum((r["EffectiveCost"] for r in rows), Decimal(0))
+    months = sorted(_month(r["month"]) for r in rows)
+    s.totals = {"allocated_billed_cost": billed, "allocated_effective_cost": effective}
+    s.table = [
+        {"figure": "model", "value": opts.model},
+        {"figure": "allocated billed cost", "value": billed},
+        {"figure": "allocated effective cost", "value": effective},
+        {"figure": "first month", "value": months[0]},
+        {"figure": "last month", "value": months[-1]},
+    ]
+    s.reading = (
+        f"{effective.quantize(CENT):,} effective cost allocated to {opts.model}, {months[0]} to {months[-1]}."
+    )
+    s.provenance = "allocated: the latest allocation's parts placed on the model, summed exactly"
+    return s
+
+
+def _scoped(ledger, opts: Options, dims: tuple[str, ...]) -> list[dict]:
+    """Allocated totals by `dims` and month within the report's period, of the provider
+    and the model the options name (each read as a dimension of the allocation, then
+    kept to its value)."""
+    extra = tuple(d for d, v in (("provider", opts.provider), ("model", opts.model)) if v and d not in dims)
+    rows = ledger.summary([*dims, *extra, "month"], rules_version=opts.rules_version).to_pyarrow().to_pylist()
+    return [
+        r for r in rows
+        if _within(opts, r["month"])
+        and (opts.provider is None or r["provider"] == opts.provider)
+        and (opts.model is None or r["model"] == opts.model)
+    ]  # fmt: skip
+
+
 def spend(ledger, opts: Options) -> Section:
     """Spend by provider and by workload over time (stacked), by model, GPU and pricing."""
     from computeledger.summary import summary
@@ -127,7 +182,13 @@ def spend(ledger, opts: Options) -> Section:
     s = Section("spend", "Where the money goes")
     c = _charges(ledger, opts)
     cost = "EffectiveCost" if opts.basis != "billed" else "BilledCost"
-    rows = summary(c, "provider,month").to_pyarrow().to_pylist()
+    if opts.model is None:
+        rows = summary(c, "provider,month").to_pyarrow().to_pylist()
+    else:
+        rows = _scoped(ledger, opts, ("provider",))
+        if not rows:
+            s.unknown = f"no cost allocated to the model {opts.model} in this period"
+            return s
     data = [{"month": _month(r["month"]), "provider": r["provider"], "cost": _money(r[cost])} for r in rows]
     s.charts.append(("spend by provider", _stacked(data, "provider", f"{cost} by provider and month")))
     by_provider: dict[str, Decimal] = defaultdict(Decimal)
@@ -142,8 +203,7 @@ def spend(ledger, opts: Options) -> Section:
         f"USD per month, {months[0]} to {months[-1]}, stacked by provider; the largest is {top}."
     )
     try:
-        work = ledger.summary("workload,month", rules_version=opts.rules_version).to_pyarrow().to_pylist()
-        work = [r for r in work if _within(opts, r["month"])]
+        work = _scoped(ledger, opts, ("workload",))
         data = [
             {"month": _month(r["month"]), "workload": r["workload"], "cost": _money(r[cost])} for r in work
         ]
@@ -172,6 +232,8 @@ def spend(ledger, opts: Options) -> Section:
         s.captions["spend by model"] = "USD over the period per model (allocated; (none): not a model's)."
         s.provenance = (
             "billed (by provider); allocated (by workload, model, GPU: the latest allocation's parts)"
+            if opts.model is None
+            else f"allocated: the parts of the latest allocation placed on the model {opts.model}"
         )
     except ComputeLedgerError as exc:
         s.provenance = f"billed; by workload unknown: {exc}"
@@ -179,13 +241,11 @@ def spend(ledger, opts: Options) -> Section:
 
 
 def _within_period(ledger, opts: Options, dims: tuple[str, ...], cost: str) -> list[dict]:
-    """Allocated totals by `dims` over the report's months: `cost` and GPU-hours (unknown
-    if any month's is), summed exactly from the monthly summary."""
-    rows = ledger.summary([*dims, "month"], rules_version=opts.rules_version).to_pyarrow().to_pylist()
+    """Allocated totals by `dims` over the report's months (of the provider and model the
+    options name): `cost` and GPU-hours (unknown if any month's is), summed exactly from
+    the monthly summary."""
     out: dict[tuple, dict] = {}
-    for r in rows:
-        if not _within(opts, r["month"]):
-            continue
+    for r in _scoped(ledger, opts, dims):
         key = tuple(r[d] for d in dims)
         t = out.setdefault(
             key, dict(zip(dims, key, strict=True)) | {cost: Decimal(0), "gpu_hours": Decimal(0)}
@@ -203,6 +263,11 @@ def quality(ledger, opts: Options) -> Section:
     s = Section("quality", "Data quality: what is not known")
     q = ledger.quarantine
     reasons = q.group_by("reason").aggregate(rows=q.count()).order_by("reason").to_pyarrow().to_pylist()
+    if opts.provider or opts.model:  # rows not loaded have no provider or model of the ledger's
+        s.notes.append(
+            f"Quarantined rows are not counted under a filter ({opts.filtered()}): see them unfiltered."
+        )
+        reasons = []
     s.table = [{"quarantined_reason": r["reason"][:120], "rows": r["rows"]} for r in reasons]
     if reasons:
         data = [{"reason": r["reason"][:60], "rows": r["rows"]} for r in reasons]
@@ -211,8 +276,15 @@ def quality(ledger, opts: Options) -> Section:
             "Rows not loaded, by reason: each is listed with file and line by `quarantine`."
         )
     try:
-        top = unallocated_resources(ledger, opts.rules_version, limit=10, start=opts.start, end=opts.end)
-        top = top.to_pyarrow().to_pylist()
+        if opts.model is not None:  # unallocated spend is no model's
+            raise ComputeLedgerError(f"spend left unallocated is no model's, {opts.model}'s included")
+        top = (
+            unallocated_resources(
+                ledger, opts.rules_version, limit=10, start=opts.start, end=opts.end, provider=opts.provider
+            )
+            .to_pyarrow()
+            .to_pylist()
+        )
         s.table += [
             {
                 "unallocated_resource": r["resource"],
@@ -221,12 +293,13 @@ def quality(ledger, opts: Options) -> Section:
             }
             for r in top
         ]
-        s.reading = (
+        quarantined = (
             f"{sum(r['rows'] for r in reasons):,} rows quarantined ({len(reasons)} reasons); "
-            f"largest unallocated resource: {top[0]['resource'] if top else 'none'}."
-        )
+            if not (opts.provider or opts.model) else ""
+        )  # fmt: skip
+        s.reading = f"{quarantined}largest unallocated resource: {top[0]['resource'] if top else 'none'}."
     except ComputeLedgerError as exc:
-        s.reading = f"no allocation: {exc}"
+        s.reading = f"no allocation: {exc}" if opts.model is None else str(exc)
     _coverage(ledger, opts, s)
     s.provenance = (
         "the quarantine table (each row with file, line and reason); the allocation's unallocated part"
@@ -238,10 +311,14 @@ def _coverage(ledger, opts: Options, s: Section) -> None:
     """Coverage of tokens vs cost per month: where cost per token is known."""
     from computeledger.economics.unit_costs import unit_costs
 
+    if opts.provider is not None:  # tokens are not per cloud provider
+        return
     try:
-        got = unit_costs(ledger, "month", rules_version=opts.rules_version).rows
+        by = "month" if opts.model is None else "model,month"
+        got = unit_costs(ledger, by, rules_version=opts.rules_version).rows
     except ComputeLedgerError:
         return
+    got = [r for r in got if opts.model is None or r["model"] == opts.model]
     data = []
     pairs = (
         ("cost with tokens", "coverage_cost_with_tokens"),
@@ -280,6 +357,8 @@ def economics(ledger, opts: Options) -> Section:
     data = []
     for r in got.rows:
         if r["model"] is None or not _within(opts, r["month"]) or not r["tokens"]:
+            continue
+        if opts.model is not None and r["model"] != opts.model:
             continue
         cost = (
             money.divide(r["inference_cost"] * 1_000_000, r["tokens"])
@@ -321,6 +400,7 @@ def economics(ledger, opts: Options) -> Section:
         ledger, "model,channel", basis=opts.basis if opts.basis != "cash" else "effective",
         rules_version=opts.rules_version, start=opts.start, end=opts.end,
     ).rows  # fmt: skip
+    by_channel = [r for r in by_channel if opts.model is None or r["model"] == opts.model]
     s.table = [
         {
             "model": r["model"] or "(no model)",
@@ -740,10 +820,33 @@ BUILDERS: tuple[Callable[..., Section], ...] = (
 )
 
 
+#: The sections a provider or a model filter cuts (economics by model only: revenue is not
+#: per cloud provider); the others are the company's whole and are left out under one.
+SCOPED = {"overview": ("provider", "model"), "spend": ("provider", "model"), "quality": ("provider", "model"),
+          "economics": ("model",)}  # fmt: skip
+UNSCOPED = {
+    "economics": "unit economics (revenue is not per cloud provider)",
+    "accounting": "the statement, bridge, commitments, credits, cash and runway",
+    "heading": "the forecasts", "physics": "bills against physics", "figures": "reported figures",
+}  # fmt: skip
+
+
 def sections(ledger, opts: Options) -> list[Section]:
-    """Every section, in reading order; one that fails on bad input says so in its place."""
+    """Every section, in reading order; one that fails on bad input says so in its place.
+    Under a provider or model filter, the sections it cannot cut are left out, saying so:
+    a company-wide figure under a filter would read as the filtered one."""
     out = []
-    for build in BUILDERS:
+    builders = BUILDERS
+    if opts.provider or opts.model:
+        asked = {d for d, v in (("provider", opts.provider), ("model", opts.model)) if v}
+        builders = tuple(b for b in BUILDERS if asked <= set(SCOPED.get(b.__name__, ())))
+        left = [UNSCOPED[b.__name__] for b in BUILDERS if b not in builders]
+        out.append(Section(
+            "filtered", f"Filtered: {opts.filtered()}",
+            unknown="not shown under this filter, as they are the company's whole and not cut by it: "
+            + "; ".join(left),
+        ))  # fmt: skip
+    for build in builders:
         try:
             out.append(build(ledger, opts))
         except ComputeLedgerError as exc:

@@ -3,10 +3,17 @@ currencies are never added, and no exchange rate is guessed."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from computeledger.ledger import Ledger
+
 from computeledger.errors import UsageError
 
 
-def held(table, column: str = "currency") -> set[str]:
+def held(table: ir.Table, column: str = "currency") -> set[str | None]:
     """The currencies an Ibis table holds in `column` (nulls left out)."""
     rows = table.select(column).distinct().to_pyarrow().column(column).to_pylist()
     return {c for c in rows if c}
@@ -23,6 +30,6 @@ def one(found: set[str | None], what: str) -> str | None:
     return next(iter(codes), None)
 
 
-def of_bills(ledger) -> str | None:
+def of_bills(ledger: Ledger) -> str | None:
     """The bills' one currency (a sum over the charges refuses two)."""
     return one(held(ledger.charges, "BillingCurrency"), "the bills")

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from computeledger.ledger import Ledger
+
 from datetime import date
 
 import ibis
@@ -14,7 +19,7 @@ SHOWN = ("x_charge_id", "ServiceProviderName", "BillingPeriodStart", "ChargePeri
          "ServiceName", "ResourceId", "BilledCost", "EffectiveCost", "ChargeDescription")  # fmt: skip
 
 
-def find_charges(ledger, where: list[str], *, largest: bool = False, limit: int = 20) -> pa.Table:
+def find_charges(ledger: Ledger, where: list[str], *, largest: bool = False, limit: int = 20) -> pa.Table:
     """Charges whose columns equal the given values (`COLUMN=VALUE`; a month as YYYY-MM):
     the values are compared as data, never read as SQL."""
     t = ledger.charges
@@ -32,9 +37,10 @@ def find_charges(ledger, where: list[str], *, largest: bool = False, limit: int 
                 raise UsageError(f"--where {item!r}: a {name} is written YYYY-MM or YYYY-MM-DD") from None
             t = t.filter(t[col].truncate(unit).date() == first)
             continue
-        col = SHORTHANDS.get(name, lower.get(name.lower()))
-        if col is None:
+        found: str | None = SHORTHANDS.get(name, lower.get(name.lower()))
+        if found is None:
             raise UsageError(f"--where {item!r}: no column {name!r}")
+        col = found
         t = t.filter(t[col].cast("string") == ibis.literal(value))
     t = t.order_by([ibis.desc("BilledCost"), "x_charge_id"] if largest else ["x_charge_id"])
     return t.select(*SHOWN).limit(limit).to_pyarrow()

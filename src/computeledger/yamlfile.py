@@ -4,6 +4,8 @@ lines stand for billions of nodes; nesting deeper than any real file; an oversiz
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 
 from computeledger.errors import UsageError
@@ -12,7 +14,7 @@ MAX_BYTES = 10 * 2**20
 MAX_DEPTH = 32
 
 
-def load(text: str, where: str):
+def load(text: str, where: str) -> Any:
     """The document in `text`, or a UsageError naming `where` and what was refused."""
     if len(text) > MAX_BYTES:
         raise UsageError(f"{where}: larger than {MAX_BYTES // 2**20} MB: not a figures or demand file")

@@ -10,6 +10,8 @@ GPU-hours (null), never 0.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import ibis
 import ibis.expr.types as ir
 
@@ -19,7 +21,7 @@ from computeledger.portable import json_field, strip
 HOURS = ("hours", "hour", "hrs", "hr", "1 hour", "instance-hours", "instance hours")
 
 
-def catalogue_table(extra=None) -> ir.Table:
+def catalogue_table(extra: Path | None = None) -> ir.Table:
     rows = gpus.catalog(extra)
     return ibis.memtable(
         {
@@ -30,7 +32,7 @@ def catalogue_table(extra=None) -> ir.Table:
     )
 
 
-def with_gpus(charges: ir.Table, extra=None) -> ir.Table:
+def with_gpus(charges: ir.Table, extra: Path | None = None) -> ir.Table:
     """The charges with gpu_count, gpu_model and gpu_hours."""
     details, ext = charges.SkuPriceDetails, charges.x_extensions
     instance = (

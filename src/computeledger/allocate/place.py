@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 
 import ibis
 import ibis.expr.types as ir
@@ -65,7 +66,9 @@ def _subject(table: ir.Table, cond: Condition, where: str, dims: dict[str, ir.Va
     return column(table, cond.column, where)
 
 
-def condition(table: ir.Table, cond: Condition, where: str, dims: dict | None = None) -> ir.BooleanValue:
+def condition(
+    table: ir.Table, cond: Condition, where: str, dims: dict[str, ir.Value] | None = None
+) -> ir.BooleanValue:
     value = _subject(table, cond, where, dims).cast("string")
     if cond.values is not None:  # tag values are compared lowercased, as they are read
         wanted = [v.lower() for v in cond.values] if is_tag(cond.column) else list(cond.values)
@@ -74,7 +77,9 @@ def condition(table: ir.Table, cond: Condition, where: str, dims: dict | None = 
     return value.re_search(pattern).fill_null(False)
 
 
-def matches(table: ir.Table, conditions, where: str, dims: dict | None = None) -> ir.BooleanValue:
+def matches(
+    table: ir.Table, conditions: Iterable[Condition], where: str, dims: dict[str, ir.Value] | None = None
+) -> ir.BooleanValue:
     out = ibis.literal(True)
     for cond in conditions:
         out = out & condition(table, cond, where, dims)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -151,7 +151,7 @@ def margin(
     _gaps(got.detail.gaps)
 
 
-def _gaps(gaps: list[dict]) -> None:
+def _gaps(gaps: list[dict[str, Any]]) -> None:
     if not gaps:
         return
     console.print(f"{len(gaps)} gap(s): figures unknown, not 0")

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
 
-def unmatched_payments(ledger) -> list[dict]:
+if TYPE_CHECKING:
+    from computeledger.ledger import Ledger
+
+
+def unmatched_payments(ledger: Ledger) -> list[dict[str, Any]]:
     """Payments whose invoice id names no invoice in the ledger (kept, never dropped)."""
     p, inv = ledger.table("payments"), ledger.table("revenue_lines")
     known = inv.select(cl_invoice=inv.invoice_id).distinct()
     orphans = p.anti_join(known, p.invoice_id == known.cl_invoice)
-    return (
+    rows: list[dict[str, Any]] = (
         orphans.select("payment_id", "invoice_id", "customer", "paid_on", "amount", "currency")
         .order_by("payment_id")
         .to_pyarrow()
         .to_pylist()
     )
+    return rows

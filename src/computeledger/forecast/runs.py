@@ -4,6 +4,12 @@ same arguments give the same figures everywhere."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from computeledger.accounting.contracts import Contracts
+    from computeledger.ledger import Ledger
+
 from pathlib import Path
 
 from computeledger.forecast.cash import trends
@@ -11,20 +17,21 @@ from computeledger.forecast.scenario import Result, baseline, load_scenario, run
 
 
 def scenario(
-    ledger,
+    ledger: Ledger,
     path: str | Path | None = None,
     *,
     basis: str = "effective",
-    contracts=None,
+    contracts: Contracts | str | Path | None = None,
     rules_version: str | None = None,
 ) -> Result:
     """The run every interface shows: a scenario file's, on the basis its `[scenario]
     basis` names (else `basis`); without a file, the ledger's own trends over the runway
     horizon (the cash engine's run, whose runway the statement and forecast print)."""
     if path is None:
-        result = trends(ledger, basis=basis, contracts=contracts, rules_version=rules_version)
+        result: Result = trends(ledger, basis=basis, contracts=contracts, rules_version=rules_version)
         result.name = "the ledger's trends"
         return result
     doc = load_scenario(path)
     basis = doc.get("scenario", {}).get("basis", basis)
-    return run(baseline(ledger, basis=basis, contracts=contracts, rules_version=rules_version), doc)
+    got: Result = run(baseline(ledger, basis=basis, contracts=contracts, rules_version=rules_version), doc)
+    return got

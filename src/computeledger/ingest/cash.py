@@ -9,6 +9,7 @@ name replaces the earlier one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import ibis
@@ -78,6 +79,8 @@ def load_cash_mapping(path: str | Path) -> Mapping:
     return m
 
 
-def ingest_cash(store: Store, paths, mapping: Mapping | None = None) -> list[FileResult]:
+def ingest_cash(
+    store: Store, paths: Iterable[str | Path], mapping: Mapping | None = None
+) -> list[FileResult]:
     """Load every bank statement and funding file named or under a folder named."""
     return ingest_documents(store, paths, FAMILY, mapping)

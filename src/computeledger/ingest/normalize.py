@@ -10,7 +10,7 @@ column and the value.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import ibis
@@ -320,7 +320,9 @@ def _enum(name: str, v: ir.StringValue, allowed: tuple[str, ...]) -> ir.StringVa
     return ibis.ifelse(v.isin(allowed), v, ibis.cases(*fixes, else_=_NULL_STR))
 
 
-def _enum_problem(name: str, v: ir.StringValue, value: ir.StringValue, allowed) -> ir.StringValue:
+def _enum_problem(
+    name: str, v: ir.StringValue, value: ir.StringValue, allowed: Sequence[str]
+) -> ir.StringValue:
     listed = ", ".join(allowed)
     return _problem(v.notnull() & value.isnull(),
                     f"{name}: not allowed: " + _shown(v) + f" (allowed: {listed})")  # fmt: skip
@@ -467,7 +469,7 @@ def _any(conds: list[ir.BooleanValue]) -> ir.BooleanValue:
     return result
 
 
-def _derive_providers(values: dict[str, ir.Value], flags: list) -> None:
+def _derive_providers(values: dict[str, ir.Value], flags: list[ir.StringValue]) -> None:
     """1.0-1.2 files name ProviderName and PublisherName; 1.3 names the seller
     (ServiceProviderName) and the infrastructure (HostProviderName). A publisher
     other than the provider and the invoice issuer is a marketplace seller."""
@@ -483,7 +485,7 @@ def _derive_providers(values: dict[str, ir.Value], flags: list) -> None:
     flags.append(_problem(~first_party, "service_provider_is_publisher"))
 
 
-def _period_problems(values: dict[str, ir.Value], flags: list) -> list[ir.StringValue]:
+def _period_problems(values: dict[str, ir.Value], flags: list[ir.StringValue]) -> list[ir.StringValue]:
     out = []
     for kind in ("Charge", "Billing"):
         start, end = values.get(f"{kind}PeriodStart"), values.get(f"{kind}PeriodEnd")

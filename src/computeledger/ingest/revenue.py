@@ -4,6 +4,7 @@ statements (`revenue_lines`, `payments`, `revenue_share`), read as documents (se
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 
@@ -64,7 +65,9 @@ def load_revenue_mapping(path: str | Path) -> Mapping:
     return m
 
 
-def ingest_revenue(store: Store, paths, mapping: Mapping | None = None) -> list[FileResult]:
+def ingest_revenue(
+    store: Store, paths: Iterable[str | Path], mapping: Mapping | None = None
+) -> list[FileResult]:
     """Load every revenue file named or under a folder named, one unit of work each."""
     return ingest_documents(store, paths, FAMILY, mapping)
 

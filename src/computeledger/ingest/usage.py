@@ -10,6 +10,7 @@ a model or a period is quarantined with its reason.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,7 +114,7 @@ class UsageResult:
     reasons: list[str] = field(default_factory=list)
 
 
-def usage_files(paths) -> list[Path]:
+def usage_files(paths: Iterable[str | Path]) -> list[Path]:
     """The usage files named, and those under the folders named, in a stable order."""
     out: list[Path] = []
     for p in map(Path, paths):
@@ -127,7 +128,10 @@ def usage_files(paths) -> list[Path]:
 
 
 def ingest_usage(
-    store: Store, paths, attributes: dict[str, str] | None = None, fmt: str | None = None
+    store: Store,
+    paths: Iterable[str | Path],
+    attributes: dict[str, str] | None = None,
+    fmt: str | None = None,
 ) -> list[UsageResult]:
     """Load every usage file; `attributes` renames the OTLP attributes of OTEL_ATTRIBUTES;
     `fmt` (one of ALL_FORMATS) names the format where the content does not tell it."""
@@ -282,7 +286,9 @@ def _checked(store: Store, records: ir.Table) -> ir.Table:
     )
 
 
-def _record(store: Store, result: UsageResult, sha: str, started, ingest_id: int | None = None) -> None:
+def _record(
+    store: Store, result: UsageResult, sha: str, started: datetime, ingest_id: int | None = None
+) -> None:
     row = {
         "ingest_id": ingest_id or store.next_id("ingests", "ingest_id"), "batch_id": None,
         "path": result.path, "sha256": sha, "mapping_sha256": None, "format": result.format,

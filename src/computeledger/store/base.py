@@ -57,7 +57,7 @@ class Store(Protocol):
     def exists(self, name: str) -> bool:
         """Whether the ledger has this table."""
 
-    def append(self, name: str, rows: ir.Table, params: dict | None = None) -> None:
+    def append(self, name: str, rows: ir.Table, params: dict[str, Any] | None = None) -> None:
         """Add rows (an Ibis table in the table's columns) to a table; `params` binds the
         expression's `ibis.param`s (the store may compile it once for many values)."""
 
@@ -83,7 +83,7 @@ class Store(Protocol):
     def scratch(self, rows: ir.Table) -> AbstractContextManager[ir.Table]:
         """The rows computed once and kept while the block runs: one computation, many reads."""
 
-    def memtable(self, rows: list[dict], name: str) -> ir.Table:
+    def memtable(self, rows: list[dict[str, Any]], name: str) -> ir.Table:
         """Python rows as a table with `name`'s schema."""
 
     def stage(self, path: Path, fmt: str) -> Staged:

@@ -48,8 +48,9 @@ class Answer:
     title: str
     notes: tuple[str, ...] = ()
     detail: Any = None
-    #: a document json prints instead of the table (figures check: one list per section)
-    document: dict[str, Any] | None = None
+    #: a document json prints instead of the table (figures check: one list per section;
+    #: figures compare: one record a figure)
+    document: dict[str, Any] | list[Any] | None = None
 
     def json(self) -> str:
         """The JSON every interface prints: money as strings, nulls as null."""
@@ -206,6 +207,23 @@ def credits(ledger: Ledger, by_month: bool = False, contracts: ContractsArg = No
                   "Credits by month" if by_month else "Credits")  # fmt: skip
 
 
+def revenue_share(ledger: Ledger, contracts: ContractsArg = None) -> Answer:
+    """What each revenue-share agreement makes payable, against the partner's statements;
+    the notes say when there is no agreement and how many periods differ."""
+    from computeledger.accounting.contracts import load_contracts
+    from computeledger.accounting.income import share_due
+
+    parsed = contracts if isinstance(contracts, Contracts) else load_contracts(contracts)
+    rows = share_due(ledger, parsed)
+    notes = []
+    if not parsed.agreements:
+        notes.append("no revenue-share agreement: give them in a contracts file (--contracts)")
+    off = [r for r in rows if r["difference"]]
+    if off:
+        notes.append(f"{len(off)} period(s) where the statement differs from the agreement")
+    return Answer(output.from_rows(rows), "Revenue share: agreements against statements", tuple(notes))
+
+
 # -- forecasts ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ForecastAsk:
@@ -347,6 +365,18 @@ def anomalies(
 
 
 # -- reported figures and capacity ----------------------------------------------------------
+def budgets(
+    ledger: Ledger, path: str | Path, contracts: ContractsArg = None, rules_version: str | None = None
+) -> Answer:
+    """Actual plus forecast against each budget of a budgets file, and the probability of
+    overrun."""
+    from computeledger.forecast.budgets import budgets as run
+    from computeledger.forecast.budgets import load_budgets
+
+    rows = run(ledger, load_budgets(Path(path)), contracts=contracts, rules_version=rules_version)
+    return Answer(output.from_rows(rows), "Budgets (projected = actual + forecast median)")
+
+
 @dataclass(frozen=True)
 class FiguresAsk:
     """What `figures check` is asked: a figures file, a section, and the fleet's options."""
@@ -399,6 +429,48 @@ def figures_check(ask: FiguresAsk, human: bool = False) -> Answer:
                  f"relate them with --metrics): {', '.join(figures.uncatalogued)}",)  # fmt: skip
     first = next(iter(chosen.values()))
     return Answer(first, "Reported figures", notes, chosen, {k: records[k] for k in chosen})
+
+
+COMPARE_BASES = ("BilledCost", "EffectiveCost")
+COMPARE_COLUMNS = ("id", "quantity", "stated", "reported", "ledger", "coverage", "verdict", "difference")
+
+
+def figures_compare(
+    ledger: Ledger,
+    path: str | Path,
+    basis: str = "BilledCost",
+    entity: str | None = None,
+    human: bool = False,
+) -> Answer:
+    """Reported cost figures against the same quantities computed from the ledger: the
+    table (intervals as text; `human` for the screen's spelling), and the JSON document,
+    one record a figure with its bounds as fields; a note when the entity is not said."""
+    from computeledger.figures.compare import compare
+    from computeledger.figures.engine import describe
+    from computeledger.figures.read import read_figures
+    from computeledger.figures.tables import amount, bounds, interval, quantity_fields
+
+    _one_of(basis, COMPARE_BASES, "--basis")
+    rows = compare(ledger, read_figures(path), basis, entity)
+    records = [
+        {"id": r["id"], **quantity_fields(r["quantity"].key), "stated": r["stated"],
+         **bounds(r["reported"], "reported_"), "ledger": r["ledger"], "coverage": r["coverage"],
+         "verdict": r["verdict"], "difference": r.get("difference"), "basis": basis}
+        for r in rows
+    ]  # fmt: skip
+    table = pa.Table.from_pylist(
+        [{"id": r["id"], "quantity": describe(r["quantity"].key), "stated": r["stated"],
+          "reported": interval(r["reported"], human),
+          "ledger": amount(r["ledger"], human) if r["ledger"] is not None else "",
+          "coverage": r["coverage"] or "", "verdict": r["verdict"],
+          "difference": amount(r.get("difference"), human) if r.get("difference") is not None else ""}
+         for r in rows],
+        schema=pa.schema([(c, pa.string()) for c in COMPARE_COLUMNS]),
+    )  # fmt: skip
+    notes = (
+        () if entity is not None else ("entity not checked: say whose bills the ledger holds with --entity",)
+    )
+    return Answer(table, f"Reported figures against the ledger ({basis})", notes, rows, records)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,10 @@ SAME = [
      ["forecast", "compute", "--above", "1M", "--by", "2027-12"]),
     ("/api/v1/scenario", ["scenario", "run"]),
     ("/api/v1/anomalies?by=provider", ["anomalies", "--by", "provider"]),
+    ("/api/v1/revenue-share", ["revenue-share"]),
+    ("/api/v1/figures/compare", ["figures", "compare", "openai-azure-2025"]),
+    ("/api/v1/figures/compare?basis=EffectiveCost&entity=OpenAI",
+     ["figures", "compare", "openai-azure-2025", "--basis", "EffectiveCost", "--entity", "OpenAI"]),
 ]  # fmt: skip
 #: commands that read no ledger, and no contracts
 LEDGERLESS = [
@@ -66,7 +70,7 @@ def _command(args: list[str], ledger: Path | None, contracts: Path | None) -> st
     if ledger is not None:
         extra += ["--ledger", str(ledger)]
     if contracts is not None and args[0] in ("unit-costs", "statement", "commitments", "credits",
-                                             "forecast", "scenario"):  # fmt: skip
+                                             "forecast", "scenario", "revenue-share"):  # fmt: skip
         extra += ["--contracts", str(contracts)]
     got = CliRunner().invoke(app, [*args, *extra])
     assert got.exit_code == 0, (args, got.output)
@@ -116,6 +120,8 @@ def test_money_is_a_string_and_the_totals_are_the_ledgers(served):
         ("/api/v1/bridge?period=2031-Q1", ["statement", "--bridge", "--period", "2031-Q1"]),
         ("/api/v1/charges?where=nocolumn=1", ["charges", "--where", "nocolumn=1"]),
         ("/api/v1/margin?basis=yearly", ["margin", "--basis", "yearly"]),
+        ("/api/v1/figures/compare?basis=Cost",
+         ["figures", "compare", "openai-azure-2025", "--basis", "Cost"]),
         ("/api/v1/capacity/throughput?model=nosuch&gpu=H100%20SXM",
          ["capacity", "throughput", "--model", "nosuch", "--gpu", "H100 SXM"]),
     ],

@@ -223,22 +223,15 @@ def revenue_share(
 ) -> None:
     """What each revenue-share agreement makes payable, against the partner's statements."""
     contracts = contracts_of(ctx, contracts)
-    from computeledger.accounting.contracts import load_contracts
-    from computeledger.accounting.income import share_due
+    from computeledger import app
 
     check_format(fmt)
-    parsed = load_contracts(contracts)
     with opened(ctx, ledger, read_only=True) as lg:
-        rows = share_due(lg, parsed)
-    output.render(output.from_rows(rows), fmt, console, title="Revenue share: agreements against statements")
+        got = app.revenue_share(lg, contracts)
+    output.render(got.table, fmt, console, title=got.title)
     if fmt == "table":
-        if not parsed.agreements:
-            console.print("no revenue-share agreement: give them in a contracts file (--contracts)")
-        off = [r for r in rows if r["difference"]]
-        if off:
-            console.print(
-                f"{len(off)} period(s) where the statement differs from the agreement", highlight=False
-            )
+        for note in got.notes:
+            console.print(escape(note), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -84,41 +83,15 @@ def figures_compare(
     fmt: FormatOpt = "table",
 ) -> None:
     """Reported cost figures against the same quantities computed from the ledger."""
-    import pyarrow as pa
-
-    from computeledger.figures.compare import compare
-    from computeledger.figures.engine import describe
-    from computeledger.figures.read import read_figures
-    from computeledger.figures.tables import amount, interval
+    from computeledger import app as application
 
     check_format(fmt)
-    if basis not in ("BilledCost", "EffectiveCost"):
-        raise typer.BadParameter("--basis: BilledCost or EffectiveCost")
-    human = fmt == "table"
     with opened(ctx, ledger, read_only=True) as lg:
-        rows = compare(lg, read_figures(path), basis, entity)
+        got = application.figures_compare(lg, path, basis, entity, human=fmt == "table")
     if fmt == "json":
-        from computeledger.figures.tables import bounds, json_default, quantity_fields
-
-        records = [
-            {"id": r["id"], **quantity_fields(r["quantity"].key), "stated": r["stated"],
-             **bounds(r["reported"], "reported_"), "ledger": r["ledger"], "coverage": r["coverage"],
-             "verdict": r["verdict"], "difference": r.get("difference"), "basis": basis}
-            for r in rows
-        ]  # fmt: skip
-        console.out(json.dumps(records, indent=1, default=json_default), highlight=False)
+        console.out(got.json(), highlight=False)
         return
-    table = pa.Table.from_pylist(
-        [{"id": r["id"], "quantity": describe(r["quantity"].key), "stated": r["stated"],
-          "reported": interval(r["reported"], human),
-          "ledger": amount(r["ledger"], human) if r["ledger"] is not None else "",
-          "coverage": r["coverage"] or "", "verdict": r["verdict"],
-          "difference": amount(r.get("difference"), human) if r.get("difference") is not None else ""}
-         for r in rows],
-        schema=pa.schema([(c, pa.string()) for c in
-                          ("id", "quantity", "stated", "reported", "ledger", "coverage", "verdict",
-                           "difference")]),
-    )  # fmt: skip
-    output.render(table, fmt, console, title=f"Reported figures against the ledger ({basis})", unknown="")
-    if human and entity is None:
-        console.print("entity not checked: say whose bills the ledger holds with --entity", highlight=False)
+    output.render(got.table, fmt, console, title=got.title, unknown="")
+    if fmt == "table":
+        for note in got.notes:
+            console.print(note, highlight=False)

@@ -227,17 +227,13 @@ def budgets(
 ) -> None:
     """Actual plus forecast against each budget, and the probability of overrun."""
     contracts = contracts_of(ctx, contracts)
-    from computeledger.forecast.budgets import budgets as run
-    from computeledger.forecast.budgets import load_budgets
+    from computeledger import app
 
     check_format(fmt)
-    items = load_budgets(path)
     with opened(ctx, ledger, read_only=True) as lg:
-        rows = run(lg, items, contracts=contracts, rules_version=rules_version)
-    table = output.from_rows(rows)
-    if fmt == "table":
-        table = output.for_screen(table, {"overrun_probability": 4})
-    output.render(table, fmt, console, "Budgets (projected = actual + forecast median)")
+        got = app.budgets(lg, path, contracts, rules_version)
+    table = output.for_screen(got.table, {"overrun_probability": 4}) if fmt == "table" else got.table
+    output.render(table, fmt, console, got.title)
 
 
 def register(app: typer.Typer) -> None:

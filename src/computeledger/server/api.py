@@ -244,6 +244,11 @@ def _routes(api: FastAPI, settings: Settings) -> None:
         """`computeledger credits [--by-month] --format json`."""
         return _answer(request, lambda lg: application.credits(lg, by_month, contracts))
 
+    @api.get(f"{PREFIX}/revenue-share", responses=ANSWERS)
+    def revenue_share(request: Request) -> Response:
+        """`computeledger revenue-share --format json`: the agreements of the server's contracts."""
+        return _answer(request, lambda lg: application.revenue_share(lg, contracts))
+
     @api.get(f"{PREFIX}/forecast/{{series}}", responses=ANSWERS)
     def forecast(
         request: Request,
@@ -302,6 +307,15 @@ def _routes(api: FastAPI, settings: Settings) -> None:
             application.FiguresAsk(path, section, fleet_gpu, price, mix, concurrency)
         )
         return Response(got.json() + "\n", media_type="application/json")
+
+    @api.get(f"{PREFIX}/figures/compare", responses=ANSWERS)
+    def figures_compare(
+        request: Request, name: Text = None, basis: str = "BilledCost", entity: Text = None
+    ) -> Response:
+        """`computeledger figures compare FILE --basis B [--entity E] --format json`: a
+        figures file the server was started with, by name, against the ledger."""
+        path = _named(settings.figures, name, "figures")
+        return _answer(request, lambda lg: application.figures_compare(lg, path, basis, entity))
 
     @api.get(f"{PREFIX}/capacity/throughput", responses=ANSWERS)
     def capacity_throughput(

@@ -511,3 +511,112 @@ def capacity_throughput(ask: ThroughputAsk) -> Answer:
     )  # fmt: skip
     return Answer(output.from_rows(rows),
                   "Operating points (estimated; low..high: calibration error and price range)")  # fmt: skip
+
+
+def capacity_fleet(
+    demand: str | Path, gpu: str | None = None, provider: str | None = None,
+    calibration: Path | None = None, prices: Path | None = None,
+) -> Answer:  # fmt: skip
+    """GPUs per model and cloud for a demand mix, monthly cost, and the cheapest configuration."""
+    from computeledger.capacity import catalog
+    from computeledger.capacity.fleet import fleet as run
+    from computeledger.capacity.fleet import read_demand
+
+    rows = run(
+        read_demand(Path(demand)), catalog.calibrations(calibration), catalog.prices(prices), gpu, provider
+    )
+    return Answer(output.from_rows(rows), "Fleet (estimated)")
+
+
+@dataclass(frozen=True)
+class InvertAsk:
+    """What `capacity invert` is asked: a spend over a period, on a GPU, at a price and a
+    utilisation, with a model mix or reported tokens."""
+
+    spend: str
+    period: str
+    gpu: str = "H100 SXM"
+    price: str | None = None
+    utilization: str = "0.4..0.8"
+    mix: str | None = None
+    input_tokens: float = 1000
+    output_tokens: float = 500
+    tokens: str | None = None
+    concurrency: int | None = None
+    calibration: Path | None = None
+    prices: Path | None = None
+
+
+def capacity_invert(ask: InvertAsk) -> Answer:
+    """From a spend over a period to GPU-hours, average fleet and tokens (the implied row,
+    the table), with a tornado of each input over its range (`detail`)."""
+    from computeledger.capacity import catalog
+    from computeledger.capacity.api import invert as run
+    from computeledger.capacity.api import price_range
+
+    implied, tornado = run(
+        ask.spend, ask.period, ask.gpu, price_range(ask.price, ask.gpu, None, ask.prices), ask.utilization,
+        ask.mix, ask.input_tokens, ask.output_tokens, ask.tokens, catalog.calibrations(ask.calibration),
+        ask.concurrency,
+    )  # fmt: skip
+    title = f"What {ask.spend} over {ask.period} implies on {ask.gpu} (intervals)"
+    return Answer(output.from_rows([implied]), title, detail=tornado,
+                  document={"implied": implied, "tornado": tornado})  # fmt: skip
+
+
+def capacity_compare(
+    ledger: Ledger, mapping: list[str] | None = None, workload: str = "inference",
+    concurrency: list[str] | None = None, calibration: Path | None = None,
+) -> Answer:  # fmt: skip
+    """Bills against physics: billed GPU-hours per model and month against what the tokens
+    needed, at the throughput-optimal point or at a concurrency (`LEDGER_MODEL=N`)."""
+    from computeledger.capacity import catalog
+    from computeledger.capacity.compare import compare as run
+    from computeledger.capacity.compare import parse_concurrency, parse_map
+
+    names = parse_map(mapping or [])
+    at = parse_concurrency(concurrency or [], names)
+    rows = run(ledger, names, catalog.calibrations(calibration), workload, concurrency=at)
+    return Answer(output.from_rows(rows), "Billed GPU-hours against the GPU-hours the tokens needed")
+
+
+def capacity_calibrate(
+    measurements: list[Path], held_out: Path | None = None, out: Path | None = None
+) -> Answer:
+    """Efficiency factors per (GPU, engine, precision) fitted to measured throughputs (the
+    table), the held-out error of each measurement (`detail`), and the JSON document."""
+    import statistics
+
+    from computeledger.capacity.api import calibrate as run
+
+    fitted, errors = run(measurements, held_out, out)
+    median = round(statistics.median(abs(e["error"]) for e in errors), 4) if errors else None
+    doc = {"calibration": fitted, "held_out": errors, "held_out_median_abs_error": median}
+    notes = (
+        (f"held-out median absolute error: {median:.1%} over {len(errors)} measurements",) if errors else ()
+    )
+    return Answer(
+        output.from_rows(fitted), "Calibration (in-sample median absolute error)", notes, errors, doc
+    )
+
+
+CATALOGUES = ("gpus", "models", "prices", "calibration")
+
+
+def capacity_catalog(which: str, prices: Path | None = None) -> Answer:
+    """One of the catalogues the capacity model uses, each row with its source."""
+    from dataclasses import asdict
+
+    from computeledger.capacity import catalog
+
+    _one_of(which, CATALOGUES, "catalogue")
+    rows: list[Any]
+    if which == "gpus":
+        rows = list(catalog.gpus().values())
+    elif which == "models":
+        rows = list(catalog.models().values())
+    elif which == "prices":
+        rows = sorted(catalog.prices(prices), key=lambda p: (p.gpu, p.provider, p.as_of))
+    else:
+        rows = list(catalog.calibrations().values())
+    return Answer(output.from_rows([asdict(r) for r in rows]), which)

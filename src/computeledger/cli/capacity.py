@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow as pa
 import typer
 
 from computeledger import output
-from computeledger.capacity.api import price_range
 from computeledger.cli.common import FormatOpt, LedgerOpt, check_format, console, opened
 
 app = typer.Typer(
@@ -26,14 +25,8 @@ PricesOpt = Annotated[
 ]
 
 
-def _calibrations(path: Path | None) -> dict:
-    from computeledger.capacity import catalog
-
-    return catalog.calibrations(path)
-
-
-def _show(rows: list[dict], fmt: str, title: str) -> None:
-    output.render(output.from_rows(rows), fmt, console, title=title, unknown="")
+def _show(table: pa.Table, fmt: str, title: str) -> None:
+    output.render(table, fmt, console, title=title, unknown="")
 
 
 @app.command("throughput")
@@ -86,13 +79,11 @@ def fleet(
     fmt: FormatOpt = "table",
 ) -> None:
     """GPUs per model and cloud for a demand mix, monthly cost, and the cheapest configuration."""
-    from computeledger.capacity import catalog
-    from computeledger.capacity.fleet import fleet as run
-    from computeledger.capacity.fleet import read_demand
+    from computeledger import app as application
 
     check_format(fmt)
-    rows = run(read_demand(demand), _calibrations(calibration), catalog.prices(prices), gpu, provider)
-    _show(rows, fmt, "Fleet (estimated)")
+    got = application.capacity_fleet(demand, gpu, provider, calibration, prices)
+    output.render(got.table, fmt, console, title=got.title, unknown="")
 
 
 @app.command("invert")
@@ -117,19 +108,19 @@ def invert(
     fmt: FormatOpt = "table",
 ) -> None:
     """From a spend over a period to GPU-hours, average fleet and tokens, with a tornado."""
-    from computeledger.capacity.api import invert as run
+    from computeledger import app as application
 
     check_format(fmt)
-    implied, tornado = run(
-        spend, period, gpu, price_range(price, gpu, None, prices), utilization, mix, input_tokens,
-        output_tokens, tokens, _calibrations(calibration), concurrency,
-    )  # fmt: skip
+    ask = application.InvertAsk(spend, period, gpu, price, utilization, mix, input_tokens, output_tokens,
+                                tokens, concurrency, calibration, prices)  # fmt: skip
+    got = application.capacity_invert(ask)
     if fmt == "json":
-        console.out(json.dumps({"implied": implied, "tornado": tornado}, default=output.cell_text, indent=1))
+        console.out(json.dumps(got.document, default=output.cell_text, indent=1))
         return
-    _show([implied], fmt, f"What {spend} over {period} implies on {gpu} (intervals)")
+    _show(got.table, fmt, got.title)
     if fmt == "table":
-        _show(tornado, fmt, "Tornado: each input over its range, the others at their midpoints")
+        title = "Tornado: each input over its range, the others at their midpoints"
+        _show(output.from_rows(got.detail), fmt, title)
 
 
 @app.command("compare")
@@ -151,15 +142,12 @@ def compare(
 ) -> None:
     """Bills against physics: billed GPU-hours per model and month against what the tokens
     needed, at the throughput-optimal point or at a concurrency."""
-    from computeledger.capacity.compare import compare as run
-    from computeledger.capacity.compare import parse_concurrency, parse_map
+    from computeledger import app as application
 
     check_format(fmt)
-    mapping = parse_map(map_ or [])
-    at = parse_concurrency(concurrency or [], mapping)
     with opened(ctx, ledger, read_only=True) as lg:
-        rows = run(lg, mapping, _calibrations(calibration), workload, concurrency=at)
-    _show(rows, fmt, "Billed GPU-hours against the GPU-hours the tokens needed")
+        got = application.capacity_compare(lg, map_, workload, concurrency, calibration)
+    _show(got.table, fmt, got.title)
 
 
 @app.command("calibrate")
@@ -172,21 +160,18 @@ def calibrate(
     fmt: FormatOpt = "table",
 ) -> None:
     """Fit efficiency factors per (GPU, engine, precision) to measured throughputs."""
-    import statistics
-
-    from computeledger.capacity.api import calibrate as run
+    from computeledger import app as application
 
     check_format(fmt)
-    fitted, errors = run(measurements, held_out, out)
-    median = round(statistics.median(abs(e["error"]) for e in errors), 4) if errors else None
+    got = application.capacity_calibrate(measurements, held_out, out)
     if fmt == "json":
-        doc = {"calibration": fitted, "held_out": errors, "held_out_median_abs_error": median}
-        console.out(json.dumps(doc, indent=1))
+        console.out(json.dumps(got.document, indent=1))
         return
-    _show(fitted, fmt, "Calibration (in-sample median absolute error)")
-    if errors and fmt == "table":
-        _show(errors, fmt, f"Held-out error on {held_out}")
-        console.print(f"held-out median absolute error: {median:.1%} over {len(errors)} measurements")
+    _show(got.table, fmt, got.title)
+    if got.detail and fmt == "table":
+        _show(output.from_rows(got.detail), fmt, f"Held-out error on {held_out}")
+        for note in got.notes:
+            console.print(note)
 
 
 @app.command("catalog")
@@ -196,20 +181,8 @@ def show_catalog(
     fmt: FormatOpt = "table",
 ) -> None:
     """The catalogues the model uses, each row with its source."""
-    from dataclasses import asdict
-
-    from computeledger.capacity import catalog
+    from computeledger import app as application
 
     check_format(fmt)
-    tables = {
-        "gpus": lambda: catalog.gpus().values(),
-        "models": lambda: catalog.models().values(),
-        "prices": lambda: sorted(catalog.prices(prices), key=lambda p: (p.gpu, p.provider, p.as_of)),
-        "calibration": lambda: catalog.calibrations().values(),
-    }
-    if which not in tables:
-        raise typer.BadParameter(f"{which!r}: use one of {', '.join(tables)}")
-    rows = [asdict(r) for r in tables[which]()]
-    _show(
-        [{k: (Decimal(v) if isinstance(v, Decimal) else v) for k, v in r.items()} for r in rows], fmt, which
-    )
+    got = application.capacity_catalog(which, prices)
+    _show(got.table, fmt, got.title)

@@ -88,3 +88,37 @@ def test_a_provider_and_a_model_filter_cut_each_figure_to_the_ledgers_own(books)
     gpu = sum((r["cost"] for r in spend.table), start=0)
     assert gpu == total
     assert not found["quality"].table or all(r.get("provider") == provider for r in found["quality"].table)
+
+
+def test_the_sections_add_past_28_digits_exactly(tmp_path):
+    """Three charges of 9,999,999,999.123456789012345678 in three months: the spend
+    section's table adds them to the last digit (Python's default decimal context keeps 28
+    digits, and their sum has 29)."""
+    import csv
+    from decimal import Decimal
+
+    from computeledger.shipped import FOCUS_SAMPLE
+
+    with FOCUS_SAMPLE.open(newline="") as f:
+        header, *rows = list(csv.reader(f))
+    amount = "9999999999.123456789012345678"
+    out = [header]
+    for month, row in zip((1, 2, 3), rows, strict=False):
+        row = list(row)
+        for name in ("BilledCost", "EffectiveCost"):
+            row[header.index(name)] = amount
+        start, end = f"2024-{month:02d}-01T00:00:00Z", f"2024-{month + 1:02d}-01T00:00:00Z"
+        for name, value in (("BillingPeriodStart", start), ("BillingPeriodEnd", end),
+                            ("ChargePeriodStart", start), ("ChargePeriodEnd", end)):  # fmt: skip
+            row[header.index(name)] = value
+        out.append(row)
+    bill = tmp_path / "big.csv"
+    with bill.open("w", newline="") as f:
+        csv.writer(f).writerows(out)
+    with open_ledger(tmp_path / "l.duckdb") as lg:
+        [r] = lg.ingest([bill])
+        assert (r.status, r.rows_loaded) == ("loaded", 3)
+        lg.allocate("token-bills")
+        found = {s.key: s for s in sections(lg, Options())}
+    assert sum((row["cost"] for row in found["spend"].table), start=Decimal(0)) == 3 * Decimal(amount)
+    assert [row["cost"] for row in found["spend"].table] == [Decimal("29999999997.370370367037037034")]

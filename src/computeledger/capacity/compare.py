@@ -234,6 +234,7 @@ def _best_point(model_name: str, gpu_name: str, t: dict, calibrations: dict, con
     return best[1]
 
 
+@money.exact
 def per_model(rows: list[dict], concurrency: dict[str, int] | None = None) -> list[dict]:
     """`compare`'s rows summed per model over the whole period: billed inference GPU-hours,
     the GPU-hours the tokens needed (unknown if any month's is), and the utilization that

@@ -144,6 +144,7 @@ def token_counts(ledger) -> dict[tuple[str, date, str | None, str | None], dict[
     }
 
 
+@money.exact
 def billed_tokens(
     ledger, basis: str = "effective", rules_version: str | None = None
 ) -> dict[tuple[str, date], dict[str, Decimal]]:
@@ -188,6 +189,7 @@ def billed_tokens(
     return out
 
 
+@money.exact
 def revenue_by_period(ledger) -> tuple[dict[tuple, Decimal], set[str]]:
     """(model, month, customer, channel) -> revenue accrued in the service month (invoice
     lines by period start; credit notes are negative lines), and the currencies seen."""
@@ -205,6 +207,7 @@ def revenue_by_period(ledger) -> tuple[dict[tuple, Decimal], set[str]]:
     return dict(out), {r["currency"] for r in rows}
 
 
+@money.exact
 def revenue_share_owed(ledger) -> tuple[dict[tuple, Decimal], set[str]]:
     """(model, month, channel) -> revenue share owed by the partners' statements."""
     t = ledger.table("revenue_share")

@@ -231,6 +231,7 @@ def _find(book: _Book, entity, metric, scope, period):
     return None
 
 
+@money.exact
 def _containment(book: _Book, fs: FigureSet) -> bool:
     changed = False
     keys = list(book.entries)

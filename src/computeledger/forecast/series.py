@@ -16,6 +16,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
 
+from computeledger import money
 from computeledger.errors import UsageError
 from computeledger.forecast.engine import Series
 
@@ -85,6 +86,7 @@ def _series(groups: dict[str, dict[date, Decimal | None]], unit: str) -> list[Se
     return out
 
 
+@money.exact
 def _compute(ledger, name, by, basis, contracts, rules_version) -> list[Series]:
     from computeledger.accounting.statement import gather
 

@@ -322,10 +322,9 @@ def _csv_records(store: Store, path: Path) -> ir.Table:
         raise Unreadable(f"record {record} cannot be read: {message}")
     raw = staged.table
     periods = {columns[f] for f in ("period_start", "period_end") if f in columns}
-    raw = raw.mutate(**{
-        c: ibis.ifelse(raw[c].re_search(EPOCH), iso_utc(epoch_seconds(strip(raw[c]))), raw[c])
-        for c in periods
-    })  # fmt: skip
+    # epoch seconds as ISO text; out of range, the text stays, for its reason to show it
+    as_iso = {c: iso_utc(epoch_seconds(strip(raw[c]))).fill_null(raw[c]) for c in periods}
+    raw = raw.mutate(**{c: ibis.ifelse(raw[c].re_search(EPOCH), as_iso[c], raw[c]) for c in periods})
     t = read_fields(raw, CSV_FIELDS, columns)
     start = ibis.ifelse(t.period_end.isnull(), t.period_start.truncate("D"), t.period_start)
     end = ibis.coalesce(t.period_end, start + ibis.interval(days=1))

@@ -608,7 +608,11 @@ def heading(ledger, opts: Options) -> Section:
                 fc = forecast_cash(ledger, opts.horizon, basis=_drivers(opts), contracts=opts.contracts,
                                    rules_version=opts.rules_version)  # fmt: skip
             else:
-                (fc,) = forecast(found, opts.horizon)
+                got = forecast(found, opts.horizon)
+                if not got:  # no inference cost allocated: nothing to forecast
+                    readings.append(f"{name}: unknown (the allocation places no {name} cost)")
+                    continue
+                (fc,) = got
         except ComputeLedgerError as exc:
             readings.append(f"{name}: unknown ({exc})")
             continue
@@ -831,6 +835,7 @@ UNSCOPED = {
 }  # fmt: skip
 
 
+@money.exact
 def sections(ledger, opts: Options) -> list[Section]:
     """Every section, in reading order; one that fails on bad input says so in its place.
     Under a provider or model filter, the sections it cannot cut are left out, saying so:

@@ -176,6 +176,7 @@ def _calibration(calibrations: dict, gpu: str, precision: str, concurrency: int 
     return catalog.calibration_for(calibrations, gpu, precision)
 
 
+@money.exact
 def output_weights(ledger, mapping: dict[str, str], calibrations: dict) -> dict[str, Decimal]:
     """Per mapped model, the GPU time of an output token over that of an input token at the
     throughput-optimal point on the GPU that served it most (by billed GPU-hours), for the

@@ -23,7 +23,7 @@ one_of = [["cost", "cost_in_billing_currency"]]  # at least one of each list is 
 ChargePeriodEnd = "day_after"  # day included), month_start, next_month_start
 [detect]               # a file whose columns include all these is read by this mapping
 columns = ["bill_payer_account_id", "line_item_line_item_type"]  # when no other is named
-any = [["cost", "cost_usd"]]  # and at least one column of each of these lists
+any = [["line_item_unblended_cost", "line_item_net_unblended_cost"]]  # and one of each list
 [unnest.credits]       # each element of the JSON list in column `credits` is a charge of
 fields = ["amount", "type"]  # its own: its objects' fields read as credits.amount, ...
 [unnest.credits.constants]   # and its targets replace the mapping's on those charges

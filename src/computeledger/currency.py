@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from computeledger.errors import UsageError
+
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from computeledger.ledger import Ledger
-
-from computeledger.errors import UsageError
+    from computeledger.store.base import Tables
 
 
 def held(table: ir.Table, column: str = "currency") -> set[str | None]:
@@ -30,6 +30,6 @@ def one(found: set[str | None], what: str) -> str | None:
     return next(iter(codes), None)
 
 
-def of_bills(ledger: Ledger) -> str | None:
+def of_bills(ledger: Tables) -> str | None:
     """The bills' one currency (a sum over the charges refuses two)."""
     return one(held(ledger.charges, "BillingCurrency"), "the bills")

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from computeledger.ledger import Ledger
-
 from datetime import date
+from typing import TYPE_CHECKING
 
 import ibis
 import pyarrow as pa
@@ -15,11 +11,14 @@ import pyarrow as pa
 from computeledger.errors import UsageError
 from computeledger.summary import DERIVED, SHORTHANDS
 
+if TYPE_CHECKING:
+    from computeledger.store.base import Tables
+
 SHOWN = ("x_charge_id", "ServiceProviderName", "BillingPeriodStart", "ChargePeriodStart", "ChargeCategory",
          "ServiceName", "ResourceId", "BilledCost", "EffectiveCost", "ChargeDescription")  # fmt: skip
 
 
-def find_charges(ledger: Ledger, where: list[str], *, largest: bool = False, limit: int = 20) -> pa.Table:
+def find_charges(ledger: Tables, where: list[str], *, largest: bool = False, limit: int = 20) -> pa.Table:
     """Charges whose columns equal the given values (`COLUMN=VALUE`; a month as YYYY-MM):
     the values are compared as data, never read as SQL."""
     t = ledger.charges

@@ -124,6 +124,10 @@ def test_money_is_a_string_and_the_totals_are_the_ledgers(served):
          ["figures", "compare", "openai-azure-2025", "--basis", "Cost"]),
         ("/api/v1/capacity/throughput?model=nosuch&gpu=H100%20SXM",
          ["capacity", "throughput", "--model", "nosuch", "--gpu", "H100 SXM"]),
+        ("/api/v1/capacity/throughput?model=Llama-3.3-70B&gpu=%0A",  # found by schemathesis: was two lines
+         ["capacity", "throughput", "--model", "Llama-3.3-70B", "--gpu", "\n"]),
+        ("/api/v1/capacity/throughput?model=Llama-3.3-70B&gpu=H100%20SXM&provider=%0A",
+         ["capacity", "throughput", "--model", "Llama-3.3-70B", "--gpu", "H100 SXM", "--provider", "\n"]),
     ],
 )  # fmt: skip
 def test_a_bad_parameter_gets_400_and_the_commands_one_line_message(served, url, args):

@@ -172,12 +172,13 @@ def price_range(text: str | None, gpu: str, provider: str | None = None, prices_
 
     if text:
         return parse_price(text)
+    gpu = catalog.find(catalog.gpus(), gpu, "gpu").gpu  # an unknown GPU is named as such, quoted
     offers = catalog.latest_prices(catalog.prices(prices_path), gpu)
     if provider:
         offers = [p for p in offers if p.provider.lower() == provider.lower()]
     if not offers:
         raise UsageError(
-            f"no price for {gpu}{' at ' + provider if provider else ''} in the catalogue: give --price"
+            f"no price for {gpu}{' at ' + repr(provider) if provider else ''} in the catalogue: give --price"
         )
     lo, hi = offers[0], offers[-1]
     return PriceRange(

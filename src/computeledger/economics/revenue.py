@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from computeledger.ledger import Ledger
+    from computeledger.store.base import Tables
 
 
-def unmatched_payments(ledger: Ledger) -> list[dict[str, Any]]:
+def unmatched_payments(ledger: Tables) -> list[dict[str, Any]]:
     """Payments whose invoice id names no invoice in the ledger (kept, never dropped)."""
     p, inv = ledger.table("payments"), ledger.table("revenue_lines")
     known = inv.select(cl_invoice=inv.invoice_id).distinct()

@@ -4,20 +4,19 @@ same arguments give the same figures everywhere."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from computeledger.accounting.contracts import Contracts
-    from computeledger.ledger import Ledger
-
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from computeledger.forecast.cash import trends
 from computeledger.forecast.scenario import Result, baseline, load_scenario, run
 
+if TYPE_CHECKING:
+    from computeledger.accounting.contracts import Contracts
+    from computeledger.store.base import Tables
+
 
 def scenario(
-    ledger: Ledger,
+    ledger: Tables,
     path: str | Path | None = None,
     *,
     basis: str = "effective",

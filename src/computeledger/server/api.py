@@ -98,8 +98,10 @@ def create(settings: Settings, host: str = "127.0.0.1") -> FastAPI:
 
     @api.exception_handler(ComputeLedgerError)
     async def refused(request: Request, exc: ComputeLedgerError) -> JSONResponse:
-        """The command's one line: a bad parameter (400), or the engine's limit (503)."""
-        return JSONResponse({"error": str(exc)}, 503 if isinstance(exc, EngineLimit) else 400)
+        """The command's one line: a bad parameter (400), or the engine's limit (503). A
+        line break a parameter carried into the message is written as one (backslash n)."""
+        line = str(exc).replace("\r", "\\r").replace("\n", "\\n")
+        return JSONResponse({"error": line}, 503 if isinstance(exc, EngineLimit) else 400)
 
     @api.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

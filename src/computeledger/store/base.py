@@ -44,6 +44,20 @@ class Staged:
     unnested: int = 0  # rows made from list elements
 
 
+class Tables(Protocol):
+    """What reads a ledger's tables (a `Ledger` is one), for annotations in modules that the
+    ledger itself imports, where naming `Ledger` would make an import cycle."""
+
+    @property
+    def charges(self) -> ir.Table:
+        """The ledger's charges."""
+        ...
+
+    def table(self, name: str) -> ir.Table:
+        """A ledger table by name."""
+        ...
+
+
 class Store(Protocol):
     """The ledger's tables on one engine. `con` is the Ibis backend the tables live on."""
 

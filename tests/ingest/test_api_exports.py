@@ -7,6 +7,8 @@ import csv
 import json
 from decimal import Decimal, localcontext
 
+import pytest
+
 from computeledger.ledger import open_ledger
 from computeledger.shipped import DATA
 from tests.conftest import decimal_sum, totals
@@ -31,6 +33,7 @@ def _quarantine(lg) -> list[tuple]:
     return [(r["source_line"], r["reason"]) for r in q.order_by("source_line").to_pyarrow().to_pylist()]
 
 
+@pytest.mark.slow  # three ledgers
 def test_openai_cost_export_is_the_bill_its_costs_api_gives(tmp_path):
     api = open_ledger(tmp_path / "json.duckdb")
     dashboard = open_ledger(tmp_path / "csv.duckdb")
@@ -118,6 +121,7 @@ def test_usage_export_with_epoch_times_only_and_a_fraction_that_is_not_whole(tmp
         "2024-11-01T00:00:00", "2024-11-02T00:00:00")  # fmt: skip
 
 
+@pytest.mark.slow  # an ingest and an allocation
 def test_a_provider_cost_export_loads_with_its_tokens_and_cost_per_million(tmp_path):
     lg = open_ledger(tmp_path / "l.duckdb")
     [r] = lg.ingest([REPORTS / "token_cost_export.csv"])
@@ -160,6 +164,7 @@ def _export(path, rows: list[list[str]]) -> None:
     path.write_text("\n".join(",".join(r) for r in rows) + "\n")
 
 
+@pytest.mark.slow  # two ingests, one through a mapping of its own
 def test_a_provider_export_without_its_provider_or_currency_is_quarantined_saying_so(tmp_path):
     lg = open_ledger(tmp_path / "l.duckdb")
     path = tmp_path / "console.csv"

@@ -213,7 +213,7 @@ def revenue_share(ledger: Ledger, contracts: ContractsArg = None) -> Answer:
     from computeledger.accounting.contracts import load_contracts
     from computeledger.accounting.income import share_due
 
-    parsed = contracts if isinstance(contracts, Contracts) else load_contracts(contracts)
+    parsed = load_contracts(contracts)
     rows = share_due(ledger, parsed)
     notes = []
     if not parsed.agreements:

@@ -34,8 +34,7 @@ class Commitments:
 @money.exact
 def commitments(ledger, contracts: Contracts | str | None = None) -> Commitments:
     """The commitments ledger from the bills and the contracts file."""
-    if not isinstance(contracts, Contracts):
-        contracts = load_contracts(contracts)
+    contracts = load_contracts(contracts)
     c = ledger.charges
     c = c.filter(c.CommitmentDiscountId.notnull())
     provider = ibis.coalesce(c.InvoiceIssuerName, c.ServiceProviderName, c.HostProviderName)

@@ -107,9 +107,12 @@ class Contracts:
         return self.payment_days.get(provider, self.default_days)
 
 
-def load_contracts(path: str | Path | None) -> Contracts:
+def load_contracts(path: Contracts | str | Path | None) -> Contracts:
     """The contracts file at `path`; None: none (the CLI and the server pass the file
-    ./computeledger.toml names, `config.Settings.contracts`)."""
+    ./computeledger.toml names, `config.Settings.contracts`); contracts already parsed
+    (the server parses its file once) as they are."""
+    if isinstance(path, Contracts):
+        return path
     if path is None:
         return Contracts()
     path = Path(path)

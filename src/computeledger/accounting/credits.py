@@ -40,8 +40,7 @@ def consumed(ledger) -> dict[str, dict[date, Decimal]]:
 def credits(ledger, contracts: Contracts | str | None = None) -> tuple[list[dict], list[dict]]:
     """(grants, months): one row per grant (or per provider without one) and one per grant
     and month consumed."""
-    if not isinstance(contracts, Contracts):
-        contracts = load_contracts(contracts)
+    contracts = load_contracts(contracts)
     used = consumed(ledger)
     bills = currency.held(ledger.charges, "BillingCurrency")
     currency.one(bills | {g.currency for g in contracts.credits}, "the bills and the credit grants")

@@ -66,8 +66,7 @@ def gather(
     ledger, contracts: Contracts | str | Path | None = None, rules_version: str | None = None
 ) -> Inputs:
     """Read the ledger's aggregates once; refuse mixed currencies (no rate is guessed)."""
-    if not isinstance(contracts, Contracts):
-        contracts = load_contracts(contracts)
+    contracts = load_contracts(contracts)
     comp = compute(ledger, contracts, rules_version)
     flows = cashflow.cash(ledger, comp)
     funding = ledger.table("funding").to_pyarrow().to_pylist()

@@ -95,12 +95,11 @@ def _paid(
 ) -> dict[tuple[str, str, date], CostCell]:
     from computeledger.accounting.bases import compute
     from computeledger.accounting.cashflow import cash
-    from computeledger.accounting.contracts import Contracts, load_contracts
+    from computeledger.accounting.contracts import load_contracts
     from computeledger.accounting.periods import month_of
 
     billed = inference_costs(ledger, "billed", cost, rules_version, by_issuer=True)
-    if not isinstance(contracts, Contracts):
-        contracts = load_contracts(contracts)
+    contracts = load_contracts(contracts)
     comp = compute(ledger, contracts, rules_version)
     bills = comp.bills()
     per_bill: dict[tuple[str, date], list] = defaultdict(list)

@@ -68,7 +68,7 @@ def whole_number(name: str, v: ir.StringValue) -> tuple[ir.Value, ir.StringValue
     double writes it ('59200.0'), if it has at most 15 digits (more, and the double that
     wrote it may have rounded it); any other fraction is not one."""
     text = strip(v)
-    ok = text.re_search(r"^[+-]?\d{1,18}$") | text.re_search(r"^[+-]?\d{1,15}\.0*$")
+    ok = text.re_search(r"^[+-]?(\d{1,18}|\d{1,15}\.0*)$")
     value = ibis.ifelse(ok, text.re_extract(r"^([+-]?\d+)", 1).try_cast(dt.int64), ibis.null(dt.int64))
     problem = ibis.ifelse(
         v.notnull() & ~ok, f"{name}: not a whole number: " + _shown(v), ibis.null(dt.string)

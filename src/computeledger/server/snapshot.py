@@ -116,7 +116,8 @@ def answer(
     with reading(settings, snap) as (lg, read):
         text = ask(lg)
     with snap.lock:
-        if snap.version == read.version and len(text) <= ANSWERS_KEPT:
+        # (two askers of one question at once: the second's copy is not counted again)
+        if snap.version == read.version and len(text) <= ANSWERS_KEPT and question not in snap.answers:
             snap.answers[question] = text
             snap.answers_size += len(text)
             while snap.answers_size > ANSWERS_KEPT:

@@ -19,7 +19,9 @@ from computeledger import open_ledger
 from computeledger.cli import app
 from computeledger.forecast.cash import TRAILING, TRENDS, runways
 from computeledger.report import write_report
-from computeledger.report.sections import Options, heading
+from computeledger.report.options import Options
+from computeledger.report.results import Results
+from computeledger.report.sections import heading
 
 pytestmark = pytest.mark.slow  # the README's lab, built by its commands
 
@@ -118,7 +120,7 @@ def test_one_cash_path_in_forecast_cash_the_scenario_and_the_report(lab):
     first = Decimal(fc[0]["forecast"])
     assert abs(first - Decimal(closing)) < Decimal(closing) / 50
     with open_ledger(ledger, read_only=True) as lg:
-        s = heading(lg, Options(contracts=str(contracts), horizon=12))
+        s = heading(Results(lg, Options(contracts=str(contracts), horizon=12)))
     chart = dict(s.charts)["forecast cash"].to_dict()
     fan = next(v for layer in chart["layer"] if (v := layer.get("data", {}).get("values")) and "lo80" in v[0])
     assert [r["month"] for r in fan] == [p["period"][:7] for p in fc]
@@ -178,7 +180,7 @@ def test_the_reports_totals_are_the_clis(lab):
                                str(contracts), "--format", "json"))  # fmt: skip
     with open_ledger(ledger, read_only=True) as lg:
         opts = Options(contracts=str(contracts))
-        got = overview(lg, opts).totals | accounting(lg, opts).totals
+        got = overview(Results(lg, opts)).totals | accounting(Results(lg, opts)).totals
     assert got["billed_cost"] == sum(Decimal(r["BilledCost"]) for r in summary)
     assert got["effective_cost"] == sum(Decimal(r["EffectiveCost"]) for r in summary)
     assert got["closing_cash"] == Decimal(statement[-1]["closing_cash"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -105,6 +106,88 @@ def charges(ledger: Ledger, where: list[str] | None = None, largest: bool = Fals
     return Answer(table, "Charges (every column of one: computeledger explain ID)")
 
 
+def totals(
+    ledger: Ledger, provider: str | None = None, start: date | None = None, end: date | None = None
+) -> Answer:
+    """The charges of one provider (ServiceProviderName) and period (from `start`, before
+    `end`; all when None): how many, their billed and effective totals, first and last
+    charge, providers and currencies. The report's overview; the detail is the row, None
+    when there is no charge."""
+    c = ledger.charges
+    if provider is not None:
+        c = c.filter(c.ServiceProviderName == provider)
+    if start is not None:
+        c = c.filter(c.ChargePeriodStart >= start)
+    if end is not None:
+        c = c.filter(c.ChargePeriodStart < end)
+    row = (
+        c.aggregate(
+            charges=c.count(), billed=c.BilledCost.sum(), effective=c.EffectiveCost.sum(),
+            first=c.ChargePeriodStart.min(), last=c.ChargePeriodStart.max(),
+            providers=c.ServiceProviderName.nunique(),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )  # fmt: skip
+    currencies = c.select("BillingCurrency").distinct().order_by("BillingCurrency").to_pyarrow()
+    row["currencies"] = [str(x) for x in currencies.column(0).to_pylist() if x is not None]
+    return Answer(output.from_rows([row]), "The ledger at a glance", detail=row if row["charges"] else None)
+
+
+def ingests(ledger: Ledger, every_column: bool = False) -> Answer:
+    """The files ingested: status, rows read, loaded and quarantined, what replaced what
+    (`every_column`: the ingests table's every column)."""
+    t = ledger.ingests
+    cols = ["ingest_id", "path", "status", "focus_version", "rows_read", "rows_loaded", "rows_quarantined",
+            "rows_superseded", "superseded_by", "rounding", "message"]  # fmt: skip
+    return Answer(t.select(t.columns if every_column else cols).order_by("ingest_id").to_pyarrow(), "Ingests")
+
+
+def quarantine(ledger: Ledger, ingest_id: int | None = None, limit: int = 50) -> Answer:
+    """Rows that were not loaded, with file, line, reason and the row as read, in ingest
+    and line order (`limit` 0: all); the detail is how many there are in all."""
+    if limit < 0:
+        raise UsageError(f"--limit {limit}: 0 (all) or more")
+    q = ledger.quarantine
+    if ingest_id is not None:
+        known = ledger.ingests
+        if known.filter(known.ingest_id == ingest_id).count().to_pyarrow().as_py() == 0:
+            raise UsageError(f"no ingest {ingest_id} in this ledger (computeledger ingests lists them)")
+        q = q.filter(q.ingest_id == ingest_id)
+    total = q.count().to_pyarrow().as_py()
+    q = q.order_by(["ingest_id", "source_line"])
+    return Answer((q.limit(limit) if limit else q).to_pyarrow(), "Quarantined rows", detail=total)
+
+
+def quarantine_reasons(ledger: Ledger) -> Answer:
+    """Quarantined rows counted by reason, in the reasons' order."""
+    q = ledger.quarantine
+    table = q.group_by("reason").aggregate(rows=q.count()).order_by("reason").to_pyarrow()
+    return Answer(table, "Quarantined rows by reason")
+
+
+def coverage(ledger: Ledger, rules_version: str | None = None, dimension: str = "workload") -> Answer:
+    """Per rule, the cost it placed (billed, effective) and the share left unallocated; the
+    detail is the largest resources left unallocated (five)."""
+    from computeledger.allocate.report import coverage as cover
+    from computeledger.allocate.report import unallocated_resources
+
+    table = cover(ledger, rules_version, dimension).to_pyarrow()
+    largest = unallocated_resources(ledger, rules_version).to_pyarrow()
+    return Answer(table, f"What each rule placed ({dimension})", detail=largest)
+
+
+def unallocated(
+    ledger: Ledger, rules_version: str | None = None, limit: int = 10, start: date | None = None,
+    end: date | None = None, provider: str | None = None,
+) -> Answer:  # fmt: skip
+    """The largest resources left unallocated as to workload, of one provider and period."""
+    from computeledger.allocate.report import unallocated_resources
+
+    got = unallocated_resources(ledger, rules_version, limit=limit, start=start, end=end, provider=provider)
+    return Answer(got.to_pyarrow(), "Largest unallocated resources")
+
+
 # -- unit economics -----------------------------------------------------------------------
 def unit_costs(
     ledger: Ledger,
@@ -132,11 +215,15 @@ def margin(
     cost: str = "loaded",
     attribute: bool = True,
     rules_version: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
 ) -> Answer:
-    """Revenue, revenue share, inference cost, gross margin and margin % per group."""
+    """Revenue, revenue share, inference cost, gross margin and margin % per group (of the
+    months from `start`, before `end`, when given)."""
     from computeledger.economics.margin import margin as run
 
-    got = run(ledger, by, basis=basis, cost=cost, rules_version=rules_version, attribute=attribute)
+    got = run(ledger, by, basis=basis, cost=cost, rules_version=rules_version, attribute=attribute,
+              start=start, end=end)  # fmt: skip
     return Answer(output.from_rows(got.rows), f"Margin by {by}", detail=got)
 
 
@@ -204,7 +291,7 @@ def credits(ledger: Ledger, by_month: bool = False, contracts: ContractsArg = No
 
     grants, months = run(ledger, contracts)
     return Answer(output.from_rows(months if by_month else grants),
-                  "Credits by month" if by_month else "Credits")  # fmt: skip
+                  "Credits by month" if by_month else "Credits", detail=(grants, months))  # fmt: skip
 
 
 def revenue_share(ledger: Ledger, contracts: ContractsArg = None) -> Answer:
@@ -243,6 +330,7 @@ class ForecastAsk:
     contracts: ContractsArg = None
     rules_version: str | None = None
     runways: bool = False  # the cash series: also both runways (the screen shows them)
+    history: bool = False  # also the series' history (the report charts it)
 
 
 @dataclass
@@ -254,6 +342,7 @@ class Forecasts:
     thresholds: list[dict[str, Any]] = field(default_factory=list)
     runways: list[Any] = field(default_factory=list)
     by_drivers: bool = False
+    history: list[Any] = field(default_factory=list)  # forecast.series.Series, when asked
 
 
 def forecast(ledger: Ledger, ask: ForecastAsk) -> Answer:
@@ -288,14 +377,19 @@ def forecast(ledger: Ledger, ask: ForecastAsk) -> Answer:
         if ask.runways:
             out.runways = engine.runways(ledger, basis=engine.drivers(ask.basis), contracts=ask.contracts,
                                          rules_version=ask.rules_version, result=trend)  # fmt: skip
+        if ask.history:
+            out.history = history(ledger, "cash", basis=engine.drivers(ask.basis), contracts=ask.contracts,
+                                  rules_version=ask.rules_version)  # fmt: skip
     else:
         found = history(ledger, ask.series, by=by, basis=ask.basis, grain=ask.grain, contracts=ask.contracts,
                         rules_version=ask.rules_version)  # fmt: skip
         if not any(s.periods for s in found):
-            raise UsageError(
-                f"no {ask.series} history in the ledger: nothing to forecast (ingest bills first)"
-            )
+            first = {"allocated": "ingest bills and allocate them", "usage": "ingest usage",
+                     "invoiced": "ingest revenue", "bank": "ingest a bank statement"}.get(
+                PROVENANCE[ask.series], "ingest bills")  # fmt: skip
+            raise UsageError(f"no {ask.series} history in the ledger: nothing to forecast ({first} first)")
         out.forecasts = run(found, ask.horizon, ask.grain, ask.models)
+        out.history = found if ask.history else []
     provenance = (f"forecast by the ledger's drivers ({draws:,} draws, seed {seed})" if by_drivers
                   else f"forecast of {PROVENANCE[ask.series]} figures")  # fmt: skip
     for fc in out.forecasts:
@@ -565,19 +659,24 @@ def capacity_invert(ask: InvertAsk) -> Answer:
 
 
 def capacity_compare(
-    ledger: Ledger, mapping: list[str] | None = None, workload: str = "inference",
-    concurrency: list[str] | None = None, calibration: Path | None = None,
+    ledger: Ledger, mapping: list[str] | dict[str, str] | None = None, workload: str = "inference",
+    concurrency: list[str] | dict[str, int] | None = None, calibration: Path | None = None,
+    start: date | None = None, end: date | None = None,
 ) -> Answer:  # fmt: skip
     """Bills against physics: billed GPU-hours per model and month against what the tokens
-    needed, at the throughput-optimal point or at a concurrency (`LEDGER_MODEL=N`)."""
+    needed, at the throughput-optimal point or at a concurrency (`LEDGER_MODEL=N`; parsed
+    as given, or already parsed). The detail sums the months from `start`, before `end`,
+    per model."""
     from computeledger.capacity import catalog
     from computeledger.capacity.compare import compare as run
-    from computeledger.capacity.compare import parse_concurrency, parse_map
+    from computeledger.capacity.compare import parse_concurrency, parse_map, per_model
 
-    names = parse_map(mapping or [])
-    at = parse_concurrency(concurrency or [], names)
+    names = mapping if isinstance(mapping, dict) else parse_map(mapping or [])
+    at = concurrency if isinstance(concurrency, dict) else parse_concurrency(concurrency or [], names)
     rows = run(ledger, names, catalog.calibrations(calibration), workload, concurrency=at)
-    return Answer(output.from_rows(rows), "Billed GPU-hours against the GPU-hours the tokens needed")
+    within = [r for r in rows if (start is None or r["month"] >= start) and (end is None or r["month"] < end)]
+    return Answer(output.from_rows(rows), "Billed GPU-hours against the GPU-hours the tokens needed",
+                  detail=per_model(within, at))  # fmt: skip
 
 
 def capacity_calibrate(

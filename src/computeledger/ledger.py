@@ -195,13 +195,6 @@ class Ledger:
 
         return scenario(self, path, basis=basis, **options)
 
-    def report(self, out: str | Path, *, images: str | Path | None = None, **options):
-        """Write the HTML report (see `computeledger.report`); options as `report.sections.Options`."""
-        from computeledger.report import write_report
-        from computeledger.report.sections import Options
-
-        return write_report(self, out, Options(**options), images)
-
     def allocate(self, rules: str | Path):
         """Place every charge by the rules file (see `computeledger.allocate.rules`)."""
         from computeledger.allocate.engine import allocate

@@ -222,12 +222,16 @@ def test_credit_left_is_used_until_it_runs_out_or_expires(tmp_path):
 
 
 def test_the_python_api_is_the_same_functions(future_lab, tmp_path):
+    from computeledger.report import write_report
+    from computeledger.report.options import Options
+
     path, lab = future_lab
     with open_ledger(path, read_only=True) as lg:
         (fc,) = lg.forecast("inference", 3)
         by_hand = history(lg, "inference")
         result = lg.scenario(basis="effective")
-        got = lg.report(tmp_path / "r.html", contracts=str(lab / "finance" / "contracts.toml"))
+        opts = Options(contracts=str(lab / "finance" / "contracts.toml"))
+        got = write_report(lg, tmp_path / "r.html", opts)
     from computeledger.forecast.engine import forecast
 
     assert fc.points == forecast(by_hand, 3)[0].points and len(fc.points) == 3

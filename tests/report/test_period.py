@@ -9,7 +9,8 @@ from datetime import date
 import pytest
 
 from computeledger import open_ledger
-from computeledger.report.sections import Options, sections
+from computeledger.report.options import Options
+from computeledger.report.sections import sections
 
 DATED = ("month", "period")
 pytestmark = pytest.mark.slow  # every section built twice per basis

@@ -9,7 +9,7 @@ import pytest
 
 from computeledger import open_ledger
 from computeledger.report import write_report
-from computeledger.report.sections import Options
+from computeledger.report.options import Options
 from computeledger.shipped import FOCUS_SAMPLE, find
 from tests.report.browser import open_report
 
@@ -91,13 +91,14 @@ def test_the_physics_section_says_its_operating_point_and_gives_comparisons_figu
     serves at, said in its caption and reading, the same figures `capacity compare` gives."""
     from computeledger.capacity import catalog
     from computeledger.capacity.compare import compare, per_model
+    from computeledger.report.results import Results
     from computeledger.report.sections import physics
 
     path, _lab, _contracts = books
     at = {"swift-s": 8, "atlas-l": 8}
     with open_ledger(path, read_only=True) as lg:
-        s = physics(lg, Options(catalogue=MAPPING, concurrency=at))
-        plain = physics(lg, Options(catalogue=MAPPING))
+        s = physics(Results(lg, Options(catalogue=MAPPING, concurrency=at)))
+        plain = physics(Results(lg, Options(catalogue=MAPPING)))
         expected = per_model(compare(lg, MAPPING, catalog.calibrations(), concurrency=at), at)
     assert s.table == expected
     assert "operating point (concurrency 8)" in s.captions["physics"]

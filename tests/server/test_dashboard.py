@@ -4,6 +4,7 @@ numbers shown to the ledger's."""
 
 from __future__ import annotations
 
+import html
 import re
 import socket
 import threading
@@ -136,3 +137,17 @@ def test_in_a_browser_the_charts_render_and_the_filters_change_the_numbers(runni
     assert Decimal(part["totals"]["billed_cost"][0]) == want
     assert part["totals"]["billed_cost"][1] == f"{want.quantize(Decimal('0.01')):,}"
     assert "period 2024-02 to 2024-03" in part["meta"]
+
+
+def test_a_provider_without_charges_in_the_period_says_so(client, books):
+    """A provider the ledger holds, in a period it has no charge in: the overview and the
+    spend say so (the spend section raised on an empty period before)."""
+    with open_ledger(books[0], read_only=True) as lg:
+        rows = lg.summary("provider,month").to_pyarrow().to_pylist()
+    first = min(r["month"] for r in rows)
+    late = {r["provider"]: r["month"] for r in rows if r["month"] > first}
+    provider = next(p for p in late if not any(r["provider"] == p and r["month"] == first for r in rows))
+    page = client.get("/", params={"provider": provider, "from": f"{first:%Y-%m}", "to": f"{first:%Y-%m}"})
+    assert page.status_code == 200, page.text[-300:]
+    assert page.text.count(f"no charges of {html.escape(provider)} in the ledger for this period") == 2
+    assert _sections(page.text) == ["filtered", "overview", "spend", "quality"]

@@ -40,17 +40,15 @@ def allocate(
 
 def render_coverage(lg, version: str | None, dimension: str, fmt: str) -> None:
     """Per rule, what it placed; on screen also the unallocated share and largest resources."""
-    from computeledger.allocate.report import NO_RULE, unallocated_resources
-    from computeledger.allocate.report import coverage as cover
+    from computeledger import app
+    from computeledger.allocate.report import NO_RULE
 
-    table = cover(lg, version, dimension).to_pyarrow()
-    largest = unallocated_resources(lg, version).to_pyarrow()
+    got = app.coverage(lg, version, dimension)
+    table, largest = got.table, got.detail
     if fmt != "table":
         output.render(table, fmt, console)
         return
-    console.print(
-        output.to_rich(table.drop(["effective_total"]), title=f"What each rule placed ({escape(dimension)})")
-    )
+    console.print(output.to_rich(table.drop(["effective_total"]), title=escape(got.title)))
     rows = table.to_pylist()
     total = rows[0]["effective_total"] if rows else None
     left = sum(r["EffectiveCost"] or 0 for r in rows if r["rule"] == NO_RULE)

@@ -152,7 +152,7 @@ def _heading(lg, inputs, contracts: Path) -> None:
 def _report(lg, path: Path, contracts: Path) -> None:
     """8: the lab's story on one page that works offline."""
     from computeledger.report import write_report
-    from computeledger.report.sections import Options
+    from computeledger.report.options import Options
     from computeledger.synth.company import load_company
 
     console.rule("[bold]8. The report[/bold]: one HTML page with charts")

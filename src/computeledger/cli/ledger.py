@@ -139,13 +139,12 @@ def render_summary(lg, by: str, fmt: str, rules_version: str | None = None) -> N
 
 def ingests(ctx: typer.Context, ledger: LedgerOpt = None, fmt: FormatOpt = "table") -> None:
     """The files ingested: status, rows read, loaded and quarantined, what replaced what."""
+    from computeledger import app
+
     check_format(fmt)
     with opened(ctx, ledger, read_only=True) as lg:
-        t = lg.ingests
-        cols = ["ingest_id", "path", "status", "focus_version", "rows_read", "rows_loaded",
-                "rows_quarantined", "rows_superseded", "superseded_by", "rounding", "message"]  # fmt: skip
-        table = t.select(cols if fmt == "table" else t.columns).order_by("ingest_id").to_pyarrow()
-    output.render(table, fmt, console, title="Ingests", unknown="")
+        got = app.ingests(lg, every_column=fmt != "table")
+    output.render(got.table, fmt, console, title=got.title, unknown="")
 
 
 def quarantine(
@@ -156,20 +155,15 @@ def quarantine(
     fmt: FormatOpt = "table",
 ) -> None:
     """Rows that were not loaded, with file, line, reason and the row as read."""
+    from computeledger import app
+
     check_format(fmt)
     with opened(ctx, ledger, read_only=True) as lg:
-        q = lg.quarantine
-        if ingest_id is not None:
-            ingests = lg.ingests
-            if ingests.filter(ingests.ingest_id == ingest_id).count().to_pyarrow().as_py() == 0:
-                raise UsageError(f"no ingest {ingest_id} in this ledger (computeledger ingests lists them)")
-            q = q.filter(q.ingest_id == ingest_id)
-        total = q.count().to_pyarrow().as_py()
-        q = q.order_by(["ingest_id", "source_line"])
-        table = (q.limit(limit) if limit else q).to_pyarrow()
+        got = app.quarantine(lg, ingest_id, limit)
+    table, total = got.table, got.detail
     if fmt == "table":
         table = table.select(["ingest_id", "source_file", "source_line", "reason"])
-    output.render(table, fmt, console, title="Quarantined rows", unknown="")
+    output.render(table, fmt, console, title=got.title, unknown="")
     if fmt == "table" and limit and total > limit:
         console.print(f"{total - limit} more; use --limit 0 or --format csv for all")
 

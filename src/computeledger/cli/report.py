@@ -43,7 +43,7 @@ def report(
     from computeledger.accounting.periods import parse
     from computeledger.capacity.compare import parse_concurrency, parse_map
     from computeledger.report import write_report
-    from computeledger.report.sections import Options
+    from computeledger.report.options import Options
 
     if basis not in ("billed", "effective"):
         raise typer.BadParameter("billed or effective", param_hint="--basis")

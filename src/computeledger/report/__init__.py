@@ -17,8 +17,8 @@ def write_report(
     nor over an existing file that is not an earlier report (unless `force`)."""
     from datetime import UTC, datetime
 
+    from computeledger.report.options import Options
     from computeledger.report.page import images as write_images
-    from computeledger.report.sections import Options
 
     opts = opts or Options()
     reads = [("ledger", ledger.path), ("contracts file", opts.contracts), ("figures file", opts.figures)]
@@ -79,14 +79,11 @@ def _check_inputs(opts) -> None:
 def _check_period(ledger, opts) -> None:
     """Refuse a period that ends before it starts, or holds no charge: a page of nothing
     would read as a company that spent nothing."""
+    from computeledger import app
+
     if opts.start and opts.end and opts.end <= opts.start:
         raise UsageError(f"--to is before --from ({_period(opts)})")
-    c = ledger.charges
-    if opts.start:
-        c = c.filter(c.ChargePeriodStart >= opts.start)
-    if opts.end:
-        c = c.filter(c.ChargePeriodStart < opts.end)
-    if not c.count().to_pyarrow().as_py():
+    if app.totals(ledger, start=opts.start, end=opts.end).detail is None:
         where = "" if opts.start is None and opts.end is None else f" for {_period(opts)}"
         raise UsageError(
             f"no charges in the ledger{where}: nothing to report (ingest bills, or widen --from/--to)"

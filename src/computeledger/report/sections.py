@@ -1,6 +1,7 @@
-"""The report's sections: each reads the ledger through the functions the commands use
-(aggregates made in the engine, never rows) and returns its chart, its table, one line
-of reading in words and where its numbers come from.
+"""The report's sections: each is a function of the application layer's answers for the
+page (`results.Results`: the functions the commands and the API call, aggregates made in
+the engine, never rows) to a small model of the section: its charts, its table, one line
+of reading in words and where its numbers come from. Rendering is `page`'s.
 
 A section that cannot be made (no allocation, no usage, no bank statement) says why in
 place of its chart: unknown is shown as unknown, never as 0.
@@ -18,6 +19,8 @@ import altair as alt
 
 from computeledger import money
 from computeledger.errors import ComputeLedgerError
+from computeledger.report.options import Options
+from computeledger.report.results import Results
 
 CENT = Decimal("0.01")
 
@@ -39,34 +42,6 @@ class Section:
     runways: list = field(default_factory=list)  # forecast.cash.Runway, both methods
 
 
-@dataclass
-class Options:
-    """What the command line sets: the period, the bases, the allocation, extra inputs."""
-
-    start: date | None = None
-    end: date | None = None  # exclusive
-    basis: str = "effective"
-    rules_version: str | None = None
-    contracts: str | None = None
-    figures: str | None = None
-    catalogue: dict[str, str] = field(default_factory=dict)
-    horizon: int = 12
-    #: requests in flight per replica, per ledger model: the point physics is set at
-    concurrency: dict[str, int] = field(default_factory=dict)
-    #: one provider's charges (ServiceProviderName), one model's allocated parts: the
-    #: sections that can be cut so (SCOPED); the others are the company's whole
-    provider: str | None = None
-    model: str | None = None
-
-    def filtered(self) -> str:
-        """The provider and model filters in words ("" when none is set)."""
-        said = [
-            f"provider {self.provider}" if self.provider else "",
-            f"model {self.model}" if self.model else "",
-        ]
-        return ", ".join(w for w in said if w)
-
-
 def _count(v) -> str:
     return "unknown" if v is None else f"{int(v):,}"
 
@@ -85,45 +60,26 @@ def _within(opts: Options, month) -> bool:
     return (opts.start is None or m >= opts.start) and (opts.end is None or m < opts.end)
 
 
-def _charges(ledger, opts: Options):
-    c = ledger.charges
-    if opts.provider is not None:
-        c = c.filter(c.ServiceProviderName == opts.provider)
-    if opts.start is not None:
-        c = c.filter(c.ChargePeriodStart >= opts.start)
-    if opts.end is not None:
-        c = c.filter(c.ChargePeriodStart < opts.end)
-    return c
+def _no_charges(opts: Options) -> str:
+    of = f" of {opts.provider}" if opts.provider else ""
+    return f"no charges{of} in the ledger for this period"
 
 
-def overview(ledger, opts: Options) -> Section:
+def overview(got: Results) -> Section:
     """The ledger's totals for the period: what every other section divides up."""
-    if opts.model is not None:
-        return _model_overview(ledger, opts)
-    c = _charges(ledger, opts)
-    row = (
-        c.aggregate(
-            charges=c.count(),
-            billed=c.BilledCost.sum(),
-            effective=c.EffectiveCost.sum(),
-            first=c.ChargePeriodStart.min(),
-            last=c.ChargePeriodStart.max(),
-            providers=c.ServiceProviderName.nunique(),
-        )
-        .to_pyarrow()
-        .to_pylist()[0]
-    )
-    currency = c.select("BillingCurrency").distinct().to_pyarrow().column(0).to_pylist()
+    if got.opts.model is not None:
+        return _model_overview(got)
+    row = got.totals().detail
     s = Section("overview", "The ledger at a glance")
-    if not row["charges"]:
-        s.unknown = "no charges in the ledger for this period"
+    if row is None:
+        s.unknown = _no_charges(got.opts)
         return s
     s.totals = {"billed_cost": row["billed"], "effective_cost": row["effective"]}
     s.table = [
         {"figure": "charges", "value": row["charges"]},
         {"figure": "billed cost", "value": row["billed"]},
         {"figure": "effective cost", "value": row["effective"]},
-        {"figure": "currency", "value": ", ".join(str(x) for x in currency)},
+        {"figure": "currency", "value": ", ".join(row["currencies"])},
         {"figure": "providers", "value": row["providers"]},
         {"figure": "first charge", "value": f"{row['first']:%Y-%m-%d}"},
         {"figure": "last charge", "value": f"{row['last']:%Y-%m-%d}"},
@@ -136,10 +92,11 @@ def overview(ledger, opts: Options) -> Section:
     return s
 
 
-def _model_overview(ledger, opts: Options) -> Section:
+def _model_overview(got: Results) -> Section:
     """One model's totals for the period: its allocated parts (bills are not per model)."""
+    opts = got.opts
     s = Section("overview", f"The model {opts.model} at a glance")
-    rows = _scoped(ledger, opts, ())
+    rows = _scoped(got, ())
     if not rows:
         s.unknown = f"no cost allocated to the model {opts.model} in this period"
         return s
@@ -161,12 +118,13 @@ def _model_overview(ledger, opts: Options) -> Section:
     return s
 
 
-def _scoped(ledger, opts: Options, dims: tuple[str, ...]) -> list[dict]:
+def _scoped(got: Results, dims: tuple[str, ...]) -> list[dict]:
     """Allocated totals by `dims` and month within the report's period, of the provider
     and the model the options name (each read as a dimension of the allocation, then
     kept to its value)."""
+    opts = got.opts
     extra = tuple(d for d, v in (("provider", opts.provider), ("model", opts.model)) if v and d not in dims)
-    rows = ledger.summary([*dims, *extra, "month"], rules_version=opts.rules_version).to_pyarrow().to_pylist()
+    rows = got.summary(",".join([*dims, *extra, "month"])).table.to_pylist()
     return [
         r for r in rows
         if _within(opts, r["month"])
@@ -175,17 +133,21 @@ def _scoped(ledger, opts: Options, dims: tuple[str, ...]) -> list[dict]:
     ]  # fmt: skip
 
 
-def spend(ledger, opts: Options) -> Section:
+def spend(got: Results) -> Section:
     """Spend by provider and by workload over time (stacked), by model, GPU and pricing."""
-    from computeledger.summary import summary
-
+    opts = got.opts
     s = Section("spend", "Where the money goes")
-    c = _charges(ledger, opts)
     cost = "EffectiveCost" if opts.basis != "billed" else "BilledCost"
     if opts.model is None:
-        rows = summary(c, "provider,month").to_pyarrow().to_pylist()
+        rows = [
+            r for r in got.summary("provider,month").table.to_pylist()
+            if _within(opts, r["month"]) and (opts.provider is None or r["provider"] == opts.provider)
+        ]  # fmt: skip
+        if not rows:
+            s.unknown = _no_charges(opts)
+            return s
     else:
-        rows = _scoped(ledger, opts, ("provider",))
+        rows = _scoped(got, ("provider",))
         if not rows:
             s.unknown = f"no cost allocated to the model {opts.model} in this period"
             return s
@@ -203,7 +165,7 @@ def spend(ledger, opts: Options) -> Section:
         f"USD per month, {months[0]} to {months[-1]}, stacked by provider; the largest is {top}."
     )
     try:
-        work = _scoped(ledger, opts, ("workload",))
+        work = _scoped(got, ("workload",))
         data = [
             {"month": _month(r["month"]), "workload": r["workload"], "cost": _money(r[cost])} for r in work
         ]
@@ -213,7 +175,7 @@ def spend(ledger, opts: Options) -> Section:
             shares[r["workload"]] += r[cost]
         lead = max(shares, key=shares.get) if shares else "none"
         s.captions["spend by workload"] = f"USD per month by workload (allocated); {lead} is the largest."
-        per_gpu = _within_period(ledger, opts, ("gpu_model", "PricingCategory"), cost)
+        per_gpu = _within_period(got, ("gpu_model", "PricingCategory"), cost)
         s.table = [
             {
                 "gpu_model": r["gpu_model"],
@@ -226,7 +188,7 @@ def spend(ledger, opts: Options) -> Section:
             }
             for r in per_gpu
         ]
-        models = _within_period(ledger, opts, ("model",), cost)
+        models = _within_period(got, ("model",), cost)
         data = [{"model": r["model"] or "(none)", "cost": _money(r[cost])} for r in models]
         s.charts.append(("spend by model", _bars(data, "model", f"{cost} by model (the period)")))
         s.captions["spend by model"] = "USD over the period per model (allocated; (none): not a model's)."
@@ -240,12 +202,12 @@ def spend(ledger, opts: Options) -> Section:
     return s
 
 
-def _within_period(ledger, opts: Options, dims: tuple[str, ...], cost: str) -> list[dict]:
+def _within_period(got: Results, dims: tuple[str, ...], cost: str) -> list[dict]:
     """Allocated totals by `dims` over the report's months (of the provider and model the
     options name): `cost` and GPU-hours (unknown if any month's is), summed exactly from
     the monthly summary."""
     out: dict[tuple, dict] = {}
-    for r in _scoped(ledger, opts, dims):
+    for r in _scoped(got, dims):
         key = tuple(r[d] for d in dims)
         t = out.setdefault(
             key, dict(zip(dims, key, strict=True)) | {cost: Decimal(0), "gpu_hours": Decimal(0)}
@@ -256,13 +218,11 @@ def _within_period(ledger, opts: Options, dims: tuple[str, ...], cost: str) -> l
     return sorted(out.values(), key=lambda t: tuple(str(t[d]) for d in dims))
 
 
-def quality(ledger, opts: Options) -> Section:
+def quality(got: Results) -> Section:
     """Unallocated spend and its largest resources, quarantined rows by reason, coverage."""
-    from computeledger.allocate.report import unallocated_resources
-
+    opts = got.opts
     s = Section("quality", "Data quality: what is not known")
-    q = ledger.quarantine
-    reasons = q.group_by("reason").aggregate(rows=q.count()).order_by("reason").to_pyarrow().to_pylist()
+    reasons = got.quarantine_reasons().table.to_pylist()
     if opts.provider or opts.model:  # rows not loaded have no provider or model of the ledger's
         s.notes.append(
             f"Quarantined rows are not counted under a filter ({opts.filtered()}): see them unfiltered."
@@ -278,13 +238,7 @@ def quality(ledger, opts: Options) -> Section:
     try:
         if opts.model is not None:  # unallocated spend is no model's
             raise ComputeLedgerError(f"spend left unallocated is no model's, {opts.model}'s included")
-        top = (
-            unallocated_resources(
-                ledger, opts.rules_version, limit=10, start=opts.start, end=opts.end, provider=opts.provider
-            )
-            .to_pyarrow()
-            .to_pylist()
-        )
+        top = got.unallocated().table.to_pylist()
         s.table += [
             {
                 "unallocated_resource": r["resource"],
@@ -300,31 +254,30 @@ def quality(ledger, opts: Options) -> Section:
         s.reading = f"{quarantined}largest unallocated resource: {top[0]['resource'] if top else 'none'}."
     except ComputeLedgerError as exc:
         s.reading = f"no allocation: {exc}" if opts.model is None else str(exc)
-    _coverage(ledger, opts, s)
+    _coverage(got, s)
     s.provenance = (
         "the quarantine table (each row with file, line and reason); the allocation's unallocated part"
     )
     return s
 
 
-def _coverage(ledger, opts: Options, s: Section) -> None:
+def _coverage(got: Results, s: Section) -> None:
     """Coverage of tokens vs cost per month: where cost per token is known."""
-    from computeledger.economics.unit_costs import unit_costs
-
+    opts = got.opts
     if opts.provider is not None:  # tokens are not per cloud provider
         return
     try:
         by = "month" if opts.model is None else "model,month"
-        got = unit_costs(ledger, by, rules_version=opts.rules_version).rows
+        rows = got.unit_costs(by).detail.rows
     except ComputeLedgerError:
         return
-    got = [r for r in got if opts.model is None or r["model"] == opts.model]
+    rows = [r for r in rows if opts.model is None or r["model"] == opts.model]
     data = []
     pairs = (
         ("cost with tokens", "coverage_cost_with_tokens"),
         ("tokens with cost", "coverage_tokens_with_cost"),
     )
-    for r in got:
+    for r in rows:
         if not _within(opts, r["month"]):
             continue
         for name, key in pairs:
@@ -339,23 +292,17 @@ def _coverage(ledger, opts: Options, s: Section) -> None:
         )
 
 
-def economics(ledger, opts: Options) -> Section:
+def economics(got: Results) -> Section:
     """Cost and revenue per million tokens per model over time; margin per model and channel."""
-    from computeledger.economics.margin import margin
-
+    opts = got.opts
     s = Section("economics", "Unit economics: per million tokens")
     try:
-        got = margin(
-            ledger,
-            "model,month",
-            basis=opts.basis if opts.basis != "cash" else "effective",
-            rules_version=opts.rules_version,
-        )
+        monthly = got.margin("model,month").detail.rows
     except ComputeLedgerError as exc:
         s.unknown = str(exc)
         return s
     data = []
-    for r in got.rows:
+    for r in monthly:
         if r["model"] is None or not _within(opts, r["month"]) or not r["tokens"]:
             continue
         if opts.model is not None and r["model"] != opts.model:
@@ -396,10 +343,7 @@ def economics(ledger, opts: Options) -> Section:
         "USD per million tokens (log scale): solid cost, dashed revenue; where dashed is above solid, "
         "the model earns more than it costs to serve."
     )
-    by_channel = margin(
-        ledger, "model,channel", basis=opts.basis if opts.basis != "cash" else "effective",
-        rules_version=opts.rules_version, start=opts.start, end=opts.end,
-    ).rows  # fmt: skip
+    by_channel = got.margin("model,channel", within=True).detail.rows
     by_channel = [r for r in by_channel if opts.model is None or r["model"] == opts.model]
     s.table = [
         {
@@ -434,16 +378,14 @@ def economics(ledger, opts: Options) -> Section:
     return s
 
 
-def accounting(ledger, opts: Options) -> Section:
+def accounting(got: Results) -> Section:
     """The three bases side by side, the bridge, commitments, credits, burn, cash, runway."""
-    from computeledger.accounting.commitments import commitments
-    from computeledger.accounting.credits import credits
-    from computeledger.accounting.statement import gather, statement
+    from computeledger.forecast.cash import headline
 
+    opts = got.opts
     s = Section("accounting", "Billed, effective, cash: burn and runway")
-    inp = gather(ledger, opts.contracts, opts.rules_version)
-    st = statement(ledger, grain="month", bases=("billed", "effective", "cash"), inputs=inp)
-    rows = [r for r in st.rows if _within(opts, r["period"] + "-01")]
+    st = got.statement()
+    rows = [r for r in st.detail[0].rows if _within(opts, r["period"] + "-01")]
     data = [
         {"month": r["period"], "basis": r["basis"], "cost": _money(r["total_compute"])}
         for r in rows
@@ -465,11 +407,8 @@ def accounting(ledger, opts: Options) -> Section:
         ]
         s.charts.append(("cash", _lines(data, "series", "Closing cash and net cash burn (USD)")))
         s.captions["cash"] = "USD: the bank's closing cash each month and what left it net of what came in."
-        from computeledger.forecast.cash import headline, runways
-
         last = cash[-1]
-        found = runways(ledger, inputs=inp, basis=_drivers(opts), contracts=opts.contracts,
-                        rules_version=opts.rules_version)  # fmt: skip
+        found = got.forecast("cash").detail.runways
         s.reading = f"Closing cash {money.text(last['closing_cash'])} in {last['period']}; {headline(found)}."
         s.runways = found
         s.totals["closing_cash"] = last["closing_cash"]
@@ -487,7 +426,7 @@ def accounting(ledger, opts: Options) -> Section:
         }
         for r in rows
     ]
-    com = _commitments_within(commitments(ledger, inp.contracts), opts)
+    com = _commitments_within(got.commitments().detail, opts)
     if com:
         data = [
             {"model": str(r["id"]), "cost": _money(r["utilization"])}
@@ -512,7 +451,7 @@ def accounting(ledger, opts: Options) -> Section:
                 + "; ".join(f"{r['id']}: {r['utilization'] * 100:.1f}%" for r in com
                             if r.get("utilization") is not None)
             )  # fmt: skip
-    grants, months = credits(ledger, inp.contracts)
+    grants, months = got.credits().detail
     if months:
         data = [
             {"month": m["month"], "series": str(m["grant"] or m["provider"]), "cost": _money(m["remaining"])}
@@ -529,11 +468,11 @@ def accounting(ledger, opts: Options) -> Section:
             s.captions["credits"] = "USD left on each grant after each month; " + (
                 "; ".join(words) or "no grant"
             )
-    _bridge(inp, rows, s)
+    _bridge(got, rows, s)
     s.provenance = (
         "billed (invoices); effective (amortized); cash (bank lines; estimated on terms where unmatched)"
     )
-    s.notes = st.notes
+    s.notes = list(st.notes)
     return s
 
 
@@ -554,22 +493,14 @@ def _commitments_within(got, opts: Options) -> list[dict]:
     return list(out.values())
 
 
-def _drivers(opts: Options) -> str:
-    """The basis of the cash engine's drivers: the report's, or effective for cash."""
-    from computeledger.forecast.cash import drivers
-
-    return drivers(opts.basis)
-
-
-def _bridge(inp, rows: list[dict], s: Section) -> None:
+def _bridge(got: Results, rows: list[dict], s: Section) -> None:
     """The bridge of the last quarter the statement covers: billed -> effective -> cash."""
-    from computeledger.accounting.bridge import bridge
     from computeledger.accounting.periods import label
 
     if not rows:
         return
     quarter = label(date.fromisoformat(rows[-1]["period"] + "-01"), "quarter")
-    steps = bridge(inp, quarter)
+    steps, _ = got.bridge(quarter).detail
     data = [
         {"model": f"{i + 1:02d} {r['step']}", "cost": _money(r["amount"]), "kind": r["kind"]}
         for i, r in enumerate(steps)
@@ -590,29 +521,19 @@ def _bridge(inp, rows: list[dict], s: Section) -> None:
     )
 
 
-def heading(ledger, opts: Options) -> Section:
+def heading(got: Results) -> Section:
     """Forecast fan charts: inference cost and closing cash, with backtest coverage."""
-    from computeledger.forecast.cash import forecast_cash
-    from computeledger.forecast.engine import forecast
-    from computeledger.forecast.series import history
-
+    opts = got.opts
     s = Section("forecast", f"Where it is heading: {opts.horizon} months ahead")
     readings = []
     for name in ("inference", "cash"):
         try:
-            found = history(
-                ledger, name, basis=_drivers(opts) if name == "cash" else opts.basis,
-                contracts=opts.contracts, rules_version=opts.rules_version,
-            )  # fmt: skip
-            if name == "cash":
-                fc = forecast_cash(ledger, opts.horizon, basis=_drivers(opts), contracts=opts.contracts,
-                                   rules_version=opts.rules_version)  # fmt: skip
-            else:
-                got = forecast(found, opts.horizon)
-                if not got:  # no inference cost allocated: nothing to forecast
-                    readings.append(f"{name}: unknown (the allocation places no {name} cost)")
-                    continue
-                (fc,) = got
+            asked = got.forecast(name).detail
+            found = asked.history
+            if not asked.forecasts:  # no inference cost allocated: nothing to forecast
+                readings.append(f"{name}: unknown (the allocation places no {name} cost)")
+                continue
+            (fc,) = asked.forecasts
         except ComputeLedgerError as exc:
             readings.append(f"{name}: unknown ({exc})")
             continue
@@ -666,19 +587,14 @@ def heading(ledger, opts: Options) -> Section:
     return s
 
 
-def physics(ledger, opts: Options) -> Section:
+def physics(got: Results) -> Section:
     """Bills against physics: billed GPU-hours against what the tokens needed."""
-    from computeledger.capacity import catalog
-    from computeledger.capacity.compare import compare, per_model
-
     s = Section("physics", "Bills against physics")
-    if not opts.catalogue:
+    if not got.opts.catalogue:
         s.unknown = "no model mapped to the capacity catalogue (--map MODEL=CATALOGUE)"
         return s
     try:
-        at = opts.concurrency
-        monthly = compare(ledger, opts.catalogue, catalog.calibrations(), concurrency=at)
-        rows = per_model([r for r in monthly if _within(opts, r["month"])], at)
+        rows = got.physics().detail
     except ComputeLedgerError as exc:
         s.unknown = str(exc)
         return s
@@ -728,17 +644,13 @@ def physics(ledger, opts: Options) -> Section:
     return s
 
 
-def figures(ledger, opts: Options) -> Section:
+def figures(got: Results) -> Section:
     """Reported figures: derived intervals against reported points, contradictions, sources."""
-    from computeledger.figures.read import read_figures
-    from computeledger.figures.tables import check_records
-
     s = Section("figures", "Reported figures")
-    if not opts.figures:
+    if not got.opts.figures:
         s.unknown = "no figures file (--figures FILE)"
         return s
-    fs = read_figures(opts.figures)
-    rec = check_records(fs)
+    rec = got.figures().document
     contradicted = {_label(c) for c in rec["contradictions"]}
     data = []
     for r in rec["implied"]:
@@ -837,9 +749,11 @@ UNSCOPED = {
 
 @money.exact
 def sections(ledger, opts: Options) -> list[Section]:
-    """Every section, in reading order; one that fails on bad input says so in its place.
+    """Every section, in reading order, each made from the application layer's answers for
+    `opts` (asked once for the page); one that fails on bad input says so in its place.
     Under a provider or model filter, the sections it cannot cut are left out, saying so:
     a company-wide figure under a filter would read as the filtered one."""
+    got = Results(ledger, opts)
     out = []
     builders = BUILDERS
     if opts.provider or opts.model:
@@ -853,7 +767,7 @@ def sections(ledger, opts: Options) -> list[Section]:
         ))  # fmt: skip
     for build in builders:
         try:
-            out.append(build(ledger, opts))
+            out.append(build(got))
         except ComputeLedgerError as exc:
             out.append(Section(build.__name__, build.__doc__.split(":")[0].split(".")[0], unknown=str(exc)))
     return out

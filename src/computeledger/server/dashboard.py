@@ -72,7 +72,7 @@ def _page(lg: Ledger, settings: Settings, asked: Asked, taken: datetime) -> str:
     from computeledger.accounting.periods import parse
     from computeledger.errors import UsageError
     from computeledger.report import build_page
-    from computeledger.report.sections import Options
+    from computeledger.report.options import Options
 
     if asked.basis not in BASES:
         raise UsageError(f"basis {asked.basis!r}: use one of {', '.join(BASES)}")

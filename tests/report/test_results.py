@@ -53,3 +53,31 @@ def test_the_sections_show_the_answers_the_commands_print(books):
                       "effective_cost": by_provider["AWS"]["EffectiveCost"]}  # fmt: skip
     assert [(r.method, r.months, r.text) for r in shown] == [(r.method, r.months, r.text) for r in runways]
     assert len(shown) == 2 and all(r.text for r in shown)
+
+
+#: each chart's data fields: named for what they hold (a commitment was charted as "model"
+#: and GPU-hours, shares and cash as "cost" before)
+FIELDS = {
+    "spend by provider": {"month", "provider", "cost"}, "spend by workload": {"month", "workload", "cost"},
+    "spend by model": {"model", "cost"}, "quarantine": {"reason", "rows"},
+    "coverage": {"month", "series", "share"}, "gross margin": {"model_channel", "gross_margin"},
+    "three bases": {"month", "basis", "cost"}, "cash": {"month", "series", "amount"},
+    "commitments": {"commitment", "utilization"}, "credits": {"month", "grant", "remaining"},
+    "bridge": {"step", "amount", "kind"},
+}  # fmt: skip
+
+
+@pytest.mark.slow  # every section
+def test_each_charts_fields_say_what_they_hold(books):
+    ledger, _, contracts = books
+    with open_ledger(ledger, read_only=True) as lg:
+        found = sections(lg, Options(contracts=str(contracts)))
+    seen = {}
+    for s in found:
+        for name, chart in s.charts:
+            spec = chart.to_dict()
+            rows = spec.get("data", {}).get("values") or []
+            if name in FIELDS and rows:
+                seen[name] = set().union(*(r.keys() for r in rows))
+    assert seen == {k: v for k, v in FIELDS.items() if k in seen}
+    assert {"commitments", "bridge", "cash", "three bases", "spend by provider"} <= set(seen)

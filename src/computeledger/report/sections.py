@@ -282,11 +282,11 @@ def _coverage(got: Results, s: Section) -> None:
             continue
         for name, key in pairs:
             if r[key] is not None:
-                data.append({"month": _month(r["month"]), "series": name, "cost": _money(r[key])})
+                data.append({"month": _month(r["month"]), "series": name, "share": _money(r[key])})
     if data:
         title = "Coverage: share of inference cost with tokens, and of tokens with cost"
-        s.charts.append(("coverage", _lines(data, "series", title, "share (1 = all)")))
-        low = min(d["cost"] for d in data)
+        s.charts.append(("coverage", _lines(data, "series", title, "share (1 = all)", value="share")))
+        low = min(d["share"] for d in data)
         s.captions["coverage"] = (
             f"Lowest monthly coverage {low:.1%}: below 100%, part of the cost per token is unknown."
         )
@@ -360,10 +360,15 @@ def economics(got: Results) -> Section:
     known = [r for r in by_channel if r["gross_margin"] is not None]
     if known:
         data = [
-            {"model": f"{r['model'] or '(no model)'} / {r['channel']}", "cost": _money(r["gross_margin"])}
+            {
+                "model_channel": f"{r['model'] or '(no model)'} / {r['channel']}",
+                "gross_margin": _money(r["gross_margin"]),
+            }
             for r in known
         ]
-        s.charts.append(("gross margin", _bars(data, "model", "Gross margin by model and channel (USD)")))
+        title = "Gross margin by model and channel (USD)"
+        chart = _bars(data, "model_channel", title, value="gross_margin", axis="USD")
+        s.charts.append(("gross margin", chart))
         worst = min(known, key=lambda r: r["gross_margin"])
         s.captions["gross margin"] = (
             f"USD, revenue less revenue share less inference cost; lowest: {worst['model'] or '(no model)'} "
@@ -399,13 +404,16 @@ def accounting(got: Results) -> Section:
     cash = [r for r in rows if r["basis"] == "cash" and r["closing_cash"] is not None]
     if cash:
         data = [
-            {"month": r["period"], "series": "closing cash", "cost": _money(r["closing_cash"])} for r in cash
-        ]
-        data += [
-            {"month": r["period"], "series": "net cash burn", "cost": _money(r["net_cash_burn"])}
+            {"month": r["period"], "series": "closing cash", "amount": _money(r["closing_cash"])}
             for r in cash
         ]
-        s.charts.append(("cash", _lines(data, "series", "Closing cash and net cash burn (USD)")))
+        data += [
+            {"month": r["period"], "series": "net cash burn", "amount": _money(r["net_cash_burn"])}
+            for r in cash
+        ]
+        s.charts.append(
+            ("cash", _lines(data, "series", "Closing cash and net cash burn (USD)", value="amount"))
+        )
         s.captions["cash"] = "USD: the bank's closing cash each month and what left it net of what came in."
         last = cash[-1]
         found = got.forecast("cash").detail.runways
@@ -429,7 +437,7 @@ def accounting(got: Results) -> Section:
     com = _commitments_within(got.commitments().detail, opts)
     if com:
         data = [
-            {"model": str(r["id"]), "cost": _money(r["utilization"])}
+            {"commitment": str(r["id"]), "utilization": _money(r["utilization"])}
             for r in com
             if r.get("utilization") is not None
         ]
@@ -439,8 +447,9 @@ def accounting(got: Results) -> Section:
                     "commitments",
                     _bars(
                         data,
-                        "model",
+                        "commitment",
                         "Commitment utilization (used / amortized)",
+                        value="utilization",
                         axis="utilization (used / amortized)",
                         fmt=".1%",
                     ),
@@ -454,12 +463,16 @@ def accounting(got: Results) -> Section:
     grants, months = got.credits().detail
     if months:
         data = [
-            {"month": m["month"], "series": str(m["grant"] or m["provider"]), "cost": _money(m["remaining"])}
+            {
+                "month": m["month"],
+                "grant": str(m["grant"] or m["provider"]),
+                "remaining": _money(m["remaining"]),
+            }
             for m in months
             if m.get("remaining") is not None and _within(opts, str(m["month"])[:7] + "-01")
         ]
         if data:
-            s.charts.append(("credits", _lines(data, "series", "Credits remaining (USD)")))
+            s.charts.append(("credits", _lines(data, "grant", "Credits remaining (USD)", value="remaining")))
             words = [
                 f"{g['grant']}: {money.text(g['remaining'])} left, {g.get('note') or 'no exhaustion date'}"
                 for g in grants
@@ -502,17 +515,17 @@ def _bridge(got: Results, rows: list[dict], s: Section) -> None:
     quarter = label(date.fromisoformat(rows[-1]["period"] + "-01"), "quarter")
     steps, _ = got.bridge(quarter).detail
     data = [
-        {"model": f"{i + 1:02d} {r['step']}", "cost": _money(r["amount"]), "kind": r["kind"]}
+        {"step": f"{i + 1:02d} {r['step']}", "amount": _money(r["amount"]), "kind": r["kind"]}
         for i, r in enumerate(steps)
     ]
     chart = (
         alt.Chart(alt.Data(values=data), title=f"From billed to effective to cash, {quarter} (USD)")
         .mark_bar()
         .encode(
-            y=alt.Y("model:N", sort=None, title=None),
-            x=alt.X("cost:Q", title="USD"),
+            y=alt.Y("step:N", sort=None, title=None),
+            x=alt.X("amount:Q", title="USD"),
             color=alt.Color("kind:N"),
-            tooltip=["model:N", alt.Tooltip("cost:Q", format=",.2f")],
+            tooltip=["step:N", alt.Tooltip("amount:Q", format=",.2f")],
         )
     )
     s.charts.append(("bridge", chart))
@@ -601,10 +614,14 @@ def physics(got: Results) -> Section:
     s.table = rows
     data = []
     for r in rows:
-        data.append({"model": r["model"], "series": "billed", "cost": _money(r["billed_gpu_hours"])})
+        data.append({"model": r["model"], "series": "billed", "gpu_hours": _money(r["billed_gpu_hours"])})
         if r["needed_gpu_hours"] is not None:
             data.append(
-                {"model": r["model"], "series": "needed (estimated)", "cost": _money(r["needed_gpu_hours"])}
+                {
+                    "model": r["model"],
+                    "series": "needed (estimated)",
+                    "gpu_hours": _money(r["needed_gpu_hours"]),
+                }
             )
     chart = (
         alt.Chart(alt.Data(values=data), title="Inference GPU-hours: billed vs needed by the tokens")
@@ -612,9 +629,9 @@ def physics(got: Results) -> Section:
         .encode(
             x=alt.X("model:N"),
             xOffset="series:N",
-            y=alt.Y("cost:Q", title="GPU-hours"),
+            y=alt.Y("gpu_hours:Q", title="GPU-hours"),
             color="series:N",
-            tooltip=["model:N", "series:N", alt.Tooltip("cost:Q", format=",.0f")],
+            tooltip=["model:N", "series:N", alt.Tooltip("gpu_hours:Q", format=",.0f")],
         )
     )
     s.charts.append(("physics", chart))
@@ -803,15 +820,15 @@ def _bars(data: list[dict], category: str, title: str, value: str = "cost", axis
     )
 
 
-def _lines(data: list[dict], color: str, title: str, unit: str = "USD") -> alt.Chart:
+def _lines(data: list[dict], color: str, title: str, unit: str = "USD", value: str = "cost") -> alt.Chart:
     return (
         alt.Chart(alt.Data(values=data), title=title)
         .mark_line(point=True)
         .encode(
             x=alt.X("month:O", title="month"),
-            y=alt.Y("cost:Q", title=unit),
+            y=alt.Y(f"{value}:Q", title=unit),
             color=f"{color}:N",
-            tooltip=["month:O", f"{color}:N", alt.Tooltip("cost:Q", format=",.2f")],
+            tooltip=["month:O", f"{color}:N", alt.Tooltip(f"{value}:Q", format=",.2f")],
         )
     )
 

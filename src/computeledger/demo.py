@@ -67,9 +67,11 @@ def truth_total(bills: Path) -> Decimal:
 def token_economics(ledger) -> list[dict]:
     """Per model and month: cost and revenue per million tokens and the gross margin, each
     with its label (the demo's last table; `unit-costs` and `margin` give every column)."""
-    costs = {(r["model"], r["month"]): r for r in ledger.unit_costs("model,month").rows}
+    from computeledger import app
+
+    costs = {(r["model"], r["month"]): r for r in app.unit_costs(ledger, "model,month").detail.rows}
     out = []
-    for m in ledger.margin("model,month").rows:
+    for m in app.margin(ledger, "model,month").detail.rows:
         c = costs.get((m["model"], m["month"]), {})
         out.append({
             "month": m["month"], "model": m["model"] or "(no model)", "revenue": m["revenue"],

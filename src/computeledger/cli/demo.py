@@ -29,11 +29,8 @@ def demo(
     ),
 ) -> None:
     """Real bills, then a synthetic AI lab: ingested into fresh ledgers and summarised."""
-    from computeledger.accounting.bridge import bridge
+    from computeledger import app
     from computeledger.accounting.periods import add_months, label
-    from computeledger.accounting.statement import gather, statement
-    from computeledger.capacity import catalog
-    from computeledger.capacity.compare import compare, per_model
     from computeledger.cli.accounting import render_bridge, render_statement
     from computeledger.demo import build_lab, token_economics
     from computeledger.synth.company import load_company
@@ -73,8 +70,7 @@ def demo(
             models = [m for m in load_company().models if m.architecture]
             mapping = {m.name: m.architecture for m in models}
             at = {m.name: m.concurrency for m in models if m.concurrency}
-            rows = per_model(compare(lg, mapping, catalog.calibrations(), concurrency=at), at)
-            table = pa.Table.from_pylist(rows)
+            table = pa.Table.from_pylist(app.capacity_compare(lg, mapping, concurrency=at).detail)
             console.print(
                 output.to_rich(table, title="Bills against physics (computeledger capacity compare)")
             )
@@ -91,11 +87,12 @@ def demo(
             console.rule(
                 f"[bold]6. Billed, effective, cash[/bold]: the statement of {quarter} and its bridge"
             )
-            inputs = gather(lg, lab.bills / "finance" / "contracts.toml")
-            render_statement(statement(lg, grain="quarter", bases=("billed", "effective", "cash"),
-                                       start=quarter, end=quarter, inputs=inputs))  # fmt: skip
-            render_bridge(bridge(inputs, quarter), "table", inputs.currency)
-            closing = statement(lg, grain="month", bases=("cash",), inputs=inputs).rows
+            contracts = lab.bills / "finance" / "contracts.toml"
+            render_statement(app.statement(lg, quarter, contracts=contracts).detail[0])
+            steps, currency = app.bridge(lg, quarter, contracts=contracts).detail
+            render_bridge(steps, "table", currency)
+            monthly, runways = app.statement(lg, "month", "cash", contracts=contracts, runways=True).detail
+            closing = monthly.rows
             cash_truth = {
                 t["month"]: Decimal(t["closing"]) for t in _truth_rows(lab.bills / "truth" / "cash.csv")
             }
@@ -107,8 +104,8 @@ def demo(
                 + ("[green]equal[/green]" if same else "[red]DIFFERENT[/red]")
             )
             equal_cash = same
-            _heading(lg, inputs, lab.bills / "finance" / "contracts.toml")
-            _report(lg, report, lab.bills / "finance" / "contracts.toml")
+            _heading(lg, currency, runways)
+            _report(lg, report, contracts)
         _serve_hint(ledger, folder / "lab.duckdb", lab.bills / "finance" / "contracts.toml")
         equal = lab.truth_total == lab.ledger_total
         verdict = "[green]equal[/green]" if equal else "[red]DIFFERENT[/red]"
@@ -120,16 +117,14 @@ def demo(
         raise typer.Exit(1)
 
 
-def _heading(lg, inputs, contracts: Path) -> None:
+def _heading(lg, currency: str | None, runways: list) -> None:
     """7: a 12-month forecast of inference cost, with its backtest beside it, and the runway
-    by both methods (the same figures as the statement, the scenario and the report)."""
+    by both methods (the statement's: the same figures as the scenario and the report)."""
+    from computeledger import app
     from computeledger.cli.accounting import render_runways
-    from computeledger.forecast.cash import runways
-    from computeledger.forecast.engine import forecast
-    from computeledger.forecast.series import history
 
     console.rule("[bold]7. Where it is heading[/bold]: inference cost, 12 months ahead, and the runway")
-    (fc,) = forecast(history(lg, "inference"), 12)
+    (fc,) = app.forecast(lg, app.ForecastAsk("inference", 12)).detail.forecasts
     if fc.refused:
         console.print(f"inference: no forecast: {fc.refused}")
     else:
@@ -141,12 +136,10 @@ def _heading(lg, inputs, contracts: Path) -> None:
         bands = ("forecast", "lo_80", "hi_80", "lo_95", "hi_95")
         rows = [{"month": f"{p['period']:%Y-%m}"} | {k: p[k] for k in bands} for p in fc.points]
         table = output.for_screen(output.from_rows(rows, ["month", *bands]), {})
-        console.print(
-            output.to_rich(table, title=f"Inference cost forecast ({inputs.currency}; median and bands)")
-        )
+        console.print(output.to_rich(table, title=f"Inference cost forecast ({currency}; median and bands)"))
         for w in fc.warnings:
             console.print(f"  warning: {w}", highlight=False, soft_wrap=True)
-    render_runways(runways(lg, inputs=inputs, contracts=contracts))
+    render_runways(runways)
 
 
 def _report(lg, path: Path, contracts: Path) -> None:

@@ -46,7 +46,7 @@ def test_openai_cost_export_is_the_bill_its_costs_api_gives(tmp_path):
     assert b.rounding == a.rounding  # the 22-decimal amount, rounded with the same residue
     # the dashboard writes a day without cost as a row of times only: kept, with its reason
     [(line, reason)] = _quarantine(dashboard)
-    assert line == 5 and reason.startswith("BilledCost: missing")
+    assert line == 5 and reason.startswith("BilledCost (from amount_value): missing")
     first = dashboard.charges.order_by("ChargePeriodStart", "BilledCost").to_pyarrow().to_pylist()[0]
     assert json.loads(first["SkuPriceDetails"]) == {
         "ModelId": "gpt-4o-2024-08-06",

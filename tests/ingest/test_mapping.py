@@ -75,8 +75,10 @@ def test_bad_invoice_rows_are_quarantined_naming_the_source(ledger, tmp_path):
     assert (r.rows_read, r.rows_loaded, r.rows_quarantined) == (3, 1, 2)
     q = ledger.quarantine.order_by("source_line").execute()
     assert list(q.source_line) == [3, 4]
-    assert "BilledCost: not a number: 'instance_hours=n/a'" in q.reason[0]
-    assert q.reason[1] == "ChargePeriodStart: not a date-time: 'soon'"
+    # each reason names the FOCUS column and the invoice's own columns it is read from
+    assert "BilledCost (from instance_hours, rate_usd): not a number: 'instance_hours=n/a'" in q.reason[0]
+    assert "PricingQuantity (from instance_hours): not a number: 'n/a'" in q.reason[0]
+    assert q.reason[1] == "ChargePeriodStart (from usage_start): not a date-time: 'soon'"
 
 
 def test_same_invoice_with_a_corrected_mapping_restates(ledger, tmp_path):

@@ -266,7 +266,9 @@ def test_a_bad_number_in_a_native_export_quarantines_its_line_naming_column_and_
     assert (r.status, r.rows_loaded, r.rows_quarantined) == ("loaded", 29, 1)
     [q] = ledger.quarantine.to_pyarrow().to_pylist()
     assert q["source_line"] == 6
-    assert "BilledCost" in q["reason"] and "'12,50'" in q["reason"]
+    # the FOCUS column and the export's own column it is read from, and the value
+    assert "BilledCost (from lineItem/UnblendedCost): not a number: '12,50'" in q["reason"]
+    assert "ContractedCost (from lineItem/UnblendedCost): not a number: '12,50'" in q["reason"]
 
 
 def test_a_truncated_native_gzip_is_refused_and_changes_nothing(ledger, tmp_path):

@@ -399,10 +399,11 @@ def _typed(staged: Staged, table: ir.Table, header_map: dict[str, str], lines: i
         staged.first_line,
         staged.stride,
         short,
+        tuple(sorted(staged.sources.items())),
     )
     if lines is None and key in _NORMALIZED:
         return _NORMALIZED[key]
-    n = normalize(table, header_map, short)
+    n = normalize(table, header_map, short, staged.sources)
     params = {"first": ibis.param("int64")}
     # an element row of an [unnest] list is on its record's line
     record = n[ROW] % staged.stride if staged.stride else n[ROW]

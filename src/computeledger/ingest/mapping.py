@@ -926,10 +926,31 @@ def apply_mapping(store: Store, staged: Staged, mapping: Mapping) -> Staged:
     if mapping.dates:
         table = table.mutate(**{c: _moved(table[c], rule) for c, rule in mapping.dates.items()})
     columns = [c for c in table.columns if c != ROW]
+    sources = source_words([m for m in (main, elements) if m], set(absent))
     return Staged(
         table, columns, staged.first_line, "mapped", staged.rejects, staged.delimiter, staged.quote,
-        stride=stride, unnested=unnested or 0,
+        stride=stride, unnested=unnested or 0, sources=sources,
     )  # fmt: skip
+
+
+def source_words(mappings: list[Mapping], absent: set[str], most: int = 3) -> dict[str, str]:
+    """FOCUS column -> the file's columns it is read from, in words ("from lineItem/UnblendedCost",
+    "from a, b", "from 11 columns by the mapping aws-cur"), over the mappings of a file (an
+    [unnest]'s element mapping beside its main one); the optional columns the file lacks
+    (`absent`) are not named. A constant reads no column."""
+    read: dict[str, set[str]] = {}
+    for m in mappings:
+        for target, source in m.columns.items():
+            read.setdefault(target, set()).add(source)
+        for target, expr in m.expressions.items():
+            read.setdefault(target, set()).update(c.name for c in expr.find_all(sge.Column))
+    read = {target: cols - absent for target, cols in read.items()}
+    name = mappings[0].name if mappings else ""
+    return {
+        target: f"from {', '.join(sorted(cols))}" if len(cols) <= most
+        else f"from {len(cols)} columns by the mapping {name}"
+        for target, cols in read.items() if cols
+    }  # fmt: skip
 
 
 def _unnested(store: Store, staged: Staged, mapping: Mapping) -> tuple[ir.Table, list[str], int, int, str]:

@@ -351,7 +351,12 @@ def short_decimals(raw: ir.Table, header_map: Mapping[str, str]) -> dict[str, ir
     return out
 
 
-def normalize(raw: ir.Table, header_map: Mapping[str, str], short: frozenset[str] = frozenset()) -> ir.Table:
+def normalize(
+    raw: ir.Table,
+    header_map: Mapping[str, str],
+    short: frozenset[str] = frozenset(),
+    sources: Mapping[str, str] | None = None,
+) -> ir.Table:
     """Typed charges from a table of text columns.
 
     `raw` has the file's own column names plus ROW; `header_map` maps a file column
@@ -362,10 +367,14 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str], short: frozenset[str
     The work is done in layers (text, then typed values, then checks) so that each
     layer refers to the one before by column name, keeping the query linear in size.
     `short` names the decimal columns `short_decimals` found short: read without the
-    E-notation and rounding layers.
+    E-notation and rounding layers. `sources`: a mapped file's columns each FOCUS column
+    is read from, in words, named beside it in a reason ("BilledCost (from
+    lineItem/UnblendedCost): not a number: 'abc'").
     """
     by_focus = {focus: header for header, focus in header_map.items()}
     present = [c for c in COLUMNS if c.name in by_focus]
+    said = {c.name: f"{c.name} ({sources[c.name]})" if sources and c.name in sources else c.name
+            for c in present}  # fmt: skip
 
     # Layer 1: nulls normalised; the file's own columns kept for RAW and x_extensions.
     layer1: dict[str, ir.Value] = {}
@@ -407,24 +416,24 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str], short: frozenset[str
     for col in present:
         v, value = t2[_T + col.name], t2[_V + col.name]
         if col.kind is Kind.DECIMAL and col.name in short:
-            problems.append(decimal_problem(col.name, v, v, value, short=True))
+            problems.append(decimal_problem(said[col.name], v, v, value, short=True))
         elif col.kind is Kind.DECIMAL:
-            problems.append(decimal_problem(col.name, v, t2[_P + col.name], value, t2[_RL + col.name]))
+            problems.append(decimal_problem(said[col.name], v, t2[_P + col.name], value, t2[_RL + col.name]))
             rounded[col.name] = t2[_RL + col.name] & value.notnull()
             flags.append(_problem(rounded[col.name], ROUNDED_FLAG + col.name))
         elif col.kind is Kind.DATETIME:
             problems.append(_problem(v.notnull() & value.isnull(),
-                                     f"{col.name}: not a date-time: " + _shown(v)))  # fmt: skip
+                                     f"{said[col.name]}: not a date-time: " + _shown(v)))  # fmt: skip
             flags.append(_problem(value.notnull() & _is_us_date(v), "us_date_format:" + col.name))
             flags.append(_problem(moved_month(v, value), MOVED_FLAG + col.name))
         elif col.kind is Kind.JSON:
-            problems.append(_json_problem(col.name, v))
+            problems.append(_json_problem(said[col.name], v))
         elif col.allowed:
-            problems.append(_enum_problem(col.name, v, value, col.allowed))
+            problems.append(_enum_problem(said[col.name], v, value, col.allowed))
             flags.append(_problem(value.notnull() & (value != v), "value_spelling_fixed:" + col.name))
         elif col.name == "BillingCurrency":
             problems.append(_problem(v.notnull() & ~strip(v).re_search(r"^[A-Za-z]{3}$"),
-                                     "BillingCurrency: not an ISO 4217 code: " + _shown(v)))  # fmt: skip
+                                     f"{said[col.name]}: not an ISO 4217 code: " + _shown(v)))  # fmt: skip
             flags.append(_problem(value != v, "value_spelling_fixed:BillingCurrency"))
 
     # Layer 3: rules across columns, on the typed values.
@@ -437,7 +446,9 @@ def normalize(raw: ir.Table, header_map: Mapping[str, str], short: frozenset[str
             missing = ibis.literal(True) if v is None else v.isnull()
             # a value that failed to parse has its own reason already
             unparsed = True if col.name not in text else text[col.name].isnull()
-            problems.append(_problem(missing & unparsed, f"{col.name}: missing (must not be null)"))
+            problems.append(
+                _problem(missing & unparsed, f"{said.get(col.name, col.name)}: missing (must not be null)")
+            )
         elif col.focus_not_null and col.name in values:
             flags.append(_problem(values[col.name].isnull() & text[col.name].isnull(),
                                   "null_not_allowed:" + col.name))  # fmt: skip

@@ -42,6 +42,9 @@ class Staged:
     #: row number an element row has is its record's plus a multiple of this
     stride: int | None = None
     unnested: int = 0  # rows made from list elements
+    #: a mapped file's FOCUS column -> the file's columns it is read from, in words: a
+    #: reason names the column the user's file has, not only the FOCUS one
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 class Tables(Protocol):

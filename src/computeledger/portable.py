@@ -10,6 +10,7 @@ as one clear error per helper. A new backend adds its entry to each table below.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +40,11 @@ def _json_valid(doc: str) -> bool:  # DuckDB's own function
 @ibis.udf.scalar.builtin(name="json_extract_string")
 def _json_extract_string(doc: str, path: str) -> str:  # DuckDB's own function
     """The value at a JSON path (or pointer) as text; an error if `doc` is not JSON."""
+
+
+@ibis.udf.scalar.builtin(name="to_json")
+def _to_json(value: str) -> str:  # DuckDB's own function
+    """A value as JSON text: a string quoted, its quotes, backslashes and controls escaped."""
 
 
 def backend_name(expr: ir.Expr) -> str:
@@ -84,6 +90,28 @@ def json_field(doc: ir.StringValue, key: str, checked: bool = False) -> ir.Strin
     by the JSON functions directly, twice as fast as through a cast to JSON. `checked`:
     the caller knows `doc` is JSON or null (its validity is not tested again)."""
     return _pick(_JSON_FIELD, doc, "json_field")(doc, key, checked)
+
+
+def _object_text_duckdb(members: dict[str, ir.StringValue]) -> ir.StringValue:
+    # one CONCAT_WS: it skips null members, and builds the text once (a chain of || copies it
+    # at every step)
+    parts = [ibis.literal(json.dumps(k, ensure_ascii=False) + ":") + _to_json(v) for k, v in members.items()]
+    return ("{" + ibis.literal(",").join(parts) + "}").nullif("{}")
+
+
+def _object_text_spark(members: dict[str, ir.StringValue]) -> ir.StringValue:
+    # to_json leaves out null fields (spark.sql.jsonGenerator.ignoreNullFields, on by default)
+    return ibis.struct(members).cast(dt.json).cast(dt.string).nullif("{}")
+
+
+_OBJECT_TEXT = {"duckdb": _object_text_duckdb, "pyspark": _object_text_spark}
+
+
+def json_object_text(members: dict[str, ir.StringValue]) -> ir.StringValue:
+    """The text of a JSON object of the members whose value is not null, in the order given,
+    each value a JSON string; null when every value is (a null member carries nothing)."""
+    first = next(iter(members.values()))
+    return _pick(_OBJECT_TEXT, first, "json_object_text")(members)
 
 
 _IS_JSON_OBJECT = {

@@ -17,7 +17,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
-from computeledger.portable import is_json_object, re_replace, strip
+from computeledger.portable import is_json_object, json_object_text, re_replace, strip
 from computeledger.schema.focus import BY_NAME, COLUMNS, LEGACY_VALUES, Kind
 from computeledger.schema.tables import CHARGES, NUMBER, NUMBER_INTEGER_DIGITS, NUMBER_SCALE
 
@@ -545,20 +545,21 @@ def extension_keys(cols: list[str], reserved: tuple[str, ...] = (ROUNDED_FROM,))
 
 
 def _extensions(raw: ir.Table, cols: list[str]) -> ir.StringValue:
-    """Columns FOCUS does not define, as one JSON object (see `extension_keys`)."""
+    """Columns FOCUS does not define, as one JSON object of those with a value on the row
+    (see `extension_keys`); null when none has."""
     if not cols:
         return _NULL_STR
     keys = extension_keys(cols)
-    return ibis.struct({keys[c]: raw[c] for c in cols}).cast(dt.json).cast(dt.string)
+    return json_object_text({keys[c]: raw[c] for c in cols})
 
 
 def _with_rounded_from(own: ir.StringValue, froms: ir.StringValue, has_own: bool) -> ir.StringValue:
     """The extensions' JSON object with the source text of every value rounded past the
     18th decimal place under ROUNDED_FROM (`rounded_from`), when there is one."""
     added = f'"{ROUNDED_FROM}":{{' + froms + "}"
+    alone = ibis.ifelse(froms.notnull(), "{" + added + "}", _NULL_STR)
     if not has_own:
-        return ibis.ifelse(froms.notnull(), "{" + added + "}", _NULL_STR)
-    # the struct's JSON ends in its closing brace: the rounding members go before it
+        return alone
+    # the object's text ends in its closing brace: the rounding members go before it
     body = own.substr(0, own.length() - 1)
-    glue = ibis.ifelse(body == "{", "", ",")
-    return ibis.ifelse(froms.notnull(), body + glue + added + "}", own)
+    return ibis.cases((own.isnull(), alone), (froms.notnull(), body + "," + added + "}"), else_=own)

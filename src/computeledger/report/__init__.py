@@ -4,14 +4,27 @@ page: the HTML, offline)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from computeledger.errors import UsageError
 from computeledger.targets import check_folder, check_target, html_of_ours, write_text
 
+if TYPE_CHECKING:
+    from computeledger.ledger import Ledger
+    from computeledger.report.options import Options
+    from computeledger.report.sections import Section
+
+#: what a command reads, by what it is called: never a file a report is written over
+Reads = list[tuple[str, "Path | str | None"]]
+
 
 def write_report(
-    ledger, out: str | Path, opts=None, images: str | Path | None = None, force: bool = False
-) -> dict:
+    ledger: Ledger,
+    out: str | Path,
+    opts: Options | None = None,
+    images: str | Path | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
     """Write the report to `out` (and every chart to `images`, as SVG); return what was
     written. Never over a file the report reads (the ledger, the contracts, the figures),
     nor over an existing file that is not an earlier report (unless `force`)."""
@@ -21,7 +34,11 @@ def write_report(
     from computeledger.report.page import images as write_images
 
     opts = opts or Options()
-    reads = [("ledger", ledger.path), ("contracts file", opts.contracts), ("figures file", opts.figures)]
+    reads: Reads = [
+        ("ledger", ledger.path),
+        ("contracts file", opts.contracts),
+        ("figures file", opts.figures),
+    ]
     _check_targets(Path(out), Path(images) if images else None, reads, force)
     text, found = build_page(ledger, opts, f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     path = Path(out)
@@ -37,7 +54,7 @@ def write_report(
     }
 
 
-def build_page(ledger, opts, when: str, header: str = "") -> tuple[str, list]:
+def build_page(ledger: Ledger, opts: Options, when: str, header: str = "") -> tuple[str, list[Section]]:
     """The page's HTML and its sections, for the file and the server alike: `when` opens
     its line of provenance ("Written ... UTC"), `header` is markup of the caller's own
     (the server's filters) put above the sections."""
@@ -57,14 +74,14 @@ def build_page(ledger, opts, when: str, header: str = "") -> tuple[str, list]:
     return render(found, "computeledger: the compute economics of this ledger", meta, header), found
 
 
-def _check_targets(out: Path, images: Path | None, reads: list, force: bool) -> None:
+def _check_targets(out: Path, images: Path | None, reads: Reads, force: bool) -> None:
     """Refuse, before any work, a page that cannot be written where it is asked."""
     check_target(out, option="--out", kind="report", reads=reads, ours=html_of_ours, force=force)
     if images is not None:
         check_folder(images, option="--images", reads=reads)
 
 
-def _check_inputs(opts) -> None:
+def _check_inputs(opts: Options) -> None:
     """Refuse, before any work, a contracts or figures file named that cannot be read: a
     file the user asked for is not a section to leave blank."""
     from computeledger.accounting.contracts import load_contracts
@@ -76,7 +93,7 @@ def _check_inputs(opts) -> None:
         read_figures(opts.figures)
 
 
-def _check_period(ledger, opts) -> None:
+def _check_period(ledger: Ledger, opts: Options) -> None:
     """Refuse a period that ends before it starts, or holds no charge: a page of nothing
     would read as a company that spent nothing."""
     from computeledger import app
@@ -90,7 +107,7 @@ def _check_period(ledger, opts) -> None:
         )
 
 
-def _period(opts) -> str:
+def _period(opts: Options) -> str:
     """The period the report covers, as the options set it (never a path)."""
     if opts.start is None and opts.end is None:
         return "all the ledger holds"

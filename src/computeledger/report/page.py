@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from computeledger.errors import UsageError
 from computeledger.report.sections import Section
@@ -37,8 +39,10 @@ def render(sections: list[Section], title: str, meta: str, header: str = "") -> 
     """The page, as text; `header`: markup of the caller's own, above the sections."""
     import vl_convert as vlc
 
-    bundle = vlc.javascript_bundle(vl_version=VL_VERSION)
-    specs, body = {}, []
+    # the snippet is optional (its default puts vegaEmbed on the window); the stub says not
+    bundle = vlc.javascript_bundle(vl_version=VL_VERSION)  # type: ignore[call-arg]
+    specs: dict[str, Any] = {}
+    body: list[str] = []
     nav = " ".join(f'<a href="#{s.key}">{html.escape(s.title)}</a>' for s in sections)
     for s in sections:
         body.append(f'<section id="{s.key}"><h2>{html.escape(s.title)}</h2>')
@@ -86,7 +90,12 @@ window.chartsRendered = Promise.all(Object.entries(specs).map(([id, spec]) =>
 """  # noqa: E501
 
 
-def images(sections: list[Section], folder: Path, reads=(), force: bool = False) -> list[Path]:
+def images(
+    sections: list[Section],
+    folder: Path,
+    reads: Sequence[tuple[str, Path | str | None]] = (),
+    force: bool = False,
+) -> list[Path]:
     """Every chart also as an SVG file, for slides and articles; never over a file the
     command reads (`reads`) nor over an existing file that is not an SVG (unless `force`)."""
     import vl_convert as vlc
@@ -108,7 +117,7 @@ def images(sections: list[Section], folder: Path, reads=(), force: bool = False)
     return [path for path, _ in planned]
 
 
-def _text(v) -> str:
+def _text(v: Any) -> str:
     if v is None:
         return "unknown"
     if isinstance(v, Decimal):
@@ -120,7 +129,7 @@ def _text(v) -> str:
     return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
 
 
-def _table(rows: list[dict]) -> str:
+def _table(rows: list[dict[str, Any]]) -> str:
     names = list(dict.fromkeys(k for r in rows for k in r))
     head = "".join(f"<th>{html.escape(n.replace('_', ' '))}</th>" for n in names)
     lines = []

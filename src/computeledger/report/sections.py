@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, localcontext
+from typing import TYPE_CHECKING, Any
 
 import altair as alt
 
@@ -22,7 +23,12 @@ from computeledger.errors import ComputeLedgerError
 from computeledger.report.options import Options
 from computeledger.report.results import Results
 
+if TYPE_CHECKING:
+    from computeledger.forecast.cash import Runway
+    from computeledger.ledger import Ledger
+
 CENT = Decimal("0.01")
+Row = dict[str, Any]  # a row of a table or of a chart's data
 
 
 @dataclass
@@ -33,29 +39,29 @@ class Section:
     title: str
     reading: str = ""
     charts: list[tuple[str, alt.TopLevelMixin]] = field(default_factory=list)  # (name, chart)
-    table: list[dict] = field(default_factory=list)
+    table: list[Row] = field(default_factory=list)
     provenance: str = ""
     unknown: str | None = None  # why the section has no figures
     totals: dict[str, Decimal] = field(default_factory=dict)  # printed, checked against the ledger
     notes: list[str] = field(default_factory=list)
     captions: dict[str, str] = field(default_factory=dict)  # chart name -> one line in words
-    runways: list = field(default_factory=list)  # forecast.cash.Runway, both methods
+    runways: list[Runway] = field(default_factory=list)  # both methods
 
 
-def _count(v) -> str:
+def _count(v: Any) -> str:
     return "unknown" if v is None else f"{int(v):,}"
 
 
-def _money(v) -> float | None:
+def _money(v: Any) -> float | None:
     """For the chart's axis only: tables and totals keep the decimal."""
     return None if v is None else float(v)
 
 
-def _month(v) -> str:
+def _month(v: Any) -> str:
     return f"{v:%Y-%m}" if hasattr(v, "strftime") else str(v)[:7]
 
 
-def _within(opts: Options, month) -> bool:
+def _within(opts: Options, month: Any) -> bool:
     m = month if isinstance(month, date) else date.fromisoformat(str(month)[:10])
     return (opts.start is None or m >= opts.start) and (opts.end is None or m < opts.end)
 
@@ -118,7 +124,7 @@ def _model_overview(got: Results) -> Section:
     return s
 
 
-def _scoped(got: Results, dims: tuple[str, ...]) -> list[dict]:
+def _scoped(got: Results, dims: tuple[str, ...]) -> list[Row]:
     """Allocated totals by `dims` and month within the report's period, of the provider
     and the model the options name (each read as a dimension of the allocation, then
     kept to its value)."""
@@ -156,7 +162,7 @@ def spend(got: Results) -> Section:
     by_provider: dict[str, Decimal] = defaultdict(Decimal)
     for r in rows:
         by_provider[r["provider"]] += r[cost]
-    top = max(by_provider, key=by_provider.get)
+    top = max(by_provider, key=lambda p: by_provider[p])
     with localcontext(money.CONTEXT):
         total = sum(by_provider.values(), Decimal(0))
     s.reading = f"{top} carries {by_provider[top] / total:.0%} of the {cost} of the period." if total else ""
@@ -173,7 +179,7 @@ def spend(got: Results) -> Section:
         shares: dict[str, Decimal] = defaultdict(Decimal)
         for r in work:
             shares[r["workload"]] += r[cost]
-        lead = max(shares, key=shares.get) if shares else "none"
+        lead = max(shares, key=lambda w: shares[w]) if shares else "none"
         s.captions["spend by workload"] = f"USD per month by workload (allocated); {lead} is the largest."
         per_gpu = _within_period(got, ("gpu_model", "PricingCategory"), cost)
         s.table = [
@@ -202,11 +208,11 @@ def spend(got: Results) -> Section:
     return s
 
 
-def _within_period(got: Results, dims: tuple[str, ...], cost: str) -> list[dict]:
+def _within_period(got: Results, dims: tuple[str, ...], cost: str) -> list[Row]:
     """Allocated totals by `dims` over the report's months (of the provider and model the
     options name): `cost` and GPU-hours (unknown if any month's is), summed exactly from
     the monthly summary."""
-    out: dict[tuple, dict] = {}
+    out: dict[tuple[Any, ...], Row] = {}
     for r in _scoped(got, dims):
         key = tuple(r[d] for d in dims)
         t = out.setdefault(
@@ -272,7 +278,7 @@ def _coverage(got: Results, s: Section) -> None:
     except ComputeLedgerError:
         return
     rows = [r for r in rows if opts.model is None or r["model"] == opts.model]
-    data = []
+    data: list[Row] = []
     pairs = (
         ("cost with tokens", "coverage_cost_with_tokens"),
         ("tokens with cost", "coverage_tokens_with_cost"),
@@ -328,7 +334,7 @@ def economics(got: Results) -> Section:
         s.unknown = "no model has both tokens and cost in this period"
         return s
     chart = (
-        alt.Chart(alt.Data(values=data), title="Cost and revenue per million tokens (USD)")
+        alt.Chart(_inline(data), title="Cost and revenue per million tokens (USD)")
         .mark_line(point=True)
         .encode(
             x=alt.X("month:O", title="month"),
@@ -489,12 +495,12 @@ def accounting(got: Results) -> Section:
     return s
 
 
-def _commitments_within(got, opts: Options) -> list[dict]:
+def _commitments_within(got: Any, opts: Options) -> list[Row]:
     """Each commitment's amortized and used cost over the report's billed months (the schedule's
     actual rows; months ahead have no usage yet), and the utilization they give."""
     from computeledger.accounting.commitments import _ratio
 
-    out: dict[str, dict] = {}
+    out: dict[str, Row] = {}
     for m in got.schedule:
         if m["kind"] != "actual" or not _within(opts, m["month"] + "-01"):
             continue
@@ -506,7 +512,7 @@ def _commitments_within(got, opts: Options) -> list[dict]:
     return list(out.values())
 
 
-def _bridge(got: Results, rows: list[dict], s: Section) -> None:
+def _bridge(got: Results, rows: list[Row], s: Section) -> None:
     """The bridge of the last quarter the statement covers: billed -> effective -> cash."""
     from computeledger.accounting.periods import label
 
@@ -519,7 +525,7 @@ def _bridge(got: Results, rows: list[dict], s: Section) -> None:
         for i, r in enumerate(steps)
     ]
     chart = (
-        alt.Chart(alt.Data(values=data), title=f"From billed to effective to cash, {quarter} (USD)")
+        alt.Chart(_inline(data), title=f"From billed to effective to cash, {quarter} (USD)")
         .mark_bar()
         .encode(
             y=alt.Y("step:N", sort=None, title=None),
@@ -624,7 +630,7 @@ def physics(got: Results) -> Section:
                 }
             )
     chart = (
-        alt.Chart(alt.Data(values=data), title="Inference GPU-hours: billed vs needed by the tokens")
+        alt.Chart(_inline(data), title="Inference GPU-hours: billed vs needed by the tokens")
         .mark_bar()
         .encode(
             x=alt.X("model:N"),
@@ -668,6 +674,7 @@ def figures(got: Results) -> Section:
         s.unknown = "no figures file (--figures FILE)"
         return s
     rec = got.figures().document
+    assert isinstance(rec, dict)  # figures check's document: a list per section
     contradicted = {_label(c) for c in rec["contradictions"]}
     data = []
     for r in rec["implied"]:
@@ -695,7 +702,7 @@ def figures(got: Results) -> Section:
             )
     if data:
         chart = (
-            alt.Chart(alt.Data(values=data), title="Reported figures and the intervals they imply")
+            alt.Chart(_inline(data), title="Reported figures and the intervals they imply")
             .mark_bar(height=8)
             .encode(
                 y=alt.Y("quantity:N", title=None),
@@ -736,7 +743,7 @@ def figures(got: Results) -> Section:
     return s
 
 
-def _label(r: dict) -> str:
+def _label(r: Row) -> str:
     scope = "; ".join(f"{k}={v}" for k, v in sorted(r["scope"].items())) if r.get("scope") else ""
     return f"{r['entity']} {r['metric']} {scope} {r['period_start']}..{r['period_end']}".replace("  ", " ")
 
@@ -765,7 +772,7 @@ UNSCOPED = {
 
 
 @money.exact
-def sections(ledger, opts: Options) -> list[Section]:
+def sections(ledger: Ledger, opts: Options) -> list[Section]:
     """Every section, in reading order, each made from the application layer's answers for
     `opts` (asked once for the page); one that fails on bad input says so in its place.
     Under a provider or model filter, the sections it cannot cut are left out, saying so:
@@ -786,13 +793,20 @@ def sections(ledger, opts: Options) -> list[Section]:
         try:
             out.append(build(got))
         except ComputeLedgerError as exc:
-            out.append(Section(build.__name__, build.__doc__.split(":")[0].split(".")[0], unknown=str(exc)))
+            title = (build.__doc__ or build.__name__).split(":")[0].split(".")[0]
+            out.append(Section(build.__name__, title, unknown=str(exc)))
     return out
 
 
-def _stacked(data: list[dict], color: str, title: str) -> alt.Chart:
-    return (
-        alt.Chart(alt.Data(values=data), title=title)
+def _inline(rows: list[Row]) -> Any:
+    """A chart's rows inlined in its spec, where the page and its tests read them (Altair
+    moves `InlineData` to top-level datasets)."""
+    return alt.Data(values=rows)  # type: ignore[no-untyped-call]
+
+
+def _stacked(data: list[Row], color: str, title: str) -> alt.Chart:
+    chart: alt.Chart = (
+        alt.Chart(_inline(data), title=title)
         .mark_bar()
         .encode(
             x=alt.X("month:O", title="month"),
@@ -801,12 +815,13 @@ def _stacked(data: list[dict], color: str, title: str) -> alt.Chart:
             tooltip=["month:O", f"{color}:N", alt.Tooltip("sum(cost):Q", format=",.2f")],
         )
     )
+    return chart
 
 
-def _bars(data: list[dict], category: str, title: str, value: str = "cost", axis: str | None = None,
+def _bars(data: list[Row], category: str, title: str, value: str = "cost", axis: str | None = None,
           fmt: str = ",.2f") -> alt.Chart:  # fmt: skip
-    return (
-        alt.Chart(alt.Data(values=data), title=title)
+    chart: alt.Chart = (
+        alt.Chart(_inline(data), title=title)
         .mark_bar()
         .encode(
             y=alt.Y(f"{category}:N", sort="-x", title=None),
@@ -818,11 +833,12 @@ def _bars(data: list[dict], category: str, title: str, value: str = "cost", axis
             tooltip=[f"{category}:N", alt.Tooltip(f"{value}:Q", format=fmt)],
         )
     )
+    return chart
 
 
-def _lines(data: list[dict], color: str, title: str, unit: str = "USD", value: str = "cost") -> alt.Chart:
-    return (
-        alt.Chart(alt.Data(values=data), title=title)
+def _lines(data: list[Row], color: str, title: str, unit: str = "USD", value: str = "cost") -> alt.Chart:
+    chart: alt.Chart = (
+        alt.Chart(_inline(data), title=title)
         .mark_line(point=True)
         .encode(
             x=alt.X("month:O", title="month"),
@@ -831,15 +847,16 @@ def _lines(data: list[dict], color: str, title: str, unit: str = "USD", value: s
             tooltip=["month:O", f"{color}:N", alt.Tooltip(f"{value}:Q", format=",.2f")],
         )
     )
+    return chart
 
 
-def _fan(past: list[dict], ahead: list[dict], title: str) -> alt.LayerChart:
+def _fan(past: list[Row], ahead: list[Row], title: str) -> alt.TopLevelMixin:
     hist = (
-        alt.Chart(alt.Data(values=past))
+        alt.Chart(_inline(past))
         .mark_line(point=True, color="black")
         .encode(x=alt.X("month:O", title="month"), y=alt.Y("value:Q", title="USD"))
     )
-    base = alt.Chart(alt.Data(values=ahead))
+    base = alt.Chart(_inline(ahead))
     band95 = base.mark_area(opacity=0.2).encode(x="month:O", y="lo95:Q", y2="hi95:Q")
     band80 = base.mark_area(opacity=0.35).encode(x="month:O", y="lo80:Q", y2="hi80:Q")
     line = base.mark_line(strokeDash=[4, 2]).encode(

@@ -100,8 +100,16 @@ def _object_text_duckdb(members: dict[str, ir.StringValue]) -> ir.StringValue:
 
 
 def _object_text_spark(members: dict[str, ir.StringValue]) -> ir.StringValue:
-    # to_json leaves out null fields (spark.sql.jsonGenerator.ignoreNullFields, on by default)
-    return ibis.struct(members).cast(dt.json).cast(dt.string).nullif("{}")
+    # each value as to_json writes it in a struct of one ('{"v":"..."}', cut to its value);
+    # the session keeps null fields in JSON (as DuckDB does), so null members are skipped here
+    parts = []
+    for k, v in members.items():
+        one = ibis.struct({"v": v}).cast(dt.json).cast(dt.string)
+        value = one.substr(5, one.length() - 6)
+        parts.append(
+            ibis.ifelse(v.isnull(), ibis.null("string"), json.dumps(k, ensure_ascii=False) + ":" + value)
+        )
+    return ("{" + ibis.literal(",").join(parts) + "}").nullif("{}")
 
 
 _OBJECT_TEXT = {"duckdb": _object_text_duckdb, "pyspark": _object_text_spark}

@@ -113,7 +113,7 @@ def answer(
         if kept is not None:
             snap.answers.move_to_end(question)
             return kept, current.taken
-    with reading(settings, snap) as (lg, read):
+    with reading(settings, snap, current) as (lg, read):
         text = ask(lg)
     with snap.lock:
         # (two askers of one question at once: the second's copy is not counted again)
@@ -127,11 +127,18 @@ def answer(
 
 
 @contextmanager
-def reading(settings: Settings, snap: Snapshot) -> Iterator[tuple[Ledger, Current]]:
+def reading(
+    settings: Settings, snap: Snapshot, checked: Current | None = None
+) -> Iterator[tuple[Ledger, Current]]:
     """The snapshot's ledger, opened read-only for one request, and which snapshot it is;
-    at most `settings.queries` at once. An engine's limit is an `EngineLimit` (its words)."""
+    at most `settings.queries` at once. An engine's limit is an `EngineLimit` (its words).
+    `checked`: the snapshot the request has just found current. A copy is checked again
+    once the request's turn comes (it may have been replaced and removed meanwhile); a
+    snapshot that is the ledger itself (Spark's folder, read without a lock) is not, as
+    finding its version walks the folder."""
     with snap.running:
-        current = refresh(settings, snap)
+        in_place = checked is not None and snap.folder is not None and checked.path.parent != snap.folder
+        current = checked if checked is not None and in_place else refresh(settings, snap)
         try:
             store = open_store(settings.backend, current.path, read_only=True, master=settings.spark_master)
             with Ledger(store) as lg:

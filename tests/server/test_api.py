@@ -43,6 +43,8 @@ SAME = [
     ("/api/v1/scenario", ["scenario", "run"]),
     ("/api/v1/anomalies?by=provider", ["anomalies", "--by", "provider"]),
     ("/api/v1/revenue-share", ["revenue-share"]),
+    ("/api/v1/ingests", ["ingests"]),
+    ("/api/v1/coverage?dimension=model", ["coverage", "--dimension", "model"]),
     ("/api/v1/figures/compare", ["figures", "compare", "openai-azure-2025"]),
     ("/api/v1/figures/compare?basis=EffectiveCost&entity=OpenAI",
      ["figures", "compare", "openai-azure-2025", "--basis", "EffectiveCost", "--entity", "OpenAI"]),
@@ -120,6 +122,8 @@ def test_money_is_a_string_and_the_totals_are_the_ledgers(served):
         ("/api/v1/bridge?period=2031-Q1", ["statement", "--bridge", "--period", "2031-Q1"]),
         ("/api/v1/charges?where=nocolumn=1", ["charges", "--where", "nocolumn=1"]),
         ("/api/v1/margin?basis=yearly", ["margin", "--basis", "yearly"]),
+        ("/api/v1/quarantine?ingest=999", ["quarantine", "--ingest", "999"]),
+        ("/api/v1/coverage?dimension=nosuch", ["coverage", "--dimension", "nosuch"]),
         ("/api/v1/figures/compare?basis=Cost",
          ["figures", "compare", "openai-azure-2025", "--basis", "Cost"]),
         ("/api/v1/capacity/throughput?model=nosuch&gpu=H100%20SXM",
@@ -257,3 +261,30 @@ def test_an_engine_out_of_memory_is_a_503_in_the_commands_words(make_app, books,
     assert got.json()["error"].startswith("the engine ran out of memory (the ledger is as it was")
     monkeypatch.setenv("COMPUTELEDGER_MEMORY_LIMIT", "1GB")
     assert client.get("/api/v1/summary?by=workload,model").status_code == 200  # the server goes on
+
+
+def test_the_quarantine_and_the_ingests_are_served_as_their_commands_print_them(make_app, tmp_path):
+    """A ledger with rows quarantined: the rows, one ingest's, and the ingests, as the
+    commands print them, byte for byte."""
+    from computeledger import open_ledger
+    from tests.conftest import read_rows, write_rows
+
+    header, rows = read_rows(FOCUS_SAMPLE)
+    cost = header.index("BilledCost")
+    for i in (2, 5, 9):
+        rows[i][cost] = f"bad-{i}"
+    bill = write_rows(tmp_path / "bill.csv", header, rows[:40])
+    ledger = tmp_path / "ledger.duckdb"
+    with open_ledger(ledger) as lg:
+        lg.ingest([bill, FOCUS_SAMPLE])
+    client = TestClient(make_app(ledger))
+    for url, args in [("/api/v1/quarantine?limit=2", ["quarantine", "--limit", "2"]),
+                      ("/api/v1/quarantine?ingest=1", ["quarantine", "--ingest", "1"]),
+                      ("/api/v1/ingests", ["ingests"])]:  # fmt: skip
+        got = client.get(url)
+        assert got.status_code == 200, got.text
+        assert got.text == _command(args, ledger, None), url
+    lines = [r["source_line"] for r in client.get("/api/v1/quarantine").json()]
+    assert lines == [4, 7, 11]  # each bad row, by its line in the file (the header is line 1)
+    assert "bad-5" in client.get("/api/v1/quarantine?limit=2").json()[1]["reason"]
+    assert [r["rows_quarantined"] for r in client.get("/api/v1/ingests").json()] == [3, 0]

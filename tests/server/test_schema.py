@@ -13,7 +13,8 @@ pytestmark = pytest.mark.slow  # a forecast per example on some endpoints
 PATHS = ["/api/v1/status", "/api/v1/summary", "/api/v1/charges", "/api/v1/unit-costs", "/api/v1/margin",
          "/api/v1/statement", "/api/v1/bridge", "/api/v1/commitments", "/api/v1/credits",
          "/api/v1/forecast/{series}", "/api/v1/scenario", "/api/v1/anomalies", "/api/v1/figures/check",
-         "/api/v1/capacity/throughput", "/api/v1/revenue-share", "/api/v1/figures/compare"]  # fmt: skip
+         "/api/v1/capacity/throughput", "/api/v1/revenue-share", "/api/v1/figures/compare",
+         "/api/v1/ingests", "/api/v1/quarantine", "/api/v1/coverage"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -236,6 +236,26 @@ def _routes(api: FastAPI, settings: Settings) -> None:
         """`computeledger statement --bridge --period PERIOD --format json`."""
         return _answer(request, lambda lg: application.bridge(lg, period, contracts, rules_version))
 
+    @api.get(f"{PREFIX}/ingests", responses=ANSWERS)
+    def ingests(request: Request) -> Response:
+        """`computeledger ingests --format json`: every file ingested, every column."""
+        return _answer(request, lambda lg: application.ingests(lg, every_column=True))
+
+    @api.get(f"{PREFIX}/quarantine", responses=ANSWERS)
+    def quarantine(
+        request: Request,
+        ingest: Annotated[int | None, Query(ge=0)] = None,
+        limit: Annotated[int, Query(ge=1, le=100_000)] = 50,
+    ) -> Response:
+        """`computeledger quarantine [--ingest ID] --limit N --format json` (at most 100,000
+        rows a request: the command's `--limit 0`, all, is not served)."""
+        return _answer(request, lambda lg: application.quarantine(lg, ingest, limit))
+
+    @api.get(f"{PREFIX}/coverage", responses=ANSWERS)
+    def coverage(request: Request, dimension: str = "workload", rules_version: Text = None) -> Response:
+        """`computeledger coverage --dimension D --format json`: what each rule placed."""
+        return _answer(request, lambda lg: application.coverage(lg, rules_version, dimension))
+
     @api.get(f"{PREFIX}/commitments", responses=ANSWERS)
     def commitments(request: Request, schedule: bool = False) -> Response:
         """`computeledger commitments [--schedule] --format json`."""

@@ -170,6 +170,7 @@ def test_an_azure_ea_export_is_found_and_agrees_with_the_converter(ledger):
         assert row["BillingCurrency"] == src["BillingCurrencyCode"] == "CAD"
 
 
+@pytest.mark.slow  # two ledgers of the EA samples: ~7 s (the fast tier stays under 2 minutes)
 def test_azure_actual_and_amortized_views_reconcile(tmp_path):
     """The FinOps toolkit's EA actual and amortized samples of one account: the rows both
     views hold agree to the digit; the amortized view bills nothing for usage a

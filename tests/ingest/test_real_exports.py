@@ -74,6 +74,7 @@ def half_even(text: str) -> Decimal:
         return Decimal(text).quantize(Decimal("1e-18"), rounding=ROUND_HALF_EVEN)
 
 
+@pytest.mark.slow  # a 320-row export with 28-digit decimals: ~8 s (the fast tier stays under 2 minutes)
 def test_a_real_azure_focus_export_loads_every_row_and_reconciles_to_its_text(ledger, tmp_path):
     path = tmp_path / "part_0_0001.csv"
     rows = azure_export(path)

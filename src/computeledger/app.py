@@ -25,6 +25,7 @@ from computeledger.accounting.contracts import Contracts
 from computeledger.errors import UsageError
 
 if TYPE_CHECKING:
+    from computeledger.accounting.statement import Inputs
     from computeledger.ledger import Ledger
 
 #: a contracts file, its parsed contracts (the server parses them once), or none given
@@ -113,13 +114,9 @@ def totals(
     `end`; all when None): how many, their billed and effective totals, first and last
     charge, providers and currencies. The report's overview; the detail is the row, None
     when there is no charge."""
-    c = ledger.charges
-    if provider is not None:
-        c = c.filter(c.ServiceProviderName == provider)
-    if start is not None:
-        c = c.filter(c.ChargePeriodStart >= start)
-    if end is not None:
-        c = c.filter(c.ChargePeriodStart < end)
+    from computeledger.ledger_charges import within
+
+    c = within(ledger.charges, start, end, provider)
     row = (
         c.aggregate(
             charges=c.count(), billed=c.BilledCost.sum(), effective=c.EffectiveCost.sum(),
@@ -237,9 +234,12 @@ def statement(
     contracts: ContractsArg = None,
     rules_version: str | None = None,
     runways: bool = False,
+    inputs: Inputs | None = None,
 ) -> Answer:
     """The statement per period and basis (`period`: a grain, or one period such as
-    2025-Q3); `runways` adds both runways, each named by its method, as the detail's second part."""
+    2025-Q3); `runways` adds both runways, each named by its method, as the detail's second part.
+    `inputs`: those an earlier statement of the same ledger and contracts gathered (its
+    `inputs`), not gathered again."""
     from computeledger.accounting.periods import GRAINS, parse
     from computeledger.accounting.statement import LINES, gather
     from computeledger.accounting.statement import statement as run
@@ -251,7 +251,7 @@ def statement(
     else:
         _, _, grain = parse(period)
         start = end = period
-    inp = gather(ledger, contracts, rules_version)
+    inp = inputs or gather(ledger, contracts, rules_version)
     got = run(ledger, grain=grain, bases=bases, start=start, end=end, inputs=inp)
     found = (
         find_runways(ledger, inputs=inp, contracts=contracts, rules_version=rules_version) if runways else []
@@ -261,16 +261,18 @@ def statement(
 
 
 def bridge(
-    ledger: Ledger, period: str, contracts: ContractsArg = None, rules_version: str | None = None
-) -> Answer:
-    """From billed to effective to cash compute for one period (2025-Q3, 2025-07 or 2025)."""
+    ledger: Ledger, period: str, contracts: ContractsArg = None, rules_version: str | None = None,
+    inputs: Inputs | None = None,
+) -> Answer:  # fmt: skip
+    """From billed to effective to cash compute for one period (2025-Q3, 2025-07 or 2025);
+    `inputs` as `statement`'s."""
     from computeledger.accounting.bridge import bridge as run
     from computeledger.accounting.periods import GRAINS
     from computeledger.accounting.statement import gather
 
     if period in GRAINS:
         raise UsageError("--bridge needs one period: 2025-Q3, 2025-07 or 2025 (--period)")
-    inp = gather(ledger, contracts, rules_version)
+    inp = inputs or gather(ledger, contracts, rules_version)
     rows = run(inp, period)
     table = output.from_rows(rows, ["period", "step", "amount", "kind", "estimated"])
     return Answer(table, f"Bridge {period} ({inp.currency or 'no currency'})", detail=(rows, inp.currency))

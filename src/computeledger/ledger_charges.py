@@ -1,4 +1,5 @@
-"""Finding charges by exact column values: the way to an x_charge_id worth explaining."""
+"""Finding charges by exact column values (the way to an x_charge_id worth explaining),
+and by provider and period."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
 
 from computeledger.errors import UsageError
@@ -13,6 +15,21 @@ from computeledger.summary import DERIVED, SHORTHANDS
 
 if TYPE_CHECKING:
     from computeledger.store.base import Tables
+
+
+def within(
+    charges: ir.Table, start: date | None = None, end: date | None = None, provider: str | None = None
+) -> ir.Table:
+    """Charges (or allocated parts) of `provider` (ServiceProviderName) charged from `start`,
+    before `end`: each only when given."""
+    if provider is not None:
+        charges = charges.filter(charges.ServiceProviderName == provider)
+    if start is not None:
+        charges = charges.filter(charges.ChargePeriodStart >= start)
+    if end is not None:
+        charges = charges.filter(charges.ChargePeriodStart < end)
+    return charges
+
 
 SHOWN = ("x_charge_id", "ServiceProviderName", "BillingPeriodStart", "ChargePeriodStart", "ChargeCategory",
          "ServiceName", "ResourceId", "BilledCost", "EffectiveCost", "ChargeDescription")  # fmt: skip

@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from computeledger import app, open_ledger
+from computeledger.report import build_page
 from computeledger.report.options import Options
 from computeledger.report.results import Results
 from computeledger.report.sections import accounting, overview, sections
@@ -28,8 +29,8 @@ def test_a_page_asks_each_question_once_and_nothing_else(books, monkeypatch):
             return _real(*args, **kwargs)
 
         monkeypatch.setattr(app, name, counted)
-    with open_ledger(ledger, read_only=True) as lg:
-        found = sections(lg, Options(contracts=str(contracts)))
+    with open_ledger(ledger, read_only=True) as lg:  # the page: its period check, then its sections
+        _, found = build_page(lg, Options(contracts=str(contracts)), "Written now")
     assert [s.key for s in found] == ["overview", "spend", "quality", "economics", "accounting", "forecast",
                                       "physics", "figures"]  # fmt: skip
     assert calls and max(calls.values()) == 1, calls.most_common(3)

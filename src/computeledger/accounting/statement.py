@@ -48,6 +48,8 @@ class Statement:
     unmatched: list[dict] = field(default_factory=list)
     overpaid: list[dict] = field(default_factory=list)
     currency: str | None = None
+    #: what it was computed from: a bridge of the same ledger and contracts reads them again
+    inputs: Inputs | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -102,7 +104,7 @@ def statement(
     cash = _cash_months(inp)
     seen = data_months(inp)
     span = _span(seen, start, end)
-    out = Statement([], currency=inp.currency)
+    out = Statement([], currency=inp.currency, inputs=inp)
     _notes(inp, out, monthly)
     groups: dict[str, list[date]] = defaultdict(list)
     for m in span:

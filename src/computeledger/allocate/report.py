@@ -14,6 +14,7 @@ from computeledger.allocate.gpu import with_gpus
 from computeledger.allocate.place import placed
 from computeledger.allocate.rules import UNALLOCATED, Rules, parse_rules
 from computeledger.errors import UsageError
+from computeledger.ledger_charges import within
 from computeledger.portable import json_field
 
 NO_RULE = "(no rule: unallocated)"
@@ -63,13 +64,7 @@ def unallocated_resources(
     """The largest resources (by effective cost) left unallocated as to workload (charges
     from `start`, before `end`, of the ServiceProviderName `provider`, when given)."""
     a = allocated_charges(ledger, version)
-    u = a.filter(a.workload == UNALLOCATED)
-    if provider is not None:
-        u = u.filter(u.ServiceProviderName == provider)
-    if start is not None:
-        u = u.filter(u.ChargePeriodStart >= start)
-    if end is not None:
-        u = u.filter(u.ChargePeriodStart < end)
+    u = within(a.filter(a.workload == UNALLOCATED), start, end, provider)
     return (
         u.group_by(provider=u.HostProviderName, resource=ibis.coalesce(u.ResourceId, u.ResourceName))
         .aggregate(

@@ -88,10 +88,13 @@ def demo(
                 f"[bold]6. Billed, effective, cash[/bold]: the statement of {quarter} and its bridge"
             )
             contracts = lab.bills / "finance" / "contracts.toml"
-            render_statement(app.statement(lg, quarter, contracts=contracts).detail[0])
-            steps, currency = app.bridge(lg, quarter, contracts=contracts).detail
+            shown = app.statement(lg, quarter, contracts=contracts).detail[0]
+            render_statement(shown)
+            steps, currency = app.bridge(lg, quarter, inputs=shown.inputs).detail
             render_bridge(steps, "table", currency)
-            monthly, runways = app.statement(lg, "month", "cash", contracts=contracts, runways=True).detail
+            monthly, runways = app.statement(
+                lg, "month", "cash", contracts=contracts, runways=True, inputs=shown.inputs
+            ).detail
             closing = monthly.rows
             cash_truth = {
                 t["month"]: Decimal(t["closing"]) for t in _truth_rows(lab.bills / "truth" / "cash.csv")

@@ -27,6 +27,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from computeledger.errors import UsageError
+from computeledger.ledger_charges import within
 from computeledger.portable import iso_utc, re_replace
 from computeledger.schema.focus import COLUMNS, Kind
 
@@ -82,11 +83,8 @@ def focus_rows(
         t = allocated_charges(ledger)
     else:
         t = ledger.charges
+    t = within(t, start, end)
     provider = ibis.coalesce(t.ServiceProviderName, t.ProviderName)
-    if start is not None:
-        t = t.filter(t.ChargePeriodStart >= start)
-    if end is not None:
-        t = t.filter(t.ChargePeriodStart < end)
     if providers:
         t = t.filter(provider.isin(list(providers)))
     kinds = {c.name: c.kind for c in COLUMNS}

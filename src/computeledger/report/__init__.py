@@ -12,6 +12,7 @@ from computeledger.targets import check_folder, check_target, html_of_ours, writ
 if TYPE_CHECKING:
     from computeledger.ledger import Ledger
     from computeledger.report.options import Options
+    from computeledger.report.results import Results
     from computeledger.report.sections import Section
 
 #: what a command reads, by what it is called: never a file a report is written over
@@ -59,13 +60,15 @@ def build_page(ledger: Ledger, opts: Options, when: str, header: str = "") -> tu
     its line of provenance ("Written ... UTC"), `header` is markup of the caller's own
     (the server's filters) put above the sections."""
     from computeledger.report.page import render
+    from computeledger.report.results import Results
     from computeledger.report.sections import sections
 
     if opts.horizon < 1:
         raise UsageError(f"--horizon {opts.horizon}: forecast at least one month")
-    _check_period(ledger, opts)
+    got = Results(ledger, opts)
+    _check_period(got)
     _check_inputs(opts)
-    found = sections(ledger, opts)
+    found = sections(ledger, opts, got)
     meta = (
         f"{when} from the ledger {Path(str(ledger.path)).name} ({ledger.backend}); period {_period(opts)}; "
         f"basis {opts.basis}; every number is billed, allocated, estimated, reported or forecast, as its "
@@ -93,14 +96,14 @@ def _check_inputs(opts: Options) -> None:
         read_figures(opts.figures)
 
 
-def _check_period(ledger: Ledger, opts: Options) -> None:
+def _check_period(got: Results) -> None:
     """Refuse a period that ends before it starts, or holds no charge: a page of nothing
-    would read as a company that spent nothing."""
-    from computeledger import app
-
+    would read as a company that spent nothing (of any provider: a provider filter's empty
+    period is the sections' to say)."""
+    opts = got.opts
     if opts.start and opts.end and opts.end <= opts.start:
         raise UsageError(f"--to is before --from ({_period(opts)})")
-    if app.totals(ledger, start=opts.start, end=opts.end).detail is None:
+    if got.totals(whole=True).detail is None:
         where = "" if opts.start is None and opts.end is None else f" for {_period(opts)}"
         raise UsageError(
             f"no charges in the ledger{where}: nothing to report (ingest bills, or widen --from/--to)"

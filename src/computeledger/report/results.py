@@ -37,10 +37,12 @@ class Results:
             raise got
         return got
 
-    def totals(self) -> app.Answer:
-        """The charges of the period (and provider): count, totals, first and last."""
+    def totals(self, whole: bool = False) -> app.Answer:
+        """The charges of the period (and provider; `whole`: of every provider): count,
+        totals, first and last."""
         o = self.opts
-        return self._ask(("totals",), lambda: app.totals(self._ledger, o.provider, o.start, o.end))
+        provider = None if whole else o.provider
+        return self._ask(("totals", provider), lambda: app.totals(self._ledger, provider, o.start, o.end))
 
     def summary(self, by: str) -> app.Answer:
         """Costs by `by` over the ledger (allocated dimensions from the options' allocation)."""
@@ -91,11 +93,14 @@ class Results:
         )
 
     def bridge(self, period: str) -> app.Answer:
-        """From billed to effective to cash for one period."""
+        """From billed to effective to cash for one period, from the statement's inputs."""
         o = self.opts
+        inputs = self.statement().detail[0].inputs
         return self._ask(
             ("bridge", period),
-            lambda: app.bridge(self._ledger, period, contracts=o.contracts, rules_version=o.rules_version),
+            lambda: app.bridge(
+                self._ledger, period, contracts=o.contracts, rules_version=o.rules_version, inputs=inputs
+            ),
         )
 
     def commitments(self) -> app.Answer:

@@ -772,12 +772,13 @@ UNSCOPED = {
 
 
 @money.exact
-def sections(ledger: Ledger, opts: Options) -> list[Section]:
+def sections(ledger: Ledger, opts: Options, got: Results | None = None) -> list[Section]:
     """Every section, in reading order, each made from the application layer's answers for
     `opts` (asked once for the page); one that fails on bad input says so in its place.
     Under a provider or model filter, the sections it cannot cut are left out, saying so:
-    a company-wide figure under a filter would read as the filtered one."""
-    got = Results(ledger, opts)
+    a company-wide figure under a filter would read as the filtered one. `got`: the
+    answers the caller has already asked for `opts`."""
+    got = got or Results(ledger, opts)
     out = []
     builders = BUILDERS
     if opts.provider or opts.model:
